@@ -1,0 +1,4 @@
+"""`python -m kiosk …` is the same as the `kiosk` command."""
+from kiosk.cli import main
+
+main()

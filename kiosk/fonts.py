@@ -1,0 +1,79 @@
+"""The Simplified Chinese UI font.
+
+Kivy opens only face 0 of a .ttc, and face 0 of Debian's Noto Sans CJK collection is the Japanese one
+(直骨角写 in Japanese shapes); Kivy also has no font fallback and no synthetic bold. So at first start we
+extract the Simplified Chinese Regular and Bold faces from `fonts-noto-cjk` with fontTools into the data
+directory, and register those two static files.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.errors import KioskError
+
+log = logging.getLogger(__name__)
+
+NOTO_DIRS = (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/noto-cjk"), Path("/usr/share/fonts/opentype/noto-cjk"))
+COLLECTIONS = {"regular": "NotoSansCJK-Regular.ttc", "bold": "NotoSansCJK-Bold.ttc"}
+SC_FAMILY = "Noto Sans CJK SC"
+PACKAGE_HINT = "install the Debian package fonts-noto-cjk (deploy/bootstrap.sh does it)"
+
+
+class FontMissing(KioskError):
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class UiFonts:
+    regular: Path
+    bold: Path
+
+
+def _find_collection(filename: str) -> Path:
+    for d in NOTO_DIRS:
+        candidate = d / filename
+        if candidate.is_file():
+            return candidate
+    raise FontMissing(f"the Chinese font {filename} is not installed", PACKAGE_HINT)
+
+
+def _sc_face_index(collection) -> int:
+    for index, font in enumerate(collection.fonts):
+        names = {rec.toUnicode() for rec in font["name"].names if rec.nameID in (1, 16)}
+        if SC_FAMILY in names:
+            return index
+    raise FontMissing(f"no {SC_FAMILY} face in the installed Noto CJK collection", PACKAGE_HINT)
+
+
+def _extract(collection_path: Path, target: Path) -> None:
+    from fontTools.ttLib import TTCollection
+
+    collection = TTCollection(str(collection_path), lazy=True)
+    font = collection.fonts[_sc_face_index(collection)]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        font.save(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def ensure_ui_fonts(data_dir: str | os.PathLike) -> UiFonts:
+    """Return the extracted SC Regular and Bold faces, extracting them on first use (about a second each)."""
+    out = Path(data_dir) / "fonts"
+    paths = {}
+    for weight, filename in COLLECTIONS.items():
+        target = out / f"NotoSansCJKsc-{weight.capitalize()}.otf"
+        if not target.is_file() or target.stat().st_size == 0:
+            source = _find_collection(filename)
+            log.info("extracting the Simplified Chinese %s face from %s", weight, source)
+            _extract(source, target)
+        paths[weight] = target
+    return UiFonts(regular=paths["regular"], bold=paths["bold"])

@@ -1,0 +1,31 @@
+"""The screen base class: loads the screen's own `.kv` once, by absolute path, and gives access to the App."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.uix.screenmanager import Screen
+
+_HERE = Path(__file__).parent
+_loaded: set[str] = set()
+
+
+def load_kv(name: str) -> None:
+    if name not in _loaded:
+        Builder.load_file(str(_HERE / f"{name}.kv"), encoding="utf-8")
+        _loaded.add(name)
+
+
+class KioskScreen(Screen):
+    """One business step. Subclasses set `name` and keep their layout in `<name>.kv`."""
+
+    @property
+    def app(self):
+        return App.get_running_app()
+
+    def _(self, message: str) -> str:
+        return self.app.tr._(message)
+
+    def reset(self) -> None:
+        """Forget whatever this screen shows about the last citizen."""

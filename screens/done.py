@@ -1,0 +1,27 @@
+"""Goodbye: remind the citizen to take the ID card and the original papers; then wipe and go home."""
+from kivy.clock import Clock
+
+from screens.base import KioskScreen, load_kv
+
+RETURN_HOME_S = 20
+
+
+class DoneScreen(KioskScreen):
+    _event = None
+
+    def on_enter(self, *args):
+        # The receipt is in the citizen's hand: nothing personal needs to stay in memory or on disk.
+        self.app.end_session(go_home=False)
+        self._event = Clock.schedule_once(lambda dt: self.finish(), RETURN_HOME_S)
+
+    def on_leave(self, *args):
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+
+    def finish(self) -> None:
+        self.app.end_session()
+
+
+SCREEN_CLASS = DoneScreen
+load_kv("done")

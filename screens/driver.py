@@ -1,0 +1,93 @@
+"""Drive the real app frame by frame with synthetic touches: used by `kiosk tour` and the UI tests.
+
+Touches go through Kivy's input pipeline (`UnitTestTouch` posts to the event loop), exactly like a finger,
+so a button that is hidden, disabled or covered by an overlay does not react.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from kivy.base import EventLoop, runTouchApp
+from kivy.tests.common import UnitTestTouch
+
+
+class DriverError(AssertionError):
+    pass
+
+
+class AppDriver:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.started = False
+
+    def start(self) -> None:
+        self.app._run_prepare()
+        runTouchApp(embedded=True)
+        self.started = True
+        self.frames(3)
+
+    def stop(self) -> None:
+        if self.started:
+            self.app.stop()
+            self.frames(1)
+            self.started = False
+
+    def frames(self, n: int = 2) -> None:
+        for _ in range(n):
+            EventLoop.idle()
+
+    def wait(self, condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise DriverError(f"timed out waiting for {what or condition} (screen: {self.app.current}, "
+                                  f"notice: {self.app.notice!r})")
+            EventLoop.idle()
+            time.sleep(0.01)
+        self.frames(2)
+
+    def wait_screen(self, name: str, timeout: float = 30.0) -> None:
+        self.wait(lambda: self.app.current == name and not self.app.busy, timeout, f"screen {name}")
+
+    def idle(self, timeout: float = 60.0) -> None:
+        self.wait(lambda: self.app.pending_tasks == 0, timeout, "background work")
+
+    def widget(self, widget_id: str, screen: str | None = None):
+        scr = self.app.screen(screen or self.app.current)
+        w = scr.ids.get(widget_id)
+        if w is None:
+            for child in scr.walk():
+                if child.ids.get(widget_id) is not None if hasattr(child, "ids") else False:
+                    w = child.ids[widget_id]
+                    break
+        if w is None:
+            raise DriverError(f"no widget {widget_id!r} on screen {scr.name}")
+        return w
+
+    def tap(self, target, screen: str | None = None) -> None:
+        widget = self.widget(target, screen) if isinstance(target, str) else target
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        self.frames(1)
+        touch.touch_up()
+        self.frames(2)
+
+    def tap_text(self, text: str, exact: bool = False) -> None:
+        """Tap the first enabled button on the current screen whose text contains (or is) `text`."""
+        from kivy.uix.button import Button
+
+        for w in self.app.screen(self.app.current).walk():
+            if isinstance(w, Button) and not w.disabled and (w.text == text if exact else text in w.text):
+                self.tap(w)
+                return
+        raise DriverError(f"no button with text {text!r} on screen {self.app.current}")
+
+    def screenshot(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.frames(3)
+        self.app.root.export_to_png(str(path))
+        return path

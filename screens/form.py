@@ -1,0 +1,49 @@
+"""The application form, prefilled from the ID card; the citizen adds a phone number and picks delivery."""
+from kivy.properties import StringProperty
+
+from kiosk.session import DELIVERY_OPTIONS
+from screens.base import KioskScreen, load_kv
+
+DELIVERY_LABELS = {"自取": "Collect in person", "邮寄": "By post to my ID card address", "网点代发": "Collect at this outlet"}
+
+
+class FormScreen(KioskScreen):
+    problem = StringProperty("")
+    delivery = StringProperty("自取")
+
+    def on_pre_enter(self, *args):
+        s = self.app.session
+        self.ids.phone.text = s.phone
+        self.delivery = s.delivery
+        self.problem = ""
+
+    def reset(self) -> None:
+        self.ids.phone.text = ""
+        self.delivery = "自取"
+        self.problem = ""
+
+    def delivery_label(self, option: str) -> str:
+        return self._(DELIVERY_LABELS[option])
+
+    def pick_delivery(self, option: str) -> None:
+        if option in DELIVERY_OPTIONS:
+            self.delivery = option
+
+    def next(self) -> None:
+        s = self.app.session
+        s.phone = self.ids.phone.text.strip()
+        s.delivery = self.delivery
+        if s.delivery == "邮寄" and s.card:
+            s.mailing_address = s.card.get("address_latest") or s.card.get("address") or ""
+        errors = s.form_errors()
+        if "phone" in errors:
+            self.problem = self._("Please enter your 11-digit mobile phone number.")
+            return
+        if errors:
+            self.problem = self._("Please check the delivery choice.")
+            return
+        self.app.go("scan")
+
+
+SCREEN_CLASS = FormScreen
+load_kv("form")

@@ -1,0 +1,112 @@
+"""Scan the materials on the document camera (高拍仪): live preview with the detected page outline."""
+from __future__ import annotations
+
+import logging
+
+from kivy.clock import Clock
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from screens.base import KioskScreen, load_kv
+
+log = logging.getLogger(__name__)
+
+
+class ScanScreen(KioskScreen):
+    material_name = StringProperty("")
+    progress = StringProperty("")
+    problem = StringProperty("")
+    all_done = BooleanProperty(False)
+    index = NumericProperty(0)
+
+    _preview_event = None
+
+    def on_pre_enter(self, *args):
+        self.problem = ""
+        self._update()
+        self.app.run_bg(self.app.terminal.camera, lambda cam: self._start_preview(), self._camera_failed,
+                        busy_text=self._("Starting the document camera…"))
+
+    def on_leave(self, *args):
+        self._stop_preview()
+
+    def reset(self) -> None:
+        self._stop_preview()
+        self.ids.preview.texture = None
+        self.problem = ""
+        self.index = 0
+        self.all_done = False
+
+    def _update(self) -> None:
+        materials = self.app.session.materials
+        missing = [i for i, m in enumerate(materials) if m.document is None]
+        self.index = missing[0] if missing else max(0, len(materials) - 1)
+        self.all_done = not self.app.session.missing_materials()
+        current = materials[self.index] if materials else None
+        self.material_name = current.name if current else ""
+        done = sum(1 for m in materials if m.document is not None)
+        self.progress = self._("{done} of {total} materials scanned").format(done=done, total=len(materials))
+
+    # -- preview -----------------------------------------------------------------------------
+    def _start_preview(self) -> None:
+        self._stop_preview()
+        self._preview_event = Clock.schedule_interval(self._refresh_preview, 1 / 10)
+
+    def _stop_preview(self) -> None:
+        if self._preview_event is not None:
+            self._preview_event.cancel()
+            self._preview_event = None
+
+    def _refresh_preview(self, *_):
+        try:
+            frame, detection = self.app.terminal.camera().preview()
+        except Exception as exc:
+            self._camera_failed(exc)
+            return False
+        if frame is None:
+            return True
+        import cv2
+        import numpy as np
+
+        frame = frame.copy()
+        corners = getattr(detection, "corners", None)
+        if corners is not None:
+            cv2.polylines(frame, [np.asarray(corners, dtype=np.int32).reshape(-1, 1, 2)], True, (40, 180, 40), 4)
+        h, w = frame.shape[:2]
+        texture = self.ids.preview.texture
+        if texture is None or texture.size != (w, h):
+            texture = Texture.create(size=(w, h), colorfmt="bgr")
+        texture.blit_buffer(np.ascontiguousarray(frame[::-1]).tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+        self.ids.preview.texture = texture
+        self.ids.preview.canvas.ask_update()
+        return True
+
+    def _camera_failed(self, exc) -> None:
+        log.warning("document camera unavailable: %s", exc)
+        self.problem = self._("The document camera is not available. Please ask the staff for help.")
+
+    # -- capture -----------------------------------------------------------------------------
+    def capture(self) -> None:
+        materials = self.app.session.materials
+        if not materials:
+            return
+        material = materials[self.index]
+        self.problem = ""
+        self.app.run_bg(lambda: self.app.terminal.capture_material(self.app.session, material),
+                        lambda path: self._update(), self._capture_failed, busy_text=self._("Scanning, hold still…"))
+
+    def _capture_failed(self, exc) -> None:
+        if getattr(exc, "message_id", "") == "no_page_found":
+            self.problem = self._("No page was found. Put the whole page inside the frame, away from bright light, and try again.")
+        else:
+            self._camera_failed(exc)
+
+    def next(self) -> None:
+        if self.app.session.missing_materials():
+            self.problem = self._("Please scan every required material first.")
+            return
+        self.app.go("confirm")
+
+
+SCREEN_CLASS = ScanScreen
+load_kv("scan")

@@ -1,0 +1,16 @@
+"""Colours and sizes. Contrast of text on its background is at least 4.5:1 (WCAG AA); elder mode scales
+text and touch targets (≥ 60 dp) through `app.scale`."""
+
+BACKGROUND = (0.96, 0.97, 0.98, 1)
+SURFACE = (1, 1, 1, 1)
+TEXT = (0.10, 0.10, 0.12, 1)  # on BACKGROUND: about 17:1
+TEXT_MUTED = (0.30, 0.32, 0.36, 1)  # on BACKGROUND: about 10:1
+PRIMARY = (0.04, 0.31, 0.61, 1)  # white text on it: about 8:1
+PRIMARY_DOWN = (0.02, 0.22, 0.45, 1)
+SECONDARY = (0.86, 0.89, 0.93, 1)  # dark text on it: about 13:1
+DANGER = (0.70, 0.10, 0.10, 1)  # white on it: about 6.5:1; as text on BACKGROUND: about 6:1
+SUCCESS = (0.05, 0.45, 0.20, 1)
+HEADER = (0.75, 0.07, 0.10, 1)  # government red header, white text: about 6:1
+ON_PRIMARY = (1, 1, 1, 1)
+
+ELDER_SCALE = 1.35

@@ -1,0 +1,105 @@
+"""The scripted tour: the real app, offscreen, driven by synthetic touches through the citizen journey on
+simulated devices, one PNG per screen. `kiosk tour` runs it; the UI tests run the same steps and assert."""
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from kiosk.demo import DemoStack, sample_card
+from kiosk.fonts import ensure_ui_fonts
+from kiosk.terminal import Terminal
+
+log = logging.getLogger(__name__)
+
+PHONE = "13712349050"
+
+
+def make_app(cfg, headless: bool = True):
+    from screens.kivy_setup import configure
+
+    fonts = ensure_ui_fonts(cfg.kiosk.data_dir)
+    configure(fullscreen=cfg.display.fullscreen, width=cfg.display.width, height=cfg.display.height, headless=headless)
+    from screens.app import KioskApp
+
+    return KioskApp(cfg, Terminal(cfg), fonts)
+
+
+def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> None:
+    """Tap through home → ID card → service → guide → form → scan → confirm → receipt → done → home."""
+    app = driver.app
+    shot = shot or (lambda name: None)
+    driver.wait_screen("home")
+    driver.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
+    shot("home")
+    driver.tap("btn_start")
+    driver.wait_screen("id_login")
+    shot("id_login")
+    if expired_first:
+        stack.reader.place(sample_card("resident_expired"))
+        driver.wait(lambda: bool(app.screen("id_login").problem), 30, "expired card refused")
+        shot("id_login_expired")
+        stack.reader.remove()
+        driver.frames(5)
+    stack.reader.place(sample_card("resident"))
+    driver.wait(lambda: app.current == "service_list" and len(app.screen("service_list").ids.items.children) > 0
+                and not app.busy, 60, "service list")
+    shot("service_list")
+    buttons = list(reversed(app.screen("service_list").ids.items.children))
+    driver.tap(buttons[0])
+    driver.wait_screen("guide")
+    shot("guide")
+    driver.tap("btn_begin")
+    driver.wait_screen("form")
+    for digit in PHONE:
+        driver.tap_text(digit, exact=True)
+    driver.tap("delivery_outlet")
+    shot("form")
+    driver.tap("btn_next")
+    driver.wait_screen("scan", 60)
+    driver.wait(lambda: app.screen("scan").ids.preview.texture is not None, 60, "camera preview")
+    while app.session.missing_materials():
+        driver.tap("btn_capture")
+        driver.idle(120)
+        if app.screen("scan").problem:
+            raise AssertionError(f"scan failed: {app.screen('scan').problem}")
+    shot("scan")
+    driver.tap("btn_next")
+    driver.wait_screen("confirm")
+    shot("confirm")
+    driver.tap("btn_submit")
+    driver.wait_screen("receipt", 120)
+    shot("receipt")
+    driver.tap("btn_done")
+    driver.wait_screen("done")
+    shot("done")
+    driver.tap("btn_home")
+    driver.wait_screen("home")
+
+
+def run_tour(out_dir: str | Path, workdir: str | Path, role: str = "citizen", elder: bool = False,
+             language: str = "zh_CN") -> dict:
+    from screens.driver import AppDriver
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    with DemoStack(workdir, role=role) as stack:
+        cfg = stack.kiosk_config(elder=elder, language=language)
+        app = make_app(cfg, headless=True)
+        driver = AppDriver(app)
+        driver.start()
+        try:
+            def shot(name: str) -> None:
+                written.append(str(driver.screenshot(out / f"{name}.png")))
+
+            journey(driver, stack, shot)
+            result_png = None
+            receipts = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.png"))
+            if receipts:
+                result_png = out / "receipt_preview.png"
+                shutil.copyfile(receipts[-1], result_png)
+                written.append(str(result_png))
+        finally:
+            driver.stop()
+    return {"screens": written, "receipt_preview": str(result_png) if result_png else None}
