@@ -27,7 +27,7 @@ SCREENS = ("home", "id_login", "service_list", "guide", "form", "scan", "confirm
 
 
 class Translator:
-    """Bound in kv as `app.tr._('…')`: replacing `app.tr` re-translates every label at once."""
+    """Bound in kv as `app.tr._(message)`: replacing `app.tr` re-translates every label at once."""
 
     def __init__(self, language: str) -> None:
         self.language = language

@@ -1,10 +1,15 @@
 """The application form, prefilled from the ID card; the citizen adds a phone number and picks delivery."""
 from kivy.properties import StringProperty
 
+from kiosk.i18n import N_
 from kiosk.session import DELIVERY_OPTIONS
 from screens.base import KioskScreen, load_kv
 
-DELIVERY_LABELS = {"自取": "Collect in person", "邮寄": "By post to my ID card address", "网点代发": "Collect at this outlet"}
+DELIVERY_LABELS = {
+    "自取": N_("Collect in person"),
+    "邮寄": N_("By post to my ID card address"),
+    "网点代发": N_("Collect at this outlet"),
+}
 
 
 class FormScreen(KioskScreen):

@@ -20,8 +20,9 @@ class IdLoginScreen(KioskScreen):
             self.app.session.login(data)
         except CardRefused as refused:
             if refused.reason == "expired":
-                self.problem = self._("This ID card expired on {date}. It cannot be used here: please renew it at the "
-                                      "public security service window, or ask the staff for help.").format(date=data.get("valid_to"))
+                self.problem = self._(
+                    "This ID card expired on {date}. It cannot be used here: please renew it at the public security service window, or ask the staff for help."
+                ).format(date=data.get("valid_to"))
             else:
                 self.problem = self._("This card could not be verified. Please ask the staff for help.")
             return

@@ -6,14 +6,15 @@ import io
 from kivy.core.image import Image as CoreImage
 from kivy.properties import StringProperty
 
+from kiosk.i18n import N_
 from screens.base import KioskScreen, load_kv
 
 PRINTER_MESSAGES = {
-    "printed": "Your receipt has been printed. Please take it.",
-    "one_way": "Your receipt has been sent to the printer. If nothing came out, please ask the staff.",
-    "paper_out": "The printer is out of paper. Please photograph the QR code below or note the receipt number; staff can reprint your receipt.",
-    "cover_open": "The printer cover is open. Please note the receipt number below; staff can reprint your receipt.",
-    "printer_offline": "The printer is not available. Please note the receipt number below; staff can reprint your receipt.",
+    "printed": N_("Your receipt has been printed. Please take it."),
+    "one_way": N_("Your receipt has been sent to the printer. If nothing came out, please ask the staff."),
+    "paper_out": N_("The printer is out of paper. Please photograph the QR code below or note the receipt number; staff can reprint your receipt."),
+    "cover_open": N_("The printer cover is open. Please note the receipt number below; staff can reprint your receipt."),
+    "printer_offline": N_("The printer is not available. Please note the receipt number below; staff can reprint your receipt."),
 }
 
 

@@ -42,3 +42,8 @@ def ngettext(singular: str, plural: str, n: int, language: str | None = None) ->
 
 
 _ = gettext
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is defined; it is translated where it is shown."""
+    return message
