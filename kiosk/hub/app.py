@@ -1,0 +1,92 @@
+"""The hub's ASGI app: `create_app(db_url, platform=...)` builds it; `kiosk hub serve` runs it on uvicorn."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from kiosk.hub import catalog, cases, tus
+from kiosk.hub.auth import TokenVerifier
+from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, session_factory
+from kiosk.hub.relay import Relay
+from kiosk.platform.adapter import PlatformAdapter
+
+log = logging.getLogger("kiosk.hub")
+
+
+@dataclass
+class HubState:
+    engine: Engine
+    sessions: object
+    upload_dir: Path
+    platform: PlatformAdapter | None
+    catalog_ttl_s: float = 300.0
+    upload_ttl_s: float = 24 * 3600.0
+    max_upload_bytes: int = 50 * 1024 * 1024
+    relay: Relay | None = field(default=None)
+
+
+def default_upload_dir(db_url: str, data_dir: str | Path | None) -> Path:
+    if db_url.startswith("sqlite:///") and db_url != "sqlite:///:memory:":
+        return Path(db_url[len("sqlite:///"):]).parent / "uploads"
+    if data_dir is None:
+        from kiosk.config import default_data_dir
+
+        data_dir = default_data_dir()
+    return Path(data_dir) / "hub" / "uploads"
+
+
+def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_dir: str | Path | None = None,
+               data_dir: str | Path | None = None, migrate: bool = True, relay: bool = True,
+               relay_poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 300.0,
+               catalog_ttl_s: float = 300.0, upload_ttl_s: float = 24 * 3600.0,
+               max_upload_bytes: int = 50 * 1024 * 1024) -> FastAPI:
+    """The hub as an ASGI app. The relay worker runs while the app is served (lifespan) when `relay`."""
+    db_url = check_url(db_url)
+    if migrate:
+        run_migrations(db_url)
+    engine = make_engine(db_url)
+    up_dir = Path(upload_dir) if upload_dir else default_upload_dir(db_url, data_dir)
+    up_dir.mkdir(parents=True, exist_ok=True)
+    hub = HubState(engine=engine, sessions=session_factory(engine), upload_dir=up_dir, platform=platform,
+                   catalog_ttl_s=catalog_ttl_s, upload_ttl_s=upload_ttl_s, max_upload_bytes=max_upload_bytes)
+    if relay:
+        hub.relay = Relay(hub, poll_s=relay_poll_s, retry_base_s=retry_base_s, retry_max_s=retry_max_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if hub.relay is not None:
+            hub.relay.start()
+        try:
+            yield
+        finally:
+            if hub.relay is not None:
+                hub.relay.stop()
+            if hub.platform is not None:
+                hub.platform.close()
+            engine.dispose()
+
+    app = FastAPI(title="govkiosk hub", version="1.0", lifespan=lifespan)
+    app.state.hub = hub
+    app.state.tokens = TokenVerifier(hub.sessions)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz():
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            db_ok = True
+        except Exception:
+            db_ok = False
+        return {"ok": db_ok, "service": "hub", "database": engine.dialect.name, "database_ok": db_ok}
+
+    app.include_router(tus.open_router)
+    app.include_router(tus.router)
+    app.include_router(catalog.router)
+    app.include_router(cases.router)
+    return app

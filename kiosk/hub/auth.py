@@ -1,0 +1,104 @@
+"""Bearer tokens: creation (only the argon2 hash is stored) and the FastAPI dependencies that check them.
+
+A token reads `gk_<key id>_<secret>`: the key id finds the row, argon2 verifies the whole token. Verified
+tokens are remembered in memory for a minute (keyed by their SHA-256) so argon2 runs once per client, not
+once per request.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.hub.models import ApiToken
+
+ROLES = ("kiosk", "clerk", "supervisor", "installer")
+CACHE_S = 60.0
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Caller:
+    token_id: int
+    role: str
+    name: str
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.name}"
+
+
+def create_token(session: Session, role: str, name: str) -> str:
+    """Store a new token's hash and return the token itself (shown once, never stored)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    if not name.strip():
+        raise ValueError("name must not be empty")
+    key_id = secrets.token_hex(6)
+    token = f"gk_{key_id}_{secrets.token_urlsafe(24)}"
+    session.add(ApiToken(key_id=key_id, token_hash=_hasher.hash(token), role=role, name=name.strip()))
+    return token
+
+
+class TokenVerifier:
+    def __init__(self, sessions) -> None:
+        self.sessions = sessions
+        self._cache: dict[str, tuple[float, Caller]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> Caller | None:
+        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+            if hit and hit[0] > now:
+                return hit[1]
+        parts = token.split("_")
+        if len(parts) != 3 or parts[0] != "gk":
+            return None
+        with self.sessions() as s:
+            row = s.scalar(select(ApiToken).where(ApiToken.key_id == parts[1]))
+            if row is None or row.revoked:
+                return None
+            try:
+                _hasher.verify(row.token_hash, token)
+            except (VerificationError, InvalidHashError):
+                return None
+            caller = Caller(row.id, row.role, row.name)
+        with self._lock:
+            self._cache[digest] = (now + CACHE_S, caller)
+        return caller
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticated(request: Request) -> Caller:
+    """Every router of the API is mounted with this dependency, so no route can forget it."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>' (kiosk hub token create)")
+    caller = request.app.state.tokens.verify(token.strip())
+    if caller is None:
+        raise _unauthorized("unknown or revoked token")
+    request.state.caller = caller
+    return caller
+
+
+def require_roles(*roles: str):
+    def check(caller: Caller = Depends(authenticated)) -> Caller:
+        if caller.role not in roles:
+            raise HTTPException(status_code=403, detail=f"role {caller.role!r} may not do this; needs one of {list(roles)}")
+        return caller
+
+    return check

@@ -1,0 +1,139 @@
+"""Cases: intake with `Idempotency-Key` (exactly-once effect for at-least-once delivery) and status lookup."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.hub import audit
+from kiosk.hub.auth import Caller, authenticated, require_roles
+from kiosk.hub.models import Case, IdempotencyRecord, Upload
+from kiosk.hub.schemas import CaseDetail, CaseIn, CaseOut
+from kiosk.hub.tus import _aware, upload_id_from_url
+from kiosk.hub.models import utcnow
+
+log = logging.getLogger("kiosk.hub.cases")
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], dependencies=[Depends(authenticated)])
+submitters = require_roles("kiosk", "clerk", "supervisor")
+
+
+def case_out(case: Case) -> dict:
+    return CaseOut(receipt_no=case.receipt_no, case_no=case.case_no if case.status == "submitted" else None,
+                   status=case.status, promised_by=case.promised_by if case.status == "submitted" else None).model_dump()
+
+
+def fingerprint(body: CaseIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _clean_key(raw: str | None) -> str:
+    key = (raw or "").strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':  # sf-string form: "…"
+        key = key[1:-1]
+    if not key:
+        raise HTTPException(400, "Idempotency-Key header is required (a UUID per case; reuse it on every retry)")
+    if len(key) > 200 or not key.isprintable():
+        raise HTTPException(400, "Idempotency-Key must be at most 200 printable characters")
+    return key
+
+
+class _Replay(Exception):
+    def __init__(self, doc: dict) -> None:
+        self.doc = doc
+
+
+def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
+    fp = fingerprint(body)
+    for _ in range(3):  # a concurrent retry may win the insert race: then we answer as a replay
+        try:
+            with hub.sessions() as s, s.begin():
+                rec = s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client == caller.actor,
+                                                               IdempotencyRecord.key == key))
+                if rec is not None:
+                    if rec.fingerprint != fp:
+                        raise HTTPException(422, "this Idempotency-Key was used with a different request body;"
+                                                 " use a new key for a new case")
+                    case = s.scalar(select(Case).where(Case.receipt_no == rec.receipt_no))
+                    return 200, case_out(case)
+                if s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None:
+                    raise HTTPException(409, f"receipt number {body.receipt_no} was already submitted under another"
+                                             " Idempotency-Key")
+                uploads = _check_materials(s, caller, body)
+                case = Case(
+                    receipt_no=body.receipt_no, device_id=body.device_id, channel=body.channel,
+                    item_code=body.item_code, item_name=body.item_name,
+                    applicant_name=body.applicant.name, applicant_id_number=body.applicant.id_number,
+                    applicant_card_type=body.applicant.card_type, applicant_phone=body.applicant.phone,
+                    applicant_address=body.applicant.address, form=body.form,
+                    materials=[m.model_dump() for m in body.materials], delivery=body.delivery,
+                    submitted_at=body.submitted_at, status="queued", attempts=0, next_attempt_at=utcnow(),
+                    created_by=caller.actor)
+                s.add(case)
+                s.add(IdempotencyRecord(client=caller.actor, key=key, fingerprint=fp, receipt_no=body.receipt_no))
+                for up in uploads:
+                    up.bound_to = body.receipt_no
+                audit.record(s, caller.actor, "case", body.receipt_no, "received", item_code=body.item_code,
+                             channel=body.channel, materials=len(body.materials), applicant_name=body.applicant.name,
+                             id_number=body.applicant.id_number)
+                s.flush()
+                return 201, case_out(case)
+        except IntegrityError:
+            continue
+    raise HTTPException(409, "a request with this Idempotency-Key is being processed; retry shortly")
+
+
+def _check_materials(s, caller: Caller, body: CaseIn) -> list[Upload]:
+    found = []
+    for m in body.materials:
+        upload_id = upload_id_from_url(m.upload_url)
+        up = s.get(Upload, upload_id) if upload_id else None
+        if up is None or up.owner != caller.actor:
+            raise HTTPException(422, f"material {m.code}: no upload at {m.upload_url}; upload the file to /files/ first")
+        if up.purged or _aware(up.expires_at) < utcnow():
+            raise HTTPException(422, f"material {m.code}: the upload expired; upload the file again")
+        if up.offset != up.length or up.sha256 is None:
+            raise HTTPException(422, f"material {m.code}: the upload is incomplete ({up.offset} of {up.length} bytes);"
+                                     " resume it, then submit again")
+        if up.sha256 != m.sha256 or up.length != m.bytes:
+            raise HTTPException(422, f"material {m.code}: the uploaded file's sha256/size differ from the case"
+                                     f" (hub has {up.sha256}, {up.length} bytes)")
+        if up.bound_to and up.bound_to != body.receipt_no:
+            raise HTTPException(422, f"material {m.code}: that upload belongs to case {up.bound_to}")
+        found.append(up)
+    return found
+
+
+@router.post("", status_code=201, response_model=CaseOut,
+             responses={200: {"description": "replay of an earlier request with the same key"}})
+async def submit_case(body: CaseIn, request: Request, caller: Caller = Depends(submitters),
+                      idempotency_key: str | None = Header(default=None)):
+    key = _clean_key(idempotency_key)
+    hub = request.app.state.hub
+    status, doc = await run_in_threadpool(_intake, hub, caller, key, body)
+    if status == 201:
+        log.info("case received", extra={"receipt_no": body.receipt_no, "item_code": body.item_code})
+        if hub.relay is not None:
+            hub.relay.wake()
+    return JSONResponse(doc, status_code=status)
+
+
+@router.get("/{receipt_no}", response_model=CaseDetail)
+def case_status(receipt_no: str, request: Request):
+    hub = request.app.state.hub
+    with hub.sessions() as s:
+        case = s.scalar(select(Case).where(Case.receipt_no == receipt_no))
+        if case is None:
+            raise HTTPException(404, f"no case with receipt number {receipt_no} has reached the hub (yet)")
+        doc = case_out(case)
+        doc.update(item_code=case.item_code, item_name=case.item_name, attempts=case.attempts,
+                   last_error=case.last_error, created_at=_aware(case.created_at).isoformat(),
+                   updated_at=_aware(case.updated_at).isoformat())
+    return doc

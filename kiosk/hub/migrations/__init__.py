@@ -1,0 +1,1 @@
+"""Alembic migrations of the hub database, one per schema change."""

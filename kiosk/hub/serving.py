@@ -1,0 +1,55 @@
+"""Run an ASGI app on uvicorn in a background thread: used by tests, benchmarks and `kiosk demo`."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class ServerThread:
+    """`with ServerThread(app) as srv: requests.get(srv.url + "/healthz")`; stop() returns once it is down."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning") -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level=log_level,
+                                                    access_log=False, lifespan="on"))
+        self.server.install_signal_handlers = lambda: None  # only the main thread may own signals
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> "ServerThread":
+        self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError(f"server on {self.url} did not start (port in use?)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server on {self.url} did not start within {timeout} s")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.thread is None:
+            return
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        self.thread = None
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""The provincial platform side: the adapter interface, the reference HTTP protocol and its simulator."""

@@ -1,0 +1,147 @@
+"""The reference HTTP adapter: the 5-step flow of docs/platform-protocol.md over signed requests.
+
+get 办件编号 → declare materials → multipart upload per material → choose delivery → submit. Each step is
+idempotent on the platform side (keyed by our receipt number and the material code), so a relay that fails
+part-way simply runs `submit` again.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from kiosk.platform import signing
+from kiosk.platform.adapter import (CaseSubmission, MaterialFile, PlatformAdapter, PlatformRejected,
+                                    PlatformUnavailable, SubmitResult)
+
+log = logging.getLogger("kiosk.platform.http")
+
+
+class _Caseless(dict):
+    """Header lookup that ignores case, as HTTP does."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__({k.lower(): v for k, v in headers.items()})
+
+    def get(self, key, default=None):
+        return super().get(key.lower(), default)
+
+
+class ReferenceHttpAdapter(PlatformAdapter):
+    def __init__(self, base_url: str, app_id: str, secret: str, algorithm: str = "hmac-sha256",
+                 timeout: float = 10.0, verify_tls: bool = True) -> None:
+        if algorithm not in signing.ALGORITHMS:
+            raise ValueError(f"signing must be one of {signing.ALGORITHMS}, got {algorithm!r}")
+        self.base_url = base_url.rstrip("/")
+        self.app_id = app_id
+        self.secret = secret
+        self.algorithm = algorithm
+        self.timeout = timeout
+        self.http = requests.Session()
+        self.http.verify = verify_tls
+
+    @classmethod
+    def from_config(cls, platform_section) -> "ReferenceHttpAdapter":
+        return cls(platform_section.url, platform_section.app_id, platform_section.secret,
+                   platform_section.signing, platform_section.timeout_s)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- transport -------------------------------------------------------------------------
+    def _request(self, method: str, path: str, *, json_body: Any = None, files: dict | None = None,
+                 data: dict | None = None) -> Any:
+        url = self.base_url + path
+        req = requests.Request(method, url, json=json_body, files=files, data=data)
+        prepared = self.http.prepare_request(req)
+        body = prepared.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        parts = urlsplit(prepared.url)
+        prepared.headers.update(signing.sign_headers(method, parts.path, parts.query, body, self.app_id, self.secret,
+                                                     self.algorithm))
+        try:
+            resp = self.http.send(prepared, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PlatformUnavailable(f"platform unreachable at {self.base_url}: {type(exc).__name__}") from None
+        if resp.status_code >= 500 or resp.status_code == 429:
+            raise PlatformUnavailable(f"platform answered {resp.status_code} on {method} {path}", resp.status_code)
+        try:
+            doc = resp.json()
+        except ValueError:
+            doc = {"message": resp.text[:200]}
+        if resp.status_code >= 400:
+            msg = doc.get("message") if isinstance(doc, dict) else str(doc)
+            raise PlatformRejected(f"platform refused {method} {path}: {resp.status_code} {msg}", resp.status_code)
+        return doc
+
+    # -- interface -------------------------------------------------------------------------
+    def fetch_catalog(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/api/v1/catalog")["items"])
+
+    def submit(self, case: CaseSubmission) -> SubmitResult:
+        a = case.applicant
+        confirmed = self._request("POST", "/api/v1/applications", json_body={
+            "client_ref": case.client_ref, "item_code": case.item_code, "channel": case.channel,
+            "applicant": {"name": a.name, "id_number": a.id_number, "card_type": a.card_type,
+                          "phone": a.phone, "address": a.address},
+        })
+        case_no = confirmed["case_no"]
+        if confirmed.get("status") not in (None, "draft"):
+            # Already submitted by an earlier relay attempt whose answer we lost: ask for its state.
+            st = self.query_status(case_no)
+            return SubmitResult(case_no, st["status"], st.get("promised_by"))
+        if case.materials:
+            stuff_ids = self._declare(case_no, case.materials)
+            for m in case.materials:
+                self._attach(case_no, stuff_ids[m.code], m)
+        self._request("PUT", f"/api/v1/applications/{case_no}/delivery",
+                      json_body={"delivery": case.delivery, "address": self._delivery_address(case)})
+        done = self._request("POST", f"/api/v1/applications/{case_no}/submit",
+                             json_body={"form": case.form, "submitted_at": case.submitted_at})
+        return SubmitResult(done["case_no"], done["status"], done.get("promised_by"))
+
+    @staticmethod
+    def _delivery_address(case: CaseSubmission) -> str | None:
+        # Only a posted result needs an address: send no more personal data than the step needs.
+        if case.delivery != "邮寄":
+            return None
+        return str(case.form.get("delivery_address") or case.applicant.address or "") or None
+
+    def _declare(self, case_no: str, materials: list[MaterialFile]) -> dict[str, str]:
+        doc = self._request("PUT", f"/api/v1/applications/{case_no}/materials", json_body={"materials": [
+            {"code": m.code, "name": m.name, "pages": m.pages, "sha256": m.sha256, "bytes": len(m.content)}
+            for m in materials]})
+        return {x["code"]: x["stuff_id"] for x in doc["materials"]}
+
+    def _attach(self, case_no: str, stuff_id: str, m: MaterialFile) -> dict[str, Any]:
+        return self._request("POST", f"/api/v1/applications/{case_no}/materials/{stuff_id}/attachment",
+                             files={"file": (m.filename, m.content, m.content_type)}, data={"sha256": m.sha256})
+
+    def upload_material(self, case_no: str, material: MaterialFile) -> dict[str, Any]:
+        # Declaring is idempotent per material code: re-declaring returns the stuff id already assigned.
+        stuff_id = self._declare(case_no, [material])[material.code]
+        return self._attach(case_no, stuff_id, material)
+
+    def query_status(self, case_no: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/applications/{case_no}")
+
+    def receive_callback(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        path = headers.get("x-callback-path") or "/callbacks/platform"
+        try:
+            signing.verify("POST", path, "", body, _Caseless(headers), {self.app_id: self.secret})
+        except signing.SignatureRejected as exc:
+            raise PlatformRejected(f"callback rejected: {exc}", 401) from None
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise PlatformRejected("callback body is not JSON", 400) from None
+        if not isinstance(doc, dict) or "case_no" not in doc or "status" not in doc:
+            raise PlatformRejected("callback needs case_no and status", 400)
+        return doc
+
+    def upload_evaluation(self, case_no: str, evaluation: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/api/v1/evaluations", json_body={"case_no": case_no, **evaluation})
