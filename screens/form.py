@@ -15,14 +15,23 @@ DELIVERY_LABELS = {
 class FormScreen(KioskScreen):
     problem = StringProperty("")
     delivery = StringProperty("自取")
+    applicant_name = StringProperty("")
+    applicant_id = StringProperty("")
+    applicant_address = StringProperty("")
+    service_name = StringProperty("")
 
     def on_pre_enter(self, *args):
         s = self.app.session
+        self.applicant_name = s.display_name
+        self.applicant_id = s.display_id_number
+        self.applicant_address = s.display_address
+        self.service_name = (s.service or {}).get("name", "")
         self.ids.phone.text = s.phone
         self.delivery = s.delivery
         self.problem = ""
 
     def reset(self) -> None:
+        self.applicant_name = self.applicant_id = self.applicant_address = self.service_name = ""
         self.ids.phone.text = ""
         self.delivery = "自取"
         self.problem = ""

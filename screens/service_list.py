@@ -11,24 +11,29 @@ class ServiceButton(BigButton):
 
 class ServiceListScreen(KioskScreen):
     problem = StringProperty("")
+    greeting_name = StringProperty("")
+
+    def on_pre_enter(self, *args):
+        self.greeting_name = self.app.session.display_name
 
     def reset(self) -> None:
         self.problem = ""
-        self.ids.items.clear_widgets()
+        self.greeting_name = ""
+        self.ids.service_items.clear_widgets()
 
     def load(self) -> None:
         self.problem = ""
-        self.ids.items.clear_widgets()
+        self.ids.service_items.clear_widgets()
         self.app.run_bg(self.app.terminal.catalog, self._show, self._failed, busy_text=self._("Loading services…"))
 
     def _show(self, items) -> None:
         self.app.catalog = items
-        self.ids.items.clear_widgets()
+        self.ids.service_items.clear_widgets()
         for item in items:
             button = ServiceButton(service=item, kind="secondary")
             button.text = f"{item['name']}"
             button.bind(on_release=lambda b: self.choose(b.service))
-            self.ids.items.add_widget(button)
+            self.ids.service_items.add_widget(button)
 
     def _failed(self, error) -> None:
         self.problem = self._("The service list cannot be loaded right now. Please try again later or ask the staff.")

@@ -42,10 +42,10 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
         stack.reader.remove()
         driver.frames(5)
     stack.reader.place(sample_card("resident"))
-    driver.wait(lambda: app.current == "service_list" and len(app.screen("service_list").ids.items.children) > 0
+    driver.wait(lambda: app.current == "service_list" and len(app.screen("service_list").ids.service_items.children) > 0
                 and not app.busy, 60, "service list")
     shot("service_list")
-    buttons = list(reversed(app.screen("service_list").ids.items.children))
+    buttons = list(reversed(app.screen("service_list").ids.service_items.children))
     driver.tap(buttons[0])
     driver.wait_screen("guide")
     shot("guide")
