@@ -71,7 +71,8 @@ class Field:
     bold: bool = False
 
     def __post_init__(self) -> None:
-        self.label = clean_text(self.label)
+        trailing = " " if str(self.label).endswith(" ") else ""
+        self.label = clean_text(self.label) + trailing  # "1. " keeps its space before the value
         self.value = clean_text(self.value)
 
 
