@@ -1,0 +1,413 @@
+"""Page detection: find the four corners of a page or card in a camera frame, with a confidence.
+
+Where the classic pipeline (Canny + largest quadrilateral at 500 px) needs a dark, contrasting base, this one
+combines several cues at a fixed working size and keeps the candidate whose outline is best supported by edges:
+
+1. regions of the frame bounded by colour *and* brightness edges (Lab channels, so a white page on a cream desk
+   still separates), plus Otsu segmentations of brightness and chroma;
+2. for every candidate region, a quadrilateral from its outline: the outline's points are split into the two
+   dominant orientation families and each side is a RANSAC line, so a hand over a corner, a glare spot or a page
+   crossing the frame edge does not bend the result (corners are intersections of the side lines and may lie
+   outside the image);
+3. the winner is refined at full resolution: edge profiles across each side, a sub-pixel peak per profile and a
+   robust line fit per side.
+
+The confidence is the fraction of profiles along the sides that found a strong edge on the fitted line; below
+`CONFIDENCE_THRESHOLD` no corners are reported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from devices.scanner.geometry import interior_angles, is_convex, order_corners, polygon_area
+
+CONFIDENCE_THRESHOLD = 0.5  # below this, `corners` is None ("no page found")
+WORK_SIZE = 640  # long side of the working copy; thresholds below are tuned for it
+MIN_AREA_FRACTION = 0.03  # a page smaller than 3 % of the frame is not taken
+MAX_ANGLE_DEVIATION = 35.0  # interior angles must stay within 90° ± this (overhead camera, mild keystone)
+# Aspect ratios used to extrapolate a side that lies wholly outside the frame.
+KNOWN_ASPECTS = (1.0, 1.4142, 1.5857)  # square, ISO 216 (A4/A5), ISO/IEC 7810 ID-1 (85.6 / 53.98)
+
+
+@dataclass
+class Detection:
+    corners: np.ndarray | None  # 4×2 float64, clockwise from the corner nearest the top-left; None: no page
+    confidence: float
+    image_size: tuple[int, int]  # (w, h)
+
+    def as_dict(self) -> dict:
+        return {
+            "corners": None if self.corners is None else [[round(float(x), 2), round(float(y), 2)] for x, y in self.corners],
+            "confidence": round(float(self.confidence), 4),
+            "image_size": [int(self.image_size[0]), int(self.image_size[1])],
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# lines
+
+
+def _fit_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Total least squares: (point on the line, unit direction)."""
+    if len(points) < 2:
+        return None
+    centre = points.mean(axis=0)
+    _, _, vt = np.linalg.svd(points - centre, full_matrices=False)
+    return centre, vt[0]
+
+
+def _ransac_line(points: np.ndarray, tol: float, rng: np.random.Generator, iters: int = 60):
+    """Robust line through `points`: (point, direction, inlier mask) or None."""
+    n = len(points)
+    if n < 6:
+        return None
+    best = None
+    best_count = -1
+    idx_a = rng.integers(0, n, iters)
+    idx_b = rng.integers(0, n, iters)
+    for a, b in zip(idx_a, idx_b):
+        d = points[b] - points[a]
+        norm = np.hypot(d[0], d[1])
+        if norm < 1e-6:
+            continue
+        nrm = np.array([-d[1], d[0]]) / norm
+        dist = np.abs((points - points[a]) @ nrm)
+        count = int((dist < tol).sum())
+        if count > best_count:
+            best_count, best = count, dist < tol
+    if best is None or best_count < 4:
+        return None
+    fitted = _fit_line(points[best])
+    if fitted is None:
+        return None
+    p, d = fitted
+    nrm = np.array([-d[1], d[0]])
+    inliers = np.abs((points - p) @ nrm) < tol
+    if inliers.sum() >= 4:
+        p, d = _fit_line(points[inliers])
+    return p, d, inliers
+
+
+def _intersect(l1, l2) -> np.ndarray | None:
+    p1, d1 = l1
+    p2, d2 = l2
+    m = np.array([[d1[0], -d2[0]], [d1[1], -d2[1]]])
+    det = np.linalg.det(m)
+    if abs(det) < 1e-9:
+        return None
+    t = np.linalg.solve(m, p2 - p1)
+    return p1 + t[0] * d1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# quadrilateral from a region outline
+
+
+def _quad_from_outline(contour: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray | None:
+    """Four corners from a region's outline (working coordinates), or None."""
+    w, h = size
+    pts = contour.reshape(-1, 2).astype(np.float64)
+    n = len(pts)
+    if n < 40:
+        return None
+    k = max(3, n // 200)
+    tangent = np.roll(pts, -k, axis=0) - np.roll(pts, k, axis=0)
+    theta = np.arctan2(tangent[:, 1], tangent[:, 0])
+    keep = (pts[:, 0] > 1.5) & (pts[:, 0] < w - 2.5) & (pts[:, 1] > 1.5) & (pts[:, 1] < h - 2.5)
+    if keep.sum() < 30:
+        return None
+    # Dominant orientation modulo 90° (the 4θ trick), from points away from the frame border.
+    z = np.exp(4j * theta[keep]).mean()
+    phi = np.angle(z) / 4
+    u = np.array([np.cos(phi), np.sin(phi)])
+    v = np.array([-np.sin(phi), np.cos(phi)])
+    dev_u = np.abs(np.angle(np.exp(2j * (theta - phi)))) / 2  # angle to u, modulo 180°
+    dev_v = np.abs(np.angle(np.exp(2j * (theta - phi - np.pi / 2)))) / 2
+    tol_ang = np.radians(20)
+    centre = pts.mean(axis=0)
+    along_v = (pts - centre) @ v
+    along_u = (pts - centre) @ u
+    groups = [
+        keep & (dev_u < tol_ang) & (along_v < 0),  # side with direction u, on the −v side
+        keep & (dev_v < tol_ang) & (along_u > 0),  # direction v, +u side
+        keep & (dev_u < tol_ang) & (along_v > 0),  # direction u, +v side
+        keep & (dev_v < tol_ang) & (along_u < 0),  # direction v, −u side
+    ]
+    diag = float(np.hypot(w, h))
+    tol = max(1.5, diag * 0.003)
+    lines: list = []
+    for g in groups:
+        fit = _ransac_line(pts[g], tol, rng) if g.sum() >= 8 else None
+        if fit is not None and fit[2].sum() < max(8, 0.04 * n / 4):
+            fit = None
+        lines.append(None if fit is None else (fit[0], fit[1]))
+    missing = [i for i, l in enumerate(lines) if l is None]
+    if len(missing) > 1:
+        return None
+    if missing:
+        lines = _extrapolate_side(lines, missing[0], pts[keep], u, v)
+        if lines is None:
+            return None
+    corners = []
+    for i in range(4):
+        c = _intersect(lines[i], lines[(i + 1) % 4])
+        if c is None:
+            return None
+        corners.append(c)
+    return np.array(corners)
+
+
+def _extrapolate_side(lines, missing: int, visible: np.ndarray, u, v):
+    """Place a side that lies outside the frame, from the opposite side and a known page aspect."""
+    opposite = lines[(missing + 2) % 4]
+    a, b = lines[(missing + 1) % 4], lines[(missing + 3) % 4]
+    if opposite is None or a is None or b is None:
+        return None
+    width = abs((a[0] - b[0]) @ (np.array([-a[1][1], a[1][0]])))  # distance between the two parallel neighbours
+    nrm = np.array([-opposite[1][1], opposite[1][0]])
+    proj = (visible - opposite[0]) @ nrm
+    sign = 1.0 if abs(proj.max()) >= abs(proj.min()) else -1.0
+    extent = proj.max() if sign > 0 else -proj.min()  # how far the visible page reaches from the opposite side
+    lengths = sorted({width * r for r in KNOWN_ASPECTS} | {width / r for r in KNOWN_ASPECTS})
+    length = next((L for L in lengths if L >= extent * 1.02), extent * 1.02)
+    out = list(lines)
+    out[missing] = (opposite[0] + sign * length * nrm, opposite[1])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# scoring
+
+
+def _plausible(quad: np.ndarray, size: tuple[int, int]) -> bool:
+    w, h = size
+    if quad is None or not np.all(np.isfinite(quad)) or not is_convex(quad):
+        return False
+    area = polygon_area(quad)
+    if area < MIN_AREA_FRACTION * w * h:
+        return False
+    if polygon_area(_clip_to_frame(quad, w, h)) < 0.5 * area:  # mostly outside the frame
+        return False
+    angles = interior_angles(order_corners(quad))
+    return bool(np.all(np.abs(angles - 90) < MAX_ANGLE_DEVIATION))
+
+
+def _clip_to_frame(quad: np.ndarray, w: int, h: int) -> np.ndarray:
+    frame = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    area, poly = cv2.intersectConvexConvex(frame, order_corners(quad).astype(np.float32))
+    return np.zeros((3, 2)) if poly is None or area <= 0 else poly.reshape(-1, 2)
+
+
+def _edge_support(grad: np.ndarray, quad: np.ndarray, thresh: float) -> float:
+    """Fraction of points along the sides (inside the frame) that sit on a strong gradient (±2 px)."""
+    h, w = grad.shape
+    q = order_corners(quad)
+    centre = q.mean(axis=0)
+    scores = []
+    weights = []
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        t = np.linspace(0.08, 0.92, 40)
+        p = a[None, :] + t[:, None] * (b - a)[None, :]
+        d = (b - a) / max(np.linalg.norm(b - a), 1e-9)
+        nrm = np.array([-d[1], d[0]])
+        if (centre - a) @ nrm > 0:
+            nrm = -nrm
+        best = np.zeros(len(p))
+        for s in (-2, -1, 0, 1, 2):
+            pp = np.rint(p + s * nrm).astype(int)
+            ok = (pp[:, 0] >= 0) & (pp[:, 0] < w) & (pp[:, 1] >= 0) & (pp[:, 1] < h)
+            vals = np.zeros(len(p))
+            vals[ok] = grad[pp[ok, 1], pp[ok, 0]]
+            best = np.maximum(best, vals)
+        inside = (p[:, 0] >= 2) & (p[:, 0] < w - 2) & (p[:, 1] >= 2) & (p[:, 1] < h - 2)
+        if inside.sum() < 5:
+            continue
+        scores.append(float((best[inside] > thresh).mean()))
+        weights.append(float(inside.sum()))
+    if len(scores) < 3:
+        return 0.0
+    return float(np.average(scores, weights=weights))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# candidates
+
+
+def _candidate_masks(small: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, float]:
+    """Binary region masks that may be the page, the gradient map and its edge threshold (working size)."""
+    h, w = small.shape[:2]
+    smooth = cv2.medianBlur(small, 5)
+    lab = cv2.cvtColor(smooth, cv2.COLOR_BGR2LAB)
+    chans = cv2.split(lab)
+    grads = []
+    for c, gain in zip(chans, (1.0, 2.0, 2.0)):  # chroma steps are small in 8-bit Lab: weigh them up
+        gx = cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3)
+        grads.append(cv2.magnitude(gx, gy) * gain)
+    grad = np.maximum(np.maximum(grads[0], grads[1]), grads[2])
+    edge_thresh = 40.0
+    masks: list[np.ndarray] = []
+    kernel = np.ones((3, 3), np.uint8)
+    for lo, hi in ((12, 36), (30, 90)):
+        edges = cv2.Canny(chans[0], lo, hi, L2gradient=True)
+        edges |= cv2.Canny(chans[1], lo // 2 + 2, hi // 2 + 4, L2gradient=True)
+        edges |= cv2.Canny(chans[2], lo // 2 + 2, hi // 2 + 4, L2gradient=True)
+        edges = cv2.dilate(edges, kernel)
+        free = cv2.bitwise_not(edges)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(free, connectivity=4)
+        order = np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1
+        for lab_id in order[:4]:
+            if stats[lab_id, cv2.CC_STAT_AREA] < MIN_AREA_FRACTION * w * h * 0.5:
+                break
+            masks.append((labels == lab_id).astype(np.uint8) * 255)
+    # Brightness and chroma segmentations (a page brighter and less coloured than its base).
+    lum = chans[0]
+    chroma = cv2.absdiff(chans[1], 128) + cv2.absdiff(chans[2], 128)
+    paperness = cv2.subtract(lum, cv2.multiply(chroma, 3))
+    for ch in (lum, paperness):
+        _, th = cv2.threshold(ch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        th = cv2.morphologyEx(th, cv2.MORPH_OPEN, kernel, iterations=2)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(th, connectivity=4)
+        if n > 1:
+            lab_id = int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
+            if stats[lab_id, cv2.CC_STAT_AREA] >= MIN_AREA_FRACTION * w * h:
+                masks.append((labels == lab_id).astype(np.uint8) * 255)
+    return masks, grad, edge_thresh
+
+
+def _coarse_quads(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    h, w = small.shape[:2]
+    masks, grad, thresh = _candidate_masks(small)
+    rng = np.random.default_rng(0)
+    found: list[tuple[float, np.ndarray]] = []
+    for m in masks:
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        if not contours:
+            continue
+        contour = max(contours, key=cv2.contourArea)
+        quad = _quad_from_outline(contour, (w, h), rng)
+        if quad is None or not _plausible(quad, (w, h)):
+            continue
+        support = _edge_support(grad, quad, thresh)
+        area = polygon_area(quad) / (w * h)
+        found.append((support + 0.05 * min(area, 1.0), quad))
+    found.sort(key=lambda s: -s[0])
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# full-resolution refinement
+
+
+def _refine(image: np.ndarray, quad: np.ndarray, radius: float, rng: np.random.Generator,
+            samples: int = 48) -> tuple[np.ndarray, float]:
+    """Move each side onto the strongest nearby edge at full resolution; returns (corners, support)."""
+    h, w = image.shape[:2]
+    q = order_corners(quad)
+    centre = q.mean(axis=0)
+    r = int(max(4, round(radius)))
+    offs = np.arange(-r, r + 1, dtype=np.float32)
+    taus = np.array([-3.0, -1.5, 0.0, 1.5, 3.0], np.float32)
+    lines = []
+    supports = []
+    weights = []
+    tol = max(1.5, 0.0012 * np.hypot(w, h))
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        length = np.linalg.norm(b - a)
+        d = (b - a) / max(length, 1e-9)
+        nrm = np.array([-d[1], d[0]])
+        if (centre - a) @ nrm > 0:
+            nrm = -nrm  # outward
+        t = np.linspace(0.05, 0.95, samples)
+        p = a[None, :] + t[:, None] * (b - a)[None, :]
+        inside = (p[:, 0] >= r) & (p[:, 0] < w - r) & (p[:, 1] >= r) & (p[:, 1] < h - r)
+        if inside.sum() < 6:
+            lines.append((a, d))  # the side lies outside the frame: keep the extrapolated line
+            continue
+        p = p[inside]
+        # Sample grid: profiles across the side, averaged over a few tangential offsets.
+        gx = p[:, None, None, 0] + taus[None, :, None] * d[0] + offs[None, None, :] * nrm[0]
+        gy = p[:, None, None, 1] + taus[None, :, None] * d[1] + offs[None, None, :] * nrm[1]
+        mapx = gx.reshape(-1, len(offs)).astype(np.float32)
+        mapy = gy.reshape(-1, len(offs)).astype(np.float32)
+        prof = cv2.remap(image, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        prof = prof.reshape(len(p), len(taus), len(offs), -1).astype(np.float32).mean(axis=1)
+        deriv = np.abs(prof[:, 2:, :] - prof[:, :-2, :]) * 0.5
+        strength = deriv.max(axis=2)  # (n, len(offs) - 2)
+        k = np.argmax(strength, axis=1)
+        peak = strength[np.arange(len(p)), k]
+        # Sub-pixel peak by a parabola through the neighbours.
+        kk = np.clip(k, 1, strength.shape[1] - 2)
+        y0 = strength[np.arange(len(p)), kk - 1]
+        y1 = strength[np.arange(len(p)), kk]
+        y2 = strength[np.arange(len(p)), kk + 1]
+        den = y0 - 2 * y1 + y2
+        frac = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / np.where(np.abs(den) > 1e-6, den, 1), 0.0)
+        pos = offs[1:-1][kk] + np.clip(frac, -1, 1)
+        strong = peak > 3.0
+        edge_pts = p + pos[:, None] * nrm[None, :]
+        fit = _ransac_line(edge_pts[strong], tol, rng) if strong.sum() >= 6 else None
+        if fit is None:
+            lines.append((a, d))
+            supports.append(0.0)
+            weights.append(float(len(p)))
+            continue
+        lines.append((fit[0], fit[1]))
+        supports.append(float(fit[2].sum()) / len(p))
+        weights.append(float(len(p)))
+    corners = []
+    for i in range(4):
+        c = _intersect(lines[(i + 3) % 4], lines[i])
+        corners.append(q[i] if c is None else c)
+    support = float(np.average(supports, weights=weights)) if len(supports) >= 2 else 0.0
+    return np.array(corners), support
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def detect_page(image: np.ndarray, refine: bool = True) -> Detection:
+    """Corners of the page in `image` (BGR or grey), in its own pixels, with a confidence in [0, 1]."""
+    if image is None or image.ndim not in (2, 3) or image.shape[0] < 8 or image.shape[1] < 8:
+        size = (0, 0) if image is None or image.ndim < 2 else (int(image.shape[1]), int(image.shape[0]))
+        return Detection(None, 0.0, size)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    h, w = image.shape[:2]
+    scale = WORK_SIZE / max(w, h)
+    if scale < 1:
+        small = cv2.resize(image, (max(8, int(round(w * scale))), max(8, int(round(h * scale)))),
+                           interpolation=cv2.INTER_AREA)
+    else:
+        scale = 1.0
+        small = image
+    sx = w / small.shape[1]
+    sy = h / small.shape[0]
+    candidates = _coarse_quads(small)
+    if not candidates:
+        return Detection(None, 0.0, (w, h))
+    rng = np.random.default_rng(1)
+    best: tuple[float, np.ndarray] | None = None
+    for coarse_score, quad in candidates[:2]:
+        full = quad * np.array([sx, sy])
+        if refine:
+            full, support = _refine(image, full, radius=3 * max(sx, sy) + 6, rng=rng)
+            full, support = _refine(image, full, radius=max(4.0, 0.8 * max(sx, sy) + 2), rng=rng)
+        else:
+            support = coarse_score
+        if not _plausible(full, (w, h)):
+            continue
+        conf = float(np.clip(min(support, 1.0) * 0.7 + min(coarse_score, 1.0) * 0.3, 0, 1))
+        if best is None or conf > best[0]:
+            best = (conf, full)
+    if best is None or best[0] < CONFIDENCE_THRESHOLD:
+        return Detection(None, 0.0 if best is None else best[0], (w, h))
+    return Detection(order_corners(best[1]), best[0], (w, h))
