@@ -111,9 +111,9 @@ class Terminal:
     # -- hub and catalog ---------------------------------------------------------------------
     def hub(self):
         if self._hub is None:
-            from kiosk.sync.hub_client import HubClient
+            from kiosk.sync.client import HubClient
 
-            self._hub = HubClient(self.cfg.hub.url, self.cfg.hub.token, timeout=self.cfg.hub.timeout_s)
+            self._hub = HubClient(self.cfg.hub.url, self.cfg.hub.token, timeout=self.cfg.hub.timeout_s, verify_tls=self.cfg.hub.verify_tls)
         return self._hub
 
     def outbox(self):
@@ -192,7 +192,7 @@ class Terminal:
 
     # -- submitting and the receipt ----------------------------------------------------------
     def submit(self, session: CitizenSession, wait_case_no_s: float = 4.0) -> SubmitResult:
-        from kiosk.sync.outbox import next_receipt_no
+        from kiosk.sync.receipt_numbers import next_receipt_no
 
         if not session.logged_in or session.service is None:
             raise TerminalError("session_incomplete")

@@ -87,13 +87,29 @@ def demo_cmd(out_dir: str, headless: bool) -> None:
             cfg = stack.kiosk_config()
             click.echo(json.dumps({"hub": stack.hub_url, "platform": stack.platform_url, "idcard": stack.reader.port,
                                    "printer": stack.printer.device}), err=True)
-            click.echo("Place a card: the simulated reader holds none; use `kiosk idcard simulate` commands or "
-                       "the demo's sample card via the installer menu.", err=True)
+            click.echo("The simulated reader places a sample card a moment after the login screen opens, and "
+                       "takes it away on the closing screen.", err=True)
             app = make_app(cfg, headless=False)
+            app.bind(on_start=lambda *_: _demo_card_hand(app, stack))
             try:
                 app.run()
             except KeyboardInterrupt:
                 pass
+
+
+def _demo_card_hand(app, stack) -> None:
+    """In the windowed demo, play the citizen's hand: place the sample card, take it back at the end."""
+    from kivy.clock import Clock
+
+    from kiosk.demo import sample_card
+
+    def on_screen(_sm, name):
+        if name == "id_login":
+            Clock.schedule_once(lambda dt: stack.reader.place(sample_card("resident")), 2.0)
+        elif name == "done":
+            Clock.schedule_once(lambda dt: stack.reader.remove(), 3.0)
+
+    app.sm.bind(current=on_screen)
 
 
 def register(cli: click.Group) -> None:

@@ -1,0 +1,199 @@
+"""UI scenarios, each run in its own process (Kivy has one window per process) by test_ui_journeys.py.
+
+Every scenario starts the real stack (platform simulator and hub processes on loopback, simulated ID reader
+on a pty, simulated printer on TCP, simulated camera), runs the real app offscreen and taps with synthetic
+touches. A failed assertion exits non-zero with its traceback on stderr.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from kiosk.demo import DemoStack, sample_card  # noqa: E402
+
+OUT = Path(os.environ.get("KIOSK_UI_SHOTS", tempfile.mkdtemp(prefix="ui-shots-")))
+
+
+def _app(stack, **cfg_overrides):
+    from screens.tour import make_app
+
+    cfg = stack.kiosk_config(**cfg_overrides)
+    return make_app(cfg, headless=True), cfg
+
+
+def _driver(app):
+    from screens.driver import AppDriver
+
+    d = AppDriver(app)
+    d.start()
+    return d
+
+
+def _nonblank(path: Path) -> None:
+    from PIL import Image
+
+    img = Image.open(path).convert("L")
+    lo, hi = img.getextrema()
+    assert hi - lo > 100, f"{path} looks blank"
+
+
+def journey_online(work: Path) -> dict:
+    """The whole citizen journey with everything up; checks the case at the platform and the printed bytes."""
+    from devices.printer.decoder import decode
+    from screens.tour import PHONE, journey
+
+    with DemoStack(work) as stack:
+        app, cfg = _app(stack)
+        d = _driver(app)
+        shots = {}
+        try:
+            def shot(name):
+                shots[name] = d.screenshot(OUT / "online" / f"{name}.png")
+
+            journey(d, stack, shot)
+            # The journey ended at home with the session wiped.
+            assert app.session.card is None and app.last_result is None
+            assert not list((Path(cfg.kiosk.data_dir) / "sessions").glob("*")), "scratch pages left behind"
+        finally:
+            d.stop()
+        for path in shots.values():
+            _nonblank(path)
+        receipts = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.bin"))
+        assert len(receipts) == 1
+        receipt_no = receipts[0].stem
+        status = requests.get(f"{stack.hub_url}/api/v1/cases/{receipt_no}",
+                              headers={"Authorization": f"Bearer {stack.token}"}, timeout=5).json()
+        case_no = status["case_no"]
+        assert case_no, status
+        sim = requests.get(f"{stack.platform_url}/sim/cases/{case_no}", timeout=5).json()
+        printed = stack.printer.received
+        decoded = decode(printed)
+        return {"receipt_no": receipt_no, "case_no": case_no, "sim": sim, "text": decoded.text,
+                "qr": decoded.qr_payloads, "cuts": decoded.cuts, "printed_len": len(printed), "phone": PHONE,
+                "shots": sorted(shots)}
+
+
+def journey_hub_down(work: Path) -> dict:
+    """The hub is unreachable: the citizen still finishes, the receipt says 待上传, the case waits in the outbox,
+    and it reaches the platform once the hub is back."""
+    from devices.printer.decoder import decode
+    from screens.tour import journey
+
+    with DemoStack(work) as stack:
+        app, cfg = _app(stack)
+        d = _driver(app)
+        try:
+            d.wait_screen("home")
+            # Load the catalog once so the kiosk has its cached copy, then take the hub away.
+            app.terminal.catalog()
+            stack.stop_process("hub")
+            journey(d, stack, lambda name: d.screenshot(OUT / "offline" / f"{name}.png") if name == "receipt" else None,
+                    expired_first=False)
+        finally:
+            d.stop()
+        decoded = decode(stack.printer.received)
+        pending = app.terminal.outbox().pending()
+        assert len(pending) == 1, pending
+        receipt_no = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.bin"))[0].stem
+        # The hub comes back on the same database and port; the outbox drains.
+        stack.start_hub_again() if hasattr(stack, "start_hub_again") else stack.start_hub()
+        from kiosk.terminal import Terminal
+
+        terminal = Terminal(stack.kiosk_config())
+        report = terminal.outbox().drain(terminal.hub())
+        deadline = time.monotonic() + 30
+        case_no = None
+        while time.monotonic() < deadline and not case_no:
+            case_no = terminal.hub().case_status(receipt_no).get("case_no")
+            time.sleep(0.3)
+        return {"text": decoded.text, "pending_before": len(pending), "pending_after": len(terminal.outbox().pending()),
+                "receipt_no": receipt_no, "case_no": case_no, "report": report}
+
+
+def idle_timeout(work: Path) -> dict:
+    """No touch for the idle timeout: a warning, then the session is wiped and home is shown."""
+    with DemoStack(work) as stack:
+        from kiosk.config import Config
+
+        base = Config()
+        base.kiosk.idle_timeout_s = 1.0
+        base.kiosk.idle_warning_s = 2.0
+        app, cfg = _app(stack, base=base)
+        d = _driver(app)
+        try:
+            d.wait_screen("home")
+            d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader")
+            d.tap("btn_start")
+            d.wait_screen("id_login")
+            stack.reader.place(sample_card("resident"))
+            d.wait_screen("service_list", 60)
+            assert app.session.card is not None
+            d.wait(lambda: app.idle_countdown > 0, 10, "idle warning")
+            d.screenshot(OUT / "idle" / "idle_warning.png")
+            warned = True
+            d.wait(lambda: app.current == "home" and app.idle_countdown == 0, 10, "home after timeout")
+            return {"warned": warned, "card_after": app.session.card, "screen": app.current}
+        finally:
+            d.stop()
+
+
+def elder_and_language(work: Path) -> dict:
+    """Elder mode makes targets at least 60 dp and text larger; English switches every label live."""
+    from kivy.metrics import dp, sp
+
+    with DemoStack(work) as stack:
+        app, cfg = _app(stack)
+        d = _driver(app)
+        try:
+            d.wait_screen("home")
+            start = d.widget("btn_start", "home")
+            normal_font = start.font_size
+            zh_text = start.text
+            d.tap("btn_elder")
+            elder_font = start.font_size
+            heights = {wid: d.widget(wid, "home").height for wid in ("btn_start", "btn_elder", "btn_lang")}
+            d.tap("btn_lang")
+            en_text = start.text
+            d.screenshot(OUT / "elder" / "home_elder_en.png")
+            return {"normal_font": normal_font, "elder_font": elder_font, "min_height_dp": min(heights.values()) / dp(1),
+                    "zh": zh_text, "en": en_text, "sp18": sp(18)}
+        finally:
+            d.stop()
+
+
+def crash_recovery(work: Path) -> dict:
+    """An exception in a UI callback is logged, the session wiped, and the kiosk goes home instead of dying."""
+    from kivy.clock import Clock
+
+    with DemoStack(work) as stack:
+        app, cfg = _app(stack)
+        d = _driver(app)
+        try:
+            d.wait_screen("home")
+            d.tap("btn_start")
+            d.wait_screen("id_login")
+
+            def boom(dt):
+                raise RuntimeError("simulated fault in a screen callback for 610324199001010063")
+
+            Clock.schedule_once(boom, 0)
+            d.wait(lambda: app.current == "home" and bool(app.notice), 10, "recovery")
+            return {"screen": app.current, "notice": app.notice}
+        finally:
+            d.stop()
+
+
+if __name__ == "__main__":
+    name = sys.argv[1]
+    with tempfile.TemporaryDirectory(prefix=f"ui-{name}-") as tmp:
+        result = globals()[name](Path(tmp))
+    print("RESULT " + json.dumps(result, ensure_ascii=False, default=str))
