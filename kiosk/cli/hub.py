@@ -1,0 +1,115 @@
+"""`kiosk hub serve|migrate|token create`: the hub service and its bearer tokens."""
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+import click
+
+from kiosk.cli.common import config_option, echo_json, fail, load
+
+
+def _db_url(cfg, db: str | None) -> str:
+    from kiosk.hub.db import default_db_url
+
+    return db or cfg.hub.db_url or default_db_url(cfg.data_dir)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def _migrate(url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from kiosk.errors import Unavailable
+    from kiosk.hub.db import migrate
+
+    try:
+        migrate(url)
+    except OperationalError as exc:
+        raise Unavailable(f"cannot open the hub database {_redact(url)}: {str(exc.orig).strip().splitlines()[0]}",
+                          "check --db / hub.db_url, that PostgreSQL is running and the role may log in") from None
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror}",
+                 "choose another --port, or stop the program that uses this one", 1)
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("hub")
+    def hub() -> None:
+        """The hub: cases, uploads, catalog and the relay to the platform."""
+
+    @hub.command("serve")
+    @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Default: the port of hub.url (8700).")
+    @config_option
+    def serve(db, host, port, config_path):
+        """Run the hub on uvicorn until Ctrl-C."""
+        import uvicorn
+
+        from kiosk.hub.app import create_app
+        from kiosk.platform.http_adapter import ReferenceHttpAdapter
+
+        cfg = load(config_path)
+        url = _db_url(cfg, db)
+        port = port or urlsplit(cfg.hub.url).port or 8700
+        _check_port(host, port)
+        _migrate(url)
+        app = create_app(url, ReferenceHttpAdapter.from_config(cfg.platform), data_dir=cfg.data_dir, migrate=False)
+        click.echo(f"hub listening on http://{host}:{port} (database {_redact(url)})", err=True)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+    @hub.command("migrate")
+    @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
+    @config_option
+    def migrate_cmd(db, config_path):
+        """Create or upgrade the hub database schema."""
+        cfg = load(config_path)
+        url = _db_url(cfg, db)
+        _migrate(url)
+        click.echo(f"hub database at the latest schema: {_redact(url)}", err=True)
+
+    @hub.group("token")
+    def token() -> None:
+        """Bearer tokens for kiosks, clerks, supervisors and installers."""
+
+    @token.command("create")
+    @click.option("--role", type=click.Choice(["kiosk", "clerk", "supervisor", "installer"]), required=True)
+    @click.option("--name", required=True, help="Who holds it: a device id (K0001) or a person's login.")
+    @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
+    @click.option("--json", "as_json", is_flag=True, help='Print {"token", "role", "name"}.')
+    @config_option
+    def create(role, name, db, as_json, config_path):
+        """Create a token and print it once; the hub keeps only its argon2 hash."""
+        from kiosk.errors import InvalidInput
+        from kiosk.hub import audit
+        from kiosk.hub.auth import create_token
+        from kiosk.hub.db import make_engine, session_factory
+
+        if not name.strip() or len(name) > 100:
+            raise InvalidInput("--name must be 1-100 characters", "give the device id or the person's login")
+        cfg = load(config_path)
+        url = _db_url(cfg, db)
+        _migrate(url)
+        engine = make_engine(url)
+        try:
+            with session_factory(engine)() as s, s.begin():
+                tok = create_token(s, role, name)
+                audit.record(s, "cli", "token", name.strip(), "created", role=role)
+        finally:
+            engine.dispose()
+        if as_json:
+            echo_json({"token": tok, "role": role, "name": name.strip()})
+        else:
+            click.echo(tok)

@@ -1,0 +1,58 @@
+"""`kiosk outbox status|retry`: what the kiosk still has to send to the hub, and why."""
+from __future__ import annotations
+
+import click
+
+from kiosk.cli.common import config_option, echo_json, load
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("outbox")
+    def outbox() -> None:
+        """The kiosk's local outbox of cases waiting for the hub."""
+
+    @outbox.command("status")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+    @config_option
+    def status(as_json, config_path):
+        """Entries waiting (pending), refused by the hub (failed) and sent."""
+        from kiosk.sync.outbox import Outbox
+
+        cfg = load(config_path)
+        doc = Outbox(cfg.data_dir).status()
+        if as_json:
+            echo_json(doc)
+            return
+        click.echo(f"pending: {doc['pending']}  failed: {doc['failed']}  sent: {doc['sent']}")
+        if doc["last_error"]:
+            click.echo(f"last error: {doc['last_error']}")
+        for e in doc["entries"]:
+            why = f"  ({e['last_error']})" if e["last_error"] else ""
+            click.echo(f"{e['receipt_no']}  {e['state']:<7}  {e['item_name']}  files={e['files']}"
+                       f"  attempts={e['attempts']}{why}")
+
+    @outbox.command("retry")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+    @config_option
+    def retry(as_json, config_path):
+        """Send everything now; entries the hub refused before are tried again."""
+        from kiosk.errors import Unavailable
+        from kiosk.sync.client import HubClient
+        from kiosk.sync.outbox import Outbox
+
+        cfg = load(config_path)
+        box = Outbox(cfg.data_dir)
+        requeued = box.retry_failed()
+        client = HubClient.from_config(cfg)
+        try:
+            result = box.drain(client)
+        finally:
+            client.close()
+        result["requeued"] = requeued
+        if result["error"] and result["sent"] == 0 and result["pending"]:
+            raise Unavailable(f"nothing sent: {result['error']}",
+                              f"{result['pending']} case(s) stay in the outbox and are sent when the hub is back")
+        if as_json:
+            echo_json(result)
+        else:
+            click.echo(f"sent: {result['sent']}  failed: {result['failed']}  still pending: {result['pending']}")

@@ -1,0 +1,208 @@
+"""HubClient: what the kiosk and counter call to reach the hub (requests for REST, tuspy for tus uploads).
+
+An unreachable hub raises `kiosk.errors.Unavailable`; a hub that answers but refuses raises `HubRejected`
+(retrying the same request will not help). Nothing here logs personal data.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import IO
+from urllib.parse import urljoin
+
+import requests
+from tusclient.client import TusClient
+from tusclient.exceptions import TusCommunicationError
+from tusclient.request import TusRequest
+from tusclient.uploader import Uploader
+
+from kiosk.errors import KioskError, Unavailable
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class HubRejected(KioskError):
+    """The hub answered with a 4xx: the request itself is wrong (bad token, bad data, unknown receipt)."""
+
+    def __init__(self, message: str, action: str = "", status: int | None = None) -> None:
+        super().__init__(message, action)
+        self.status = status
+
+
+class UploadGone(HubRejected):
+    """A resumed upload expired or was deleted on the hub: start it again."""
+
+
+class _TimedRequest(TusRequest):
+    """tuspy's PATCH, sent through the uploader's session with a timeout (tuspy itself sets none)."""
+
+    def perform(self):
+        up = self._uploader
+        chunk = self.file.read(self._content_length)
+        self.add_checksum(chunk)
+        try:
+            resp = up.session.patch(self._url, data=chunk, headers=self._request_headers, timeout=up.timeout)
+        except requests.RequestException as exc:
+            raise TusCommunicationError(exc) from None
+        self.status_code = resp.status_code
+        self.response_content = resp.content
+        self.response_headers = {k.lower(): v for k, v in resp.headers.items()}
+
+    def __init__(self, uploader):
+        self._uploader = uploader
+        super().__init__(uploader)
+
+
+class _Uploader(Uploader):
+    """tuspy's uploader with sha256 chunk checksums (tus checksum extension) and timeouts."""
+
+    def __init__(self, *args, session: requests.Session, timeout: float, on_created=None, **kwargs):
+        self.session = session
+        self.timeout = timeout
+        self.on_created = on_created
+        super().__init__(*args, **kwargs)
+
+    @property
+    def checksum_algorithm(self):
+        return hashlib.sha256
+
+    @property
+    def checksum_algorithm_name(self):
+        return "sha256"
+
+    def create_url(self):
+        try:
+            resp = self.session.post(self.client.url, headers=self.get_url_creation_headers(), timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TusCommunicationError(exc) from None
+        url = resp.headers.get("location")
+        if url is None:
+            raise TusCommunicationError(f"upload creation failed with status {resp.status_code}", resp.status_code,
+                                        resp.content)
+        url = urljoin(self.client.url, url)
+        if self.on_created is not None:
+            self.on_created(url)  # the caller records it now, so an interrupted upload can be resumed later
+        return url
+
+    def get_offset(self):
+        try:
+            resp = self.session.head(self.url, headers=self.get_headers(), timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TusCommunicationError(exc) from None
+        offset = resp.headers.get("upload-offset")
+        if offset is None:
+            raise TusCommunicationError(f"offset lookup failed with status {resp.status_code}", resp.status_code,
+                                        resp.content)
+        return int(offset)
+
+    def _do_request(self):
+        self.request = _TimedRequest(self)
+        self.request.perform()
+        if not 200 <= (self.request.status_code or 0) < 300:
+            raise TusCommunicationError(f"chunk upload failed with status {self.request.status_code}",
+                                        self.request.status_code, self.request.response_content)
+
+
+def _detail(resp: requests.Response) -> str:
+    try:
+        doc = resp.json()
+    except ValueError:
+        return resp.text[:200]
+    detail = doc.get("detail") if isinstance(doc, dict) else doc
+    if isinstance(detail, list):  # FastAPI validation errors
+        return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
+    return str(detail)
+
+
+class HubClient:
+    def __init__(self, url: str, token: str, timeout: float = 5.0, verify_tls: bool = True) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.verify = verify_tls
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    @classmethod
+    def from_config(cls, cfg) -> "HubClient":
+        return cls(cfg.hub.url, cfg.hub.token, cfg.hub.timeout_s, cfg.hub.verify_tls)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _unavailable(self, what: str) -> Unavailable:
+        return Unavailable(f"the hub at {self.url} is unreachable ({what})",
+                           "check the network cable or Wi-Fi and that the hub is running; the kiosk keeps cases"
+                           " in its outbox and sends them when the hub is back")
+
+    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            resp = self.session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise self._unavailable(f"no answer within {self.timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise self._unavailable(type(exc).__name__) from None
+        if resp.status_code >= 500:
+            raise self._unavailable(f"HTTP {resp.status_code}: {_detail(resp)}")
+        if resp.status_code == 401:
+            raise HubRejected("the hub refused the device token", "set hub.token in the config to a token from"
+                              " `kiosk hub token create --role kiosk`", 401)
+        if resp.status_code >= 400:
+            raise HubRejected(f"the hub refused {method} {path}: HTTP {resp.status_code}: {_detail(resp)}",
+                              "check the data sent; retrying the same request will not help", resp.status_code)
+        return resp
+
+    def health(self) -> bool:
+        try:
+            resp = self.session.get(self.url + "/healthz", timeout=self.timeout)
+            return resp.status_code == 200 and bool(resp.json().get("ok"))
+        except (requests.RequestException, ValueError):
+            return False
+
+    def catalog(self) -> list[dict]:
+        return list(self._call("GET", "/api/v1/catalog").json())
+
+    def upload_material(self, path: str, metadata: dict, *, resume_url: str | None = None,
+                        chunk_size: int = CHUNK_SIZE, file_stream: IO[bytes] | None = None,
+                        on_created=None) -> str:
+        """Upload one file with tus and return its upload URL. With `resume_url`, continue that upload from
+        the hub's offset; if it expired, `UploadGone` is raised and the caller starts afresh. `on_created(url)`
+        is called as soon as the hub has assigned the URL, before any bytes are sent."""
+        meta = {str(k): str(v) for k, v in metadata.items()}
+        meta.setdefault("filename", os.path.basename(path) if path else "material")
+        stream = file_stream
+        if stream is None:
+            try:
+                stream = open(path, "rb")
+            except OSError as exc:
+                raise KioskError(f"cannot read {path}: {exc.strerror}", "scan the page again") from None
+        try:
+            client = TusClient(self.url + "/files/", headers={"Authorization": f"Bearer {self.token}"})
+            try:
+                uploader = _Uploader(file_stream=stream, url=resume_url, client=client, chunk_size=chunk_size,
+                                     metadata=meta, upload_checksum=True, session=self.session, timeout=self.timeout,
+                                     on_created=on_created)
+                uploader.upload()
+            except TusCommunicationError as exc:
+                raise self._tus_error(exc, resume_url) from None
+            return uploader.url
+        finally:
+            if file_stream is None:
+                stream.close()
+
+    def _tus_error(self, exc: TusCommunicationError, resume_url: str | None) -> KioskError:
+        status = exc.status_code
+        if status is None or status >= 500:
+            return self._unavailable(f"upload: {exc}")
+        if status == 401:
+            return HubRejected("the hub refused the device token", "set hub.token in the config", 401)
+        if status in (404, 410) and resume_url:
+            return UploadGone(f"the upload at {resume_url} is gone (expired or deleted)", "upload the file again", status)
+        body = (exc.response_content or b"")[:200].decode("utf-8", "replace")
+        return HubRejected(f"the hub refused the upload: HTTP {status} {body}", "scan the page again", status)
+
+    def submit_case(self, payload: dict, idempotency_key: str) -> dict:
+        return self._call("POST", "/api/v1/cases", json=payload, headers={"Idempotency-Key": idempotency_key}).json()
+
+    def case_status(self, receipt_no: str) -> dict:
+        return self._call("GET", f"/api/v1/cases/{receipt_no}").json()

@@ -1,0 +1,339 @@
+"""The kiosk's local outbox: cases wait here until the hub confirms them, so a citizen can finish while the
+hub is unreachable (DESIGN §2, §6).
+
+Delivery is at-least-once: each entry keeps one Idempotency-Key for all its retries, so the hub creates
+the case exactly once. Payloads, receipts and material copies are sealed with AES-GCM (key file 0600 in the
+data directory) and deleted as soon as the hub confirms; what stays is the receipt number and case number.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from kiosk.errors import InvalidInput, KioskError, Unavailable
+from kiosk.sync.at_rest import Sealer, load_or_create_key
+from kiosk.sync.client import HubClient, HubRejected, UploadGone
+
+log = logging.getLogger("kiosk.sync.outbox")
+
+SENT_RETENTION = dt.timedelta(days=30)  # sent rows (receipt no. → case no., nothing personal) kept this long
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    receipt_no TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL,
+    state TEXT NOT NULL,              -- pending | sent | failed
+    item_code TEXT NOT NULL DEFAULT '',
+    item_name TEXT NOT NULL DEFAULT '',
+    payload BLOB,                     -- sealed JSON; NULL once sent
+    receipt BLOB,                     -- sealed ESC/POS bytes; NULL once sent
+    files TEXT NOT NULL DEFAULT '[]', -- [{name, stored, sha256, bytes, upload_url, uploaded}]
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    case_no TEXT,
+    hub_status TEXT,
+    created_at TEXT NOT NULL,
+    last_attempt_at TEXT,
+    sent_at TEXT
+);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Outbox:
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / "outbox"
+        self.files_dir = self.root / "files"
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        self.db_path = self.root / "outbox.db"
+        self._sealer = Sealer(load_or_create_key(self.data_dir / "outbox.key"))
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.db_path), timeout=30)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # a citizen's case must survive a power cut
+        return db
+
+    def _update(self, receipt_no: str, **values) -> None:
+        cols = ", ".join(f"{k} = ?" for k in values)
+        db = self._db()
+        try:
+            with db:
+                db.execute(f"UPDATE entries SET {cols} WHERE receipt_no = ?", (*values.values(), receipt_no))
+        finally:
+            db.close()
+
+    # -- queueing ----------------------------------------------------------------------------
+    def enqueue(self, payload: dict, files: list[str], receipt_escpos: bytes | None = None) -> str:
+        """Copy the files in (sealed), store the payload (sealed) and return the receipt number."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("receipt_no"), str) or not payload["receipt_no"]:
+            raise InvalidInput("the case has no receipt_no", "issue one with next_receipt_no() before queueing")
+        receipt_no = payload["receipt_no"]
+        materials = list(payload.get("materials") or [])
+        if len(materials) > len(files):
+            raise InvalidInput(f"{len(materials)} materials declared but {len(files)} files given",
+                               "pass one file per material, in the same order")
+        entry_dir = self.files_dir / receipt_no
+        if entry_dir.exists() or self._row(receipt_no) is not None:
+            raise InvalidInput(f"receipt number {receipt_no} is already in the outbox", "issue a new receipt number")
+        tmp_dir = self.files_dir / f".{receipt_no}.{uuid.uuid4().hex}"
+        tmp_dir.mkdir(mode=0o700)
+        stored = []
+        try:
+            for i, path in enumerate(files):
+                try:
+                    data = Path(path).read_bytes()
+                except OSError as exc:
+                    raise InvalidInput(f"cannot read material file {path}: {exc.strerror}", "scan the page again") from None
+                name = Path(path).name
+                (tmp_dir / f"{i}.bin").write_bytes(self._sealer.seal(data, receipt_no.encode()))
+                m = dict(materials[i]) if i < len(materials) else {"code": f"M{i + 1:02d}", "name": name, "pages": 1}
+                m["sha256"] = hashlib.sha256(data).hexdigest()
+                m["bytes"] = len(data)
+                m.pop("upload_url", None)
+                if i < len(materials):
+                    materials[i] = m
+                else:
+                    materials.append(m)
+                stored.append({"name": name, "stored": f"{i}.bin", "sha256": m["sha256"], "bytes": len(data),
+                               "upload_url": None, "uploaded": False})
+            payload = dict(payload, materials=materials)
+            sealed = self._sealer.seal(json.dumps(payload, ensure_ascii=False).encode("utf-8"), receipt_no.encode())
+            sealed_receipt = self._sealer.seal(receipt_escpos, receipt_no.encode()) if receipt_escpos else None
+            os.rename(tmp_dir, entry_dir)
+            db = self._db()
+            try:
+                with db:
+                    db.execute("INSERT INTO entries (receipt_no, idempotency_key, state, item_code, item_name, payload,"
+                               " receipt, files, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                               (receipt_no, str(uuid.uuid4()), str(payload.get("item_code") or ""),
+                                str(payload.get("item_name") or ""), sealed, sealed_receipt, json.dumps(stored), _now()))
+            finally:
+                db.close()
+        except BaseException:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            if entry_dir.exists() and self._row(receipt_no) is None:
+                shutil.rmtree(entry_dir, ignore_errors=True)
+            raise
+        log.info("case queued in outbox", extra={"receipt_no": receipt_no, "files": len(files)})
+        return receipt_no
+
+    def _row(self, receipt_no: str) -> sqlite3.Row | None:
+        db = self._db()
+        try:
+            return db.execute("SELECT * FROM entries WHERE receipt_no = ?", (receipt_no,)).fetchone()
+        finally:
+            db.close()
+
+    @staticmethod
+    def _summary(row: sqlite3.Row) -> dict:
+        return {"receipt_no": row["receipt_no"], "state": row["state"], "item_code": row["item_code"],
+                "item_name": row["item_name"], "files": len(json.loads(row["files"])), "attempts": row["attempts"],
+                "last_error": row["last_error"], "created_at": row["created_at"],
+                "last_attempt_at": row["last_attempt_at"], "case_no": row["case_no"]}
+
+    def pending(self) -> list[dict]:
+        """Entries not yet confirmed by the hub (state `pending`, or `failed` if the hub refused them)."""
+        db = self._db()
+        try:
+            rows = db.execute("SELECT * FROM entries WHERE state != 'sent' ORDER BY created_at, rowid").fetchall()
+        finally:
+            db.close()
+        return [self._summary(r) for r in rows]
+
+    def status(self) -> dict:
+        db = self._db()
+        try:
+            counts = dict(db.execute("SELECT state, COUNT(*) FROM entries GROUP BY state").fetchall())
+            last = db.execute("SELECT last_error FROM entries WHERE state != 'sent' AND last_error IS NOT NULL"
+                              " ORDER BY last_attempt_at DESC LIMIT 1").fetchone()
+        finally:
+            db.close()
+        entries = self.pending()
+        return {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0), "sent": counts.get("sent", 0),
+                "oldest_pending_at": entries[0]["created_at"] if entries else None,
+                "last_error": last[0] if last else None, "entries": entries}
+
+    def lookup(self, receipt_no: str) -> dict | None:
+        row = self._row(receipt_no)
+        return self._summary(row) if row is not None else None
+
+    def receipt(self, receipt_no: str) -> bytes | None:
+        """The ESC/POS bytes stored with an entry (for a reprint), until the hub confirms it."""
+        row = self._row(receipt_no)
+        if row is None or row["receipt"] is None:
+            return None
+        return self._sealer.open(row["receipt"], receipt_no.encode())
+
+    def retry_failed(self) -> int:
+        """Put refused entries back in the queue (after the installer fixed the cause)."""
+        db = self._db()
+        try:
+            with db:
+                return db.execute("UPDATE entries SET state = 'pending' WHERE state = 'failed'").rowcount
+        finally:
+            db.close()
+
+    # -- draining ----------------------------------------------------------------------------
+    def drain(self, client: HubClient, should_stop: Callable[[], bool] | None = None) -> dict:
+        """Upload files, submit with the entry's idempotency key, delete local copies once the hub confirms.
+
+        Stops at the first sign the hub is unreachable (the rest waits for the next drain).
+        """
+        result = {"sent": 0, "failed": 0, "pending": 0, "sent_receipts": [], "error": None, "busy": False}
+        lock = open(self.root / "drain.lock", "a+")
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                result["busy"] = True
+                result["pending"] = self.status()["pending"]
+                return result
+            db = self._db()
+            try:
+                todo = [r["receipt_no"] for r in db.execute(
+                    "SELECT receipt_no FROM entries WHERE state = 'pending' ORDER BY created_at, rowid")]
+            finally:
+                db.close()
+            for receipt_no in todo:
+                if should_stop is not None and should_stop():
+                    break
+                try:
+                    outcome = self._send_one(client, receipt_no)
+                except Unavailable as exc:
+                    result["error"] = exc.message
+                    self._update(receipt_no, last_error=exc.message)
+                    break
+                except HubRejected as exc:
+                    if exc.status == 401:  # a configuration problem: every entry would fail the same way
+                        result["error"] = exc.message
+                        self._update(receipt_no, last_error=f"{exc.message}; {exc.action}")
+                        break
+                    self._update(receipt_no, state="failed", last_error=exc.message)
+                    result["failed"] += 1
+                    log.warning("hub refused outbox entry", extra={"receipt_no": receipt_no, "error": exc.message})
+                    continue
+                except KioskError as exc:
+                    self._update(receipt_no, state="failed", last_error=exc.message)
+                    result["failed"] += 1
+                    continue
+                except Exception as exc:  # a damaged entry (unreadable file, wrong key) must not block the rest
+                    log.exception("outbox entry unusable", extra={"receipt_no": receipt_no})
+                    self._update(receipt_no, state="failed", last_error=f"entry unusable: {type(exc).__name__}")
+                    result["failed"] += 1
+                    continue
+                result["sent"] += 1
+                result["sent_receipts"].append(receipt_no)
+                log.info("outbox entry confirmed by hub", extra={"receipt_no": receipt_no, "status": outcome.get("status")})
+            self._prune_sent()
+            result["pending"] = self.status()["pending"]
+            return result
+        finally:
+            lock.close()
+
+    def _send_one(self, client: HubClient, receipt_no: str) -> dict:
+        row = self._row(receipt_no)
+        self._update(receipt_no, attempts=row["attempts"] + 1, last_attempt_at=_now())
+        aad = receipt_no.encode()
+        payload = json.loads(self._sealer.open(row["payload"], aad))
+        files = json.loads(row["files"])
+        entry_dir = self.files_dir / receipt_no
+        for i, f in enumerate(files):
+            if f["uploaded"]:
+                continue
+            data = self._sealer.open((entry_dir / f["stored"]).read_bytes(), aad)
+
+            def remember(url: str, i: int = i) -> None:
+                files[i]["upload_url"] = url
+                self._update(receipt_no, files=json.dumps(files))
+
+            meta = {"filename": f["name"], "receipt_no": receipt_no}
+            try:
+                url = client.upload_material("", meta, resume_url=f["upload_url"], file_stream=io.BytesIO(data),
+                                             on_created=remember)
+            except UploadGone:
+                files[i]["upload_url"] = None
+                url = client.upload_material("", meta, file_stream=io.BytesIO(data), on_created=remember)
+            files[i].update(upload_url=url, uploaded=True)
+            self._update(receipt_no, files=json.dumps(files))
+        for i, f in enumerate(files):
+            payload["materials"][i]["upload_url"] = f["upload_url"]
+        answer = client.submit_case(payload, row["idempotency_key"])
+        # Confirmed: the hub holds the case. Local personal data goes now (DESIGN §6).
+        self._update(receipt_no, state="sent", payload=None, receipt=None, files="[]", last_error=None,
+                     case_no=answer.get("case_no"), hub_status=answer.get("status"), sent_at=_now())
+        shutil.rmtree(entry_dir, ignore_errors=True)
+        return answer
+
+    def _prune_sent(self) -> None:
+        cutoff = (dt.datetime.now(dt.timezone.utc) - SENT_RETENTION).isoformat(timespec="seconds")
+        db = self._db()
+        try:
+            with db:
+                db.execute("DELETE FROM entries WHERE state = 'sent' AND sent_at < ?", (cutoff,))
+        finally:
+            db.close()
+
+
+class OutboxWorker:
+    """Drains the outbox every `interval_s` seconds in a background thread; `wake()` drains now."""
+
+    def __init__(self, outbox: Outbox, client: HubClient, interval_s: float = 15.0,
+                 on_result: Callable[[dict], None] | None = None) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.interval_s = interval_s
+        self.on_result = on_result
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_result: dict | None = None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Returns within about `timeout` seconds; an HTTP call in flight finishes on its own (daemon thread)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.outbox.status()["pending"]:
+                    self.last_result = self.outbox.drain(self.client, should_stop=self._stop.is_set)
+                    if self.on_result is not None:
+                        self.on_result(self.last_result)
+            except Exception:
+                log.exception("outbox drain failed")
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
