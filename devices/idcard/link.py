@@ -10,6 +10,8 @@ import errno
 import logging
 import time
 
+import termios
+
 import serial
 
 from devices.errors import DeviceAbsent, DeviceTimeout
@@ -104,7 +106,7 @@ class SamLink:
         try:
             self._serial.reset_input_buffer()  # a late reply to an earlier command must not be taken for this one
             self._serial.write(frame)
-        except (OSError, serial.SerialException) as exc:
+        except (OSError, termios.error, serial.SerialException) as exc:
             raise self._lost(exc) from None
 
     def receive(self, card_time: float, command: str = "reply") -> Reply:
@@ -133,7 +135,7 @@ class SamLink:
                 if ser.timeout is None or abs(ser.timeout - remaining) > 0.05:
                     ser.timeout = remaining  # pyserial re-applies termios on every change: only when it matters
                 chunk = ser.read(decoder.bytes_needed())
-            except (OSError, serial.SerialException) as exc:
+            except (OSError, termios.error, serial.SerialException) as exc:
                 raise self._lost(exc) from None
             if not chunk:
                 continue
