@@ -29,7 +29,8 @@ _GS_R = {"ok": 0x00, "near_end": GSR_NEAR_END, "empty": GSR_PAPER_END, "cover_op
 class PrinterEngine:
     """Feed it bytes; it calls `reply(bytes)` with what the printer sends back and keeps what it printed."""
 
-    def __init__(self, state: str = "ok", on_print: Callable[[bytes], None] | None = None) -> None:
+    def __init__(self, state: str = "ok", on_print: Callable[[bytes], None] | None = None,
+                 paper_out_after: int | None = None) -> None:
         if state not in STATES:
             raise ValueError(f"state must be one of {STATES}")
         self.state = state
@@ -40,6 +41,7 @@ class PrinterEngine:
         self._kanji = False
         self._held_queries = 0  # GS r 1 queries waiting behind held data
         self._on_print = on_print
+        self.paper_out_after = paper_out_after  # fault injection: the roll ends after this many printed bytes
         self._lock = threading.RLock()
 
     @property
@@ -97,6 +99,14 @@ class PrinterEngine:
     def _flush(self, job: bytearray) -> None:
         if not job:
             return
+        if self.ready and self.paper_out_after is not None:
+            room = max(0, self.paper_out_after - len(self.received))
+            if len(job) > room:  # the roll ends mid-job: the rest stays in the buffer
+                self._print(bytes(job[:room]))
+                self.held += job[room:]
+                self.state = "empty"
+                self.paper_out_after = None
+                return
         if self.ready:
             self._print(bytes(job))
         else:

@@ -13,13 +13,14 @@ from devices.printer.engine import STATES, PrinterEngine
 
 
 class SimulatedPrinter:
-    def __init__(self, port: int = 0, state: str = "ok", save: str | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, state: str = "ok", save: str | None = None, host: str = "127.0.0.1",
+                 paper_out_after: int | None = None) -> None:
         if state not in STATES:
             raise ValueError(f"state must be one of {', '.join(STATES)}")
         self.host, self.port = host, port
         self.save = save
         self._save_file = None
-        self.engine = PrinterEngine(state, on_print=self._saved)
+        self.engine = PrinterEngine(state, on_print=self._saved, paper_out_after=paper_out_after)
         self._server: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self._clients: list[socket.socket] = []

@@ -70,11 +70,12 @@ def register(cli: click.Group) -> None:
     @click.option("--port", default=0, type=click.IntRange(0, 65535), help="TCP port (0: any free port).")
     @click.option("--state", default="ok", type=click.Choice(STATES), show_default=True, help="Initial state.")
     @click.option("--save", default=None, type=click.Path(dir_okay=False), help="Append everything printed to this file.")
-    def simulate(port: int, state: str, save: str | None) -> None:
+    @click.option("--paper-out-after", default=None, type=click.IntRange(0), help="Fault: the roll ends after this many printed bytes.")
+    def simulate(port: int, state: str, save: str | None, paper_out_after: int | None) -> None:
         """A simulated printer on 127.0.0.1. Prints {"device": "tcp://127.0.0.1:P"}, then reads `state NAME` / `quit` on stdin."""
         from devices.printer.simulator import SimulatedPrinter
 
-        sim = SimulatedPrinter(port=port, state=state, save=save)
+        sim = SimulatedPrinter(port=port, state=state, save=save, paper_out_after=paper_out_after)
         try:
             device = sim.start()
         except OSError as exc:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from devices.printer.document import clean_text
 from kiosk.errors import InvalidInput
 
-MAX_ITEM_NAME = 120
+MAX_ITEM_NAME = 64
 MAX_TEXT = 80
 MAX_NAME = 40
 MAX_ID = 32
