@@ -61,7 +61,7 @@ class TokenVerifier:
             hit = self._cache.get(digest)
             if hit and hit[0] > now:
                 return hit[1]
-        parts = token.split("_")
+        parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "gk":
             return None
         with self.sessions() as s:

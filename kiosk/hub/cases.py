@@ -116,6 +116,8 @@ def _check_materials(s, caller: Caller, body: CaseIn) -> list[Upload]:
 async def submit_case(body: CaseIn, request: Request, caller: Caller = Depends(submitters),
                       idempotency_key: str | None = Header(default=None)):
     key = _clean_key(idempotency_key)
+    if caller.role == "kiosk" and body.device_id != caller.name:
+        raise HTTPException(403, f"this token belongs to device {caller.name}, not {body.device_id}")
     hub = request.app.state.hub
     status, doc = await run_in_threadpool(_intake, hub, caller, key, body)
     if status == 201:
