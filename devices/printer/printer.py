@@ -94,6 +94,7 @@ class Printer:
         st = self.status(timeout)
         if not printable(st):
             self.transport.write(C.RECOVER_CLEAR)  # never let a held job come out for the next citizen
+            self._query(PRINTER, timeout)  # answered after the clear has been taken
             log.warning("printer job did not complete; buffer cleared", extra={"printer_status": st["status"], "paper": st["paper"]})
             raise PrinterNotReady(st, cleared=True)
         log.info("printer did not confirm the job (no GS r reply) but reports ready")

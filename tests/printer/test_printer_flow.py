@@ -249,3 +249,22 @@ def test_uri_parsing():
 def test_bad_uris(bad):
     with pytest.raises((InvalidData, DeviceAbsent)):
         open_printer(bad)
+
+
+# -- health checks -------------------------------------------------------------------------------------------
+
+def test_health_levels(sim):
+    from devices.printer.health import check_health
+
+    rep = check_health(sim.device, "internal")
+    assert rep.status.value == "online" and rep.as_dict()["details"]["paper"] == "ok"
+    assert sim.received == b""  # internal: no side effects
+    page = receipt()
+    rep = check_health(sim.device, "external", test_page=page)
+    assert rep.details["printed_bytes"] == len(page) and sim.received == page
+    sim.set_state("cover_open")
+    rep = check_health(sim.device, "external", test_page=page)
+    assert rep.status.value == "user_error" and "cover_open" in {e.code for e in rep.errors}
+    assert sim.received == page
+    rep = check_health("", "internal")
+    assert rep.status.value == "no_device" and rep.errors[0].code == "printer_not_configured"
