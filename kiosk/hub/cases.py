@@ -30,7 +30,12 @@ def case_out(case: Case) -> dict:
 
 
 def fingerprint(body: CaseIn) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """What makes two requests "the same": every field, with each material identified by its content
+    (sha256, size), not by the upload URL — a kiosk that re-uploads a file after a crash still replays."""
+    doc = body.model_dump(mode="json")
+    for m in doc["materials"]:
+        m.pop("upload_url", None)
+    canonical = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
