@@ -22,6 +22,18 @@ ESCPOS_PROFILE = "TM-T20II"  # any profile with a known paper width; only the ra
 _QR_EC_ESCPOS = {"L": 0, "M": 1, "Q": 2, "H": 3}  # escpos.constants QR_ECLEVEL_*
 
 
+def _raster(img) -> bytes:
+    """`GS v 0` of a 1-bit picture. Heights that are a multiple of 48 get 8 white rows more: some 58 mm models
+    (POS-5890K) print garbage after such images (python-escpos #367, #424)."""
+    if img.height % 48 == 0:
+        from PIL import Image as PILImage
+
+        padded = PILImage.new("1", (img.width, img.height + 8), 1)
+        padded.paste(img, (0, 0))
+        img = padded
+    return _escpos(lambda d: d.image(img, impl="bitImageRaster"))
+
+
 def _escpos(call) -> bytes:
     """Run one python-escpos call on a Dummy printer; its stray prints never reach our stdout."""
     d = Dummy(profile=ESCPOS_PROFILE)
@@ -73,8 +85,7 @@ class _Encoder:
             self.out += encode_text_line(text, self.p.charset) + C.LF
         else:  # a character the font lacks (CJK Extension B in a name): print the line as a picture
             self.set(align, (1, 1), False)
-            img = to_mono(text_image(text, width, height, is_bold, self.font_path), self.p.dots)
-            self.out += _escpos(lambda d: d.image(img, impl="bitImageRaster"))
+            self.out += _raster(to_mono(text_image(text, width, height, is_bold, self.font_path), self.p.dots))
 
     def block(self, b) -> None:
         cols = self.p.columns
@@ -95,8 +106,7 @@ class _Encoder:
                 self.out += _escpos(lambda d: d.qr(b.payload, ec=_QR_EC_ESCPOS[b.ec], size=b.module_size, native=False))
         elif isinstance(b, Image):
             self.set(b.align, (1, 1), False)
-            img = to_mono(b.image, self.p.dots)
-            self.out += _escpos(lambda d: d.image(img, impl="bitImageRaster"))
+            self.out += _raster(to_mono(b.image, self.p.dots))
         elif isinstance(b, Feed):
             self.out += C.feed(b.lines)
         elif isinstance(b, Cut):

@@ -28,7 +28,8 @@ def font_location(font_path: str | None = None) -> tuple[str, int]:
             f"the CJK font {path} is not installed",
             "install the Debian package fonts-noto-cjk (apt-get install fonts-noto-cjk), or pass a font file",
         )
-    index = NOTO_CJK_SC_INDEX if path.lower().endswith(".ttc") and os.path.basename(path).startswith("NotoSansCJK") else 0
+    base = os.path.basename(path)
+    index = NOTO_CJK_SC_INDEX if base.lower().endswith(".ttc") and base.startswith("Noto") and "CJK" in base else 0
     return path, index
 
 

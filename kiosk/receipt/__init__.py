@@ -7,7 +7,10 @@ Data keys per kind are in docs/printer.md; a missing required key raises `Invali
 """
 from __future__ import annotations
 
+import os
+
 from devices.printer.document import Document
+from devices.printer.document import Image as ImageBlock
 from devices.printer.encoder import encode
 from devices.printer.preview import render_png
 from devices.printer.profile import PrinterProfile
@@ -25,22 +28,42 @@ def _profile(paper: int, charset: str, qr: str) -> PrinterProfile:
         raise InvalidInput(f"printer settings: {exc}", "use paper 58 or 80, charset gbk or gb18030, qr native or image") from None
 
 
+def _logo(logo):
+    if logo is None:
+        return None
+    if isinstance(logo, (str, os.PathLike)):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(logo) as img:
+                img.load()
+                return img.copy()
+        except (OSError, UnidentifiedImageError) as exc:
+            raise InvalidInput(f"logo {logo}: not a readable image ({exc})", "use a small PNG (black on white)") from None
+    return logo
+
+
 def build_document(kind: str, data: dict | None, paper: int = 80, charset: str = "gb18030", qr: str = "native",
-                   hotline: str = "12345") -> Document:
-    """The device-neutral document of a receipt (masked, checked)."""
+                   hotline: str = "12345", *, logo=None) -> Document:
+    """The device-neutral document of a receipt (masked, checked). `logo`: optional PIL image or image path."""
     if kind not in KINDS:
         raise InvalidInput(f"unknown receipt kind {kind!r}", f"use one of {', '.join(KINDS)}")
     if kind == "test":
-        return templates.test_page(f"{paper} mm, {charset}, QR {qr}", hotline)
-    d = ReceiptData(kind, {} if data is None else data)
-    return {"acceptance": templates.acceptance, "proxy": templates.proxy, "pickup": templates.pickup}[kind](d, hotline)
+        doc = templates.test_page(f"{paper} mm, {charset}, QR {qr}", hotline)
+    else:
+        d = ReceiptData(kind, {} if data is None else data)
+        doc = {"acceptance": templates.acceptance, "proxy": templates.proxy, "pickup": templates.pickup}[kind](d, hotline)
+    image = _logo(logo)
+    if image is not None:
+        doc.blocks.insert(0, ImageBlock(image, "center"))
+    return doc
 
 
 def render_receipt(kind: str, data: dict, paper: int = 80, charset: str = "gb18030", qr: str = "native",
-                   hotline: str = "12345") -> bytes:
+                   hotline: str = "12345", *, logo=None) -> bytes:
     """ESC/POS bytes of a receipt. Raises `InvalidInput` naming a missing or bad key; masks every name, ID and phone."""
     profile = _profile(paper, charset, qr)
-    return encode(build_document(kind, data, paper, charset, qr, hotline), profile)
+    return encode(build_document(kind, data, paper, charset, qr, hotline, logo=logo), profile)
 
 
 def preview_png(escpos: bytes, out_path: str, paper: int = 80) -> None:

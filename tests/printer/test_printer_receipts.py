@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from devices.printer.decoder import decode, tokenize
+from devices.printer.decoder import Picture, decode, tokenize
 from devices.printer.document import clean_text
 from devices.printer.textwidth import display_width
 from kiosk.errors import InvalidInput
@@ -217,3 +217,18 @@ def test_preview_png(tmp_path):
     img = Image.open(out)
     assert img.width == 384 + 32 and img.height > 600
     assert list(tmp_path.iterdir()) == [out]  # no temporary file left behind
+
+
+def test_optional_logo(tmp_path):
+    from PIL import Image, ImageDraw
+
+    logo = Image.new("L", (800, 120), 255)
+    ImageDraw.Draw(logo).rectangle((10, 10, 790, 110), fill=0)
+    path = tmp_path / "logo.png"
+    logo.save(path)
+    dec = decode(render_receipt("pickup", DATA["pickup"], paper=58, logo=str(path)))
+    assert isinstance(dec.elements[0], Picture) and len(dec.images) == 1
+    assert dec.images[0].width <= 384  # scaled to the paper
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(InvalidInput):
+        render_receipt("pickup", DATA["pickup"], logo=str(tmp_path / "bad.png"))

@@ -152,3 +152,23 @@ def test_preview_png_draws_text_qr_and_cut(tmp_path):
     empty = tmp_path / "e.png"
     render_png(encode(Document().cut()), str(empty))
     assert _ink(img) > _ink(Image.open(empty))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_decoder_fuzz_raises_only_invalid_data(data):
+    try:
+        decode(data)
+    except InvalidData:
+        pass
+    tokens, used, _ = tokenize(data, strict=False)
+    assert b"".join(t.raw for t in tokens) == data[:used]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([b"\x1b@", b"\x1ba\x01", b"\x1c&", b"\x1c.", b"\xd5\xfe", b"abc", b"\n", b"\x1d!\x11",
+                                 b"\x1d(k\x03\x001C\x06", b"\x1d(k\x05\x001P0ab\x1d(k\x03\x001Q0", b"\x1dVB\x00",
+                                 b"\x1dv0\x00\x01\x00\x02\x00\xff\x0f", b"\x1bd\x02", b"\x10\x04\x01"]), max_size=40))
+def test_decoder_on_well_formed_command_soup(parts):
+    dec = decode(b"".join(parts))
+    assert dec.cuts == parts.count(b"\x1dVB\x00")
