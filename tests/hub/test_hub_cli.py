@@ -1,0 +1,114 @@
+"""`kiosk hub …` and `kiosk platform-sim serve` as real processes: tokens, serving, clear errors."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import requests
+
+from hub_support import APP_ID, SECRET, wait_for
+from kiosk.hub.serving import free_port
+from kiosk.platform.http_adapter import ReferenceHttpAdapter
+
+KIOSK = [sys.executable, "-c", "from kiosk.cli import main; main()"]
+
+
+def _env(tmp_path, **extra) -> dict:
+    env = dict(os.environ, KIOSK_DATA_DIR=str(tmp_path / "data"), **extra)
+    env.pop("KIOSK_CONFIG", None)
+    return env
+
+
+def _run(args, env, timeout=60) -> subprocess.CompletedProcess:
+    return subprocess.run(KIOSK + args, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def test_token_create_prints_once_and_stores_only_a_hash(tmp_path):
+    env = _env(tmp_path)
+    db = tmp_path / "hub.db"
+    out = _run(["hub", "token", "create", "--role", "kiosk", "--name", "K0001", "--json", "--db", f"sqlite:///{db}"], env)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["role"] == "kiosk" and doc["name"] == "K0001" and doc["token"].startswith("gk_")
+    [(stored,)] = sqlite3.connect(db).execute("SELECT token_hash FROM api_tokens").fetchall()
+    assert stored.startswith("$argon2") and doc["token"] not in stored
+    dump = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("hub.db"))
+    assert doc["token"].encode() not in dump
+    plain = _run(["hub", "token", "create", "--role", "clerk", "--name", "c1", "--db", f"sqlite:///{db}"], env)
+    assert plain.returncode == 0 and plain.stdout.strip().startswith("gk_") and len(plain.stdout.splitlines()) == 1
+    bad = _run(["hub", "token", "create", "--role", "admin", "--name", "x", "--db", f"sqlite:///{db}"], env)
+    assert bad.returncode == 2 and bad.stdout == ""
+
+
+def test_migrate_and_bad_database_urls(tmp_path):
+    env = _env(tmp_path)
+    ok = _run(["hub", "migrate", "--db", f"sqlite:///{tmp_path}/m.db"], env)
+    assert ok.returncode == 0 and ok.stdout == ""
+    again = _run(["hub", "migrate", "--db", f"sqlite:///{tmp_path}/m.db"], env)  # idempotent
+    assert again.returncode == 0
+    bad = _run(["hub", "migrate", "--db", "mysql://x@y/z"], env)
+    assert bad.returncode == 5 and "unsupported database URL" in bad.stderr and "what to do" in bad.stderr
+    port = free_port()
+    down = _run(["hub", "migrate", "--db", f"postgresql+psycopg://u:secretpw@127.0.0.1:{port}/db"], env)
+    assert down.returncode == 3 and "cannot open the hub database" in down.stderr
+    assert "secretpw" not in down.stderr and "Traceback" not in down.stderr
+
+
+def test_platform_sim_and_hub_serve_as_processes(tmp_path):
+    sim_port, hub_port = free_port(), free_port()
+    env = _env(tmp_path, KIOSK_PLATFORM_URL=f"http://127.0.0.1:{sim_port}")
+    sim = subprocess.Popen(KIOSK + ["platform-sim", "serve", "--db", str(tmp_path / "p.db"), "--port", str(sim_port)],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    hub = None
+    try:
+        wait_for(lambda: _up(f"http://127.0.0.1:{sim_port}/healthz"), timeout=30)
+        assert len(ReferenceHttpAdapter(f"http://127.0.0.1:{sim_port}", APP_ID, SECRET).fetch_catalog()) == 5
+        db = f"sqlite:///{tmp_path}/hub.db"
+        token = json.loads(_run(["hub", "token", "create", "--role", "kiosk", "--name", "K0001", "--json", "--db", db],
+                                env).stdout)["token"]
+        hub = subprocess.Popen(KIOSK + ["hub", "serve", "--db", db, "--port", str(hub_port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for(lambda: _up(f"http://127.0.0.1:{hub_port}/healthz"), timeout=30)
+        r = requests.get(f"http://127.0.0.1:{hub_port}/api/v1/catalog", headers={"Authorization": f"Bearer {token}"},
+                         timeout=10)
+        assert r.status_code == 200 and len(r.json()) == 5
+        busy = _run(["hub", "serve", "--db", db, "--port", str(hub_port)], env)
+        assert busy.returncode == 1 and "cannot listen" in busy.stderr and busy.stdout == ""
+    finally:
+        if hub is not None:
+            _stop(hub)
+        _stop(sim)
+    assert hub.returncode is not None and sim.returncode is not None
+    assert sim.stdout.read() == b"" and hub.stdout.read() == b""
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        time.sleep(0.1)
+        return False
+
+
+def test_throughput_benchmark_smoke():
+    bench = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "hub_throughput.py")
+    out = subprocess.run([sys.executable, bench, "--smoke"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    for key in ("cases", "submit_cases_per_s", "relay_cases_per_s", "all_relayed", "engine"):
+        assert key in doc
+    assert doc["all_relayed"] is True and doc["submit_cases_per_s"] > 0
