@@ -61,6 +61,8 @@ class IdCardSection:
     port: str = "auto"  # auto | /dev/ttyUSB0 | /dev/idcard
     baud: str = "auto"  # auto | 115200 | 57600 | 38400 | 19200 | 9600
     poll_ms: int = 200
+    module: str = "auto"  # auto | continuous | single (不支持连读): how the reader answers find after a read
+    photo_decoder: str = ""  # optional vendor WLT decoder: "package.module:function" or "/path/lib.so#symbol"
 
 
 @dataclass
@@ -122,6 +124,7 @@ _CHOICES = {
     "devices.printer.paper": {58, 80},
     "devices.printer.charset": {"gbk", "gb18030"},
     "devices.printer.qr": {"native", "image"},
+    "devices.idcard.module": {"auto", "continuous", "single"},
 }
 _POSITIVE = {"kiosk.idle_timeout_s", "hub.timeout_s", "platform.timeout_s", "devices.idcard.poll_ms", "display.width", "display.height"}
 
