@@ -73,8 +73,12 @@ class ReferenceHttpAdapter(PlatformAdapter):
             doc = resp.json()
         except ValueError:
             doc = {"message": resp.text[:200]}
+        msg = doc.get("message") if isinstance(doc, dict) else str(doc)
+        if resp.status_code == 401:
+            # Wrong secret or a skewed clock: fixable by configuration, so the case waits instead of failing.
+            raise PlatformUnavailable(f"platform refused our signature on {method} {path}: {msg}; check"
+                                      " platform.app_id, platform.secret and the system clock", 401)
         if resp.status_code >= 400:
-            msg = doc.get("message") if isinstance(doc, dict) else str(doc)
             raise PlatformRejected(f"platform refused {method} {path}: {resp.status_code} {msg}", resp.status_code)
         return doc
 
