@@ -37,3 +37,12 @@ def candidate_ports(exclude_ports: Iterable[str] = (), globs: list[str] | None =
                 continue
             out.append(path)
     return out
+
+
+def serial_path_of(uri: str | None) -> str | None:
+    """The device path of a `serial:///dev/ttyUSB1?baud=19200` URI (another device's port, to exclude); else None."""
+    from urllib.parse import urlparse
+
+    if not uri or not uri.startswith("serial://"):
+        return None
+    return urlparse(uri).path or None

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from urllib.parse import urlparse
-
 import click
 
 from kiosk.cli.common import config_option, echo_json, load
@@ -18,13 +16,10 @@ BAUD_CHOICES = ["auto", "115200", "57600", "38400", "19200", "9600"]
 
 def reserved_ports(cfg) -> list[str]:
     """Ports configured for other devices: the ID-card reader never opens them (a serial printer, for one)."""
-    out = []
-    uri = cfg.devices.printer.uri or ""
-    if uri.startswith("serial://"):
-        path = urlparse(uri).path
-        if path:
-            out.append(path)
-    return out
+    from devices.idcard.ports import serial_path_of
+
+    path = serial_path_of(cfg.devices.printer.uri)
+    return [path] if path else []
 
 
 def masked(doc: dict, unmasked: bool) -> dict:

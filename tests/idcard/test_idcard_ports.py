@@ -125,3 +125,11 @@ def test_cli_port_auto_skips_the_configured_printer(make_sim, printer, candidate
     assert result.exit_code == 0, result.output
     assert '"id_number": "6*************1237"' in result.stdout
     assert printer.received() == b""
+
+
+@pytest.mark.parametrize("uri,path", [
+    ("serial:///dev/ttyUSB1?baud=19200", "/dev/ttyUSB1"), ("serial:///dev/printer", "/dev/printer"),
+    ("tcp://127.0.0.1:9100", None), ("usb://0x0416:0x5011", None), ("", None), (None, None),
+])
+def test_serial_path_of_printer_uri(uri, path):
+    assert ports.serial_path_of(uri) == path
