@@ -203,7 +203,7 @@ def _iso_date(value: str, name: str, offset: int, allow_long_term: bool = False)
         return dt.date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
     except ValueError:
         raise FrameError(
-            f"frame byte {offset}: {name} {value!r} is not a date (YYYYMMDD{' or 长期' if allow_long_term else ''})", offset,
+            f"frame byte {offset}: {name} is not a date (YYYYMMDD{' or 长期' if allow_long_term else ''})", offset,
         ) from None
 
 

@@ -14,7 +14,7 @@ import termios
 
 import serial
 
-from devices.errors import DeviceAbsent, DeviceTimeout
+from devices.errors import DeviceAbsent, DeviceError, DeviceTimeout
 from devices.idcard import frames
 from devices.idcard.frames import FrameDecoder, FrameError, Reply
 
@@ -35,6 +35,10 @@ class PortLost(DeviceAbsent):
     """The port went away under us (reader unplugged)."""
 
 
+class Cancelled(DeviceError):
+    """The owner asked the link to stop (CardWatcher.stop)."""
+
+
 class SamLink:
     """One open serial port to a SAM. Not thread-safe: one thread owns it (reference §9.6)."""
 
@@ -43,6 +47,7 @@ class SamLink:
         self._baud = int(baud)
         self._serial: serial.Serial | None = None
         self._decoder = FrameDecoder()
+        self._cancelled = False
 
     # -- port ---------------------------------------------------------------------------------
     def open(self) -> None:
@@ -86,7 +91,8 @@ class SamLink:
             self._serial.baudrate = self._baud
 
     def cancel(self) -> None:
-        """Interrupt a blocking read from another thread (used by stop())."""
+        """Interrupt a blocking read from another thread (used by stop()); every later transaction fails fast."""
+        self._cancelled = True
         ser = self._serial
         if ser is not None:
             try:
@@ -100,7 +106,12 @@ class SamLink:
         return PortLost("port_lost", f"the ID-card reader on {self.port} stopped responding at the port level ({exc})",
                         "check that the reader is plugged in; it is picked up again automatically")
 
+    def _check_cancelled(self) -> None:
+        if self._cancelled:
+            raise Cancelled("cancelled", "ID-card reader: stopped", "")
+
     def send(self, frame: bytes) -> None:
+        self._check_cancelled()
         if self._serial is None:
             raise PortLost("port_closed", f"the ID-card reader port {self.port} is not open", "open the reader first")
         try:
@@ -120,6 +131,7 @@ class SamLink:
         length_known = False
         received = 0
         while True:
+            self._check_cancelled()
             if not length_known and decoder.buffered >= frames.HEADER_SIZE and decoder.bytes_needed() > 1:
                 # Header in: the rest must come at wire speed (×2 and 250 ms of slack for USB-serial latency).
                 length_known = True

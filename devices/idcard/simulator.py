@@ -24,6 +24,7 @@ import termios
 import threading
 import time
 import tty
+from collections import deque
 from typing import Iterable
 
 from devices.idcard import frames
@@ -104,7 +105,7 @@ class SimulatedReader:
         self._wake_r, self._wake_w = os.pipe()
         self._thread: threading.Thread | None = None
         self.received_frames = 0  # commands seen (for tests)
-        self.commands: list[tuple[int, int]] = []  # (CMD, Para) of every command answered or ignored
+        self.commands: deque[tuple[int, int]] = deque(maxlen=10000)  # (CMD, Para) of recent commands, for tests
 
     # -- control ------------------------------------------------------------------------------
     def start(self) -> str:

@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 from devices.errors import DeviceAbsent, DeviceError, DeviceTimeout
 from devices.idcard.card import CardData
 from devices.idcard.frames import FrameError
-from devices.idcard.link import PortLost
+from devices.idcard.link import Cancelled, PortLost
 from devices.idcard.ports import candidate_ports
 from devices.idcard.sam import IdCardReader
 from devices.idcard.status_codes import CardReadFailed, SamError, SamFault
@@ -71,6 +71,7 @@ class CardWatcher:
         self.state = DISCONNECTED
         self.card: CardData | None = None  # the card last placed, while it is (or may be) on the reader
         self._reader: IdCardReader | None = None
+        self._connecting: IdCardReader | None = None
         self._last_baud: int | None = None
         self._misses = 0
         self._silent = 0
@@ -90,9 +91,9 @@ class CardWatcher:
     def stop(self) -> None:
         """Stop polling and close the port; returns within about a second."""
         self._stop.set()
-        reader = self._reader
-        if reader is not None:
-            reader.cancel()
+        for reader in (self._reader, self._connecting):
+            if reader is not None:
+                reader.cancel()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             self._thread = None
@@ -132,6 +133,8 @@ class CardWatcher:
                 try:
                     self._poll()
                     self._silent = 0
+                except Cancelled:
+                    break
                 except PortLost as exc:
                     log.info("ID-card reader lost: %s", exc.code)
                     self._disconnect(Status.NO_DEVICE, exc)
@@ -163,14 +166,22 @@ class CardWatcher:
             if self._stop.is_set():
                 return False
             reader = IdCardReader(port, self.baud)
+            self._connecting = reader
+            if self._stop.is_set():  # stop() may have looked before this reader existed
+                self._connecting = None
+                return False
             try:
                 self._last_baud = reader.open(self._last_baud)
+            except Cancelled:
+                return False
             except SamFault as exc:
                 self._set_status(Status.HARDWARE_ERROR, exc)
                 return False
             except DeviceError as exc:
                 last = exc
                 continue
+            finally:
+                self._connecting = None
             self._reader = reader
             self.state = WAITING
             self._silent = 0
