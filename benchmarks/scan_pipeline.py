@@ -179,7 +179,7 @@ def legibility(smoke: bool) -> dict:
     if det.corners is None:
         return {**result, "legibility": 0.0, "legibility_bw": 0.0}
     h = render.shape[0]
-    rows = slice(int(h * 0.05), int(h * (0.40 if smoke else 0.82)))
+    rows = slice(int(h * 0.05), int(h * (0.22 if smoke else 0.82)))
     ref = ocr(render[rows])
     color_bytes, _ = finish(frame, det.corners, "color")
     color = cv2.imdecode(np.frombuffer(color_bytes, np.uint8), cv2.IMREAD_COLOR)
