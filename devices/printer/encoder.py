@@ -22,13 +22,17 @@ ESCPOS_PROFILE = "TM-T20II"  # any profile with a known paper width; only the ra
 _QR_EC_ESCPOS = {"L": 0, "M": 1, "Q": 2, "H": 3}  # escpos.constants QR_ECLEVEL_*
 
 
-def _raster(img) -> bytes:
-    """`GS v 0` of a 1-bit picture. Heights that are a multiple of 48 get 8 white rows more: some 58 mm models
-    (POS-5890K) print garbage after such images (python-escpos #367, #424)."""
-    if img.height % 48 == 0:
+TEXT_LINE_GAP = 6  # ESC 2 default line spacing (30 dots) minus the 24-dot font: a text picture keeps the line pitch
+
+
+def _raster(img, pad_bottom: int = 0) -> bytes:
+    """`GS v 0` of a 1-bit picture, with `pad_bottom` white rows. Heights that are a multiple of 48 get 8 white rows
+    more: some 58 mm models (POS-5890K) print garbage after such images (python-escpos #367, #424)."""
+    extra = pad_bottom + (8 if (img.height + pad_bottom) % 48 == 0 else 0)
+    if extra:
         from PIL import Image as PILImage
 
-        padded = PILImage.new("1", (img.width, img.height + 8), 1)
+        padded = PILImage.new("1", (img.width, img.height + extra), 1)
         padded.paste(img, (0, 0))
         img = padded
     return _escpos(lambda d: d.image(img, impl="bitImageRaster"))
@@ -85,7 +89,7 @@ class _Encoder:
             self.out += encode_text_line(text, self.p.charset) + C.LF
         else:  # a character the font lacks (CJK Extension B in a name): print the line as a picture
             self.set(align, (1, 1), False)
-            self.out += _raster(to_mono(text_image(text, width, height, is_bold, self.font_path), self.p.dots))
+            self.out += _raster(to_mono(text_image(text, width, height, is_bold, self.font_path), self.p.dots), TEXT_LINE_GAP)
 
     def block(self, b) -> None:
         cols = self.p.columns
