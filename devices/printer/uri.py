@@ -60,9 +60,14 @@ def parse_uri(uri: str) -> DeviceUri:
         except ValueError:
             raise _bad(uri, "bad port") from None
         return DeviceUri("tcp", parts.netloc, params, host=parts.hostname, port=port)
-    path = parts.path if not parts.netloc else f"/{parts.netloc}{parts.path}"
-    if scheme == "serial" and not parts.path and parts.netloc:  # serial://loop:// style is not supported; keep paths
-        path = parts.netloc
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise _bad(uri, "use an absolute path: file:///dev/usb/lp0")
+        path = parts.path
+    elif parts.netloc:  # serial://dev/ttyUSB0 → /dev/ttyUSB0; serial://COM3 → COM3
+        path = f"/{parts.netloc}{parts.path}" if parts.path else parts.netloc
+    else:
+        path = parts.path
     if not path:
         raise _bad(uri, "no device path")
     if scheme == "serial" and "baud" in params and not params["baud"].isdigit():

@@ -243,9 +243,12 @@ def test_uri_parsing():
     u = parse_uri("tcp://10.0.0.5")
     assert (u.host, u.port) == ("10.0.0.5", 9100)
     assert parse_uri("file:///dev/usb/lp0").target == "/dev/usb/lp0"
+    assert parse_uri("serial://dev/ttyUSB1").target == "/dev/ttyUSB1"
+    assert str(parse_uri("usb://0416:5011?in=0x81&out=0x03")) == "usb://0416:5011?in=0x81&out=0x03"
 
 
-@pytest.mark.parametrize("bad", ["", "lp0", "http://x", "usb://416:5011", "usb://zzzz:5011", "tcp://", "serial:///dev/ttyS0?baud=fast", "file://"])
+@pytest.mark.parametrize("bad", ["", "lp0", "http://x", "usb://416:5011", "usb://zzzz:5011", "tcp://", "serial:///dev/ttyS0?baud=fast", "file://",
+                                 "file://relative.bin"])
 def test_bad_uris(bad):
     with pytest.raises((InvalidData, DeviceAbsent)):
         open_printer(bad)
