@@ -140,6 +140,12 @@ class IdCardReader:
     def read_latest_address(self) -> str | None:
         return decode_address_reply(self._command(frames.CMD_READ_LATEST_ADDRESS, ok=(SW3_OK, SW3_NO_CONTENT)))
 
+    def set_max_rf_bytes(self, count: int = 80) -> None:
+        """`61 FF nn`: bytes per RF frame between SAM and card; 80 is what vendor demos set (reference §3)."""
+        if not 1 <= count <= 255:
+            raise ValueError("count must be 1..255")
+        self._command(frames.CMD_SET_MAX_RF_BYTES, data=bytes([count]))
+
     def set_baud(self, rate: int) -> None:
         """Change the SAM's UART rate. The SAM keeps it across power cycles: only on explicit request."""
         para = frames.BAUD_PARA.get(int(rate))

@@ -121,6 +121,7 @@ class CardWatcher:
     def _card_gone(self) -> None:
         if self.card is not None or self.state in (PRESENT, UNCONFIRMED):
             self.card = None
+            log.info("ID card removed")
             self._emit(CardEvent("removed"))
 
     # -- the loop -----------------------------------------------------------------------------
@@ -255,4 +256,5 @@ class CardWatcher:
         self.card = card
         self.state = PRESENT
         self._misses = 0
+        log.info("ID card placed (%s)", card.card_type)  # the type only: never personal data
         self._emit(CardEvent("placed", card=card))

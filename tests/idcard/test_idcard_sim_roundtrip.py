@@ -71,6 +71,7 @@ def test_set_baud_only_when_asked(make_sim):
     try:
         reader.open()
         assert reader.sam_id() == "05.01-20101129-0001228293-0296863149"
+        reader.set_max_rf_bytes(80)
         reader.set_baud(38400)
         assert reader.baud == 38400 and sim.baud == 38400
         reader.sam_status()
@@ -78,6 +79,7 @@ def test_set_baud_only_when_asked(make_sim):
     finally:
         reader.close()
     assert [p for c, p in sim.commands if c == 0x60] == [0x02, 0x00]
+    assert (0x61, 0xFF) in sim.commands
 
 
 def test_bad_checksum_once_is_retried(make_sim):
