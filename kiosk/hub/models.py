@@ -42,7 +42,7 @@ class Case(Base):
     # Personal fields: what the platform needs for the application, nothing more. Never logged unmasked.
     applicant_name: Mapped[str] = mapped_column(String(100))
     applicant_id_number: Mapped[str] = mapped_column(String(40))
-    applicant_card_type: Mapped[str] = mapped_column(String(8))
+    applicant_card_type: Mapped[str] = mapped_column(String(32))
     applicant_phone: Mapped[str] = mapped_column(String(32), default="")
     applicant_address: Mapped[str] = mapped_column(String(300), default="")
     form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

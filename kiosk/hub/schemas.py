@@ -15,9 +15,22 @@ class ApplicantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     id_number: str = Field(min_length=5, max_length=40)
-    card_type: str = Field(default="111", max_length=8)  # GA/T 2000.156: 111 居民身份证
+    # A GA/T 2000.156 code (111 居民身份证) or the card reader's type name (resident, foreign_permanent_2017,
+    # gat_residence, …); the platform adapter maps names to the province's codes.
+    card_type: str = Field(default="111", max_length=32)
     phone: str = Field(default="", max_length=32)
     address: str = Field(default="", max_length=300)
+
+    @field_validator("card_type", "phone", "address", mode="before")
+    @classmethod
+    def _none_is_empty(cls, v: Any) -> Any:
+        # Cards without an address (foreigners' permanent residence cards) and citizens without a phone.
+        return "" if v is None else v
+
+    @field_validator("card_type")
+    @classmethod
+    def _default_card(cls, v: str) -> str:
+        return v or "111"
 
 
 class MaterialIn(BaseModel):

@@ -126,3 +126,7 @@ SERVICES: list[dict] = [
         "in_person_required": False,
     },
 ]
+
+# `code` is an alias of `item_code` for callers that name the field generically.
+for _service in SERVICES:
+    _service["code"] = _service["item_code"]

@@ -20,6 +20,16 @@ from kiosk.platform.adapter import (CaseSubmission, MaterialFile, PlatformAdapte
 log = logging.getLogger("kiosk.platform.http")
 
 
+# The card reader names card types; the reference protocol carries GA/T 2000.156 certificate codes
+# (111 居民身份证, as in the Wanda/zfsoft integration). Other card types pass through unchanged until a
+# province's specification says which code it expects for them.
+CARD_TYPE_CODES = {"resident": "111"}
+
+
+def card_type_code(card_type: str) -> str:
+    return CARD_TYPE_CODES.get(card_type, card_type or "111")
+
+
 class _Caseless(dict):
     """Header lookup that ignores case, as HTTP does."""
 
@@ -90,7 +100,7 @@ class ReferenceHttpAdapter(PlatformAdapter):
         a = case.applicant
         confirmed = self._request("POST", "/api/v1/applications", json_body={
             "client_ref": case.client_ref, "item_code": case.item_code, "channel": case.channel,
-            "applicant": {"name": a.name, "id_number": a.id_number, "card_type": a.card_type,
+            "applicant": {"name": a.name, "id_number": a.id_number, "card_type": card_type_code(a.card_type),
                           "phone": a.phone, "address": a.address},
         })
         case_no = confirmed["case_no"]
@@ -113,7 +123,8 @@ class ReferenceHttpAdapter(PlatformAdapter):
         # Only a posted result needs an address: send no more personal data than the step needs.
         if case.delivery != "邮寄":
             return None
-        return str(case.form.get("delivery_address") or case.applicant.address or "") or None
+        form = case.form
+        return str(form.get("delivery_address") or form.get("mailing_address") or case.applicant.address or "") or None
 
     def _declare(self, case_no: str, materials: list[MaterialFile]) -> dict[str, str]:
         doc = self._request("PUT", f"/api/v1/applications/{case_no}/materials", json_body={"materials": [

@@ -208,3 +208,17 @@ def test_personal_fields_never_reach_the_log_unmasked(hub, caplog):
     assert "K0001-20261122-0050" in text_out
     for secret in ("610113199001016789", "欧阳娜娜", "13700009050", "小寨东路"):
         assert secret not in text_out
+
+
+def test_card_reader_types_and_missing_fields_are_accepted(hub):
+    body = case_payload("K0001-20261122-0060")
+    body["applicant"] = {"name": "王小明", "id_number": "610113199003071237", "card_type": "resident", "phone": "",
+                         "address": None}
+    assert _post(hub, body, "k60").status_code == 201
+    done = wait_for(lambda: (s := _status(hub, "K0001-20261122-0060"))["status"] == "submitted" and s)
+    sim_case = requests.get(f"{hub.sim_url}/sim/cases/{done['case_no']}", timeout=5).json()
+    assert sim_case["applicant"]["card_type"] == "111"
+    foreign = case_payload("K0001-20261122-0061")
+    foreign["applicant"] = {"name": "ZHANG, SAN", "id_number": "USA310185031001", "card_type": "foreign_permanent_2017",
+                            "phone": None, "address": None}
+    assert _post(hub, foreign, "k61").status_code == 201

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("item_name", sa.String(200), nullable=False),
         sa.Column("applicant_name", sa.String(100), nullable=False),
         sa.Column("applicant_id_number", sa.String(40), nullable=False),
-        sa.Column("applicant_card_type", sa.String(8), nullable=False),
+        sa.Column("applicant_card_type", sa.String(32), nullable=False),
         sa.Column("applicant_phone", sa.String(32), nullable=False),
         sa.Column("applicant_address", sa.String(300), nullable=False),
         sa.Column("form", sa.JSON, nullable=False),
