@@ -66,7 +66,13 @@ def register(cli: click.Group) -> None:
         port = port or urlsplit(cfg.hub.url).port or 8700
         _check_port(host, port)
         _migrate(url)
-        app = create_app(url, ReferenceHttpAdapter.from_config(cfg.platform), data_dir=cfg.data_dir, migrate=False)
+        try:
+            app = create_app(url, ReferenceHttpAdapter.from_config(cfg.platform), data_dir=cfg.data_dir, migrate=False)
+        except OSError as exc:
+            from kiosk.errors import InvalidInput
+
+            raise InvalidInput(f"cannot prepare the hub's upload directory: {exc}",
+                               "check that the data directory (kiosk.data_dir) is writable") from None
         click.echo(f"hub listening on http://{host}:{port} (database {_redact(url)})", err=True)
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 

@@ -1,6 +1,7 @@
 """`kiosk platform-sim serve`: the provincial platform simulator (docs/platform-protocol.md)."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,12 +30,18 @@ def register(cli: click.Group) -> None:
         import uvicorn
 
         from kiosk.cli.hub import _check_port
+        from kiosk.errors import InvalidInput
         from kiosk.platform.simulator import create_app
 
         cfg = load(config_path)
         path = Path(db) if db else cfg.data_dir / "platform-sim" / "platform.db"
         port = port or urlsplit(cfg.platform.url).port or 8710
         _check_port(host, port)
-        app = create_app(path, fail_rate=fail_rate, latency_ms=latency_ms, apps={cfg.platform.app_id: cfg.platform.secret})
+        try:
+            app = create_app(path, fail_rate=fail_rate, latency_ms=latency_ms,
+                             apps={cfg.platform.app_id: cfg.platform.secret})
+        except (OSError, sqlite3.Error) as exc:
+            raise InvalidInput(f"cannot open the simulator database {path}: {exc}",
+                               "choose a writable --db path (a file, not a directory)") from None
         click.echo(f"platform simulator listening on http://{host}:{port} (database {path})", err=True)
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
