@@ -50,7 +50,8 @@ def scene(index: int, seed: int = 2015, frame_size: tuple[int, int] | None = Non
         page, mask = render_form_page(rng, width=1240), None
         page_mm = A4_MM
     corners = place_page(rng, size, page_mm, crossing=crossing)
-    page_size = float(np.sqrt(abs(np.cross(corners[1] - corners[0], corners[3] - corners[0]))))
+    e1, e2 = corners[1] - corners[0], corners[3] - corners[0]
+    page_size = float(np.sqrt(abs(e1[0] * e2[1] - e1[1] * e2[0])))
     glare = None
     if glare_on:
         u, v = rng.uniform(0.15, 0.85, 2)

@@ -11,15 +11,15 @@ SMARTDOC_PX_PER_MM = 10.0
 def order_corners(points: np.ndarray) -> np.ndarray:
     """Four points in geometric order: clockwise in image coordinates (y down), starting nearest the top-left.
 
-    "Nearest the image's top-left" is the corner with the smallest x + y; the other three follow clockwise
-    around the centroid, so the order is stable for a page rotated by any angle.
+    "Nearest the image's top-left" is the corner with the smallest Euclidean distance to (0, 0); the other three
+    follow clockwise around the centroid, so the order is defined for a page rotated by any angle.
     """
     pts = np.asarray(points, dtype=np.float64).reshape(4, 2)
     centre = pts.mean(axis=0)
     angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
     # With y pointing down, increasing atan2 angle runs clockwise on screen.
     pts = pts[np.argsort(angles)]
-    start = int(np.argmin(pts[:, 0] + pts[:, 1]))
+    start = int(np.argmin(np.hypot(pts[:, 0], pts[:, 1])))
     return np.roll(pts, -start, axis=0)
 
 
