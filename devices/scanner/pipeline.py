@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 
 import cv2
@@ -44,7 +45,11 @@ def load_image(path: str) -> np.ndarray:
     if not os.path.isfile(path):
         raise InvalidData("no_file", f"{path}: no such file", "check the file name")
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            # The size is checked below with a clear message; Pillow's own warning would only add noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             w, h = im.size
             if w * h > MAX_PIXELS:
                 raise InvalidData("too_large", f"{path}: {w}×{h} is {w * h / 1e6:.0f} megapixels, more than the "
