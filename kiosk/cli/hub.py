@@ -37,6 +37,8 @@ def _migrate(url: str) -> None:
 
 def _check_port(host: str, port: int) -> None:
     with socket.socket() as s:
+        # As uvicorn does: a port whose old connections linger in TIME_WAIT is free to listen on again.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as exc:
