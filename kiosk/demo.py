@@ -64,6 +64,7 @@ class DemoStack:
         self.hub_url = f"http://127.0.0.1:{self.hub_port}"
         self.hub_db = f"sqlite:///{self.workdir / 'hub.sqlite3'}"
         self.token = ""
+        self.device_id = Config().kiosk.device_id
 
     # -- processes ---------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
@@ -108,10 +109,14 @@ class DemoStack:
         env = self._env()
         subprocess.run(self._kiosk_cmd("hub", "migrate", "--db", self.hub_db), env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        out = subprocess.run(self._kiosk_cmd("hub", "token", "create", "--role", "kiosk", "--name", "demo-kiosk",
+        out = subprocess.run(self._kiosk_cmd("hub", "token", "create", "--role", "kiosk", "--name", self.device_id,
                                              "--db", self.hub_db, "--json"),
                              env=env, check=True, capture_output=True, text=True)
         self.token = json.loads(out.stdout)["token"]
+        self.restart_hub()
+
+    def restart_hub(self) -> None:
+        """Start (again) the hub process on its database and port: tokens and cases are kept."""
         self._spawn("hub", "hub", "serve", "--db", self.hub_db, "--host", "127.0.0.1", "--port", str(self.hub_port))
         self._wait_healthy("hub", self.hub_url)
 
@@ -167,6 +172,7 @@ class DemoStack:
     def kiosk_config(self, base: Config | None = None, elder: bool = False, language: str = "zh_CN") -> Config:
         cfg = copy.deepcopy(base) if base is not None else Config()
         cfg.kiosk.role = self.role
+        cfg.kiosk.device_id = self.device_id
         cfg.kiosk.data_dir = str(self.workdir / "kiosk-data")
         cfg.kiosk.elder_mode = elder
         cfg.kiosk.language = language

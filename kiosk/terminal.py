@@ -191,7 +191,7 @@ class Terminal:
         return out
 
     # -- submitting and the receipt ----------------------------------------------------------
-    def submit(self, session: CitizenSession, wait_case_no_s: float = 4.0) -> SubmitResult:
+    def submit(self, session: CitizenSession, wait_case_no_s: float = 8.0) -> SubmitResult:
         from kiosk.sync.receipt_numbers import next_receipt_no
 
         if not session.logged_in or session.service is None:
@@ -204,7 +204,7 @@ class Terminal:
             "receipt_no": receipt_no,
             "device_id": self.cfg.kiosk.device_id,
             "channel": "counter" if self.cfg.kiosk.role == "counter" else "kiosk",
-            "item_code": service["code"],
+            "item_code": service.get("item_code") or service["code"],
             "item_name": service["name"],
             "applicant": session.applicant(),
             "form": {"delivery": session.delivery, "mailing_address": session.mailing_address or None},
@@ -220,15 +220,18 @@ class Terminal:
         self.outbox().enqueue(payload, files)
         case_no = None
         hub_promised = None
+        delivered = False
         try:
             report = self.outbox().drain(self.hub())
+            delivered = receipt_no in report.get("sent_receipts", [])
             log.info("outbox drained", extra={"report": json.dumps(report, ensure_ascii=False)[:300]})
             answer = self._wait_case_no(receipt_no, wait_case_no_s)
             case_no = answer.get("case_no")
             hub_promised = answer.get("promised_by")
         except (KioskError, OSError) as exc:
             log.warning("hub unreachable, case %s waits in the outbox: %s", receipt_no, exc)
-        pending = case_no is None and not self._hub_has(receipt_no)
+        # 待上传 only while the case has not reached the hub; a case at the hub waiting for its 办件编号 prints 待分配.
+        pending = not delivered
         tracking_url = f"{self.cfg.kiosk.tracking_base_url}?r={receipt_no}"
         data = {
             "receipt_no": receipt_no,
@@ -264,12 +267,6 @@ class Terminal:
             if answer.get("case_no") or time.monotonic() >= deadline:
                 return answer
             time.sleep(0.2)
-
-    def _hub_has(self, receipt_no: str) -> bool:
-        try:
-            return bool(self.hub().case_status(receipt_no).get("receipt_no"))
-        except (KioskError, OSError):
-            return False
 
     def render_receipt(self, kind: str, data: dict, receipt_no: str) -> tuple[bytes, Path | None]:
         from kiosk.receipt import preview_png, render_receipt

@@ -27,10 +27,17 @@ SCREENS = ("home", "id_login", "service_list", "guide", "form", "scan", "confirm
 
 
 class Translator:
-    """Bound in kv as `app.tr._(message)`: replacing `app.tr` re-translates every label at once."""
+    """Bound in kv as `app.tr[msgid]`: replacing `app.tr` re-translates every label at once.
+
+    kv binds the attribute chain of a subscript (`app.tr[...]`) but not that of a method call
+    (`app.tr._(...)`), so kv uses the subscript; Python code calls `app.tr._(message)`.
+    """
 
     def __init__(self, language: str) -> None:
         self.language = language
+
+    def __getitem__(self, message: str) -> str:
+        return gettext(message, self.language)
 
     def _(self, message: str) -> str:
         return gettext(message, self.language)

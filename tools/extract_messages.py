@@ -1,4 +1,4 @@
-"""List every translatable message in screens/ and kiosk/ (`_('…')`, `app.tr._('…')`, `N_('…')`) and merge
+"""List every translatable message in screens/ and kiosk/ (`_('…')`, `app.tr['…']`, `N_('…')`) and merge
 them into the .po catalogues, keeping existing translations. Run `python tools/extract_messages.py` after
 changing user-facing text, translate the new zh_CN entries, then `python -m kiosk.i18n.compile`.
 """
@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*sorted((ROOT / "screens").glob("*.py")), *sorted((ROOT / "screens").glob("*.kv")),
            *sorted((ROOT / "kiosk").rglob("*.py"))]
-CALL = re.compile(r"""(?<![A-Za-z0-9])(?:N_|_)\(\s*(?P<q>['"])(?P<msg>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*[,)]""", re.S)
+CALL = re.compile(r"""(?:(?<![A-Za-z0-9])(?:N_|_)\(|\btr\[)\s*(?P<q>['"])(?P<msg>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*[,)\]]""", re.S)
 LOCALE = ROOT / "kiosk" / "i18n" / "locale"
 
 

@@ -105,7 +105,7 @@ def journey_hub_down(work: Path) -> dict:
         assert len(pending) == 1, pending
         receipt_no = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.bin"))[0].stem
         # The hub comes back on the same database and port; the outbox drains.
-        stack.start_hub_again() if hasattr(stack, "start_hub_again") else stack.start_hub()
+        stack.restart_hub()
         from kiosk.terminal import Terminal
 
         terminal = Terminal(stack.kiosk_config())
@@ -162,10 +162,12 @@ def elder_and_language(work: Path) -> dict:
             elder_font = start.font_size
             heights = {wid: d.widget(wid, "home").height for wid in ("btn_start", "btn_elder", "btn_lang")}
             d.tap("btn_lang")
+            language = app.language
             en_text = start.text
             d.screenshot(OUT / "elder" / "home_elder_en.png")
             return {"normal_font": normal_font, "elder_font": elder_font, "min_height_dp": min(heights.values()) / dp(1),
-                    "zh": zh_text, "en": en_text, "sp18": sp(18)}
+                    "zh": zh_text, "en": en_text, "sp18": sp(18), "language": language,
+                    "lang_button": [d.widget("btn_lang", "home").pos, d.widget("btn_lang", "home").size]}
         finally:
             d.stop()
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.privacy.masking import mask_name
+from kiosk.demo import sample_card
+from kiosk.privacy.masking import mask_document_number, mask_name
 
 SCENARIOS = Path(__file__).with_name("scenarios.py")
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
@@ -35,7 +36,9 @@ def test_citizen_journey_end_to_end(tmp_path):
     text = r["text"]
     assert "受理回执" in text
     assert r["receipt_no"] in text and r["case_no"] in text
-    assert "张" in text and "610324" not in text  # name and ID number masked on paper
+    card = sample_card("resident")
+    assert mask_name(card["name"]) in text and card["name"] not in text  # masked on paper
+    assert mask_document_number(card["id_number"]) in text and card["id_number"] not in text
     assert r["phone"] not in text and "137****9050" in text
     assert r["qr"] and r["qr"][0].endswith(r["receipt_no"])
     assert r["cuts"] == 1
