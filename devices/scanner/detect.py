@@ -22,12 +22,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from devices.scanner.geometry import interior_angles, is_convex, order_corners, polygon_area
+from devices.scanner.geometry import interior_angles, is_convex, order_corners, polygon_area, side_lengths
 
 CONFIDENCE_THRESHOLD = 0.5  # below this, `corners` is None ("no page found")
 WORK_SIZE = 640  # long side of the working copy; thresholds below are tuned for it
 BORDER_MARGIN = 4  # working pixels
 MIN_AREA_FRACTION = 0.03  # a page smaller than 3 % of the frame is not taken
+MAX_ASPECT = 2.5  # long / short side: papers and cards are 1–1.6; a thin strip is a text line, not a page
 MAX_ANGLE_DEVIATION = 35.0  # interior angles must stay within 90° ± this (overhead camera, mild keystone)
 # Aspect ratios used to extrapolate a side that lies wholly outside the frame.
 KNOWN_ASPECTS = (1.0, 1.4142, 1.5857)  # square, ISO 216 (A4/A5), ISO/IEC 7810 ID-1 (85.6 / 53.98)
@@ -195,7 +196,12 @@ def _plausible(quad: np.ndarray, size: tuple[int, int]) -> bool:
     if polygon_area(_clip_to_frame(quad, w, h)) < 0.5 * area:  # mostly outside the frame
         return False
     angles = interior_angles(order_corners(quad))
-    return bool(np.all(np.abs(angles - 90) < MAX_ANGLE_DEVIATION))
+    if not np.all(np.abs(angles - 90) < MAX_ANGLE_DEVIATION):
+        return False
+    sides = side_lengths(order_corners(quad))
+    long_side = max(sides[0] + sides[2], sides[1] + sides[3])
+    short_side = min(sides[0] + sides[2], sides[1] + sides[3])
+    return bool(long_side <= MAX_ASPECT * short_side)
 
 
 def _inside(quad: np.ndarray, w: int, h: int) -> bool:
@@ -268,23 +274,92 @@ def _edge_regions(chans: list[np.ndarray], lo: int, hi: int, keep: int, min_area
 
 
 def _threshold_regions(chans: list[np.ndarray], min_area: float) -> list[np.ndarray]:
-    """Otsu segmentations of brightness and of 'paperness' (bright and colourless): their largest region each."""
+    """Otsu segmentations of brightness and of 'paperness' (bright and colourless): the largest region on either
+    side of each threshold."""
     lum = chans[0]
     chroma = cv2.add(cv2.absdiff(chans[1], 128), cv2.absdiff(chans[2], 128))
     paperness = cv2.subtract(lum, cv2.multiply(chroma, 3))
     out = []
     for ch in (lum, paperness):
         _, th = cv2.threshold(ch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        th = cv2.morphologyEx(th, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8), iterations=2)
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(th, connectivity=4)
-        if n > 1:
-            i = int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
-            if stats[i, cv2.CC_STAT_AREA] >= min_area:
-                out.append((labels == i).astype(np.uint8) * 255)
+        # Both polarities: on a white desk a tinted card is the *darker*, more coloured region.
+        for mask in (th, cv2.bitwise_not(th)):
+            mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8), iterations=2)
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+            if n > 1:
+                i = int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
+                if stats[i, cv2.CC_STAT_AREA] >= min_area:
+                    out.append((labels == i).astype(np.uint8) * 255)
     return out
 
 
 EARLY_ACCEPT = 0.93  # a coarse candidate this well supported ends the search (saves time on easy frames)
+
+
+def _line_quads(chans: list[np.ndarray], w: int, h: int) -> list[np.ndarray]:
+    """Quadrilaterals from straight edge segments (Hough), for pages whose outline is too faint to close a region:
+    segments are split into the two dominant orientation families, merged into lines by offset, and every pair
+    of lines from one family is combined with every pair from the other."""
+    edges = cv2.Canny(chans[0], 8, 24, L2gradient=True)
+    edges |= cv2.Canny(chans[1], 6, 16, L2gradient=True)
+    edges |= cv2.Canny(chans[2], 6, 16, L2gradient=True)
+    segs = cv2.HoughLinesP(edges, 1, np.pi / 360, threshold=30, minLineLength=int(0.08 * min(w, h)), maxLineGap=6)
+    if segs is None or len(segs) < 4:
+        return []
+    segs = segs.reshape(-1, 4).astype(np.float64)
+    d = segs[:, 2:] - segs[:, :2]
+    length = np.hypot(d[:, 0], d[:, 1])
+    theta = np.arctan2(d[:, 1], d[:, 0])
+    phi = np.angle((length * np.exp(4j * theta)).sum()) / 4
+    quads = []
+    families = []
+    for base in (phi, phi + np.pi / 2):
+        dev = np.abs(np.angle(np.exp(2j * (theta - base)))) / 2
+        sel = dev < np.radians(12)
+        nrm = np.array([-np.sin(base), np.cos(base)])
+        mid = (segs[sel, :2] + segs[sel, 2:]) / 2
+        off = mid @ nrm
+        order = np.argsort(off)
+        lines = []  # (offset, total length)
+        for k in order:
+            if lines and off[k] - lines[-1][0] < 4:
+                o, L = lines[-1]
+                lines[-1] = ((o * L + off[k] * length[sel][k]) / (L + length[sel][k]), L + length[sel][k])
+            else:
+                lines.append((off[k], length[sel][k]))
+        lines.sort(key=lambda x: -x[1])
+        families.append((base, [o for o, _ in lines[:5]]))
+    (pa, offs_a), (pb, offs_b) = families
+    if len(offs_a) < 2 or len(offs_b) < 2:
+        return []
+    ua = np.array([np.cos(pa), np.sin(pa)])
+    na = np.array([-np.sin(pa), np.cos(pa)])
+    ub = np.array([np.cos(pb), np.sin(pb)])
+    nb = np.array([-np.sin(pb), np.cos(pb)])
+    for i in range(len(offs_a)):
+        for j in range(i + 1, len(offs_a)):
+            for k in range(len(offs_b)):
+                for m in range(k + 1, len(offs_b)):
+                    la1, la2 = (na * offs_a[i], ua), (na * offs_a[j], ua)
+                    lb1, lb2 = (nb * offs_b[k], ub), (nb * offs_b[m], ub)
+                    pts = [_intersect(la1, lb1), _intersect(lb1, la2), _intersect(la2, lb2), _intersect(lb2, la1)]
+                    if any(p is None for p in pts):
+                        continue
+                    quads.append(np.array(pts))
+    return quads
+
+
+def _region_quads(masks: list[np.ndarray], w: int, h: int, rng: np.random.Generator) -> list[np.ndarray]:
+    out = []
+    for m in masks:
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        if not contours:
+            continue
+        quad = _quad_from_outline(max(contours, key=cv2.contourArea), (w, h), rng)
+        if quad is not None:
+            out.append(quad)
+    return out
 
 
 def _coarse_quads(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
@@ -299,24 +374,25 @@ def _coarse_quads(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
     grad = _gradient(chans)
     thresh = 40.0
     min_area = MIN_AREA_FRACTION * w * h * 0.5
-    stages = (
-        lambda: _edge_regions(chans, 12, 36, 3, min_area),
-        lambda: _threshold_regions(chans, min_area),
-        lambda: _edge_regions(chans, 30, 90, 3, min_area),
-    )
     rng = np.random.default_rng(0)
+    stages = (
+        ("region", lambda: _region_quads(_edge_regions(chans, 12, 36, 3, min_area), w, h, rng)),
+        ("region", lambda: _region_quads(_threshold_regions(chans, min_area), w, h, rng)),
+        ("region", lambda: _region_quads(_edge_regions(chans, 30, 90, 3, min_area), w, h, rng)),
+        ("lines", lambda: _line_quads(chans, w, h)),
+    )
     found: list[tuple[float, np.ndarray]] = []
-    for stage in stages:
-        for m in stage():
-            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-            contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-            if not contours:
-                continue
-            contour = max(contours, key=cv2.contourArea)
-            quad = _quad_from_outline(contour, (w, h), rng)
-            if quad is None or not _plausible(quad, (w, h)):
+    regions: list[np.ndarray] = []
+    for kind, stage in stages:
+        if kind == "lines" and regions:
+            # A region bounded by edges may be the page: straight lines would add the boxes and text rows on it.
+            break
+        for quad in stage():
+            if not _plausible(quad, (w, h)):
                 continue
             support = _edge_support(grad, quad, thresh)
+            if kind == "region" and support >= 0.3:
+                regions.append(quad)
             area = polygon_area(quad) / (w * h)
             found.append((support + 0.05 * min(area, 1.0), quad))
         best = max(found, key=lambda f: f[0], default=None)
