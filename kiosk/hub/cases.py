@@ -141,6 +141,7 @@ def case_status(receipt_no: str, request: Request):
             raise HTTPException(404, f"no case with receipt number {receipt_no} has reached the hub (yet)")
         doc = case_out(case)
         doc.update(item_code=case.item_code, item_name=case.item_name, attempts=case.attempts,
+                   platform_status=case.platform_status,
                    last_error=case.last_error, created_at=_aware(case.created_at).isoformat(),
                    updated_at=_aware(case.updated_at).isoformat())
     return doc

@@ -50,7 +50,8 @@ class Case(Base):
     delivery: Mapped[str] = mapped_column(String(16))
     submitted_at: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued | submitted | failed
-    case_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    case_no: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    platform_status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # from the platform's callbacks
     promised_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

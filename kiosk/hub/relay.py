@@ -122,7 +122,8 @@ class Relay:
             log.exception("relay error", extra={"receipt_no": case.receipt_no})
             self._retry(case_id, f"{type(exc).__name__}: {exc}")
         else:
-            self._finish(case_id, "submitted", case_no=result.case_no, promised_by=result.promised_by)
+            self._finish(case_id, "submitted", case_no=result.case_no, promised_by=result.promised_by,
+                         platform_status=result.status)
         return True
 
     def _submission(self, s, case: Case) -> CaseSubmission:
@@ -161,7 +162,7 @@ class Relay:
                                                        "retry_in_s": round(delay, 2), "error": error})
 
     def _finish(self, case_id: int, status: str, *, error: str | None = None, case_no: str | None = None,
-                promised_by: str | None = None) -> None:
+                promised_by: str | None = None, platform_status: str | None = None) -> None:
         purge: list[str] = []
         with self.hub.sessions() as s, s.begin():
             case = s.get(Case, case_id)
@@ -173,6 +174,7 @@ class Relay:
             if case_no:
                 case.case_no = case_no
                 case.promised_by = promised_by
+                case.platform_status = platform_status
             audit.record(s, ACTOR, "case", case.receipt_no, status, case_no=case_no, promised_by=promised_by,
                          error=error, attempt=case.attempts)
             if status == "submitted":

@@ -98,6 +98,7 @@ class CaseOut(BaseModel):
 class CaseDetail(CaseOut):
     item_code: str
     item_name: str
+    platform_status: str | None  # accepted | in_progress | completed | rejected, from the platform's callbacks
     attempts: int
     last_error: str | None
     created_at: str

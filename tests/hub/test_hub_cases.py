@@ -47,6 +47,7 @@ def test_every_api_route_has_the_auth_dependency(hub):
     from fastapi.routing import APIRoute
 
     from kiosk.hub.auth import authenticated
+    from kiosk.hub.callbacks import platform_signed
 
     def deps(dependant):
         for d in dependant.dependencies:
@@ -57,7 +58,8 @@ def test_every_api_route_has_the_auth_dependency(hub):
     for route in hub.app.routes:
         if not isinstance(route, APIRoute) or route.path in open_paths or route.methods == {"OPTIONS"}:
             continue
-        assert authenticated in set(deps(route.dependant)), route.path
+        found = set(deps(route.dependant))
+        assert authenticated in found or (route.path == "/callbacks/platform" and platform_signed in found), route.path
 
 
 def test_catalog_comes_from_platform_and_survives_an_outage(hub):
@@ -222,3 +224,31 @@ def test_card_reader_types_and_missing_fields_are_accepted(hub):
     foreign["applicant"] = {"name": "ZHANG, SAN", "id_number": "USA310185031001", "card_type": "foreign_permanent_2017",
                             "phone": None, "address": None}
     assert _post(hub, foreign, "k61").status_code == 201
+
+
+def test_platform_status_callbacks_are_signed_and_recorded(hub):
+    from hub_support import APP_ID, SECRET
+    from kiosk.platform import signing
+
+    assert _post(hub, case_payload("K0001-20261122-0070"), "k70").status_code == 201
+    done = wait_for(lambda: (s := _status(hub, "K0001-20261122-0070"))["status"] == "submitted" and s)
+    assert done["platform_status"] == "accepted"
+
+    def callback(doc: dict, secret: str = SECRET) -> requests.Response:
+        import json
+
+        body = json.dumps(doc).encode()
+        headers = signing.sign_headers("POST", "/callbacks/platform", "", body, APP_ID, secret)
+        return requests.post(f"{hub.url}/callbacks/platform", data=body, timeout=5,
+                             headers=headers | {"Content-Type": "application/json"})
+
+    r = callback({"case_no": done["case_no"], "status": "completed", "note": "已办结"})
+    assert r.status_code == 200 and r.json()["receipt_no"] == "K0001-20261122-0070"
+    assert _status(hub, "K0001-20261122-0070")["platform_status"] == "completed"
+    assert callback({"case_no": done["case_no"], "status": "rejected"}, secret="forged").status_code == 401
+    assert _status(hub, "K0001-20261122-0070")["platform_status"] == "completed"
+    assert callback({"case_no": "000", "status": "completed"}).status_code == 404
+    assert callback({"case_no": done["case_no"], "status": "lost"}).status_code == 422
+    with hub.state.sessions() as s:
+        actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.entity_id == "K0001-20261122-0070"))]
+    assert actions == ["received", "submitted", "platform_status"]

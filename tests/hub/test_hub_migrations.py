@@ -1,0 +1,28 @@
+"""Alembic migrations: upgrading a database that already holds cases keeps them (both engines)."""
+from __future__ import annotations
+
+from sqlalchemy import create_engine, inspect, text
+
+from kiosk.hub.db import check_url, migrate
+
+
+def test_upgrade_from_the_first_schema_keeps_data(db_url):
+    migrate(db_url, "0001")
+    engine = create_engine(check_url(db_url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO cases (receipt_no, device_id, channel, item_code, item_name, applicant_name,"
+                " applicant_id_number, applicant_card_type, applicant_phone, applicant_address, form, materials,"
+                " delivery, submitted_at, status, attempts, next_attempt_at, created_by, created_at, updated_at)"
+                " VALUES ('K0001-20261122-0001', 'K0001', 'kiosk', 'X', 'x', 'n', 'i', '111', '', '', '{}', '[]',"
+                " '自取', '2026-11-22T10:00:00+08:00', 'queued', 0, CURRENT_TIMESTAMP, 'kiosk:K0001',"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        migrate(db_url)
+        migrate(db_url)  # idempotent
+        assert "platform_status" in {c["name"] for c in inspect(engine).get_columns("cases")}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT receipt_no FROM cases")).scalar() == "K0001-20261122-0001"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    finally:
+        engine.dispose()
