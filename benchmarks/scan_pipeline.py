@@ -196,11 +196,11 @@ def legibility(smoke: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="a few scenes at 5 MP, a third of the OCR page (seconds)")
-    ap.add_argument("--per-base", type=int, default=None, help="scenes per base (default 12, smoke 1)")
+    ap.add_argument("--per-base", type=int, default=None, help="scenes per base (default 10, smoke 1)")
     ap.add_argument("--seed", type=int, default=2015)
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)
-    per_base = args.per_base or (1 if args.smoke else 12)
+    per_base = args.per_base or (1 if args.smoke else 10)
     t0 = time.perf_counter()
     out: dict = {"smoke": args.smoke, "seed": args.seed, "scenes": per_base * len(BASES)}
     out.update(run_scenes(per_base * len(BASES), args.seed, sizes=[(2592, 1944)] if args.smoke else None))

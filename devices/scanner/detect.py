@@ -293,6 +293,7 @@ def _threshold_regions(chans: list[np.ndarray], min_area: float) -> list[np.ndar
     return out
 
 
+LINE_SUPPORT_RATIO = 0.85
 EARLY_ACCEPT = 0.93  # a coarse candidate this well supported ends the search (saves time on easy frames)
 
 
@@ -387,6 +388,7 @@ def _coarse_quads(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
         if kind == "lines" and regions:
             # A region bounded by edges may be the page: straight lines would add the boxes and text rows on it.
             break
+        scored = []
         for quad in stage():
             if not _plausible(quad, (w, h)):
                 continue
@@ -394,7 +396,14 @@ def _coarse_quads(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
             if kind == "region" and support >= 0.3:
                 regions.append(quad)
             area = polygon_area(quad) / (w * h)
-            found.append((support + 0.05 * min(area, 1.0), quad))
+            scored.append((support + 0.05 * min(area, 1.0), quad, area))
+        if kind == "lines" and scored:
+            # Line pairs also frame the photo, text blocks and rows on the page; the page is the largest frame
+            # that is nearly as well supported as the best one.
+            top = max(sc for sc, _, _ in scored)
+            largest = max((c for c in scored if c[0] >= LINE_SUPPORT_RATIO * top), key=lambda c: c[2])
+            scored = [(top + 0.01, largest[1], largest[2])] + [c for c in scored if c is not largest]
+        found.extend((sc, q) for sc, q, _ in scored)
         best = max(found, key=lambda f: f[0], default=None)
         if best is not None and best[0] >= EARLY_ACCEPT and _inside(best[1], w, h):
             break  # a page crossing the frame edge gets every cue: its extrapolated side is a guess
