@@ -70,9 +70,15 @@ def journey_online(work: Path) -> dict:
         receipts = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.bin"))
         assert len(receipts) == 1
         receipt_no = receipts[0].stem
-        status = requests.get(f"{stack.hub_url}/api/v1/cases/{receipt_no}",
-                              headers={"Authorization": f"Bearer {stack.token}"}, timeout=5).json()
-        case_no = status["case_no"]
+        # The relay may still be finishing under load: give it a bounded wait.
+        deadline = time.monotonic() + 60
+        while True:
+            status = requests.get(f"{stack.hub_url}/api/v1/cases/{receipt_no}",
+                                  headers={"Authorization": f"Bearer {stack.token}"}, timeout=5).json()
+            case_no = status["case_no"]
+            if case_no or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert case_no, status
         sim = requests.get(f"{stack.platform_url}/sim/cases/{case_no}", timeout=5).json()
         printed = stack.printer.received
