@@ -60,6 +60,31 @@ def test_detect_not_an_image_exits_5_with_empty_stdout(tmp_path):
     assert "not an image" in r.stderr and "what to do" in r.stderr
 
 
+@pytest.mark.parametrize("kind,says", [("one_pixel", "too small"), ("huge", "megapixels"), ("text", "not an image")])
+def test_bad_images_exit_5_for_both_commands(tmp_path, kind, says):
+    from PIL import Image
+
+    p = tmp_path / f"{kind}.png"
+    if kind == "one_pixel":
+        Image.new("RGB", (1, 1)).save(p)
+    elif kind == "huge":
+        Image.new("1", (12000, 9000)).save(p)  # 108 MP once decoded
+    else:
+        p.write_text("hello")
+    for args in (["scan", "detect", str(p), "--json"], ["scan", "process", str(p), "-o", str(tmp_path / "o.pdf")]):
+        r = _run(*args)
+        assert r.exit_code == 5 and r.stdout == "" and says in r.stderr
+    assert not (tmp_path / "o.pdf").exists()
+
+
+def test_all_black_frame_processes_with_a_no_page_warning(tmp_path):
+    p = tmp_path / "black.jpg"
+    cv2.imwrite(str(p), np.zeros((972, 1296, 3), np.uint8))
+    r = _run("scan", "process", str(p), "-o", str(tmp_path / "o.jpg"), "--json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["page_info"][0]["warnings"][0]["code"] == "no_page"
+
+
 def test_process_json_reports_the_settings_used(frame_file, tmp_path):
     path, _ = frame_file
     out = tmp_path / "m.pdf"
