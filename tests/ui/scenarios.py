@@ -200,6 +200,31 @@ def crash_recovery(work: Path) -> dict:
             d.stop()
 
 
+def reader_unplugged(work: Path) -> dict:
+    """The ID reader is unplugged while the login screen waits: the kiosk says so, keeps running, and carries on
+    by itself when the reader is plugged back in."""
+    with DemoStack(work) as stack:
+        app, cfg = _app(stack)
+        d = _driver(app)
+        try:
+            d.wait_screen("home")
+            d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader online")
+            d.tap("btn_start")
+            d.wait_screen("id_login")
+            stack.reader.unplug()
+            d.wait(lambda: app.terminal.card_reader_status == "no_device", 30, "reader reported missing")
+            d.wait(lambda: app.status_line == "读卡器未连接", 5, "status line")
+            unplugged_line = app.status_line
+            d.screenshot(OUT / "unplugged" / "id_login_no_reader.png")
+            stack.reader.replug()
+            d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader back")
+            stack.reader.place(sample_card("resident"))
+            d.wait_screen("service_list", 60)
+            return {"unplugged_line": unplugged_line, "screen": app.current}
+        finally:
+            d.stop()
+
+
 if __name__ == "__main__":
     name = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix=f"ui-{name}-") as tmp:

@@ -73,3 +73,9 @@ def test_exception_in_a_callback_returns_home(tmp_path):
     r = run("crash_recovery", tmp_path)
     assert r["screen"] == "home"
     assert r["notice"] == "系统繁忙，请重新开始办理。"
+
+
+def test_unplugged_reader_is_reported_and_recovers(tmp_path):
+    r = run("reader_unplugged", tmp_path)
+    assert r["unplugged_line"] == "读卡器未连接"
+    assert r["screen"] == "service_list"
