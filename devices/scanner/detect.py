@@ -176,7 +176,8 @@ def _extrapolate_side(lines, missing: int, visible: np.ndarray, u, v):
     sign = 1.0 if abs(proj.max()) >= abs(proj.min()) else -1.0
     extent = proj.max() if sign > 0 else -proj.min()  # how far the visible page reaches from the opposite side
     lengths = sorted({width * r for r in KNOWN_ASPECTS} | {width / r for r in KNOWN_ASPECTS})
-    length = next((L for L in lengths if L >= extent * 1.02), extent * 1.02)
+    # The visible part reaches the frame edge, so the page is at least that long (less the outline's few px of slack).
+    length = next((L for L in lengths if L >= extent * 0.98), extent)
     out = list(lines)
     out[missing] = (opposite[0] + sign * length * nrm, opposite[1])
     return out
