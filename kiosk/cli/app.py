@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli.common import config_option, echo_json, load
+from kiosk.cli.common import config_option, echo_json, fail, load
 
 log = logging.getLogger("kiosk.cli.app")
 
@@ -31,6 +31,10 @@ def run_cmd(role: str | None, config_path: str | None) -> None:
     cfg = load(config_path)
     if role:
         cfg.kiosk.role = role
+    if not _has_display() and os.environ.get("SDL_VIDEODRIVER") != "offscreen":
+        fail("no display to draw on (no $DISPLAY, $WAYLAND_DISPLAY or SDL_VIDEODRIVER=kmsdrm)",
+             "on the kiosk console start it from the systemd unit (SDL_VIDEODRIVER=kmsdrm); "
+             "without a screen use `kiosk tour --out DIR` to see every screen", 3)
     fonts = ensure_ui_fonts(cfg.kiosk.data_dir)
     from screens.kivy_setup import configure
 
