@@ -8,10 +8,18 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from argon2 import PasswordHasher
+
+import kiosk.hub.auth
 from hub_support import Hub, start_hub
 from kiosk.hub.auth import create_token
 from kiosk.hub.serving import ServerThread
 from kiosk.platform.simulator import create_app as create_sim_app
+
+
+# Tokens made inside these tests use light argon2 parameters (the hash records them, so verification is light
+# too); the commands run as processes keep the library's defaults.
+kiosk.hub.auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

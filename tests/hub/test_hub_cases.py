@@ -158,8 +158,8 @@ def test_platform_outage_then_recovery_loses_nothing(hub, tmp_path):
 
 
 def test_flaky_platform_still_gets_each_case_exactly_once(hub):
-    set_faults(hub.sim_url, fail_rate=0.5)
-    receipts = [f"K0001-20261122-{n:04d}" for n in range(20, 26)]
+    set_faults(hub.sim_url, fail_rate=0.25)  # most relays fail at some step of the five, then resume
+    receipts = [f"K0001-20261122-{n:04d}" for n in range(20, 24)]
     for n, receipt in enumerate(receipts):
         assert _post(hub, case_payload(receipt), f"flaky-{n}").status_code == 201
     wait_for(lambda: all(_status(hub, r)["status"] == "submitted" for r in receipts), timeout=60)
