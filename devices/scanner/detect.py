@@ -294,6 +294,43 @@ def _threshold_regions(chans: list[np.ndarray], min_area: float) -> list[np.ndar
     return out
 
 
+def _desk_contrast_regions(chans: list[np.ndarray], min_area: float) -> list[np.ndarray]:
+    """Regions that differ from the desk, whatever the direction (brighter, darker, tinted).
+
+    The desk is modelled from the frame's border strip, where the page rarely is, as a smooth quadratic surface per
+    Lab channel (which absorbs lighting fall-off); a robust refit drops border pixels covered by the page or a hand.
+    This separates a light-blue ID card or a cream page from a white desk where brightness alone cannot.
+    """
+    h, w = chans[0].shape
+    band = max(4, int(0.04 * min(w, h)))
+    yy, xx = np.mgrid[0:h:3, 0:w:3]
+    on_border = (xx < band) | (xx >= w - band) | (yy < band) | (yy >= h - band)
+    bx, by = xx[on_border] / w - 0.5, yy[on_border] / h - 0.5
+    design = np.stack([np.ones_like(bx), bx, by, bx * bx, bx * by, by * by], axis=1)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32) / w - 0.5, np.arange(h, dtype=np.float32) / h - 0.5)
+    full = [np.ones_like(gx), gx, gy, gx * gx, gx * gy, gy * gy]
+    dist2 = np.zeros((h, w), np.float32)
+    for c, weight in zip(chans, (0.5, 2.0, 2.0)):
+        vals = c[0:h:3, 0:w:3][on_border].astype(np.float64)
+        keep = np.ones(len(vals), bool)
+        for _ in range(2):
+            coef, *_ = np.linalg.lstsq(design[keep], vals[keep], rcond=None)
+            resid = np.abs(design @ coef - vals)
+            mad = np.median(resid[keep]) + 1.0
+            keep = resid < 3.0 * mad
+        model = sum(float(k) * f for k, f in zip(coef, full))
+        dist2 += (weight * (c.astype(np.float32) - model)) ** 2
+    dist = np.sqrt(dist2)
+    # Anything clearly above the desk's own variation (texture, noise, model error) on the border strip.
+    level = 2.0 * float(np.percentile(dist[0:h:3, 0:w:3][on_border], 90)) + 2.0
+    th = (dist > level).astype(np.uint8) * 255
+    th = cv2.morphologyEx(th, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    th = cv2.morphologyEx(th, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8), iterations=2)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(th, connectivity=4)
+    order = np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1
+    return [(labels == i).astype(np.uint8) * 255 for i in order[:2] if stats[i, cv2.CC_STAT_AREA] >= min_area]
+
+
 LINE_SUPPORT_RATIO = 0.85
 EARLY_ACCEPT = 0.93  # a coarse candidate this well supported ends the search (saves time on easy frames)
 
@@ -374,13 +411,15 @@ def _coarse_quads(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
     smooth = cv2.medianBlur(small, 5)
     chans = list(cv2.split(cv2.cvtColor(smooth, cv2.COLOR_BGR2LAB)))
     grad = _gradient(chans)
-    thresh = 40.0
+    # Edge strength that counts as support: above the frame's own texture, but low enough for a faint page edge.
+    thresh = float(np.clip(4.0 * np.median(grad), 12.0, 40.0))
     min_area = MIN_AREA_FRACTION * w * h * 0.5
     rng = np.random.default_rng(0)
     stages = (
         ("region", lambda: _region_quads(_edge_regions(chans, 12, 36, 3, min_area), w, h, rng)),
         ("region", lambda: _region_quads(_threshold_regions(chans, min_area), w, h, rng)),
         ("region", lambda: _region_quads(_edge_regions(chans, 30, 90, 3, min_area), w, h, rng)),
+        ("region", lambda: _region_quads(_desk_contrast_regions(chans, min_area), w, h, rng)),
         ("lines", lambda: _line_quads(chans, w, h)),
     )
     found: list[tuple[float, np.ndarray]] = []
