@@ -3,17 +3,20 @@
 Where the classic pipeline (Canny + largest quadrilateral at 500 px) needs a dark, contrasting base, this one
 combines several cues at a fixed working size and keeps the candidate whose outline is best supported by edges:
 
-1. regions of the frame bounded by colour *and* brightness edges (Lab channels, so a white page on a cream desk
-   still separates), plus Otsu segmentations of brightness and chroma;
+1. candidate regions, in stages (the search stops early when one is supported almost all the way round):
+   regions enclosed by colour *and* brightness edges (Lab channels, so a white page on a cream desk still
+   separates); Otsu segmentations of brightness and "paperness", both polarities; the same edges at higher
+   thresholds (textured desks); the part of the frame that differs from a desk model fitted to the frame border
+   (a light card on a white desk);
 2. for every candidate region, a quadrilateral from its outline: the outline's points are split into the two
    dominant orientation families and each side is a RANSAC line, so a hand over a corner, a glare spot or a page
    crossing the frame edge does not bend the result (corners are intersections of the side lines and may lie
-   outside the image);
+   outside the image); when no region can be the page, straight Hough lines are paired instead;
 3. the winner is refined at full resolution: edge profiles across each side, a sub-pixel peak per profile and a
    robust line fit per side.
 
-The confidence is the fraction of profiles along the sides that found a strong edge on the fitted line; below
-`CONFIDENCE_THRESHOLD` no corners are reported.
+The confidence mixes the share of full-resolution profiles that found a strong edge on the fitted side with the
+coarse score; below `CONFIDENCE_THRESHOLD` no corners are reported ("no page found").
 """
 from __future__ import annotations
 
@@ -331,7 +334,9 @@ def _desk_contrast_regions(chans: list[np.ndarray], min_area: float) -> list[np.
     return [(labels == i).astype(np.uint8) * 255 for i in order[:2] if stats[i, cv2.CC_STAT_AREA] >= min_area]
 
 
+CONFIRMED_SUPPORT = 0.9  # share of full-resolution edge profiles on the sides that ends the search
 LINE_SUPPORT_RATIO = 0.85
+INNER_PEAK_RATIO = 0.5  # an edge profile's innermost peak at least this strong (vs its strongest) is the page edge
 EARLY_ACCEPT = 0.93  # a coarse candidate this well supported ends the search (saves time on easy frames)
 
 
@@ -491,7 +496,13 @@ def _refine(image: np.ndarray, quad: np.ndarray, radius: float, rng: np.random.G
         prof = prof.reshape(len(p), len(taus), len(offs), -1).astype(np.float32).mean(axis=1)
         deriv = np.abs(prof[:, 2:, :] - prof[:, :-2, :]) * 0.5
         strength = deriv.max(axis=2)  # (n, len(offs) - 2)
-        k = np.argmax(strength, axis=1)
+        # The innermost strong peak: outside a page edge there may be its shadow's edge, never more page.
+        row_max = strength.max(axis=1, keepdims=True)
+        local = np.zeros_like(strength, bool)
+        local[:, 1:-1] = (strength[:, 1:-1] >= strength[:, :-2]) & (strength[:, 1:-1] >= strength[:, 2:])
+        local[:, 0] = strength[:, 0] >= strength[:, 1]
+        local[:, -1] = strength[:, -1] >= strength[:, -2]
+        k = np.argmax(local & (strength >= INNER_PEAK_RATIO * row_max), axis=1)
         peak = strength[np.arange(len(p)), k]
         # Sub-pixel peak by a parabola through the neighbours.
         kk = np.clip(k, 1, strength.shape[1] - 2)
@@ -546,10 +557,8 @@ def detect_page(image: np.ndarray, refine: bool = True) -> Detection:
         return Detection(None, 0.0, (w, h))
     rng = np.random.default_rng(1)
     best: tuple[float, np.ndarray] | None = None
-    # Refine the best candidate, and the runner-up too when the best is not clearly right.
-    easy = candidates[0][0] >= EARLY_ACCEPT and _inside(candidates[0][1], small.shape[1], small.shape[0])
-    shortlist = candidates[:1] if easy else candidates[:2]
-    for coarse_score, quad in shortlist:
+    # Refine the best candidates in turn until one is confirmed by full-resolution edges all round.
+    for coarse_score, quad in candidates[:3]:
         full = quad * np.array([sx, sy])
         if refine:
             full, support = _refine(image, full, radius=3 * max(sx, sy) + 6, rng=rng)
@@ -561,6 +570,8 @@ def detect_page(image: np.ndarray, refine: bool = True) -> Detection:
         conf = float(np.clip(min(support, 1.0) * 0.7 + min(coarse_score, 1.0) * 0.3, 0, 1))
         if best is None or conf > best[0]:
             best = (conf, full)
+        if support >= CONFIRMED_SUPPORT:
+            break
     if best is None or best[0] < CONFIDENCE_THRESHOLD:
         return Detection(None, 0.0 if best is None else best[0], (w, h))
     return Detection(order_corners(best[1]), best[0], (w, h))

@@ -115,7 +115,7 @@ def flatten_page(image: np.ndarray, dpi: int, kind: str = "auto", require_page: 
                               "place it flat on the dark mat, fully inside the frame, and capture again")
         h, w = image.shape[:2]
         corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
-        geometry = page_geometry(corners, kind=kind if kind != "auto" else "auto")
+        geometry = page_geometry(corners, kind=kind)
         flat = flatten(image, corners, geometry, dpi)
         native = flat.shape[1] / max(measure(corners)[0], 1.0)
         warn = [{"code": "no_page", "message": "no page edges were found; the whole image was used",
