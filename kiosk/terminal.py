@@ -104,6 +104,12 @@ class Terminal:
                 log.exception("card listener failed")
 
     @property
+    def card_present(self) -> bool:
+        """Whether the reader currently holds a card it has read (cleared when the card is taken away)."""
+        w = self._card_watcher
+        return bool(w is not None and getattr(w, "card", None) is not None)
+
+    @property
     def card_reader_status(self) -> str:
         w = self._card_watcher
         return getattr(getattr(w, "status", None), "value", "no_device") if w else "no_device"

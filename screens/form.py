@@ -1,5 +1,5 @@
 """The application form, prefilled from the ID card; the citizen adds a phone number and picks delivery."""
-from kivy.properties import StringProperty
+from kivy.properties import ListProperty, StringProperty
 
 from kiosk.i18n import N_
 from kiosk.session import DELIVERY_OPTIONS
@@ -19,6 +19,7 @@ class FormScreen(KioskScreen):
     applicant_id = StringProperty("")
     applicant_address = StringProperty("")
     service_name = StringProperty("")
+    allowed = ListProperty(list(DELIVERY_OPTIONS))  # what this service offers (办事指南)
 
     def on_pre_enter(self, *args):
         s = self.app.session
@@ -26,6 +27,10 @@ class FormScreen(KioskScreen):
         self.applicant_id = s.display_id_number
         self.applicant_address = s.display_address
         self.service_name = (s.service or {}).get("name", "")
+        offered = [o for o in (s.service or {}).get("delivery") or DELIVERY_OPTIONS if o in DELIVERY_OPTIONS]
+        self.allowed = offered or list(DELIVERY_OPTIONS)
+        if s.delivery not in self.allowed:
+            s.delivery = self.allowed[0]
         self.ids.phone.text = s.phone
         self.delivery = s.delivery
         self.problem = ""
@@ -40,7 +45,7 @@ class FormScreen(KioskScreen):
         return self._(DELIVERY_LABELS[option])
 
     def pick_delivery(self, option: str) -> None:
-        if option in DELIVERY_OPTIONS:
+        if option in self.allowed:
             self.delivery = option
 
     def next(self) -> None:

@@ -40,7 +40,7 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
         driver.wait(lambda: bool(app.screen("id_login").problem), 30, "expired card refused")
         shot("id_login_expired")
         stack.reader.remove()
-        driver.frames(5)
+        driver.wait(lambda: not app.terminal.card_present, 30, "card removal noticed by the reader")
     stack.reader.place(sample_card("resident"))
     driver.wait(lambda: app.current == "service_list" and len(app.screen("service_list").ids.service_items.children) > 0
                 and not app.busy, 60, "service list")
@@ -53,7 +53,8 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
     driver.wait_screen("form")
     for digit in PHONE:
         driver.tap_text(digit, exact=True)
-    driver.tap("delivery_outlet")
+    if "网点代发" in app.screen("form").allowed:
+        driver.tap("delivery_outlet")
     shot("form")
     driver.tap("btn_next")
     driver.wait_screen("scan", 60)
