@@ -14,11 +14,11 @@ import logging
 import os
 import tempfile
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from devices.files import atomic_write
 from kiosk.config import Config
 from kiosk.errors import KioskError
 from kiosk.session import CitizenSession, Material, add_working_days
@@ -330,9 +330,4 @@ class Terminal:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, data, private=True)

@@ -3,12 +3,11 @@
 """
 from __future__ import annotations
 
-import os
-import tempfile
 
 import qrcode
 from PIL import Image, ImageDraw
 
+from devices.files import atomic_write
 from devices.printer.decoder import CutMark, Decoded, Feed, Line, Picture, QrCode, decode
 from devices.printer.profile import FONT_HEIGHT, PAPER_DOTS
 from devices.printer.raster import text_image
@@ -79,18 +78,4 @@ def render_png(decoded_or_bytes, out_path: str, paper: int = 80, font_path: str 
         raise ValueError("paper must be 58 or 80")
     decoded = decoded_or_bytes if isinstance(decoded_or_bytes, Decoded) else decode(bytes(decoded_or_bytes))
     img = render_image(decoded, paper, font_path)
-    directory = os.path.dirname(os.path.abspath(out_path))
-    fd, tmp = tempfile.mkstemp(prefix=".preview-", suffix=".png", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format="PNG")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out_path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(out_path, lambda f: img.save(f, format="PNG"))

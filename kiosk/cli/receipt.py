@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import click
 
+from devices.files import atomic_write
 from kiosk.cli.common import config_option, echo_json, load
 from kiosk.errors import InvalidInput
 
@@ -32,20 +32,7 @@ def write_atomic(path: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InvalidInput(f"output directory {directory} does not exist", "create it or choose another output path")
-    fd, tmp = tempfile.mkstemp(prefix=".receipt-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, data)
 
 
 def register(cli: click.Group) -> None:
