@@ -58,8 +58,13 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 stamp="$venv/.kiosk-installed"
 if [ ! -f "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ]; then
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$here[test]" >&2
+  log="$venv/pip-install.log"
+  if ! { "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
+         "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$here[test]"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "bootstrap: installing the Python packages failed (log above, also in $log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 echo "bootstrap: ready ($venv)" >&2
