@@ -60,8 +60,9 @@ def _fit_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if len(points) < 2:
         return None
     centre = points.mean(axis=0)
-    _, _, vt = np.linalg.svd(points - centre, full_matrices=False)
-    return centre, vt[0]
+    d = points - centre
+    _, vecs = np.linalg.eigh(d.T @ d)  # 2×2 scatter matrix: its main axis is the line's direction
+    return centre, vecs[:, 1]
 
 
 def _ransac_line(points: np.ndarray, tol: float, rng: np.random.Generator, iters: int = 60):
@@ -209,8 +210,8 @@ def _plausible(quad: np.ndarray, size: tuple[int, int]) -> bool:
 
 
 def _inside(quad: np.ndarray, w: int, h: int) -> bool:
-    """All corners clear of the frame edge (working coordinates)."""
-    m = 2 * BORDER_MARGIN
+    """All corners inside the frame (working coordinates): no side had to be extrapolated."""
+    m = 1.0
     return bool(np.all(quad[:, 0] >= m) and np.all(quad[:, 0] <= w - m) and np.all(quad[:, 1] >= m)
                 and np.all(quad[:, 1] <= h - m))
 
@@ -534,6 +535,22 @@ def _refine(image: np.ndarray, quad: np.ndarray, radius: float, rng: np.random.G
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _reduce(image: np.ndarray) -> np.ndarray:
+    """The working copy: the frame reduced by an integer factor to about `WORK_SIZE` on its long side.
+
+    Area averaging straight from 13 MP costs ~45 ms on one core; a bilinear step to twice the working size and a
+    2×2 area step cost ~5 ms and smooth enough for the coarse search (corners are refined at full resolution).
+    """
+    h, w = image.shape[:2]
+    factor = int(max(w, h) // WORK_SIZE)
+    if factor < 2:
+        return image
+    size = (w // factor, h // factor)
+    if factor >= 4:
+        image = cv2.resize(image, (size[0] * 2, size[1] * 2), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def detect_page(image: np.ndarray, refine: bool = True) -> Detection:
     """Corners of the page in `image` (BGR or grey), in its own pixels, with a confidence in [0, 1]."""
     if image is None or image.ndim not in (2, 3) or image.shape[0] < 8 or image.shape[1] < 8:
@@ -544,12 +561,7 @@ def detect_page(image: np.ndarray, refine: bool = True) -> Detection:
     elif image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     h, w = image.shape[:2]
-    factor = int(max(w, h) // WORK_SIZE)
-    if factor >= 2:
-        # An integer factor takes OpenCV's fast area-averaging path (a third of the time of an arbitrary ratio).
-        small = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
-    else:
-        small = image
+    small = _reduce(image)
     sx = w / small.shape[1]
     sy = h / small.shape[0]
     candidates = _coarse_quads(small)

@@ -339,7 +339,7 @@ def place_page(rng: np.random.Generator, frame_size: tuple[int, int], page_mm: t
     frame; with `crossing`, it sticks out over one frame edge by 5–20 % of its size.
     """
     w, h = frame_size
-    long_mm, short_mm = max(page_mm), min(page_mm)
+    long_mm = max(page_mm)
     for attempt in range(200):
         scale = rng.uniform(*height_frac) * h / long_mm * (0.985 ** max(0, attempt - 20))
         pw, ph = page_mm[0] * scale, page_mm[1] * scale
