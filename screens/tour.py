@@ -83,14 +83,14 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
 
 def run_tour(out_dir: str | Path, workdir: str | Path, role: str = "citizen", elder: bool = False,
              language: str = "zh_CN") -> dict:
-    from screens.driver import AppDriver
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     with DemoStack(workdir, role=role) as stack:
         cfg = stack.kiosk_config(elder=elder, language=language)
         app = make_app(cfg, headless=True)
+        from screens.driver import AppDriver  # Kivy is imported only once it is configured
+
         driver = AppDriver(app)
         driver.start()
         try:
