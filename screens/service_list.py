@@ -31,7 +31,8 @@ class ServiceListScreen(KioskScreen):
         self.ids.service_items.clear_widgets()
         for item in items:
             button = ServiceButton(service=item, kind="secondary")
-            button.text = f"{item['name']}"
+            english = self.app.language == "en" and item.get("name_en")
+            button.text = item["name_en"] if english else item["name"]
             button.bind(on_release=lambda b: self.choose(b.service))
             self.ids.service_items.add_widget(button)
 
