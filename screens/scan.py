@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
@@ -11,6 +12,8 @@ from screens.base import KioskScreen, load_kv
 
 log = logging.getLogger(__name__)
 
+PREVIEW_INTERVAL_S = 0.1
+
 
 class ScanScreen(KioskScreen):
     material_name = StringProperty("")
@@ -19,7 +22,7 @@ class ScanScreen(KioskScreen):
     all_done = BooleanProperty(False)
     index = NumericProperty(0)
 
-    _preview_event = None
+    _preview_stop = None
 
     def on_pre_enter(self, *args):
         self.problem = ""
@@ -48,30 +51,37 @@ class ScanScreen(KioskScreen):
         self.progress = self._("{done} of {total} materials scanned").format(done=done, total=len(materials))
 
     # -- preview -----------------------------------------------------------------------------
+    # Page detection on a preview frame takes 20-45 ms, more than a frame: it runs on a worker thread,
+    # and only the texture upload happens on the UI thread.
     def _start_preview(self) -> None:
         self._stop_preview()
-        self._preview_event = Clock.schedule_interval(self._refresh_preview, 1 / 10)
+        stop = threading.Event()
+        self._preview_stop = stop
+        threading.Thread(target=self._preview_loop, args=(stop,), name="scan-preview", daemon=True).start()
 
     def _stop_preview(self) -> None:
-        if self._preview_event is not None:
-            self._preview_event.cancel()
-            self._preview_event = None
+        stop = getattr(self, "_preview_stop", None)
+        if stop is not None:
+            stop.set()
+            self._preview_stop = None
 
-    def _refresh_preview(self, *_):
-        try:
-            frame, detection = self.app.terminal.camera().preview()
-        except Exception as exc:
-            self._camera_failed(exc)
-            return False
-        if frame is None:
-            return True
-        import cv2
+    def _preview_loop(self, stop: threading.Event) -> None:
+        from devices.scanner.autocapture import draw_outline
+
+        while not stop.is_set():
+            try:
+                frame, detection = self.app.terminal.camera().preview()
+            except Exception as exc:
+                Clock.schedule_once(lambda dt, e=exc: self._camera_failed(e), 0)
+                return
+            if frame is not None:
+                shown = draw_outline(frame, detection)
+                Clock.schedule_once(lambda dt, f=shown, st=stop: None if st.is_set() else self._show_frame(f), 0)
+            stop.wait(PREVIEW_INTERVAL_S)
+
+    def _show_frame(self, frame) -> None:
         import numpy as np
 
-        frame = frame.copy()
-        corners = getattr(detection, "corners", None)
-        if corners is not None:
-            cv2.polylines(frame, [np.asarray(corners, dtype=np.int32).reshape(-1, 1, 2)], True, (40, 180, 40), 4)
         h, w = frame.shape[:2]
         texture = self.ids.preview.texture
         if texture is None or texture.size != (w, h):
@@ -79,7 +89,6 @@ class ScanScreen(KioskScreen):
         texture.blit_buffer(np.ascontiguousarray(frame[::-1]).tobytes(), colorfmt="bgr", bufferfmt="ubyte")
         self.ids.preview.texture = texture
         self.ids.preview.canvas.ask_update()
-        return True
 
     def _camera_failed(self, exc) -> None:
         log.warning("document camera unavailable: %s", exc)
