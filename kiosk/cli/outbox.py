@@ -15,7 +15,7 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
     @config_option
     def status(as_json, config_path):
-        """Entries waiting (pending), refused by the hub (failed) and sent."""
+        """Entries waiting (pending), refused by the hub (failed) and sent; receipt copies not yet on the hub."""
         from kiosk.sync.outbox import Outbox
 
         cfg = load(config_path)
@@ -30,6 +30,13 @@ def register(cli: click.Group) -> None:
             why = f"  ({e['last_error']})" if e["last_error"] else ""
             click.echo(f"{e['receipt_no']}  {e['state']:<7}  {e['item_name']}  files={e['files']}"
                        f"  attempts={e['attempts']}{why}")
+        if doc["receipts"]:
+            click.echo(f"receipt copies waiting: {doc['receipts_pending']}  refused: {doc['receipts_failed']}")
+        for r in doc["receipts"]:
+            why = f"  ({r['last_error']})" if r["last_error"] else ""
+            waits = "  waits for its case" if r["waiting_for_case"] else ""
+            click.echo(f"{r['receipt_no']}  receipt {r['state']:<7}  bytes={r['bytes']}  attempts={r['attempts']}"
+                       f"{waits}{why}")
 
     @outbox.command("retry")
     @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -49,10 +56,13 @@ def register(cli: click.Group) -> None:
         finally:
             client.close()
         result["requeued"] = requeued
-        if result["error"] and result["sent"] == 0 and result["pending"]:
+        nothing_sent = result["sent"] == 0 and result["receipts_sent"] == 0
+        if result["error"] and nothing_sent and (result["pending"] or result["receipts_pending"]):
             raise Unavailable(f"nothing sent: {result['error']}",
-                              f"{result['pending']} case(s) stay in the outbox and are sent when the hub is back")
+                              f"{result['pending']} case(s) and {result['receipts_pending']} receipt copy(ies) stay"
+                              " in the outbox and are sent when the hub is back")
         if as_json:
             echo_json(result)
         else:
-            click.echo(f"sent: {result['sent']}  failed: {result['failed']}  still pending: {result['pending']}")
+            click.echo(f"sent: {result['sent']}  failed: {result['failed']}  still pending: {result['pending']}"
+                       f"  receipt copies sent: {result['receipts_sent']}  waiting: {result['receipts_pending']}")

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from kiosk.hub import callbacks, catalog, cases, tus
+from kiosk.hub import callbacks, catalog, cases, receipts, tus
 from kiosk.hub.auth import TokenVerifier
 from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, session_factory
 from kiosk.hub.relay import Relay
@@ -89,5 +89,6 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     app.include_router(tus.router)
     app.include_router(catalog.router)
     app.include_router(cases.router)
+    app.include_router(receipts.router)
     app.include_router(callbacks.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -100,6 +100,19 @@ class CatalogEntry(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReceiptCopy(Base):
+    """The ESC/POS bytes of a case's printed receipt (受理回执), kept so a clerk can reprint it (e.g. paper ran out)."""
+
+    __tablename__ = "receipt_copies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receipt_no: Mapped[str] = mapped_column(String(40), ForeignKey("cases.receipt_no"), unique=True)
+    escpos: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # when these bytes came
+    stored_by: Mapped[str] = mapped_column(String(100))  # the caller's actor ("kiosk:K0001", "clerk:…")
 
 
 class AuditEvent(Base):

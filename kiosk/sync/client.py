@@ -19,6 +19,7 @@ from tusclient.uploader import Uploader
 from kiosk.errors import KioskError, Unavailable
 
 CHUNK_SIZE = 1024 * 1024
+MAX_RECEIPT_BYTES = 64 * 1024  # the hub's cap on a receipt copy (docs/hub-api.md, kiosk.hub.receipts)
 
 
 class HubRejected(KioskError):
@@ -206,3 +207,18 @@ class HubClient:
 
     def case_status(self, receipt_no: str) -> dict:
         return self._call("GET", f"/api/v1/cases/{receipt_no}").json()
+
+    def put_receipt(self, receipt_no: str, escpos: bytes) -> dict:
+        """Store the receipt's ESC/POS bytes with its case on the hub (the case must have arrived first).
+        Returns `{"receipt_no", "outcome": "stored"|"unchanged"|"replaced", "bytes", "sha256", "stored_by",
+        "created_at"}`."""
+        return self._call("PUT", f"/api/v1/cases/{receipt_no}/receipt", data=bytes(escpos),
+                          headers={"Content-Type": "application/octet-stream"}).json()
+
+    def get_receipt(self, receipt_no: str) -> bytes:
+        """The ESC/POS bytes of a case's receipt, for a reprint (clerk or supervisor tokens only: else 403)."""
+        resp = self._call("GET", f"/api/v1/cases/{receipt_no}/receipt")
+        expected = resp.headers.get("X-Receipt-Sha256")
+        if expected and hashlib.sha256(resp.content).hexdigest() != expected:
+            raise self._unavailable("the receipt copy arrived damaged (SHA-256 mismatch)")
+        return resp.content

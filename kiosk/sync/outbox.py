@@ -4,6 +4,8 @@ hub is unreachable (DESIGN §2, §6).
 Delivery is at-least-once: each entry keeps one Idempotency-Key for all its retries, so the hub creates
 the case exactly once. Payloads, receipts and material copies are sealed with AES-GCM (key file 0600 in the
 data directory) and deleted as soon as the hub confirms; what stays is the receipt number and case number.
+A receipt copy (the printed ESC/POS bytes, for a clerk's reprint) waits in its own table until its case has
+reached the hub, then goes to the hub as well.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Callable
 
 from kiosk.errors import InvalidInput, KioskError, Unavailable
 from kiosk.sync.at_rest import Sealer, load_or_create_key
-from kiosk.sync.client import HubClient, HubRejected, UploadGone
+from kiosk.sync.client import MAX_RECEIPT_BYTES, HubClient, HubRejected, UploadGone
 
 log = logging.getLogger("kiosk.sync.outbox")
 
@@ -37,7 +39,7 @@ CREATE TABLE IF NOT EXISTS entries (
     item_code TEXT NOT NULL DEFAULT '',
     item_name TEXT NOT NULL DEFAULT '',
     payload BLOB,                     -- sealed JSON; NULL once sent
-    receipt BLOB,                     -- sealed ESC/POS bytes; NULL once sent
+    receipt BLOB,                     -- unused since receipt copies have their own table (see below)
     files TEXT NOT NULL DEFAULT '[]', -- [{name, stored, sha256, bytes, upload_url, uploaded}]
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
@@ -47,7 +49,23 @@ CREATE TABLE IF NOT EXISTS entries (
     last_attempt_at TEXT,
     sent_at TEXT
 );
+CREATE TABLE IF NOT EXISTS receipts (  -- receipt copies on their way to the hub; a row goes once the hub has it
+    receipt_no TEXT PRIMARY KEY,
+    escpos BLOB NOT NULL,             -- sealed ESC/POS bytes
+    sha256 TEXT NOT NULL,             -- of the plain bytes: a newer copy is never deleted for an older one
+    bytes INTEGER NOT NULL,
+    state TEXT NOT NULL,              -- pending | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    last_attempt_at TEXT
+);
 """
+
+_UPSERT_RECEIPT = ("INSERT INTO receipts (receipt_no, escpos, sha256, bytes, state, created_at)"
+                   " VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT (receipt_no) DO UPDATE SET"
+                   " escpos = excluded.escpos, sha256 = excluded.sha256, bytes = excluded.bytes, state = 'pending',"
+                   " attempts = 0, last_error = NULL, created_at = excluded.created_at, last_attempt_at = NULL")
 
 
 def _now() -> str:
@@ -65,6 +83,7 @@ class Outbox:
         self._sealer = Sealer(load_or_create_key(self.data_dir / "outbox.key"))
         with self._db() as db:
             db.executescript(_SCHEMA)
+        self._adopt_old_receipts()
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.db_path), timeout=30)
@@ -73,14 +92,44 @@ class Outbox:
         db.execute("PRAGMA synchronous=FULL")  # a citizen's case must survive a power cut
         return db
 
-    def _update(self, receipt_no: str, **values) -> None:
+    def _update(self, receipt_no: str, table: str = "entries", **values) -> None:
         cols = ", ".join(f"{k} = ?" for k in values)
         db = self._db()
         try:
             with db:
-                db.execute(f"UPDATE entries SET {cols} WHERE receipt_no = ?", (*values.values(), receipt_no))
+                db.execute(f"UPDATE {table} SET {cols} WHERE receipt_no = ?", (*values.values(), receipt_no))
         finally:
             db.close()
+
+    def _adopt_old_receipts(self) -> None:
+        """Outboxes written before receipt copies had their own table kept them in `entries.receipt`."""
+        db = self._db()
+        try:
+            old = db.execute("SELECT receipt_no, receipt, created_at FROM entries WHERE receipt IS NOT NULL").fetchall()
+            with db:
+                for row in old:
+                    try:
+                        plain = self._sealer.open(row["receipt"], row["receipt_no"].encode())
+                    except Exception:  # unreadable (another key): leave it where it is
+                        continue
+                    db.execute("INSERT OR IGNORE INTO receipts (receipt_no, escpos, sha256, bytes, state, created_at)"
+                               " VALUES (?, ?, ?, ?, 'pending', ?)", (row["receipt_no"], row["receipt"],
+                                                                      hashlib.sha256(plain).hexdigest(), len(plain),
+                                                                      row["created_at"]))
+                    db.execute("UPDATE entries SET receipt = NULL WHERE receipt_no = ?", (row["receipt_no"],))
+        finally:
+            db.close()
+
+    def _sealed_receipt(self, receipt_no: str, escpos: bytes) -> tuple:
+        """The parameters of `_UPSERT_RECEIPT` for these bytes, after checking them."""
+        if not isinstance(escpos, (bytes, bytearray, memoryview)) or not bytes(escpos):
+            raise InvalidInput(f"the receipt copy for {receipt_no} is empty", "render the receipt before attaching it")
+        escpos = bytes(escpos)
+        if len(escpos) > MAX_RECEIPT_BYTES:
+            raise InvalidInput(f"the receipt copy for {receipt_no} has {len(escpos)} bytes; the hub keeps at most"
+                               f" {MAX_RECEIPT_BYTES}", "print the receipt without a logo or with a smaller one")
+        return (receipt_no, self._sealer.seal(escpos, receipt_no.encode()), hashlib.sha256(escpos).hexdigest(),
+                len(escpos), _now())
 
     # -- queueing ----------------------------------------------------------------------------
     def enqueue(self, payload: dict, files: list[str], receipt_escpos: bytes | None = None) -> str:
@@ -118,15 +167,17 @@ class Outbox:
                                "upload_url": None, "uploaded": False})
             payload = dict(payload, materials=materials)
             sealed = self._sealer.seal(json.dumps(payload, ensure_ascii=False).encode("utf-8"), receipt_no.encode())
-            sealed_receipt = self._sealer.seal(receipt_escpos, receipt_no.encode()) if receipt_escpos else None
+            receipt_row = self._sealed_receipt(receipt_no, receipt_escpos) if receipt_escpos else None
             os.rename(tmp_dir, entry_dir)
             db = self._db()
             try:
                 with db:
                     db.execute("INSERT INTO entries (receipt_no, idempotency_key, state, item_code, item_name, payload,"
-                               " receipt, files, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                               " files, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
                                (receipt_no, str(uuid.uuid4()), str(payload.get("item_code") or ""),
-                                str(payload.get("item_name") or ""), sealed, sealed_receipt, json.dumps(stored), _now()))
+                                str(payload.get("item_name") or ""), sealed, json.dumps(stored), _now()))
+                    if receipt_row is not None:
+                        db.execute(_UPSERT_RECEIPT, receipt_row)
             finally:
                 db.close()
         except BaseException:
@@ -161,52 +212,96 @@ class Outbox:
         return [self._summary(r) for r in rows]
 
     def status(self) -> dict:
+        """Counts and entries waiting; `receipts` lists receipt copies not yet on the hub (`waiting_for_case`:
+        their case has not reached the hub yet)."""
         db = self._db()
         try:
             counts = dict(db.execute("SELECT state, COUNT(*) FROM entries GROUP BY state").fetchall())
             last = db.execute("SELECT last_error FROM entries WHERE state != 'sent' AND last_error IS NOT NULL"
                               " ORDER BY last_attempt_at DESC LIMIT 1").fetchone()
+            receipts = db.execute(
+                "SELECT r.receipt_no, r.state, r.bytes, r.attempts, r.last_error, r.created_at, r.last_attempt_at,"
+                " e.state AS case_state FROM receipts r LEFT JOIN entries e ON e.receipt_no = r.receipt_no"
+                " ORDER BY r.created_at, r.rowid").fetchall()
         finally:
             db.close()
         entries = self.pending()
+        copies = [{"receipt_no": r["receipt_no"], "state": r["state"], "bytes": r["bytes"], "attempts": r["attempts"],
+                   "last_error": r["last_error"], "created_at": r["created_at"],
+                   "last_attempt_at": r["last_attempt_at"],
+                   "waiting_for_case": r["case_state"] is not None and r["case_state"] != "sent"} for r in receipts]
         return {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0), "sent": counts.get("sent", 0),
                 "oldest_pending_at": entries[0]["created_at"] if entries else None,
-                "last_error": last[0] if last else None, "entries": entries}
+                "last_error": last[0] if last else None, "entries": entries,
+                "receipts_pending": sum(1 for c in copies if c["state"] == "pending"),
+                "receipts_failed": sum(1 for c in copies if c["state"] == "failed"), "receipts": copies}
 
     def lookup(self, receipt_no: str) -> dict | None:
         row = self._row(receipt_no)
         return self._summary(row) if row is not None else None
 
-    def receipt(self, receipt_no: str) -> bytes | None:
-        """The ESC/POS bytes stored with an entry (for a reprint), until the hub confirms it."""
-        row = self._row(receipt_no)
-        if row is None or row["receipt"] is None:
-            return None
-        return self._sealer.open(row["receipt"], receipt_no.encode())
+    def attach_receipt(self, receipt_no: str, escpos: bytes) -> None:
+        """Keep the receipt's ESC/POS bytes (sealed) with the case, for a reprint here and for the hub.
 
-    def retry_failed(self) -> int:
-        """Put refused entries back in the queue (after the installer fixed the cause)."""
+        Works whether the case is still waiting or already delivered (then a receipt-only entry is kept); the
+        next `drain` sends the copy once the case is on the hub and deletes it here when the hub confirms.
+        Attaching again replaces the copy. Raises `InvalidInput` for empty bytes or more than the hub's cap.
+        """
+        if not isinstance(receipt_no, str) or not receipt_no:
+            raise InvalidInput("the receipt copy has no receipt number", "pass the case's receipt number")
+        values = self._sealed_receipt(receipt_no, escpos)
         db = self._db()
         try:
             with db:
-                return db.execute("UPDATE entries SET state = 'pending' WHERE state = 'failed'").rowcount
+                db.execute(_UPSERT_RECEIPT, values)
+                case = db.execute("SELECT state FROM entries WHERE receipt_no = ?", (receipt_no,)).fetchone()
+        finally:
+            db.close()
+        log.info("receipt copy kept in outbox", extra={"receipt_no": receipt_no, "bytes": values[3],
+                                                       "case_state": case["state"] if case else "delivered"})
+
+    def receipt(self, receipt_no: str) -> bytes | None:
+        """The receipt's ESC/POS bytes kept here (for a reprint), until the hub confirms its copy."""
+        db = self._db()
+        try:
+            row = db.execute("SELECT escpos FROM receipts WHERE receipt_no = ?", (receipt_no,)).fetchone()
+            if row is None:  # an entry written before receipt copies had their own table
+                row = db.execute("SELECT receipt AS escpos FROM entries WHERE receipt_no = ? AND receipt IS NOT NULL",
+                                 (receipt_no,)).fetchone()
+        finally:
+            db.close()
+        if row is None:
+            return None
+        return self._sealer.open(row["escpos"], receipt_no.encode())
+
+    def retry_failed(self) -> int:
+        """Put refused entries and receipt copies back in the queue (after the installer fixed the cause)."""
+        db = self._db()
+        try:
+            with db:
+                n = db.execute("UPDATE entries SET state = 'pending' WHERE state = 'failed'").rowcount
+                return n + db.execute("UPDATE receipts SET state = 'pending' WHERE state = 'failed'").rowcount
         finally:
             db.close()
 
     # -- draining ----------------------------------------------------------------------------
     def drain(self, client: HubClient, should_stop: Callable[[], bool] | None = None) -> dict:
-        """Upload files, submit with the entry's idempotency key, delete local copies once the hub confirms.
+        """Upload files, submit with the entry's idempotency key, delete local copies once the hub confirms;
+        then send the receipt copies whose case is on the hub (`receipts_sent`, `receipts_failed`,
+        `receipts_pending` count them; `sent_receipts` lists the receipt numbers of the cases sent).
 
         Stops at the first sign the hub is unreachable (the rest waits for the next drain).
         """
-        result = {"sent": 0, "failed": 0, "pending": 0, "sent_receipts": [], "error": None, "busy": False}
+        result = {"sent": 0, "failed": 0, "pending": 0, "sent_receipts": [], "error": None, "busy": False,
+                  "receipts_sent": 0, "receipts_failed": 0, "receipts_pending": 0}
         lock = open(self.root / "drain.lock", "a+")
         try:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 result["busy"] = True
-                result["pending"] = self.status()["pending"]
+                st = self.status()
+                result["pending"], result["receipts_pending"] = st["pending"], st["receipts_pending"]
                 return result
             db = self._db()
             try:
@@ -214,19 +309,23 @@ class Outbox:
                     "SELECT receipt_no FROM entries WHERE state = 'pending' ORDER BY created_at, rowid")]
             finally:
                 db.close()
+            reachable = True
             for receipt_no in todo:
                 if should_stop is not None and should_stop():
+                    reachable = False
                     break
                 try:
                     outcome = self._send_one(client, receipt_no)
                 except Unavailable as exc:
                     result["error"] = exc.message
                     self._update(receipt_no, last_error=exc.message)
+                    reachable = False
                     break
                 except HubRejected as exc:
                     if exc.status == 401:  # a configuration problem: every entry would fail the same way
                         result["error"] = exc.message
                         self._update(receipt_no, last_error=f"{exc.message}; {exc.action}")
+                        reachable = False
                         break
                     self._update(receipt_no, state="failed", last_error=exc.message)
                     result["failed"] += 1
@@ -244,11 +343,60 @@ class Outbox:
                 result["sent"] += 1
                 result["sent_receipts"].append(receipt_no)
                 log.info("outbox entry confirmed by hub", extra={"receipt_no": receipt_no, "status": outcome.get("status")})
+            if reachable:
+                self._push_receipts(client, result, should_stop)
             self._prune_sent()
-            result["pending"] = self.status()["pending"]
+            st = self.status()
+            result["pending"], result["receipts_pending"] = st["pending"], st["receipts_pending"]
             return result
         finally:
             lock.close()
+
+    def _push_receipts(self, client: HubClient, result: dict, should_stop: Callable[[], bool] | None) -> None:
+        """Send the receipt copies whose case the hub has (no entry left, or the entry is sent)."""
+        db = self._db()
+        try:
+            todo = db.execute("SELECT r.receipt_no, r.escpos, r.sha256, r.attempts FROM receipts r"
+                              " LEFT JOIN entries e ON e.receipt_no = r.receipt_no"
+                              " WHERE r.state = 'pending' AND (e.receipt_no IS NULL OR e.state = 'sent')"
+                              " ORDER BY r.created_at, r.rowid").fetchall()
+        finally:
+            db.close()
+        for row in todo:
+            if should_stop is not None and should_stop():
+                return
+            receipt_no = row["receipt_no"]
+            self._update(receipt_no, "receipts", attempts=row["attempts"] + 1, last_attempt_at=_now())
+            try:
+                escpos = self._sealer.open(row["escpos"], receipt_no.encode())
+                client.put_receipt(receipt_no, escpos)
+            except Unavailable as exc:
+                result["error"] = exc.message
+                self._update(receipt_no, "receipts", last_error=exc.message)
+                return
+            except HubRejected as exc:
+                if exc.status == 401:
+                    result["error"] = exc.message
+                    self._update(receipt_no, "receipts", last_error=f"{exc.message}; {exc.action}")
+                    return
+                # 404 (the hub lost or never had the case), 403 (another device's case), 413: retrying won't help
+                self._update(receipt_no, "receipts", state="failed", last_error=exc.message)
+                result["receipts_failed"] += 1
+                log.warning("hub refused receipt copy", extra={"receipt_no": receipt_no, "error": exc.message})
+                continue
+            except Exception as exc:  # a damaged copy (wrong key) must not block the rest
+                log.exception("receipt copy unusable", extra={"receipt_no": receipt_no})
+                self._update(receipt_no, "receipts", state="failed", last_error=f"copy unusable: {type(exc).__name__}")
+                result["receipts_failed"] += 1
+                continue
+            db = self._db()
+            try:
+                with db:  # a newer copy attached meanwhile stays, and goes on the next drain
+                    db.execute("DELETE FROM receipts WHERE receipt_no = ? AND sha256 = ?", (receipt_no, row["sha256"]))
+            finally:
+                db.close()
+            result["receipts_sent"] += 1
+            log.info("receipt copy confirmed by hub", extra={"receipt_no": receipt_no})
 
     def _send_one(self, client: HubClient, receipt_no: str) -> dict:
         row = self._row(receipt_no)
@@ -329,7 +477,8 @@ class OutboxWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                if self.outbox.status()["pending"]:
+                st = self.outbox.status()
+                if st["pending"] or st["receipts_pending"]:
                     self.last_result = self.outbox.drain(self.client, should_stop=self._stop.is_set)
                     if self.on_result is not None:
                         self.on_result(self.last_result)

@@ -21,8 +21,9 @@ def test_upgrade_from_the_first_schema_keeps_data(db_url):
         migrate(db_url)
         migrate(db_url)  # idempotent
         assert "platform_status" in {c["name"] for c in inspect(engine).get_columns("cases")}
+        assert {"escpos", "sha256", "stored_by"} <= {c["name"] for c in inspect(engine).get_columns("receipt_copies")}
         with engine.connect() as conn:
             assert conn.execute(text("SELECT receipt_no FROM cases")).scalar() == "K0001-20261122-0001"
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     finally:
         engine.dispose()
