@@ -256,6 +256,13 @@ class Terminal:
             "hotline": self.cfg.kiosk.hotline,
         }
         receipt_bytes, preview = self.render_receipt("acceptance", data, receipt_no)
+        # The rendered receipt stays with the case (outbox, then hub) so a clerk can reprint it.
+        try:
+            self.outbox().attach_receipt(receipt_no, receipt_bytes)
+            if self._outbox_worker is not None:
+                self._outbox_worker.wake()
+        except (KioskError, OSError):
+            log.exception("the receipt copy could not be kept with case %s", receipt_no)
         printed, printer_message = self.print_receipt(receipt_bytes)
         return SubmitResult(receipt_no, case_no, pending, printed, printer_message, tracking_url, receipt_bytes, preview,
                             data["promised_by"])

@@ -83,8 +83,15 @@ def journey_online(work: Path) -> dict:
         sim = requests.get(f"{stack.platform_url}/sim/cases/{case_no}", timeout=5).json()
         printed = stack.printer.received
         decoded = decode(printed)
+        # The receipt copy reaches the hub with the case, for a clerk's reprint.
+        from kiosk.terminal import Terminal
+
+        terminal = Terminal(cfg)
+        terminal.outbox().drain(terminal.hub())
+        receipt_copy_left = terminal.outbox().receipt(receipt_no)
         return {"receipt_no": receipt_no, "case_no": case_no, "sim": sim, "text": decoded.text,
                 "qr": decoded.qr_payloads, "cuts": decoded.cuts, "printed_len": len(printed), "phone": PHONE,
+                "printed_equals_copy": receipts[0].read_bytes() == printed, "copy_left_on_kiosk": receipt_copy_left is not None,
                 "shots": sorted(shots)}
 
 
@@ -198,6 +205,47 @@ def crash_recovery(work: Path) -> dict:
             return {"screen": app.current, "notice": app.notice}
         finally:
             d.stop()
+
+
+def paper_out(work: Path) -> dict:
+    """The printer is out of paper: the screen shows the receipt number and QR instead, nothing is left held
+    in the printer, and a clerk reprints the copy kept with the case once paper is loaded."""
+    import subprocess
+
+    from screens.tour import journey
+
+    with DemoStack(work, printer_state="empty") as stack:
+        app, cfg = _app(stack)
+        d = _driver(app)
+        seen = {}
+        try:
+            def shot(name):
+                if name == "receipt":
+                    scr = app.screen("receipt")
+                    seen.update(printer_line=scr.printer_line, receipt_no=scr.receipt_no,
+                                qr_shown=scr.ids.qr.texture is not None)
+                    d.screenshot(OUT / "paper_out" / "receipt.png")
+
+            journey(d, stack, shot, expired_first=False)
+        finally:
+            d.stop()
+        printed_while_empty = len(stack.printer.received)
+        receipt_no = seen["receipt_no"]
+        local_copy = (Path(cfg.kiosk.data_dir) / "receipts" / f"{receipt_no}.bin").read_bytes()
+        from kiosk.terminal import Terminal
+
+        terminal = Terminal(cfg)
+        terminal.outbox().drain(terminal.hub())
+        env = dict(stack._env(), KIOSK_HUB_URL=stack.hub_url)
+        clerk = json.loads(subprocess.run(stack._kiosk_cmd("hub", "token", "create", "--role", "clerk", "--name", "clerk01",
+                                                           "--db", stack.hub_db, "--json"),
+                                          env=env, check=True, capture_output=True, text=True).stdout)["token"]
+        stack.printer.set_state("ok")
+        reprint = subprocess.run(stack._kiosk_cmd("receipt", "reprint", receipt_no, "--device", stack.printer.device),
+                                 env=dict(env, KIOSK_HUB_TOKEN=clerk), capture_output=True, text=True, timeout=60)
+        return {**seen, "printed_while_empty": printed_while_empty, "reprint_rc": reprint.returncode,
+                "reprint_out": reprint.stdout, "reprint_err": reprint.stderr[-2000:],
+                "reprinted_equals_copy": stack.printer.received == local_copy}
 
 
 def reader_unplugged(work: Path) -> dict:

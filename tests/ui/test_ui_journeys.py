@@ -44,6 +44,8 @@ def test_citizen_journey_end_to_end(tmp_path):
     assert r["phone"] not in text and "137****9050" in text
     assert r["qr"] and r["qr"][0].endswith(r["receipt_no"])
     assert r["cuts"] == 1
+    assert r["printed_equals_copy"] is True
+    assert r["copy_left_on_kiosk"] is False  # delivered to the hub, local copy deleted
 
 
 def test_hub_down_receipt_pending_then_delivered(tmp_path):
@@ -79,3 +81,13 @@ def test_unplugged_reader_is_reported_and_recovers(tmp_path):
     r = run("reader_unplugged", tmp_path)
     assert r["unplugged_line"] == "读卡器未连接"
     assert r["screen"] == "service_list"
+
+
+def test_paper_out_shows_qr_and_a_clerk_reprints(tmp_path):
+    r = run("paper_out", tmp_path)
+    assert r["printer_line"].startswith("打印机缺纸")
+    assert r["qr_shown"] is True
+    assert r["printed_while_empty"] == 0  # no job left held in the printer for the next citizen
+    assert r["reprint_rc"] == 0, r["reprint_err"]
+    assert json.loads(r["reprint_out"])["source"] == "hub"
+    assert r["reprinted_equals_copy"] is True
