@@ -1,0 +1,34 @@
+"""Kivy draws Chinese with the Simplified Chinese faces: not tofu, not Japanese shapes, and bold is bold."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.fonts import FontMissing, ensure_ui_fonts
+
+pytestmark = pytest.mark.ui
+
+
+def test_kivy_renders_simplified_chinese_regular_and_bold(tmp_path):
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("font_probe.py")), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
+    r = json.loads(lines[-1][7:])
+    assert r["sc_regular"]["ink"] > 500
+    # Bold is a different, heavier face — not the regular one drawn again.
+    assert r["sc_bold"]["ink"] > r["sc_regular"]["ink"] * 1.15
+    # 直骨角写 have different shapes in the Japanese face: ours are not those.
+    assert r["sc_regular"]["digest"] != r["jp_regular"]["digest"]
+    # Roboto has no CJK glyphs (tofu); the registered default font draws real ones, so the pictures differ.
+    assert r["sc_two"]["digest"] != r["tofu_probe"]["digest"]
+
+
+def test_missing_font_names_the_package(tmp_path, monkeypatch):
+    monkeypatch.setattr("kiosk.fonts.NOTO_DIRS", (tmp_path / "nowhere",))
+    with pytest.raises(FontMissing) as err:
+        ensure_ui_fonts(tmp_path / "data")
+    assert "fonts-noto-cjk" in err.value.action
+    assert err.value.exit_code == 3
