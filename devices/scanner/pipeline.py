@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ import cv2
 import numpy as np
 
 from devices.errors import DeviceError, InvalidData
+from devices.files import atomic_write
 from devices.scanner import enhance
 from devices.scanner.detect import detect_page
 from devices.scanner.flatten import PAPER_MM, PageGeometry, flatten, measure, mm_to_px, page_geometry
@@ -236,19 +236,7 @@ def _write_atomically(path: str, data: bytes) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise InvalidData("no_folder", f"{folder}: no such folder for the output", "create the folder or choose another")
-    fd, tmp = tempfile.mkstemp(prefix=".scan-", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, data)
 
 
 def _validate(images, out_path, mode, dpi, max_bytes, idcard) -> str:
