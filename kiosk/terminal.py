@@ -85,15 +85,14 @@ class Terminal:
         self._card_listeners.append(callback)
 
     def _start_card_watcher(self) -> None:
+        from devices.idcard.ports import serial_path_of
         from devices.idcard.reader import CardWatcher
 
         idc = self.cfg.devices.idcard
-        exclude = []
-        uri = self.cfg.devices.printer.uri
-        if uri.startswith("serial://"):
-            exclude.append(uri[len("serial://"):].split("?")[0])
+        # A serial receipt printer must never receive ID-reader frames while ports are probed.
+        printer_port = serial_path_of(self.cfg.devices.printer.uri)
         self._card_watcher = CardWatcher(idc.port, baud=idc.baud, poll_ms=idc.poll_ms, on_event=self._dispatch_card_event,
-                                         exclude_ports=exclude)
+                                         exclude_ports=[printer_port] if printer_port else [], module=idc.module)
         self._card_watcher.start()
 
     def _dispatch_card_event(self, event) -> None:
