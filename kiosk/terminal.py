@@ -25,6 +25,8 @@ from kiosk.session import CitizenSession, Material, add_working_days
 
 log = logging.getLogger(__name__)
 
+RECEIPT_KEEP_S = 7 * 24 * 3600
+
 
 class TerminalError(Exception):
     """A failure the screen shows: `message_id` is translated there, `detail` goes to the log."""
@@ -64,11 +66,27 @@ class Terminal:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
+        self.clean_leftovers()
         self._start_card_watcher()
         try:
             self.outbox_worker().start()
         except Exception:
             log.exception("outbox worker did not start")
+
+    def clean_leftovers(self, now: float | None = None) -> None:
+        """After a crash or power cut: scratch pages of an unfinished session are personal data with no owner
+        any more, so they go; local receipt previews (masked) are kept for a week for staff, then go."""
+        import shutil
+        import time
+
+        shutil.rmtree(self.data_dir / "sessions", ignore_errors=True)
+        cutoff = (now or time.time()) - RECEIPT_KEEP_S
+        for path in (self.data_dir / "receipts").glob("*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                log.warning("could not remove old receipt file %s", path.name)
 
     def stop(self) -> None:
         for stopper in (self._card_watcher, self._outbox_worker, self._camera):
