@@ -22,6 +22,7 @@ system_packages=(
   libgl1 libegl1 libgl1-mesa-dri libgles2 libmtdev1
   postgresql postgresql-contrib
   tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng
+  espeak-ng  # spoken prompts in elder mode
   python3-venv python3-dev
   ca-certificates
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 from kivy.app import App
@@ -17,8 +18,10 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.i18n import gettext
 from kiosk.session import CitizenSession
+from kiosk.voice import VoicePrompter
 from screens import theme
 from screens.base import load_kv
+from screens.voice_player import KivySoundPlayer
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,7 @@ class KioskApp(App):
         self.elder_mode = cfg.kiosk.elder_mode
         self._idle_event = None
         self._countdown_event = None
+        self.voice: VoicePrompter | None = None  # made in on_start: elder mode's spoken prompts
         self.title = "政务服务自助终端"
 
     # -- building ----------------------------------------------------------------------------
@@ -106,12 +110,15 @@ class KioskApp(App):
 
     def on_elder_mode(self, *_):
         self.scale = theme.ELDER_SCALE if self.elder_mode else 1.0
+        self.speak_screen()
 
     def on_language(self, *_):
         self.tr = Translator(self.language)
+        self.speak_screen()
 
     def on_start(self):
         self.on_elder_mode()
+        self.voice = VoicePrompter(Path(self.cfg.kiosk.data_dir) / "voice", KivySoundPlayer())
         ExceptionManager.add_handler(_KeepRunning(self))
         if self.cfg.display.fullscreen:
             Window.bind(on_request_close=lambda *a, **k: True)  # no Alt-F4 on a kiosk
@@ -127,6 +134,8 @@ class KioskApp(App):
 
     def on_stop(self):
         self.end_session(go_home=False)
+        if self.voice is not None:
+            self.voice.close()
         self.terminal.stop()
 
     # -- navigation and state ----------------------------------------------------------------
@@ -141,6 +150,21 @@ class KioskApp(App):
         self.notice = ""
         self.sm.current = name
         self._rearm_idle()
+        self.speak_screen()
+
+    def speak(self, text: str) -> None:
+        """Say `text` (already translated) in elder mode; silence otherwise. Never blocks."""
+        if self.voice is None:
+            return
+        if self.elder_mode and text:
+            self.voice.say(text, self.language)
+        else:
+            self.voice.stop()
+
+    def speak_screen(self) -> None:
+        """Say the current screen's main instruction (elder mode only)."""
+        if self.voice is not None:
+            self.speak(self.screen(self.current).spoken_prompt())
 
     def toggle_language(self) -> None:
         self.language = "en" if self.language == "zh_CN" else "zh_CN"

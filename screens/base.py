@@ -20,12 +20,18 @@ def load_kv(name: str) -> None:
 class KioskScreen(Screen):
     """One business step. Subclasses set `name` and keep their layout in `<name>.kv`."""
 
+    voice_prompt = ""  # the main instruction, spoken on entering in elder mode (an N_-marked msgid)
+
     @property
     def app(self):
         return App.get_running_app()
 
     def _(self, message: str) -> str:
         return self.app.tr._(message)
+
+    def spoken_prompt(self) -> str:
+        """What elder mode says when this screen is shown, in the current language."""
+        return self._(self.voice_prompt) if self.voice_prompt else ""
 
     def reset(self) -> None:
         """Forget whatever this screen shows about the last citizen."""

@@ -1,10 +1,12 @@
 """Check and submit. The case is kept in the local outbox before anything is sent."""
 from kivy.properties import StringProperty
 
+from kiosk.i18n import N_
 from screens.base import KioskScreen, load_kv
 
 
 class ConfirmScreen(KioskScreen):
+    voice_prompt = N_("Please check your application, then press Submit.")
     summary = StringProperty("")
     problem = StringProperty("")
 

@@ -1,12 +1,14 @@
 """Goodbye: remind the citizen to take the ID card and the original papers; then wipe and go home."""
 from kivy.clock import Clock
 
+from kiosk.i18n import N_
 from screens.base import KioskScreen, load_kv
 
 RETURN_HOME_S = 20
 
 
 class DoneScreen(KioskScreen):
+    voice_prompt = N_("Please take your ID card and your original papers")
     _event = None
 
     def on_enter(self, *args):

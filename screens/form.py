@@ -13,6 +13,7 @@ DELIVERY_LABELS = {
 
 
 class FormScreen(KioskScreen):
+    voice_prompt = N_("Please enter your mobile phone number, then choose how to receive the result.")
     problem = StringProperty("")
     delivery = StringProperty("自取")
     applicant_name = StringProperty("")

@@ -1,10 +1,12 @@
 """办事指南: what the service is, what to bring, how long it takes, what it costs."""
 from kivy.properties import StringProperty
 
+from kiosk.i18n import N_
 from screens.base import KioskScreen, load_kv
 
 
 class GuideScreen(KioskScreen):
+    voice_prompt = N_("Please read the service guide, then press Start.")
     title = StringProperty("")
     body = StringProperty("")
 

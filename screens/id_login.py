@@ -1,11 +1,13 @@
 """Log in: place the resident ID card on the reader. Expired cards are refused with the reason."""
 from kivy.properties import StringProperty
 
+from kiosk.i18n import N_
 from kiosk.session import CardRefused
 from screens.base import KioskScreen, load_kv
 
 
 class IdLoginScreen(KioskScreen):
+    voice_prompt = N_("Please place your ID card on the reader")
     problem = StringProperty("")
 
     def on_enter(self, *args):
@@ -25,6 +27,7 @@ class IdLoginScreen(KioskScreen):
                 ).format(date=data.get("valid_to"))
             else:
                 self.problem = self._("This card could not be verified. Please ask the staff for help.")
+            self.app.speak(self.problem)
             return
         self.app.screen("service_list").load()
         self.app.go("service_list")

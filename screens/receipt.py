@@ -7,6 +7,7 @@ from kivy.core.image import Image as CoreImage
 from kivy.properties import StringProperty
 
 from kiosk.i18n import N_
+from kiosk.voice import spell_out
 from screens.base import KioskScreen, load_kv
 
 PRINTER_MESSAGES = {
@@ -19,6 +20,7 @@ PRINTER_MESSAGES = {
 
 
 class ReceiptScreen(KioskScreen):
+    voice_prompt = N_("Your application has been submitted. Your receipt number is {no}.")
     receipt_no = StringProperty("")
     case_line = StringProperty("")
     printer_line = StringProperty("")
@@ -36,6 +38,13 @@ class ReceiptScreen(KioskScreen):
         self.printer_line = self._(PRINTER_MESSAGES.get(r.printer_message, PRINTER_MESSAGES["printer_offline"]))
         self.promised_line = self._("Promised by: {date}").format(date=r.promised_by)
         self.ids.qr.texture = _qr_texture(r.tracking_url)
+
+    def spoken_prompt(self) -> str:
+        r = self.app.last_result
+        if r is None:
+            return ""
+        said = self._(self.voice_prompt).format(no=spell_out(r.receipt_no))
+        return f"{said} {self._(PRINTER_MESSAGES.get(r.printer_message, PRINTER_MESSAGES['printer_offline']))}"
 
     def reset(self) -> None:
         self.receipt_no = self.case_line = self.printer_line = self.promised_line = ""

@@ -8,6 +8,7 @@ from kivy.clock import Clock
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
+from kiosk.i18n import N_
 from screens.base import KioskScreen, load_kv
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,7 @@ PREVIEW_INTERVAL_S = 0.1
 
 
 class ScanScreen(KioskScreen):
+    voice_prompt = N_("Please lay each paper flat under the camera, then press Take photo.")
     material_name = StringProperty("")
     progress = StringProperty("")
     problem = StringProperty("")

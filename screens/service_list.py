@@ -1,6 +1,7 @@
 """Choose a service (政务服务事项) from the catalog the hub got from the provincial platform."""
 from kivy.properties import DictProperty, StringProperty
 
+from kiosk.i18n import N_
 from screens.base import KioskScreen, load_kv
 from screens.widgets import BigButton
 
@@ -10,6 +11,7 @@ class ServiceButton(BigButton):
 
 
 class ServiceListScreen(KioskScreen):
+    voice_prompt = N_("Please choose the service you need.")
     problem = StringProperty("")
     greeting_name = StringProperty("")
 

@@ -273,6 +273,48 @@ def reader_unplugged(work: Path) -> dict:
             d.stop()
 
 
+def elder_voice(work: Path) -> dict:
+    """Elder mode speaks each screen's main instruction: switched on at home it says the home prompt, entering the
+    login screen synthesises (and plays, where SDL can open audio) the ID card prompt; standard mode stays silent."""
+    import wave
+
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")  # SDL opens audio on a machine without a sound card
+    from kiosk.i18n import gettext
+
+    with DemoStack(work) as stack:
+        app, cfg = _app(stack)
+        d = _driver(app)
+        try:
+            d.wait_screen("home")
+            voice_dir = Path(cfg.kiosk.data_dir) / "voice"
+            home_text = gettext("Please swipe your ID card to start.", "zh_CN")
+            login_text = gettext("Please place your ID card on the reader", "zh_CN")
+            app.voice.wait_idle(30)
+            silent_before = sorted(p.name for p in voice_dir.glob("*.wav")) if voice_dir.exists() else []
+            d.tap("btn_elder")
+            home_wav = app.voice.wav_path(home_text, "zh_CN")
+            d.wait(lambda: home_wav.exists(), 60, "home prompt synthesised")
+            d.tap("btn_start")
+            d.wait_screen("id_login")
+            login_wav = app.voice.wav_path(login_text, "zh_CN")
+            d.wait(lambda: login_wav.exists() and app.voice.wait_idle(0), 60, "id_login prompt synthesised")
+            d.frames(3)  # the player works on the UI thread
+            with wave.open(str(login_wav), "rb") as w:
+                duration = w.getnframes() / w.getframerate()
+            sound = app.voice.player._sound
+            # The kiosk carries on: a card still logs in, and the next screen has its prompt too.
+            stack.reader.place(sample_card("resident"))
+            d.wait_screen("service_list", 60)
+            list_wav = app.voice.wav_path(gettext("Please choose the service you need.", "zh_CN"), "zh_CN")
+            d.wait(lambda: list_wav.exists(), 60, "service_list prompt synthesised")
+            return {"silent_before": silent_before, "home_wav": home_wav.exists(), "login_wav": str(login_wav),
+                    "login_in_cache": login_wav.parent == voice_dir, "duration": duration,
+                    "played": sound is not None, "screen": app.current, "list_wav": list_wav.exists(),
+                    "login_text": login_text}
+        finally:
+            d.stop()
+
+
 if __name__ == "__main__":
     name = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix=f"ui-{name}-") as tmp:

@@ -91,3 +91,18 @@ def test_paper_out_shows_qr_and_a_clerk_reprints(tmp_path):
     assert r["reprint_rc"] == 0, r["reprint_err"]
     assert json.loads(r["reprint_out"])["source"] == "hub"
     assert r["reprinted_equals_copy"] is True
+
+
+def test_elder_mode_speaks_the_screen_prompt(tmp_path):
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (deploy/bootstrap.sh installs it)")
+    r = run("elder_voice", tmp_path)
+    assert r["silent_before"] == []  # standard mode says nothing
+    assert r["home_wav"] is True  # switching elder mode on speaks the screen shown
+    assert r["login_text"] == "请将身份证放在读卡区"
+    assert r["login_in_cache"] is True
+    assert r["duration"] > 0.5
+    assert r["list_wav"] is True
+    assert r["screen"] == "service_list"  # audio never stops the journey
