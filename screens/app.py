@@ -164,7 +164,7 @@ class KioskApp(App):
     def speak_screen(self) -> None:
         """Say the current screen's main instruction (elder mode only)."""
         if self.voice is not None:
-            self.speak(self.screen(self.current).spoken_prompt())
+            self.speak(self.screen(self.current).spoken_prompt() if self.elder_mode else "")
 
     def toggle_language(self) -> None:
         self.language = "en" if self.language == "zh_CN" else "zh_CN"

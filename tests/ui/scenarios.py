@@ -302,6 +302,20 @@ def elder_voice(work: Path) -> dict:
             with wave.open(str(login_wav), "rb") as w:
                 duration = w.getnframes() / w.getframerate()
             sound = app.voice.player._sound
+            # An expired card: the refusal with its reason is said too.
+            stack.reader.place(sample_card("resident_expired"))
+            d.wait(lambda: bool(app.screen("id_login").problem), 30, "expired card refused")
+            refusal_wav = app.voice.wav_path(app.screen("id_login").problem, "zh_CN")
+            d.wait(lambda: refusal_wav.exists(), 60, "refusal synthesised")
+            stack.reader.remove()
+            swap_until = time.monotonic() + 1.5
+            d.wait(lambda: not app.terminal.card_present or time.monotonic() > swap_until, 30, "card swap")
+            # The receipt's prompt reads the receipt number character by character, then the printer's message.
+            from types import SimpleNamespace
+
+            app.last_result = SimpleNamespace(receipt_no="K0001-20261122-0007", printer_message="printed")
+            receipt_said = app.screen("receipt").spoken_prompt()
+            app.last_result = None
             # The kiosk carries on: a card still logs in, and the next screen has its prompt too.
             stack.reader.place(sample_card("resident"))
             d.wait_screen("service_list", 60)
@@ -310,7 +324,7 @@ def elder_voice(work: Path) -> dict:
             return {"silent_before": silent_before, "home_wav": home_wav.exists(), "login_wav": str(login_wav),
                     "login_in_cache": login_wav.parent == voice_dir, "duration": duration,
                     "played": sound is not None, "screen": app.current, "list_wav": list_wav.exists(),
-                    "login_text": login_text}
+                    "login_text": login_text, "refusal_wav": refusal_wav.exists(), "receipt_said": receipt_said}
         finally:
             d.stop()
 

@@ -105,4 +105,7 @@ def test_elder_mode_speaks_the_screen_prompt(tmp_path):
     assert r["login_in_cache"] is True
     assert r["duration"] > 0.5
     assert r["list_wav"] is True
+    assert r["refusal_wav"] is True
+    assert r["receipt_said"].startswith("您的申请已提交，回执编号是：K 0 0 0 1, 2 0 2 6 1 1 2 2, 0 0 0 7。")
+    assert "请取走" in r["receipt_said"]  # the printer's message follows
     assert r["screen"] == "service_list"  # audio never stops the journey
