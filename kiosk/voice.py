@@ -57,6 +57,9 @@ def spell_out(code: str) -> str:
     return ", ".join(groups)
 
 
+SESSION_DIR = "session"  # personal prompts of the current session, deleted at its end
+
+
 class VoicePrompter:
     """Synthesises and plays prompts on a background thread; the newest prompt wins."""
 
@@ -69,7 +72,8 @@ class VoicePrompter:
         self.max_cached = max_cached
         self._cond = threading.Condition()
         self._generation = 0
-        self._pending: tuple[int, str, str] | None = None
+        self._pending: tuple[int, str, str, bool] | None = None
+        self._forget = False  # delete the session's personal prompts (done by the worker, after any synthesis)
         self._busy = False
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -77,14 +81,17 @@ class VoicePrompter:
         self.synthesised = 0  # how many WAV files espeak-ng actually wrote (cache misses)
 
     # -- public ------------------------------------------------------------------------------
-    def say(self, text: str, language: str) -> None:
-        """Speak `text` in `language` ("zh_CN" or "en") soon; replaces any prompt not yet finished."""
+    def say(self, text: str, language: str, personal: bool = False) -> None:
+        """Speak `text` in `language` ("zh_CN" or "en") soon; replaces any prompt not yet finished.
+
+        `personal` prompts (a card's expiry date, a receipt number) are kept apart and deleted by
+        `forget_session()` at the end of the citizen's session instead of staying in the shared cache."""
         text = (text or "").strip()
         with self._cond:
             if self._closed:
                 return
             self._generation += 1
-            self._pending = (self._generation, text, language) if text else None
+            self._pending = (self._generation, text, language, personal) if text else None
             self._stop_player()
             if self._pending is not None:
                 self._ensure_thread()
@@ -94,15 +101,28 @@ class VoicePrompter:
         """Silence: stop the sound that is playing and forget a prompt still waiting."""
         self.say("", "")
 
-    def wav_path(self, text: str, language: str) -> Path:
+    def forget_session(self) -> None:
+        """Silence, then delete every personal prompt of the session that ended (on the worker, never blocking)."""
+        with self._cond:
+            if self._closed:
+                return
+            self._generation += 1
+            self._pending = None
+            self._stop_player()
+            self._forget = True
+            self._ensure_thread()
+            self._cond.notify_all()
+
+    def wav_path(self, text: str, language: str, personal: bool = False) -> Path:
         """Where the synthesised prompt is cached: keyed by language, voice, rate and text."""
         voice = VOICES.get(language, VOICES["zh_CN"])
         key = hashlib.sha256(f"{language}\0{voice}\0{self.rate_wpm}\0{text.strip()}".encode("utf-8")).hexdigest()
-        return self.cache_dir / f"{language}-{key[:24]}.wav"
+        folder = self.cache_dir / SESSION_DIR if personal else self.cache_dir
+        return folder / f"{language}-{key[:24]}.wav"
 
-    def synthesise(self, text: str, language: str) -> Path | None:
+    def synthesise(self, text: str, language: str, personal: bool = False) -> Path | None:
         """The cached WAV for `text`, synthesised first if needed; None when espeak-ng cannot make it."""
-        path = self.wav_path(text, language)
+        path = self.wav_path(text, language, personal)
         if path.exists():
             return path
         exe = shutil.which(self.executable)
@@ -112,8 +132,8 @@ class VoicePrompter:
                 log.warning("voice prompts are off: %s is not installed (apt-get install espeak-ng)", self.executable)
             return None
         voice = VOICES.get(language, VOICES["zh_CN"])
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".voice-", dir=self.cache_dir) as tmp:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".voice-", dir=path.parent) as tmp:
             out = Path(tmp) / "prompt.wav"
             try:
                 # Text on stdin (-b 1: UTF-8), so a prompt can never be read as an option.
@@ -134,7 +154,7 @@ class VoicePrompter:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no prompt is waiting or being made (for tests and shutdown); False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._pending is None and not self._busy, timeout)
+            return self._cond.wait_for(lambda: self._pending is None and not self._busy and not self._forget, timeout)
 
     def close(self) -> None:
         """Stop playing and end the worker thread."""
@@ -157,15 +177,21 @@ class VoicePrompter:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending is not None or self._closed)
+                self._cond.wait_for(lambda: self._pending is not None or self._closed or self._forget)
+                if self._forget:
+                    self._forget = False
+                    shutil.rmtree(self.cache_dir / SESSION_DIR, ignore_errors=True)
                 if self._closed:
                     self._cond.notify_all()
                     return
-                generation, text, language = self._pending
+                if self._pending is None:
+                    self._cond.notify_all()
+                    continue
+                generation, text, language, personal = self._pending
                 self._pending = None
                 self._busy = True
             try:
-                path = self.synthesise(text, language)
+                path = self.synthesise(text, language, personal)
                 with self._cond:
                     # Checked and played under the lock: a newer say() either comes first (and this prompt is
                     # dropped) or after (and its stop() ends this one).

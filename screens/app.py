@@ -152,19 +152,21 @@ class KioskApp(App):
         self._rearm_idle()
         self.speak_screen()
 
-    def speak(self, text: str) -> None:
-        """Say `text` (already translated) in elder mode; silence otherwise. Never blocks."""
+    def speak(self, text: str, personal: bool = False) -> None:
+        """Say `text` (already translated) in elder mode; silence otherwise. Never blocks. `personal` prompts
+        (an expiry date, a receipt number) are deleted when the session ends."""
         if self.voice is None:
             return
         if self.elder_mode and text:
-            self.voice.say(text, self.language)
+            self.voice.say(text, self.language, personal)
         else:
             self.voice.stop()
 
     def speak_screen(self) -> None:
         """Say the current screen's main instruction (elder mode only)."""
         if self.voice is not None:
-            self.speak(self.screen(self.current).spoken_prompt() if self.elder_mode else "")
+            screen = self.screen(self.current)
+            self.speak(screen.spoken_prompt() if self.elder_mode else "", screen.prompt_is_personal)
 
     def toggle_language(self) -> None:
         self.language = "en" if self.language == "zh_CN" else "zh_CN"
@@ -180,6 +182,8 @@ class KioskApp(App):
     def end_session(self, go_home: bool = True) -> None:
         """Wipe the citizen's data everywhere it was shown or kept."""
         self.session.wipe()
+        if self.voice is not None:
+            self.voice.forget_session()
         self.session = CitizenSession()
         self.last_result = None
         for name in SCREENS:

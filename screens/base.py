@@ -29,6 +29,8 @@ class KioskScreen(Screen):
     def _(self, message: str) -> str:
         return self.app.tr._(message)
 
+    prompt_is_personal = False  # True where the spoken prompt carries the citizen's own data
+
     def spoken_prompt(self) -> str:
         """What elder mode says when this screen is shown, in the current language."""
         return self._(self.voice_prompt) if self.voice_prompt else ""

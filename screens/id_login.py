@@ -27,7 +27,7 @@ class IdLoginScreen(KioskScreen):
                 ).format(date=data.get("valid_to"))
             else:
                 self.problem = self._("This card could not be verified. Please ask the staff for help.")
-            self.app.speak(self.problem)
+            self.app.speak(self.problem, personal=True)
             return
         self.app.screen("service_list").load()
         self.app.go("service_list")

@@ -39,6 +39,8 @@ class ReceiptScreen(KioskScreen):
         self.promised_line = self._("Promised by: {date}").format(date=r.promised_by)
         self.ids.qr.texture = _qr_texture(r.tracking_url)
 
+    prompt_is_personal = True
+
     def spoken_prompt(self) -> str:
         r = self.app.last_result
         if r is None:

@@ -76,12 +76,12 @@ class _HoldingPrompter(VoicePrompter):
         self.release = threading.Event()
         self.made: list[str] = []
 
-    def synthesise(self, text, language):
+    def synthesise(self, text, language, personal=False):
         self.made.append(text)
         if len(self.made) == 1:
             self.entered.set()
             assert self.release.wait(60)
-        return super().synthesise(text, language)
+        return super().synthesise(text, language, personal)
 
 
 class _CountingPlayer(SilentPlayer):
@@ -200,3 +200,21 @@ def test_after_close_say_does_nothing(tmp_path):
 def test_receipt_numbers_are_read_one_character_at_a_time():
     assert spell_out("K0001-20261122-0007") == "K 0 0 0 1, 2 0 2 6 1 1 2 2, 0 0 0 7"
     assert spell_out("") == ""
+
+
+@needs_espeak
+def test_personal_prompts_are_deleted_when_the_session_ends(tmp_path):
+    prompter = VoicePrompter(tmp_path / "voice", SilentPlayer())
+    try:
+        prompter.say("请刷身份证办理业务", "zh_CN")
+        prompter.wait_idle(60)
+        shared = prompter.wav_path("请刷身份证办理业务", "zh_CN")
+        prompter.say("您的身份证已于2025-06-01过期", "zh_CN", personal=True)
+        prompter.wait_idle(60)
+        personal = prompter.wav_path("您的身份证已于2025-06-01过期", "zh_CN", personal=True)
+        assert personal.exists() and shared.exists() and personal.parent != shared.parent
+        prompter.forget_session()
+        assert prompter.wait_idle(60)
+        assert not personal.exists() and shared.exists()
+    finally:
+        prompter.close()

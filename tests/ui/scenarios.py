@@ -305,8 +305,9 @@ def elder_voice(work: Path) -> dict:
             # An expired card: the refusal with its reason is said too.
             stack.reader.place(sample_card("resident_expired"))
             d.wait(lambda: bool(app.screen("id_login").problem), 30, "expired card refused")
-            refusal_wav = app.voice.wav_path(app.screen("id_login").problem, "zh_CN")
+            refusal_wav = app.voice.wav_path(app.screen("id_login").problem, "zh_CN", personal=True)
             d.wait(lambda: refusal_wav.exists(), 60, "refusal synthesised")
+            refusal_made = refusal_wav.exists()
             stack.reader.remove()
             swap_until = time.monotonic() + 1.5
             d.wait(lambda: not app.terminal.card_present or time.monotonic() > swap_until, 30, "card swap")
@@ -321,10 +322,14 @@ def elder_voice(work: Path) -> dict:
             d.wait_screen("service_list", 60)
             list_wav = app.voice.wav_path(gettext("Please choose the service you need.", "zh_CN"), "zh_CN")
             d.wait(lambda: list_wav.exists(), 60, "service_list prompt synthesised")
-            return {"silent_before": silent_before, "home_wav": home_wav.exists(), "login_wav": str(login_wav),
+            # The session ends: prompts that carried the citizen's data are deleted, the shared ones stay.
+            journey_screen = app.current
+            app.end_session()
+            d.wait(lambda: not refusal_wav.exists() and app.voice.wait_idle(0), 30, "personal prompts deleted")
+            return {"personal_deleted": not refusal_wav.exists(), "shared_kept": login_wav.exists(),"silent_before": silent_before, "home_wav": home_wav.exists(), "login_wav": str(login_wav),
                     "login_in_cache": login_wav.parent == voice_dir, "duration": duration,
-                    "played": sound is not None, "screen": app.current, "list_wav": list_wav.exists(),
-                    "login_text": login_text, "refusal_wav": refusal_wav.exists(), "receipt_said": receipt_said}
+                    "played": sound is not None, "screen": journey_screen, "list_wav": list_wav.exists(),
+                    "login_text": login_text, "refusal_wav": refusal_made, "receipt_said": receipt_said}
         finally:
             d.stop()
 

@@ -99,6 +99,7 @@ def test_elder_mode_speaks_the_screen_prompt(tmp_path):
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (deploy/bootstrap.sh installs it)")
     r = run("elder_voice", tmp_path)
+    assert r["personal_deleted"] is True and r["shared_kept"] is True
     assert r["silent_before"] == []  # standard mode says nothing
     assert r["home_wav"] is True  # switching elder mode on speaks the screen shown
     assert r["login_text"] == "请将身份证放在读卡区"
