@@ -71,6 +71,7 @@ class CameraSection:
     width: int = 0  # 0: the highest mode the camera gives
     height: int = 0
     dpi: int = 200
+    auto_capture: bool = True  # shoot once the page has stayed still ~0.5 s (the button works too)
 
 
 @dataclass
@@ -162,7 +163,7 @@ def _apply(obj: Any, data: dict, path: str, prefix: str) -> None:
     names = {f.name for f in dataclasses.fields(obj)}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if key not in names or key == "source":
+        if key not in names or (obj.__class__ is Config and key == "source"):
             raise ConfigError(path, dotted, "unknown key (check the spelling; see deploy/kiosk.example.toml)")
         typ = hints[key]
         if dataclasses.is_dataclass(typ):
@@ -176,7 +177,7 @@ def _apply(obj: Any, data: dict, path: str, prefix: str) -> None:
 def _env_overrides(obj: Any, prefix: str, env: dict[str, str]) -> None:
     hints = get_type_hints(type(obj))
     for f in dataclasses.fields(obj):
-        if f.name == "source":
+        if obj.__class__ is Config and f.name == "source":
             continue
         dotted = f"{prefix}{f.name}"
         typ = hints[f.name]

@@ -68,8 +68,12 @@ class ScanScreen(KioskScreen):
             self._preview_stop = None
 
     def _preview_loop(self, stop: threading.Event) -> None:
-        from devices.scanner.autocapture import draw_outline
+        import time
 
+        from devices.scanner.autocapture import StillnessTrigger, draw_outline
+
+        trigger = StillnessTrigger()
+        self._trigger = trigger
         while not stop.is_set():
             try:
                 frame, detection = self.app.terminal.camera().preview()
@@ -79,7 +83,16 @@ class ScanScreen(KioskScreen):
             if frame is not None:
                 shown = draw_outline(frame, detection)
                 Clock.schedule_once(lambda dt, f=shown, st=stop: None if st.is_set() else self._show_frame(f), 0)
+                # 拍照稳定后自动拍摄: the page has stayed still for about half a second.
+                if self.app.cfg.devices.camera.auto_capture and trigger.update(frame, detection, time.monotonic()):
+                    Clock.schedule_once(lambda dt, st=stop: None if st.is_set() else self._auto_capture(), 0)
             stop.wait(PREVIEW_INTERVAL_S)
+
+    def _auto_capture(self) -> None:
+        if self.app.busy or self.all_done:
+            return
+        log.info("auto-capture: the page is still")
+        self.capture()
 
     def _show_frame(self, frame) -> None:
         import numpy as np
@@ -104,7 +117,13 @@ class ScanScreen(KioskScreen):
         material = materials[self.index]
         self.problem = ""
         self.app.run_bg(lambda: self.app.terminal.capture_material(self.app.session, material),
-                        lambda path: self._update(), self._capture_failed, busy_text=self._("Scanning, hold still…"))
+                        self._captured, self._capture_failed, busy_text=self._("Scanning, hold still…"))
+
+    def _captured(self, path) -> None:
+        self._update()
+        trigger = getattr(self, "_trigger", None)
+        if trigger is not None:
+            trigger.reset()  # the next material needs its own still moment
 
     def _capture_failed(self, exc) -> None:
         if getattr(exc, "message_id", "") == "no_page_found":

@@ -67,3 +67,18 @@ def test_cli_missing_config_file(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 5
     assert "file not found" in proc.stderr
+
+
+def test_the_example_config_is_valid_and_complete():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "deploy" / "kiosk.example.toml"
+    cfg = load_config(example, env={})
+    assert cfg.devices.camera.source == "auto"
+    assert cfg.devices.printer.uri.startswith("usb://")
+    assert cfg.source == str(example)
+
+
+def test_camera_source_from_the_environment():
+    cfg = load_config(env={"KIOSK_DEVICES_CAMERA_SOURCE": "sim:"})
+    assert cfg.devices.camera.source == "sim:"

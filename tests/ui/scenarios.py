@@ -248,6 +248,46 @@ def paper_out(work: Path) -> dict:
                 "reprinted_equals_copy": stack.printer.received == local_copy}
 
 
+def auto_capture_and_busy_overlay(work: Path) -> dict:
+    """On the scan screen the camera shoots by itself once the page is still; while the kiosk is busy, taps on
+    the screen underneath do nothing."""
+    from screens.tour import PHONE
+
+    with DemoStack(work) as stack:
+        app, cfg = _app(stack)
+        d = _driver(app)
+        try:
+            d.wait_screen("home")
+            d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader")
+            d.tap("btn_start")
+            d.wait_screen("id_login")
+            stack.reader.place(sample_card("resident"))
+            d.wait(lambda: app.current == "service_list" and app.screen("service_list").ids.service_items.children
+                   and not app.busy, 60, "services")
+            d.tap(list(reversed(app.screen("service_list").ids.service_items.children))[0])
+            d.wait_screen("guide")
+            d.tap("btn_begin")
+            d.wait_screen("form")
+            for digit in PHONE:
+                d.tap_text(digit, exact=True)
+            d.tap("btn_next")
+            d.wait_screen("scan", 60)
+            # No tap on the capture button: every required material is shot when the page is still.
+            d.wait(lambda: not app.session.missing_materials() and not app.busy, 120, "auto-capture of every material")
+            captured = [m.name for m in app.session.materials if m.document is not None]
+            # Busy: the overlay takes the touch, the Back button underneath does not react.
+            app.busy = True
+            d.frames(2)
+            d.tap("btn_back")
+            blocked_screen = app.current
+            app.busy = False
+            d.frames(2)
+            d.tap("btn_back")
+            return {"captured": captured, "blocked_screen": blocked_screen, "after_screen": app.current}
+        finally:
+            d.stop()
+
+
 def reader_unplugged(work: Path) -> dict:
     """The ID reader is unplugged while the login screen waits: the kiosk says so, keeps running, and carries on
     by itself when the reader is plugged back in."""

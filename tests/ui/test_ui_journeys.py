@@ -110,3 +110,10 @@ def test_elder_mode_speaks_the_screen_prompt(tmp_path):
     assert r["receipt_said"].startswith("您的申请已提交，回执编号是：K 0 0 0 1, 2 0 2 6 1 1 2 2, 0 0 0 7。")
     assert "请取走" in r["receipt_said"]  # the printer's message follows
     assert r["screen"] == "service_list"  # audio never stops the journey
+
+
+def test_auto_capture_and_the_busy_overlay_blocks_taps(tmp_path):
+    r = run("auto_capture_and_busy_overlay", tmp_path)
+    assert len(r["captured"]) >= 1
+    assert r["blocked_screen"] == "scan"
+    assert r["after_screen"] == "form"
