@@ -76,6 +76,7 @@ class KioskApp(App):
 
     def __init__(self, cfg, terminal, fonts=None, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.voice: VoicePrompter | None = None  # made in on_start: elder mode's spoken prompts
         self.cfg = cfg
         self.terminal = terminal
         self.fonts = fonts
@@ -88,7 +89,6 @@ class KioskApp(App):
         self.elder_mode = cfg.kiosk.elder_mode
         self._idle_event = None
         self._countdown_event = None
-        self.voice: VoicePrompter | None = None  # made in on_start: elder mode's spoken prompts
         self.title = "政务服务自助终端"
 
     # -- building ----------------------------------------------------------------------------
