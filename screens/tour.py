@@ -26,6 +26,51 @@ def make_app(cfg, headless: bool = True):
     return KioskApp(cfg, Terminal(cfg), fonts)
 
 
+def to_login(driver) -> None:
+    """From home, once the reader is ready, to the card screen."""
+    app = driver.app
+    driver.wait_screen("home")
+    driver.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
+    driver.tap("btn_start")
+    driver.wait_screen("id_login")
+
+
+def swap_card_out(driver, stack) -> None:
+    """Take the card away the way a hand does: a reader cannot tell a faster swap from a card left in place."""
+    app = driver.app
+    stack.reader.remove()
+    swap_until = time.monotonic() + 1.5
+    driver.wait(lambda: not app.terminal.card_present or time.monotonic() > swap_until, 30, "card swap")
+
+
+def log_in(driver, stack, card: str = "resident") -> None:
+    """Place a valid card and wait for the service list to be loaded."""
+    app = driver.app
+    stack.reader.place(sample_card(card))
+    driver.wait(lambda: app.current == "service_list" and len(app.screen("service_list").ids.service_items.children) > 0
+                and not app.busy, 60, "service list")
+
+
+def to_form(driver, shot=None) -> None:
+    """Choose the first service, read its guide, open the form."""
+    app = driver.app
+    shot = shot or (lambda name: None)
+    driver.tap(list(reversed(app.screen("service_list").ids.service_items.children))[0])
+    driver.wait_screen("guide")
+    shot("guide")
+    driver.tap("btn_begin")
+    driver.wait_screen("form")
+
+
+def fill_form(driver) -> None:
+    """Type the phone number on the keypad, pick collection at the outlet when offered, go on to scanning."""
+    app = driver.app
+    for digit in PHONE:
+        driver.tap_text(digit, exact=True)
+    if "网点代发" in app.screen("form").allowed:
+        driver.tap("delivery_outlet")
+
+
 def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> None:
     """Tap through home → ID card → service → guide → form → scan → confirm → receipt → done → home."""
     app = driver.app
@@ -33,31 +78,17 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
     driver.wait_screen("home")
     driver.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
     shot("home")
-    driver.tap("btn_start")
-    driver.wait_screen("id_login")
+    to_login(driver)
     shot("id_login")
     if expired_first:
         stack.reader.place(sample_card("resident_expired"))
         driver.wait(lambda: bool(app.screen("id_login").problem), 30, "expired card refused")
         shot("id_login_expired")
-        stack.reader.remove()
-        # A hand takes a second or so to swap cards; a reader cannot tell a faster swap from a card left in place.
-        swap_until = time.monotonic() + 1.5
-        driver.wait(lambda: not app.terminal.card_present or time.monotonic() > swap_until, 30, "card swap")
-    stack.reader.place(sample_card("resident"))
-    driver.wait(lambda: app.current == "service_list" and len(app.screen("service_list").ids.service_items.children) > 0
-                and not app.busy, 60, "service list")
+        swap_card_out(driver, stack)
+    log_in(driver, stack)
     shot("service_list")
-    buttons = list(reversed(app.screen("service_list").ids.service_items.children))
-    driver.tap(buttons[0])
-    driver.wait_screen("guide")
-    shot("guide")
-    driver.tap("btn_begin")
-    driver.wait_screen("form")
-    for digit in PHONE:
-        driver.tap_text(digit, exact=True)
-    if "网点代发" in app.screen("form").allowed:
-        driver.tap("delivery_outlet")
+    to_form(driver, shot)
+    fill_form(driver)
     shot("form")
     driver.tap("btn_next")
     driver.wait_screen("scan", 60)

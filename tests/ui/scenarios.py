@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from kiosk.demo import DemoStack, sample_card  # noqa: E402
+from screens.tour import fill_form, log_in, swap_card_out, to_form, to_login  # noqa: E402  (no Kivy import until the app is made)
 
 OUT = Path(os.environ.get("KIOSK_UI_SHOTS", tempfile.mkdtemp(prefix="ui-shots-")))
 
@@ -143,12 +144,8 @@ def idle_timeout(work: Path) -> dict:
         app, cfg = _app(stack, base=base)
         d = _driver(app)
         try:
-            d.wait_screen("home")
-            d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader")
-            d.tap("btn_start")
-            d.wait_screen("id_login")
-            stack.reader.place(sample_card("resident"))
-            d.wait_screen("service_list", 60)
+            to_login(d)
+            log_in(d, stack)
             assert app.session.card is not None
             d.wait(lambda: app.idle_countdown > 0, 10, "idle warning")
             d.screenshot(OUT / "idle" / "idle_warning.png")
@@ -251,25 +248,15 @@ def paper_out(work: Path) -> dict:
 def auto_capture_and_busy_overlay(work: Path) -> dict:
     """On the scan screen the camera shoots by itself once the page is still; while the kiosk is busy, taps on
     the screen underneath do nothing."""
-    from screens.tour import PHONE
 
     with DemoStack(work) as stack:
         app, cfg = _app(stack)
         d = _driver(app)
         try:
-            d.wait_screen("home")
-            d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader")
-            d.tap("btn_start")
-            d.wait_screen("id_login")
-            stack.reader.place(sample_card("resident"))
-            d.wait(lambda: app.current == "service_list" and app.screen("service_list").ids.service_items.children
-                   and not app.busy, 60, "services")
-            d.tap(list(reversed(app.screen("service_list").ids.service_items.children))[0])
-            d.wait_screen("guide")
-            d.tap("btn_begin")
-            d.wait_screen("form")
-            for digit in PHONE:
-                d.tap_text(digit, exact=True)
+            to_login(d)
+            log_in(d, stack)
+            to_form(d)
+            fill_form(d)
             d.tap("btn_next")
             d.wait_screen("scan", 60)
             # No tap on the capture button: every required material is shot when the page is still.
@@ -295,10 +282,7 @@ def reader_unplugged(work: Path) -> dict:
         app, cfg = _app(stack)
         d = _driver(app)
         try:
-            d.wait_screen("home")
-            d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader online")
-            d.tap("btn_start")
-            d.wait_screen("id_login")
+            to_login(d)
             stack.reader.unplug()
             d.wait(lambda: app.terminal.card_reader_status == "no_device", 30, "reader reported missing")
             d.wait(lambda: app.status_line == "读卡器未连接", 5, "status line")
@@ -306,8 +290,7 @@ def reader_unplugged(work: Path) -> dict:
             d.screenshot(OUT / "unplugged" / "id_login_no_reader.png")
             stack.reader.replug()
             d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader back")
-            stack.reader.place(sample_card("resident"))
-            d.wait_screen("service_list", 60)
+            log_in(d, stack)
             return {"unplugged_line": unplugged_line, "screen": app.current}
         finally:
             d.stop()
@@ -348,9 +331,7 @@ def elder_voice(work: Path) -> dict:
             refusal_wav = app.voice.wav_path(app.screen("id_login").problem, "zh_CN", personal=True)
             d.wait(lambda: refusal_wav.exists(), 60, "refusal synthesised")
             refusal_made = refusal_wav.exists()
-            stack.reader.remove()
-            swap_until = time.monotonic() + 1.5
-            d.wait(lambda: not app.terminal.card_present or time.monotonic() > swap_until, 30, "card swap")
+            swap_card_out(d, stack)
             # The receipt's prompt reads the receipt number character by character, then the printer's message.
             from types import SimpleNamespace
 
