@@ -12,8 +12,10 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -76,9 +78,6 @@ class Terminal:
     def clean_leftovers(self, now: float | None = None) -> None:
         """After a crash or power cut: scratch pages of an unfinished session are personal data with no owner
         any more, so they go; local receipt previews (masked) are kept for a week for staff, then go."""
-        import shutil
-        import time
-
         shutil.rmtree(self.data_dir / "sessions", ignore_errors=True)
         cutoff = (now or time.time()) - RECEIPT_KEEP_S
         for path in (self.data_dir / "receipts").glob("*"):
@@ -223,13 +222,14 @@ class Terminal:
         receipt_no = next_receipt_no(self.data_dir, self.cfg.kiosk.device_id)
         service = session.service
         promised = add_working_days(now.date(), int(service.get("promised_days", 20)))
+        applicant = session.applicant()
         payload = {
             "receipt_no": receipt_no,
             "device_id": self.cfg.kiosk.device_id,
             "channel": "counter" if self.cfg.kiosk.role == "counter" else "kiosk",
             "item_code": service.get("item_code") or service["code"],
             "item_name": service["name"],
-            "applicant": session.applicant(),
+            "applicant": applicant,
             "form": {"delivery": session.delivery, "mailing_address": session.mailing_address or None},
             "materials": [
                 {"code": m.code, "name": m.name, "pages": max(1, len(m.pages)), "sha256": m.sha256, "bytes": m.size}
@@ -261,8 +261,8 @@ class Terminal:
             "case_no": case_no,
             "pending_upload": pending,
             "item_name": service["name"],
-            "applicant_name": session.applicant()["name"],
-            "applicant_id_number": session.applicant()["id_number"],
+            "applicant_name": applicant["name"],
+            "applicant_id_number": applicant["id_number"],
             "phone": session.phone,
             "submitted_at": payload["submitted_at"],
             "promised_by": hub_promised or promised.isoformat(),
@@ -285,8 +285,6 @@ class Terminal:
                             data["promised_by"])
 
     def _wait_case_no(self, receipt_no: str, budget_s: float) -> dict:
-        import time
-
         deadline = time.monotonic() + budget_s
         answer: dict = {}
         while True:
@@ -315,41 +313,29 @@ class Terminal:
         return escpos, png
 
     def print_receipt(self, escpos: bytes) -> tuple[bool, str]:
-        """Print if the printer says it can; never leave a job held for the next citizen."""
+        """Print if the printer says it can; `print_bytes` checks first and never leaves a job held."""
         from devices.errors import DeviceError
-        from devices.printer.printer import open_printer
+        from devices.printer.printer import PrinterNotReady, open_printer
 
         uri = self.cfg.devices.printer.uri
         if not uri:
             return False, "printer_offline"
         try:
-            printer = open_printer(uri)
-        except DeviceError as exc:
-            log.warning("printer cannot be opened: %s", exc)
-            return False, "printer_offline"
-        try:
-            status = printer.status()
-            if uri.startswith("file://"):
+            with open_printer(uri) as printer:
                 printer.print_bytes(escpos)
-                return True, "one_way"
-            if not status.get("online"):
-                return False, "printer_offline"
-            if status.get("paper") == "empty":
+        except PrinterNotReady as exc:
+            st = exc.status
+            log.warning("receipt not printed: %s", exc.code)
+            if st.get("paper") == "empty":
                 return False, "paper_out"
-            if status.get("cover_open"):
+            if st.get("cover_open"):
                 return False, "cover_open"
-            if status.get("status") not in ("online", None) and status.get("paper") != "near_end":
-                return False, "printer_offline"
-            printer.print_bytes(escpos)
-            return True, "printed"
+            return False, "printer_offline"
         except DeviceError as exc:
             log.warning("printing failed: %s", exc)
             return False, "printer_offline"
-        finally:
-            try:
-                printer.close()
-            except Exception:
-                pass
+        # A one-way link (a file) cannot tell whether paper came out.
+        return True, "one_way" if uri.startswith("file://") else "printed"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -56,15 +56,12 @@ class AppDriver:
 
     def widget(self, widget_id: str, screen: str | None = None):
         scr = self.app.screen(screen or self.app.current)
-        w = scr.ids.get(widget_id)
-        if w is None:
-            for child in scr.walk():
-                if child.ids.get(widget_id) is not None if hasattr(child, "ids") else False:
-                    w = child.ids[widget_id]
-                    break
-        if w is None:
-            raise DriverError(f"no widget {widget_id!r} on screen {scr.name}")
-        return w
+        # ids live on the root of the kv rule that named them: the screen, or a widget inside it (the keypad).
+        for owner in scr.walk():
+            w = getattr(owner, "ids", {}).get(widget_id)
+            if w is not None:
+                return w
+        raise DriverError(f"no widget {widget_id!r} on screen {scr.name}")
 
     def tap(self, target, screen: str | None = None) -> None:
         widget = self.widget(target, screen) if isinstance(target, str) else target

@@ -6,6 +6,7 @@ touches. A failed assertion exits non-zero with its traceback on stderr.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -24,19 +25,21 @@ from screens.tour import fill_form, log_in, swap_card_out, to_form, to_login  # 
 OUT = Path(os.environ.get("KIOSK_UI_SHOTS", tempfile.mkdtemp(prefix="ui-shots-")))
 
 
-def _app(stack, **cfg_overrides):
+@contextlib.contextmanager
+def running_app(stack, **cfg_overrides):
+    """The real app on the stack's devices, offscreen, with a driver; stopped on the way out."""
     from screens.tour import make_app
 
     cfg = stack.kiosk_config(**cfg_overrides)
-    return make_app(cfg, headless=True), cfg
-
-
-def _driver(app):
-    from screens.driver import AppDriver
+    app = make_app(cfg, headless=True)
+    from screens.driver import AppDriver  # Kivy is imported only once it is configured
 
     d = AppDriver(app)
     d.start()
-    return d
+    try:
+        yield app, cfg, d
+    finally:
+        d.stop()
 
 
 def _nonblank(path: Path) -> None:
@@ -53,10 +56,8 @@ def journey_online(work: Path) -> dict:
     from screens.tour import PHONE, journey
 
     with DemoStack(work) as stack:
-        app, cfg = _app(stack)
-        d = _driver(app)
         shots = {}
-        try:
+        with running_app(stack) as (app, cfg, d):
             def shot(name):
                 shots[name] = d.screenshot(OUT / "online" / f"{name}.png")
 
@@ -64,8 +65,6 @@ def journey_online(work: Path) -> dict:
             # The journey ended at home with the session wiped.
             assert app.session.card is None and app.last_result is None
             assert not list((Path(cfg.kiosk.data_dir) / "sessions").glob("*")), "scratch pages left behind"
-        finally:
-            d.stop()
         for path in shots.values():
             _nonblank(path)
         receipts = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.bin"))
@@ -103,17 +102,13 @@ def journey_hub_down(work: Path) -> dict:
     from screens.tour import journey
 
     with DemoStack(work) as stack:
-        app, cfg = _app(stack)
-        d = _driver(app)
-        try:
+        with running_app(stack) as (app, cfg, d):
             d.wait_screen("home")
             # Load the catalog once so the kiosk has its cached copy, then take the hub away.
             app.terminal.catalog()
             stack.stop_process("hub")
             journey(d, stack, lambda name: d.screenshot(OUT / "offline" / f"{name}.png") if name == "receipt" else None,
                     expired_first=False)
-        finally:
-            d.stop()
         decoded = decode(stack.printer.received)
         pending = app.terminal.outbox().pending()
         assert len(pending) == 1, pending
@@ -141,9 +136,7 @@ def idle_timeout(work: Path) -> dict:
         base = Config()
         base.kiosk.idle_timeout_s = 1.0
         base.kiosk.idle_warning_s = 2.0
-        app, cfg = _app(stack, base=base)
-        d = _driver(app)
-        try:
+        with running_app(stack, base=base) as (app, cfg, d):
             to_login(d)
             log_in(d, stack)
             assert app.session.card is not None
@@ -152,8 +145,6 @@ def idle_timeout(work: Path) -> dict:
             warned = True
             d.wait(lambda: app.current == "home" and app.idle_countdown == 0, 10, "home after timeout")
             return {"warned": warned, "card_after": app.session.card, "screen": app.current}
-        finally:
-            d.stop()
 
 
 def elder_and_language(work: Path) -> dict:
@@ -161,9 +152,7 @@ def elder_and_language(work: Path) -> dict:
     from kivy.metrics import dp, sp
 
     with DemoStack(work) as stack:
-        app, cfg = _app(stack)
-        d = _driver(app)
-        try:
+        with running_app(stack) as (app, cfg, d):
             d.wait_screen("home")
             start = d.widget("btn_start", "home")
             normal_font = start.font_size
@@ -176,10 +165,7 @@ def elder_and_language(work: Path) -> dict:
             en_text = start.text
             d.screenshot(OUT / "elder" / "home_elder_en.png")
             return {"normal_font": normal_font, "elder_font": elder_font, "min_height_dp": min(heights.values()) / dp(1),
-                    "zh": zh_text, "en": en_text, "sp18": sp(18), "language": language,
-                    "lang_button": [d.widget("btn_lang", "home").pos, d.widget("btn_lang", "home").size]}
-        finally:
-            d.stop()
+                    "zh": zh_text, "en": en_text, "sp18": sp(18), "language": language}
 
 
 def crash_recovery(work: Path) -> dict:
@@ -187,9 +173,7 @@ def crash_recovery(work: Path) -> dict:
     from kivy.clock import Clock
 
     with DemoStack(work) as stack:
-        app, cfg = _app(stack)
-        d = _driver(app)
-        try:
+        with running_app(stack) as (app, cfg, d):
             d.wait_screen("home")
             d.tap("btn_start")
             d.wait_screen("id_login")
@@ -200,8 +184,6 @@ def crash_recovery(work: Path) -> dict:
             Clock.schedule_once(boom, 0)
             d.wait(lambda: app.current == "home" and bool(app.notice), 10, "recovery")
             return {"screen": app.current, "notice": app.notice}
-        finally:
-            d.stop()
 
 
 def paper_out(work: Path) -> dict:
@@ -212,10 +194,8 @@ def paper_out(work: Path) -> dict:
     from screens.tour import journey
 
     with DemoStack(work, printer_state="empty") as stack:
-        app, cfg = _app(stack)
-        d = _driver(app)
         seen = {}
-        try:
+        with running_app(stack) as (app, cfg, d):
             def shot(name):
                 if name == "receipt":
                     scr = app.screen("receipt")
@@ -224,8 +204,6 @@ def paper_out(work: Path) -> dict:
                     d.screenshot(OUT / "paper_out" / "receipt.png")
 
             journey(d, stack, shot, expired_first=False)
-        finally:
-            d.stop()
         printed_while_empty = len(stack.printer.received)
         receipt_no = seen["receipt_no"]
         local_copy = (Path(cfg.kiosk.data_dir) / "receipts" / f"{receipt_no}.bin").read_bytes()
@@ -250,9 +228,7 @@ def auto_capture_and_busy_overlay(work: Path) -> dict:
     the screen underneath do nothing."""
 
     with DemoStack(work) as stack:
-        app, cfg = _app(stack)
-        d = _driver(app)
-        try:
+        with running_app(stack) as (app, cfg, d):
             to_login(d)
             log_in(d, stack)
             to_form(d)
@@ -271,17 +247,13 @@ def auto_capture_and_busy_overlay(work: Path) -> dict:
             d.frames(2)
             d.tap("btn_back")
             return {"captured": captured, "blocked_screen": blocked_screen, "after_screen": app.current}
-        finally:
-            d.stop()
 
 
 def reader_unplugged(work: Path) -> dict:
     """The ID reader is unplugged while the login screen waits: the kiosk says so, keeps running, and carries on
     by itself when the reader is plugged back in."""
     with DemoStack(work) as stack:
-        app, cfg = _app(stack)
-        d = _driver(app)
-        try:
+        with running_app(stack) as (app, cfg, d):
             to_login(d)
             stack.reader.unplug()
             d.wait(lambda: app.terminal.card_reader_status == "no_device", 30, "reader reported missing")
@@ -292,8 +264,6 @@ def reader_unplugged(work: Path) -> dict:
             d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader back")
             log_in(d, stack)
             return {"unplugged_line": unplugged_line, "screen": app.current}
-        finally:
-            d.stop()
 
 
 def elder_voice(work: Path) -> dict:
@@ -305,9 +275,7 @@ def elder_voice(work: Path) -> dict:
     from kiosk.i18n import gettext
 
     with DemoStack(work) as stack:
-        app, cfg = _app(stack)
-        d = _driver(app)
-        try:
+        with running_app(stack) as (app, cfg, d):
             d.wait_screen("home")
             voice_dir = Path(cfg.kiosk.data_dir) / "voice"
             home_text = gettext("Please swipe your ID card to start.", "zh_CN")
@@ -351,8 +319,6 @@ def elder_voice(work: Path) -> dict:
                     "login_in_cache": login_wav.parent == voice_dir, "duration": duration,
                     "played": sound is not None, "screen": journey_screen, "list_wav": list_wav.exists(),
                     "login_text": login_text, "refusal_wav": refusal_made, "receipt_said": receipt_said}
-        finally:
-            d.stop()
 
 
 if __name__ == "__main__":
