@@ -57,8 +57,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(db_url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision` with the migrations shipped inside the package."""
+def migrate(db_url: str, revision: str = "heads") -> None:
+    """Bring the schema to `revision` (default: every head) with the migrations shipped inside the package."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
