@@ -1,4 +1,8 @@
-"""Auto-capture (拍照稳定后自动拍摄): shoot once the frame and the detected corners have stayed still ~0.5 s.
+"""Auto-capture (拍照稳定后自动拍摄): shoot once the frame and the detected corners have stayed still ~0.5 s,
+the page was found with confidence, and it is not the page taken last (the citizen has turned or changed it).
+
+`page_signature` is a small, contrast-normalised picture of the page inside its detected corners; two signatures
+of the same page correlate near 1 whatever its position under the camera, different pages correlate far less.
 
 Thresholds are normalised (a mean grey difference on the 0–255 scale, corner motion as a fraction of the frame
 diagonal) so they mean the same at any preview size.
@@ -13,23 +17,66 @@ from devices.scanner.detect import Detection
 HOLD_S = 0.5
 MOTION_MAX = 3.0  # mean |Δgrey| on a 320 px wide copy, 0–255 scale
 CORNER_MOVE_MAX = 0.01  # of the frame diagonal
+AUTO_CONFIDENCE_MIN = 0.75  # auto-capture only on a confidently detected page (detection itself stops at 0.5)
+SIGNATURE_SIZE = 48
+SAME_PAGE_MIN = 0.92  # correlation at or above which two signatures show the same page (same page moved: ≥ 0.97; two forms of one template: ≤ 0.84)
+
+
+def page_signature(frame: np.ndarray, corners: np.ndarray | None) -> np.ndarray | None:
+    """The page inside `corners` warped to a small square, grey, zero mean and unit norm (None without corners)."""
+    if corners is None:
+        return None
+    gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    n = SIGNATURE_SIZE
+    dst = np.array([[0, 0], [n - 1, 0], [n - 1, n - 1], [0, n - 1]], np.float32)
+    matrix = cv2.getPerspectiveTransform(np.asarray(corners, np.float32), dst)
+    warped = cv2.warpPerspective(gray, matrix, (n, n), flags=cv2.INTER_AREA).astype(np.float32)
+    warped = cv2.GaussianBlur(warped, (0, 0), 1.0)
+    warped -= float(warped.mean())
+    norm = float(np.linalg.norm(warped))
+    return warped / norm if norm > 1e-6 else warped
+
+
+def same_page(a: np.ndarray | None, b: np.ndarray | None, threshold: float = SAME_PAGE_MIN) -> bool:
+    """Whether two signatures show the same page (either way round: a page turned by 180° is still the same)."""
+    if a is None or b is None or a.shape != b.shape:
+        return False
+    return max(float((a * b).sum()), float((a * b[::-1, ::-1]).sum())) >= threshold
 
 
 class StillnessTrigger:
-    """Feed preview frames; `update` returns True once per still period with a page in view."""
+    """Feed preview frames; `update` returns True once per still period with a new page confidently in view.
 
-    def __init__(self, hold_s: float = HOLD_S, motion_max: float = MOTION_MAX, corner_move_max: float = CORNER_MOVE_MAX):
+    `taken(signature)` tells the trigger which page was captured last (by any means): it does not fire again
+    until a different page lies still under the camera.
+    """
+
+    def __init__(self, hold_s: float = HOLD_S, motion_max: float = MOTION_MAX, corner_move_max: float = CORNER_MOVE_MAX,
+                 min_confidence: float = AUTO_CONFIDENCE_MIN):
         self.hold_s = hold_s
         self.motion_max = motion_max
         self.corner_move_max = corner_move_max
+        self.min_confidence = min_confidence
         self._prev: np.ndarray | None = None
         self._corners: np.ndarray | None = None
         self._still_since: float | None = None
         self._fired = False
+        self.last_taken: np.ndarray | None = None  # signature of the page captured last
+        self.signature: np.ndarray | None = None  # signature of the page in view when the trigger last fired
 
     def reset(self) -> None:
         self._prev = self._corners = self._still_since = None
         self._fired = False
+
+    def taken(self, signature: np.ndarray | None) -> None:
+        """The page with this signature was just captured: wait for another one."""
+        self.last_taken = signature
+        self.reset()
+
+    def forget_taken(self) -> None:
+        """A page was deleted or is to be retaken: the same page may be captured again."""
+        self.last_taken = None
+        self.reset()
 
     def update(self, frame: np.ndarray, detection: Detection | None, now: float) -> bool:
         h, w = frame.shape[:2]
@@ -56,7 +103,13 @@ class StillnessTrigger:
         if self._still_since is None:
             self._still_since = now
         if not self._fired and now - self._still_since >= self.hold_s:
+            if detection.confidence < self.min_confidence:
+                return False  # a page, but not sure enough where its edges are: the button still works
+            signature = page_signature(frame, corners)
+            if same_page(signature, self.last_taken):
+                return False  # the page just taken is still there
             self._fired = True
+            self.signature = signature
             return True
         return False
 

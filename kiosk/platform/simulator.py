@@ -24,6 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kiosk.platform import signing
+from kiosk.form_fields import missing_required
 from kiosk.platform.catalog_data import SERVICES
 from kiosk.privacy.masking import mask_mapping
 
@@ -276,8 +277,11 @@ class SimStore:
             if missing:
                 raise ApiError(409, "materials", f"materials without an attachment: {', '.join(missing)}")
             item = self.catalog[case["item_code"]]
-            promised = add_working_days(dt.datetime.now(CHINA_TZ).date(), int(item["promised_days"])).isoformat()
             form = body.get("form") if isinstance(body.get("form"), dict) else {}
+            lacking = missing_required(item.get("form_fields") or [], form)
+            if lacking:
+                raise ApiError(422, "form", f"required form fields are missing: {', '.join(lacking)}")
+            promised = add_working_days(dt.datetime.now(CHINA_TZ).date(), int(item["promised_days"])).isoformat()
             db.execute("UPDATE cases SET status = 'accepted', promised_by = ?, form_json = ?, submitted_at = ? WHERE case_no = ?",
                        (promised, json.dumps(form, ensure_ascii=False), str(body.get("submitted_at") or _now_iso()), case_no))
             db.execute("INSERT INTO events (case_no, at, status, note) VALUES (?, ?, 'accepted', '已受理')", (case_no, _now_iso()))

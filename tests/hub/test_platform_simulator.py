@@ -25,7 +25,7 @@ def _submission(ref: str, content: bytes = b"%PDF-1.4 scan") -> CaseSubmission:
     return CaseSubmission(
         client_ref=ref, item_code="11610113MB2968340W4000119021000", item_name="个体工商户设立登记",
         applicant=Applicant("张三", "610113199001011234", "111", "13700009050", "陕西省西安市雁塔区小寨东路1号"),
-        form={"business_scope": "餐饮"}, delivery="邮寄", channel="counter", submitted_at="2026-11-22T10:00:00+08:00",
+        form={"business_scope": "餐饮", "premises_address": "雁塔区小寨东路1号", "capital": "10"}, delivery="邮寄", channel="counter", submitted_at="2026-11-22T10:00:00+08:00",
         materials=[MaterialFile("M01", "居民身份证", hashlib.sha256(content).hexdigest(), content),
                    MaterialFile("M02", "经营场所使用证明", hashlib.sha256(content + b"2").hexdigest(), content + b"2")])
 
@@ -91,6 +91,15 @@ def test_wrong_material_hash_and_unknown_item_are_rejected(sim):
     sub = _submission("C0001-20261122-0003")
     sub.item_code = "nope"
     with pytest.raises(PlatformRejected, match="unknown item code"):
+        adapter.submit(sub)
+
+
+def test_a_case_lacking_a_required_form_field_is_refused(sim):
+    adapter = ReferenceHttpAdapter(sim.url, APP_ID, SECRET)
+    sub = _submission("C0001-20261122-0004")
+    del sub.form["premises_address"]
+    sub.form["capital"] = "  "
+    with pytest.raises(PlatformRejected, match="premises_address, capital"):
         adapter.submit(sub)
 
 
