@@ -11,10 +11,25 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Any
+
+from kiosk import form_fields
 from kiosk.privacy.masking import mask_address, mask_document_number, mask_name, mask_phone, sensitive_values
 
 DELIVERY_OPTIONS = ("自取", "邮寄", "网点代发")
 MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+
+
+MAX_EXTRA_PAGES = 8  # pages a citizen may add beyond the declared count (multi-page certificates, contracts)
+
+
+@dataclass
+class Page:
+    """One captured page: the cleaned image, and what the camera saw (to recognise the same page again)."""
+
+    path: Path
+    signature: Any = None  # devices.scanner.autocapture.page_signature of the page
+    warnings: list[str] = field(default_factory=list)  # "blurred", "glare": accepted after advice
 
 
 @dataclass
@@ -24,10 +39,28 @@ class Material:
     code: str
     name: str
     required: bool = True
-    pages: list[Path] = field(default_factory=list)  # processed page images
-    document: Path | None = None  # the PDF/JPEG sent to the hub
+    name_en: str = ""
+    note: str = ""
+    declared_pages: int = 1  # pages the catalog declares (ID card: 2, front then back)
+    pages: list[Page] = field(default_factory=list)
+    document: Path | None = None  # the PDF sent to the hub, assembled from `pages` at submission
     sha256: str = ""
     size: int = 0
+
+    @property
+    def is_id_card(self) -> bool:
+        return self.code == "M01" or "身份证" in self.name
+
+    @property
+    def complete(self) -> bool:
+        return len(self.pages) >= self.declared_pages
+
+    @property
+    def can_add_page(self) -> bool:
+        return not self.is_id_card and self.complete and len(self.pages) < self.declared_pages + MAX_EXTRA_PAGES
+
+    def display_name(self, language: str) -> str:
+        return self.name_en if language == "en" and self.name_en else self.name
 
 
 class CardRefused(Exception):
@@ -45,6 +78,7 @@ class CitizenSession:
     phone: str = ""
     delivery: str = "自取"
     mailing_address: str = ""
+    form: dict[str, str] = field(default_factory=dict)  # the item's own form_fields, by key
     materials: list[Material] = field(default_factory=list)
     scratch: Path | None = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
@@ -75,6 +109,15 @@ class CitizenSession:
             return ""
         return mask_name(self.card.get("name") or self.card.get("name_en") or "") or ""
 
+    def greeting_name(self, language: str) -> str:
+        """The masked name to greet with: a foreigner's card greets by its English name in English mode."""
+        if not self.card:
+            return ""
+        if language == "en" and self.card.get("name_en"):
+            first, *rest = self.card["name_en"].split()
+            return " ".join([first.title()] + [f"{w[0]}." for w in rest])  # "Garcia L. M. F. A.": family name, initials
+        return self.display_name
+
     @property
     def display_id_number(self) -> str:
         return mask_document_number(self.card.get("id_number")) if self.card else ""
@@ -92,12 +135,19 @@ class CitizenSession:
     # -- service and form --------------------------------------------------------------------
     def choose_service(self, service: dict) -> None:
         self.service = service
+        self.form = {}
         self.materials = [
-            Material(code=m.get("code", f"M{i + 1}"), name=m["name"], required=bool(m.get("required", True)))
+            Material(code=m.get("code", f"M{i + 1}"), name=m["name"], required=bool(m.get("required", True)),
+                     name_en=m.get("name_en") or "", note=m.get("note") or "",
+                     declared_pages=max(1, int(m.get("pages") or 1)))
             for i, m in enumerate(service.get("materials", []))
         ]
         if not self.materials:
-            self.materials = [Material(code="M1", name="申请表", required=True)]
+            self.materials = [Material(code="M1", name="申请表", name_en="Application form", required=True)]
+
+    @property
+    def form_fields(self) -> list[dict]:
+        return list((self.service or {}).get("form_fields") or [])
 
     def form_errors(self) -> list[str]:
         """Message ids of what is missing or wrong in the form (empty when it can be submitted)."""
@@ -106,12 +156,23 @@ class CitizenSession:
             errors.append("phone")
         if self.delivery not in DELIVERY_OPTIONS:
             errors.append("delivery")
-        if self.delivery == "邮寄" and len(self.mailing_address.strip()) < 6:
+        if self.delivery == "邮寄" and len(self.mailing_address.strip()) < form_fields.ADDRESS_MIN:
             errors.append("mailing_address")
+        if form_fields.errors(self.form_fields, self.form):
+            errors.append("fields")
         return errors
 
+    @property
+    def card_address(self) -> str:
+        card = self.card or {}
+        return card.get("address_latest") or card.get("address") or ""
+
     def missing_materials(self) -> list[Material]:
-        return [m for m in self.materials if m.required and m.document is None]
+        return [m for m in self.materials if m.required and not m.complete]
+
+    def same_holder(self, card: dict) -> bool:
+        """Whether `card` belongs to the person logged in (the same document number)."""
+        return bool(self.card and card and card.get("id_number") and card.get("id_number") == self.card.get("id_number"))
 
     def applicant(self) -> dict:
         card = self.card or {}
@@ -131,6 +192,7 @@ class CitizenSession:
         self.phone = ""
         self.mailing_address = ""
         self.delivery = "自取"
+        self.form = {}
         self.materials = []
         if self.scratch is not None and self.scratch.exists():
             shutil.rmtree(self.scratch, ignore_errors=True)

@@ -70,3 +70,47 @@ def test_working_days_skip_weekends():
     friday = dt.date(2026, 11, 20)
     assert add_working_days(friday, 1) == dt.date(2026, 11, 23)
     assert add_working_days(friday, 5) == dt.date(2026, 11, 27)
+
+
+SERVICE = {"code": "R", "name": "居住证申领", "materials": [
+    {"code": "M01", "name": "居民身份证", "name_en": "Resident ID card", "pages": 2, "required": True},
+    {"code": "M02", "name": "居住证明", "pages": 1, "required": True}],
+    "form_fields": [{"key": "residence_address", "label": "居住地址", "type": "address", "required": True},
+                    {"key": "residence_since", "label": "来本市居住日期", "type": "date", "required": True},
+                    {"key": "reason", "label": "申领事由", "type": "choice", "choices": ["就业", "就读"], "required": True}]}
+
+
+def test_item_form_fields_block_until_valid_and_pages_follow_the_catalog(tmp_path):
+    from kiosk import form_fields
+    from kiosk.session import Page
+
+    s = CitizenSession()
+    s.login(CARD)
+    s.choose_service(SERVICE)
+    s.phone = "13712349050"
+    assert s.form_errors() == ["fields"]
+    s.form = {"residence_address": "雁塔区", "residence_since": "2099-01-01", "reason": "旅游"}
+    reasons = {k: v[0] for k, v in form_fields.errors(s.form_fields, s.form, today=dt.date(2026, 1, 1)).items()}
+    assert reasons == {"residence_address": form_fields.ADDRESS_TOO_SHORT, "residence_since": form_fields.FUTURE_DATE,
+                       "reason": form_fields.NOT_A_CHOICE}
+    s.form = {"residence_address": "雁塔区小寨东路1号", "residence_since": "20240301", "reason": "就业"}
+    assert s.form_errors() == []
+    assert form_fields.normalise(s.form_fields[1], s.form["residence_since"]) == "2024-03-01"
+    # The ID card is two pages (front, back): one page does not complete it.
+    card = s.materials[0]
+    assert card.is_id_card and card.declared_pages == 2 and card.display_name("en") == "Resident ID card"
+    card.pages.append(Page(tmp_path / "front.jpg"))
+    assert [m.code for m in s.missing_materials()] == ["M01", "M02"]
+    card.pages.append(Page(tmp_path / "back.jpg"))
+    assert [m.code for m in s.missing_materials()] == ["M02"] and not card.can_add_page
+    s.mailing_address = "短"
+    s.delivery = "邮寄"
+    assert s.form_errors() == ["mailing_address"]
+
+
+def test_same_holder_and_english_greeting():
+    s = CitizenSession()
+    s.login({**CARD, "name_en": "GARCIA LOPEZ MARIA"})
+    assert s.same_holder(dict(CARD)) and not s.same_holder({**CARD, "id_number": "610324199001010071"})
+    assert s.greeting_name("en") == "Garcia L. M."
+    assert s.greeting_name("zh_CN") == "张**"
