@@ -13,14 +13,16 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, require_roles
+from kiosk.hub.limits import limited_route
 from kiosk.hub.models import Case, IdempotencyRecord, Upload
-from kiosk.hub.schemas import CaseDetail, CaseIn, CaseOut
+from kiosk.hub.schemas import MAX_CASE_BODY_BYTES, CaseDetail, CaseIn, CaseOut
 from kiosk.hub.tus import _aware, upload_id_from_url
 from kiosk.hub.models import utcnow
 
 log = logging.getLogger("kiosk.hub.cases")
 
-router = APIRouter(prefix="/api/v1/cases", tags=["cases"], dependencies=[Depends(authenticated)])
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], dependencies=[Depends(authenticated)],
+                   route_class=limited_route(MAX_CASE_BODY_BYTES))
 submitters = require_roles("kiosk", "clerk", "supervisor")
 
 

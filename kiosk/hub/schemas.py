@@ -2,24 +2,103 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RECEIPT_NO = re.compile(r"^([A-Za-z0-9]{1,16})-(\d{8})-(\d{4,})$")  # DESIGN §2: <device id>-<yyyymmdd>-<sequence>
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
+# The hub's limits on what a case may carry (docs/reliability.md). Every one of them is answered with a 4xx
+# naming the field, on SQLite and PostgreSQL alike, so no input can reach the relay that the platform or the
+# database cannot take.
+MAX_RECEIPT_NO = 40
+MAX_FORM_BYTES = 16 * 1024          # the form as compact JSON (UTF-8)
+MAX_FORM_DEPTH = 4
+MAX_FORM_KEY = 64
+MAX_FORM_STRING = 2000
+MAX_FORM_INT = 2 ** 53               # what a JSON reader on any side keeps exactly
+MAX_CASE_BODY_BYTES = 256 * 1024     # a whole POST /api/v1/cases body
+# Characters no field may hold: lone surrogates (not UTF-8, refused by PostgreSQL and the platform) and
+# control characters (NUL is refused by PostgreSQL's text types; the others have no place in an application).
+_BAD_CHARS = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BAD_CHARS_LINE = re.compile(r"[\ud800-\udfff\x00-\x1f\x7f]")  # single-line fields: no tab or newline either
+
+
+def bad_char(value: str, single_line: bool = True) -> str | None:
+    """A description of the first character `value` may not hold, or None."""
+    m = (_BAD_CHARS_LINE if single_line else _BAD_CHARS).search(value)
+    if m is None:
+        return None
+    ch = m.group(0)
+    kind = "a lone surrogate" if "\ud800" <= ch <= "\udfff" else "a control character"
+    return f"{kind} (U+{ord(ch):04X}) at position {m.start()}"
+
+
+def _line(value: str) -> str:
+    why = bad_char(value)
+    if why:
+        raise ValueError(f"must be printable text on one line; found {why}")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_line)]
+
+
+def check_form(form: dict[str, Any]) -> dict[str, Any]:
+    """Only what JSON can carry losslessly and the hub stores: finite numbers, bounded strings and depth."""
+
+    def walk(value: Any, path: str, depth: int) -> None:
+        if depth > MAX_FORM_DEPTH:
+            raise ValueError(f"{path}: nested deeper than {MAX_FORM_DEPTH} levels")
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, int):
+            if abs(value) > MAX_FORM_INT:
+                raise ValueError(f"{path}: integer beyond ±2^53; send it as a string")
+            return
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError(f"{path}: numbers must be finite (NaN, Infinity and 1e400 are not JSON numbers)")
+            return
+        if isinstance(value, str):
+            if len(value) > MAX_FORM_STRING:
+                raise ValueError(f"{path}: text longer than {MAX_FORM_STRING} characters")
+            why = bad_char(value, single_line=False)
+            if why:
+                raise ValueError(f"{path}: {why}")
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str) or not k or len(k) > MAX_FORM_KEY or bad_char(k):
+                    raise ValueError(f"{path}: keys must be 1-{MAX_FORM_KEY} printable characters")
+                walk(v, f"{path}.{k}", depth + 1)
+            return
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{path}[{i}]", depth + 1)
+            return
+        raise ValueError(f"{path}: unsupported value of type {type(value).__name__}")
+
+    walk(form, "form", 1)
+    size = len(json.dumps(form, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_FORM_BYTES:
+        raise ValueError(f"form: {size} bytes as JSON; at most {MAX_FORM_BYTES}")
+    return form
+
 
 class ApplicantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    id_number: str = Field(min_length=5, max_length=40)
+    name: Line = Field(min_length=1, max_length=100)
+    id_number: Line = Field(min_length=5, max_length=40)
     # A GA/T 2000.156 code (111 居民身份证) or the card reader's type name (resident, foreign_permanent_2017,
     # gat_residence, …); the platform adapter maps names to the province's codes.
-    card_type: str = Field(default="111", max_length=32)
-    phone: str = Field(default="", max_length=32)
-    address: str = Field(default="", max_length=300)
+    card_type: Line = Field(default="111", max_length=32)
+    phone: Line = Field(default="", max_length=32)
+    address: Line = Field(default="", max_length=300)
 
     @field_validator("card_type", "phone", "address", mode="before")
     @classmethod
@@ -35,12 +114,12 @@ class ApplicantIn(BaseModel):
 
 class MaterialIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=200)
+    code: Line = Field(min_length=1, max_length=32)
+    name: Line = Field(min_length=1, max_length=200)
     pages: int = Field(default=1, ge=1, le=500)
     sha256: str
-    bytes: int = Field(ge=0)
-    upload_url: str = Field(min_length=1, max_length=500)
+    bytes: int = Field(ge=0, le=2 ** 40)
+    upload_url: Line = Field(min_length=1, max_length=500)
 
     @field_validator("sha256")
     @classmethod
@@ -53,16 +132,16 @@ class MaterialIn(BaseModel):
 
 class CaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    receipt_no: str
-    device_id: str = Field(min_length=1, max_length=16)
+    receipt_no: Line = Field(max_length=MAX_RECEIPT_NO)
+    device_id: Line = Field(min_length=1, max_length=16)
     channel: Literal["kiosk", "counter"]
-    item_code: str = Field(min_length=1, max_length=64)  # opaque, as the province issues it
-    item_name: str = Field(min_length=1, max_length=200)
+    item_code: Line = Field(min_length=1, max_length=64)  # opaque, as the province issues it
+    item_name: Line = Field(min_length=1, max_length=200)
     applicant: ApplicantIn
-    form: dict[str, Any] = Field(default_factory=dict)
+    form: Annotated[dict[str, Any], AfterValidator(check_form)] = Field(default_factory=dict)
     materials: list[MaterialIn] = Field(default_factory=list, max_length=50)
     delivery: Literal["自取", "邮寄", "网点代发"]
-    submitted_at: str
+    submitted_at: Line = Field(max_length=40)
 
     @field_validator("submitted_at")
     @classmethod
