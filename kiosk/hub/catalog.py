@@ -3,11 +3,14 @@ still answers while the platform is down."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
+import threading
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select
+from fastapi.responses import Response
+from sqlalchemy import delete, func, select
 
 from kiosk.hub.auth import authenticated
 from kiosk.hub.models import CatalogEntry, utcnow
@@ -54,7 +57,37 @@ def load_catalog(hub) -> tuple[list[dict], str]:
     return items, "stale-cache"
 
 
+_encoded_lock = threading.Lock()
+_encoded: dict[int, tuple[tuple, bytes, str]] = {}  # id(hub) → (cache stamp, JSON body, ETag)
+
+
+def _stamp(hub) -> tuple:
+    with hub.sessions() as s:
+        return tuple(s.execute(select(func.count(CatalogEntry.item_code), func.min(CatalogEntry.fetched_at))).one())
+
+
+def _encode(hub, items: list[dict]) -> tuple[bytes, str]:
+    """The catalog as JSON bytes and its strong ETag, encoded once per cached copy (the catalog is a few hundred
+    kilobytes; kiosks fetch it at every session)."""
+    stamp = _stamp(hub)
+    with _encoded_lock:
+        hit = _encoded.get(id(hub))
+        if hit is not None and hit[0] == stamp:
+            return hit[1], hit[2]
+    body = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    with _encoded_lock:
+        _encoded[id(hub)] = (stamp, body, etag)
+    return body, etag
+
+
 @router.get("")
 def catalog(request: Request):
-    items, source = load_catalog(request.app.state.hub)
-    return JSONResponse(items, headers={"X-Catalog-Source": source})
+    """The catalog; `If-None-Match` with the last ETag answers 304 without a body."""
+    hub = request.app.state.hub
+    items, source = load_catalog(hub)
+    body, etag = _encode(hub, items)
+    headers = {"X-Catalog-Source": source, "ETag": etag, "Cache-Control": "no-cache"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from kiosk.platform import signing
 from kiosk.form_fields import missing_required
 from kiosk.platform.catalog_data import SERVICES
-from kiosk.privacy.masking import mask_mapping
+from kiosk.privacy.masking import mask_document_number, mask_mapping, mask_name
 
 log = logging.getLogger("kiosk.platform.sim")
 
@@ -84,6 +84,13 @@ CREATE TABLE IF NOT EXISTS evaluations (
     channel TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS bundle_cases (
+    case_no TEXT PRIMARY KEY REFERENCES cases(case_no),
+    bundle_code TEXT NOT NULL,
+    answers_json TEXT NOT NULL,
+    items_json TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS nonces (
     app_id TEXT NOT NULL,
     nonce TEXT NOT NULL,
@@ -131,6 +138,9 @@ class SimStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(_SCHEMA)
+        # Evaluations keep the whole upload (channel, detail codes, 代理人 fields) beside the level and text.
+        if "detail_json" not in {r["name"] for r in self.db.execute("PRAGMA table_info(evaluations)")}:
+            self.db.execute("ALTER TABLE evaluations ADD COLUMN detail_json TEXT NOT NULL DEFAULT '{}'")
         self.catalog = {s["item_code"]: s for s in SERVICES}
 
     def close(self) -> None:
@@ -278,7 +288,10 @@ class SimStore:
                 raise ApiError(409, "materials", f"materials without an attachment: {', '.join(missing)}")
             item = self.catalog[case["item_code"]]
             form = body.get("form") if isinstance(body.get("form"), dict) else {}
-            lacking = missing_required(item.get("form_fields") or [], form)
+            fields = item.get("form_fields") or []
+            if item.get("kind") == "bundle":
+                fields = self._record_bundle(db, case_no, item, form)
+            lacking = missing_required(fields, form)
             if lacking:
                 raise ApiError(422, "form", f"required form fields are missing: {', '.join(lacking)}")
             promised = add_working_days(dt.datetime.now(CHINA_TZ).date(), int(item["promised_days"])).isoformat()
@@ -286,6 +299,25 @@ class SimStore:
                        (promised, json.dumps(form, ensure_ascii=False), str(body.get("submitted_at") or _now_iso()), case_no))
             db.execute("INSERT INTO events (case_no, at, status, note) VALUES (?, ?, 'accepted', '已受理')", (case_no, _now_iso()))
         return {"case_no": case_no, "status": "accepted", "promised_by": promised}
+
+    def _record_bundle(self, db: sqlite3.Connection, case_no: str, bundle: dict, form: dict) -> list[dict]:
+        """A 一件事 submission: the answers must fit the questionnaire and name the items it decides; the case is
+        recorded as one bundle of those items. Returns the combined form fields to check."""
+        from kiosk.bundles import BundleError, plan
+
+        doc = form.get("_bundle")
+        if not isinstance(doc, dict) or not isinstance(doc.get("answers"), dict):
+            raise ApiError(422, "bundle", "a 一件事 case needs form._bundle with the questionnaire's answers")
+        try:
+            p = plan(bundle, {str(k): str(v) for k, v in doc["answers"].items()}, self.catalog)
+        except BundleError as exc:
+            raise ApiError(422, "bundle", str(exc)) from None
+        if doc.get("items") is not None and list(doc["items"]) != p["item_codes"]:
+            raise ApiError(422, "bundle", "the items do not match what the answers decide")
+        db.execute("INSERT OR REPLACE INTO bundle_cases (case_no, bundle_code, answers_json, items_json, recorded_at)"
+                   " VALUES (?, ?, ?, ?, ?)", (case_no, bundle["item_code"], json.dumps(doc["answers"], ensure_ascii=False),
+                                              json.dumps(p["item_codes"]), _now_iso()))
+        return p["form_fields"]
 
     def status(self, app_id: str | None, case_no: str) -> dict:
         with self.tx() as db:
@@ -315,9 +347,13 @@ class SimStore:
             count = db.execute("SELECT COUNT(*) FROM evaluations WHERE case_no = ?", (case_no,)).fetchone()[0]
             if count >= 2:
                 raise ApiError(409, "duplicate", "this case already has its evaluation and one follow-up")
-            cur = db.execute("INSERT INTO evaluations (case_no, level, text, channel, created_at) VALUES (?, ?, ?, ?, ?)",
-                             (case_no, level, str(body.get("text") or ""), str(body.get("channel") or "5"), _now_iso()))
-        return {"evaluation_id": cur.lastrowid, "case_no": case_no}
+            detail = {k: body[k] for k in ("detail_codes", "assess_number", "evaluator_id_hash", "handle_user_name",
+                                           "handle_user_page_type", "handle_user_page_code", "proxied") if k in body}
+            cur = db.execute("INSERT INTO evaluations (case_no, level, text, channel, created_at, detail_json)"
+                             " VALUES (?, ?, ?, ?, ?, ?)",
+                             (case_no, level, str(body.get("text") or ""), str(body.get("channel") or "5"), _now_iso(),
+                              json.dumps(detail, ensure_ascii=False)))
+        return {"evaluation_id": cur.lastrowid, "case_no": case_no, "assess_number": count + 1}
 
     def inspect(self, case_no: str) -> dict:
         with self.tx() as db:
@@ -329,6 +365,22 @@ class SimStore:
         doc["applicant"] = mask_mapping(json.loads(case["applicant_json"]))
         doc["form"] = json.loads(case["form_json"])
         doc["materials"] = mats
+        with self.tx() as db:
+            bundle = db.execute("SELECT * FROM bundle_cases WHERE case_no = ?", (case_no,)).fetchone()
+            evaluations = [dict(r) for r in db.execute(
+                "SELECT level, text, channel, created_at, detail_json FROM evaluations WHERE case_no = ? ORDER BY id",
+                (case_no,))]
+        if bundle is not None:
+            doc["bundle"] = {"code": bundle["bundle_code"], "answers": json.loads(bundle["answers_json"]),
+                             "items": json.loads(bundle["items_json"]), "recorded_at": bundle["recorded_at"]}
+        for e in evaluations:
+            detail = json.loads(e.pop("detail_json") or "{}")
+            if detail.get("handle_user_name"):
+                detail["handle_user_name"] = mask_name(detail["handle_user_name"])
+            if detail.get("handle_user_page_code"):
+                detail["handle_user_page_code"] = mask_document_number(detail["handle_user_page_code"])
+            e["detail"] = detail
+        doc["evaluations"] = evaluations
         return doc
 
     def find(self, client_ref: str | None) -> list[dict]:

@@ -76,7 +76,7 @@ def test_platform_sim_and_hub_serve_as_processes(tmp_path):
     hub = None
     try:
         wait_for(lambda: _up(f"http://127.0.0.1:{sim_port}/healthz"), timeout=30)
-        assert len(ReferenceHttpAdapter(f"http://127.0.0.1:{sim_port}", APP_ID, SECRET).fetch_catalog()) == 5
+        assert len(ReferenceHttpAdapter(f"http://127.0.0.1:{sim_port}", APP_ID, SECRET).fetch_catalog()) >= 150
         db = f"sqlite:///{tmp_path}/hub.db"
         token = json.loads(_run(["hub", "token", "create", "--role", "kiosk", "--name", "K0001", "--json", "--db", db],
                                 env).stdout)["token"]

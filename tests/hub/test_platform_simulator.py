@@ -110,7 +110,7 @@ def test_fault_injection_and_unreachable_platform(sim):
         adapter.fetch_catalog()
     set_faults(sim.url, fail_rate=0.0, latency_ms=50)
     assert requests.get(f"{sim.url}/sim/faults", timeout=5).json() == {"fail_rate": 0.0, "latency_ms": 50}
-    assert len(adapter.fetch_catalog()) == 5
+    assert len(adapter.fetch_catalog()) >= 150
     with pytest.raises(PlatformUnavailable, match="unreachable"):
         ReferenceHttpAdapter("http://127.0.0.1:9", APP_ID, SECRET, timeout=2).fetch_catalog()
 
