@@ -11,12 +11,14 @@ import binascii
 import datetime as dt
 import email.utils
 import hashlib
-import io
 import logging
+import os
+import re
+import shutil
 import uuid
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +26,10 @@ from starlette.requests import ClientDisconnect
 
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated
+from kiosk.hub.limits import disk_full_response, is_disk_full
 from kiosk.hub.models import Upload, utcnow
+from kiosk.hub.schemas import bad_char
+from kiosk.hub.storage import PART_SUFFIX
 
 log = logging.getLogger("kiosk.hub.tus")
 
@@ -33,6 +38,9 @@ TUS_EXTENSIONS = "creation,creation-with-upload,expiration,checksum,termination"
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}  # tus checksum extension: sha1 is mandatory
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 STATUS_CHECKSUM_MISMATCH = 460  # tus checksum extension
+READ_ONLY_ROLES = {"installer"}  # may read diagnostics, never store anything
+MAX_METADATA_VALUE = 255
+_DIGITS = re.compile(r"^[0-9]{1,15}$")  # Upload-Length / Upload-Offset: plain decimal, nothing int() also takes
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -67,11 +75,33 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             result[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value.strip() else ""
         except (binascii.Error, UnicodeDecodeError):
             raise ValueError(f"Upload-Metadata value of {key!r} is not base64 UTF-8") from None
+        if len(key) > 64 or len(result[key]) > MAX_METADATA_VALUE or bad_char(key) or bad_char(result[key]):
+            raise ValueError(f"Upload-Metadata {key[:40]!r}: keys up to 64 and values up to {MAX_METADATA_VALUE}"
+                             " printable characters on one line")
+    name = result.get("filename")
+    if name is not None and (not name.strip() or "/" in name or "\\" in name or name in (".", "..")):
+        raise ValueError("Upload-Metadata filename must be a plain file name (no folders), e.g. id-card.pdf")
     return result
+
+
+def safe_filename(name: str | None, fallback: str) -> str:
+    """The last path component of `name`, for what goes to the platform (rows written before names were checked)."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not base or base in (".", "..") or bad_char(base):
+        return fallback
+    return base[:MAX_METADATA_VALUE]
 
 
 def upload_path(upload_dir: Path, upload_id: str) -> Path:
     return upload_dir / f"{upload_id}.bin"
+
+
+def _part_path(upload_dir: Path, upload_id: str) -> Path:
+    return upload_dir / f".{upload_id}.{uuid.uuid4().hex[:8]}{PART_SUFFIX}"
+
+
+def _parse_length(value: str | None) -> int | None:
+    return int(value) if value is not None and _DIGITS.match(value) else None
 
 
 def upload_id_from_url(url: str) -> str | None:
@@ -95,6 +125,12 @@ def _check_version(request: Request) -> JSONResponse | None:
     return None
 
 
+def uploader(caller: Caller = Depends(authenticated)) -> Caller:
+    if caller.role in READ_ONLY_ROLES:
+        raise HTTPException(403, f"role {caller.role!r} is read-only and may not upload files")
+    return caller
+
+
 open_router = APIRouter()
 router = APIRouter(dependencies=[Depends(authenticated)])
 
@@ -109,9 +145,11 @@ def options(request: Request) -> Response:
     })
 
 
-def _append(request: Request, upload_id: str, caller: Caller, offset: int, chunk: bytes) -> dict:
-    """Write `chunk` at `offset` under the upload row's lock; returns the new state or an error."""
-    hub = request.app.state.hub
+def _append(hub, upload_id: str, caller: Caller, offset: int, part: Path, size: int) -> dict:
+    """Append the chunk kept in `part` at `offset` under the upload row's lock; returns the new state or an error.
+
+    The chunk arrived in a file of its own first, so a slow client never holds the row (or the database);
+    here it is only copied into place."""
     with hub.sessions() as s, s.begin():
         row = s.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
         if row is None or row.owner != caller.actor:
@@ -121,15 +159,16 @@ def _append(request: Request, upload_id: str, caller: Caller, offset: int, chunk
         if row.offset != offset:
             return {"error": (409, f"Upload-Offset {offset} does not match the server's offset {row.offset}"),
                     "offset": row.offset}
-        if offset + len(chunk) > row.length:
+        if offset + size > row.length:
             return {"error": (400, f"chunk would exceed Upload-Length {row.length}")}
         path = upload_path(hub.upload_dir, upload_id)
-        with open(path, "r+b") as f:
+        with open(path, "r+b" if path.exists() else "w+b") as f, open(part, "rb") as src:
             f.seek(offset)
-            f.write(chunk)
+            shutil.copyfileobj(src, f, 1 << 20)
             f.truncate()
             f.flush()
-        new_offset = offset + len(chunk)
+            os.fsync(f.fileno())
+        new_offset = offset + size
         s.execute(update(Upload).where(Upload.id == upload_id).values(offset=new_offset))
         if new_offset == row.length:
             digest = _file_sha256(path)
@@ -138,18 +177,40 @@ def _append(request: Request, upload_id: str, caller: Caller, offset: int, chunk
         return {"offset": new_offset, "expires_at": row.expires_at}
 
 
-async def _read_body(request: Request) -> tuple[bytes, bool]:
-    """The request body and whether it arrived whole (False if the client went away part-way)."""
-    buf = io.BytesIO()
-    try:
-        async for piece in request.stream():
-            buf.write(piece)
-    except ClientDisconnect:
-        return buf.getvalue(), False
-    return buf.getvalue(), True
+def _peek(hub, upload_id: str, caller: Caller) -> dict:
+    """The upload's state without a lock: enough to refuse a request before reading its body."""
+    with hub.sessions() as s:
+        row = s.get(Upload, upload_id)
+        if row is None or row.owner != caller.actor:
+            return {"error": (404, "no such upload")}
+        if row.purged or _aware(row.expires_at) < utcnow():
+            return {"error": (410, "upload expired or terminated; create a new one")}
+        return {"offset": row.offset, "length": row.length}
 
 
-def _verify_checksum(header: str | None, chunk: bytes) -> JSONResponse | None:
+async def _receive_to(request: Request, part: Path, limit: int, algo) -> tuple[int, bool, bool, bytes | None]:
+    """Stream the body into `part`: (bytes written, arrived whole, over `limit`, checksum digest or None).
+    At most `limit` bytes are kept; reading stops as soon as the body passes it."""
+    h = algo() if algo is not None else None
+    size = 0
+    whole, over = True, False
+    with open(part, "wb") as f:
+        try:
+            async for piece in request.stream():
+                if size + len(piece) > limit:
+                    over = True
+                    break
+                f.write(piece)
+                size += len(piece)
+                if h is not None:
+                    h.update(piece)
+        except ClientDisconnect:
+            whole = False
+    return size, whole, over, (h.digest() if h is not None else None)
+
+
+def _parse_checksum(header: str | None):
+    """(hash constructor, expected digest) of `Upload-Checksum`, None without one, or an error response."""
     if not header:
         return None
     algo, _, value = header.strip().partition(" ")
@@ -160,23 +221,50 @@ def _verify_checksum(header: str | None, chunk: bytes) -> JSONResponse | None:
         expected = base64.b64decode(value.strip(), validate=True)
     except binascii.Error:
         return _error(400, "Upload-Checksum value is not base64")
-    if fn(chunk).digest() != expected:
-        return _error(STATUS_CHECKSUM_MISMATCH, "Checksum Mismatch: the chunk was discarded; send it again")
-    return None
+    return fn, expected
 
 
 async def _patch_body(request: Request, upload_id: str, caller: Caller, offset: int) -> Response:
-    chunk, whole = await _read_body(request)
-    checksum = request.headers.get("upload-checksum")
-    if not whole:
-        if checksum or not chunk:
-            return Response(status_code=400)  # nobody is listening; a checksummed partial chunk is discarded
-        log.info("upload interrupted; keeping the bytes that arrived", extra={"upload_id": upload_id, "bytes": len(chunk)})
-    else:
-        bad = _verify_checksum(checksum, chunk)
-        if bad is not None:
-            return bad
-    result = await run_in_threadpool(_append, request, upload_id, caller, offset, chunk)
+    hub = request.app.state.hub
+    checksum = _parse_checksum(request.headers.get("upload-checksum"))
+    if isinstance(checksum, Response):
+        return checksum
+    state = await run_in_threadpool(_peek, hub, upload_id, caller)
+    if "error" in state:
+        status, message = state["error"]
+        return _error(status, message)
+    if state["offset"] != offset:
+        return _error(409, f"Upload-Offset {offset} does not match the server's offset {state['offset']}",
+                      **{"Upload-Offset": str(state["offset"])})
+    remaining = state["length"] - offset
+    declared = request.headers.get("content-length")
+    if declared is not None and (_parse_length(declared) is None or int(declared) > remaining):
+        return _error(400, f"chunk would exceed Upload-Length {state['length']} ({remaining} bytes remain)")
+    part = _part_path(hub.upload_dir, upload_id)
+    try:
+        try:
+            size, whole, over, digest = await _receive_to(request, part, remaining,
+                                                          checksum[0] if checksum else None)
+        except OSError as exc:
+            if is_disk_full(exc):
+                return disk_full_response()
+            raise
+        if over:
+            return _error(400, f"chunk would exceed Upload-Length {state['length']} ({remaining} bytes remain)")
+        if not whole:
+            if checksum or not size:
+                return Response(status_code=400)  # nobody is listening; a checksummed partial chunk is discarded
+            log.info("upload interrupted; keeping the bytes that arrived", extra={"upload_id": upload_id, "bytes": size})
+        elif checksum and digest != checksum[1]:
+            return _error(STATUS_CHECKSUM_MISMATCH, "Checksum Mismatch: the chunk was discarded; send it again")
+        try:
+            result = await run_in_threadpool(_append, hub, upload_id, caller, offset, part, size)
+        except Exception as exc:
+            if is_disk_full(exc):
+                return disk_full_response()
+            raise
+    finally:
+        part.unlink(missing_ok=True)
     if "error" in result:
         status, message = result["error"]
         extra = {"Upload-Offset": str(result["offset"])} if "offset" in result else {}
@@ -186,49 +274,73 @@ async def _patch_body(request: Request, upload_id: str, caller: Caller, offset: 
 
 
 @router.post("/files/")
-async def create(request: Request, caller: Caller = Depends(authenticated)) -> Response:
+async def create(request: Request, caller: Caller = Depends(uploader)) -> Response:
     hub = request.app.state.hub
     if (bad := _check_version(request)) is not None:
         return bad
     if request.headers.get("upload-defer-length"):
         return _error(400, "Upload-Defer-Length is not supported; send Upload-Length")
-    try:
-        length = int(request.headers.get("upload-length", ""))
-        if length < 0:
-            raise ValueError
-    except ValueError:
-        return _error(400, "Upload-Length is required: the total size in bytes")
+    length = _parse_length(request.headers.get("upload-length"))
+    if length is None:
+        return _error(400, "Upload-Length is required: the total size in bytes, as plain decimal digits")
     if length > hub.max_upload_bytes:
         return _error(413, f"Upload-Length {length} exceeds Tus-Max-Size {hub.max_upload_bytes}")
     try:
         metadata = parse_metadata(request.headers.get("upload-metadata"))
     except ValueError as exc:
         return _error(400, str(exc))
+    with_body = request.headers.get("content-type", "").startswith(OFFSET_CONTENT_TYPE)
+    declared = request.headers.get("content-length")
+    if with_body and declared is not None and (_parse_length(declared) is None or int(declared) > length):
+        return _error(400, f"the first chunk is larger than Upload-Length {length}")
+    volume = getattr(hub, "volume", None)
+    if volume is not None and not volume.has_room_for(length):
+        return disk_full_response()
     upload_id = uuid.uuid4().hex
     expires = utcnow() + dt.timedelta(seconds=hub.upload_ttl_s)
 
     def insert() -> None:
-        upload_path(hub.upload_dir, upload_id).write_bytes(b"")
+        # The row first, then the file: a crash in between leaves a row whose file PATCH creates, never a file
+        # nobody accounts for.
         with hub.sessions() as s, s.begin():
             s.add(Upload(id=upload_id, length=length, offset=0, metadata_json=metadata, owner=caller.actor,
                          expires_at=expires, sha256=hashlib.sha256(b"").hexdigest() if length == 0 else None))
             audit.record(s, caller.actor, "upload", upload_id, "created", bytes=length,
                          filename=metadata.get("filename", ""))
+        upload_path(hub.upload_dir, upload_id).write_bytes(b"")
 
-    await run_in_threadpool(insert)
+    try:
+        await run_in_threadpool(insert)
+    except Exception as exc:
+        if is_disk_full(exc):
+            return disk_full_response()
+        raise
     location = f"{str(request.base_url).rstrip('/')}/files/{upload_id}"
     headers = _tus_headers(Location=location, **{"Upload-Expires": _http_date(expires)})
-    if request.headers.get("content-type", "").startswith(OFFSET_CONTENT_TYPE):
+    if with_body:
         resp = await _patch_body(request, upload_id, caller, 0)
         if resp.status_code != 204:
+            await run_in_threadpool(_discard, hub, upload_id, caller, "creation body refused")
             return resp
         headers["Upload-Offset"] = resp.headers["Upload-Offset"]
     return Response(status_code=201, headers=headers)
 
 
+def _discard(hub, upload_id: str, caller: Caller, reason: str) -> None:
+    """Forget an upload whose creation failed part-way: its row is marked purged and its file goes."""
+    with hub.sessions() as s, s.begin():
+        row = s.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
+        if row is not None and not row.purged:
+            row.purged = True
+            audit.record(s, caller.actor, "upload", upload_id, "terminated", reason=reason)
+    upload_path(hub.upload_dir, upload_id).unlink(missing_ok=True)
+
+
 @router.head("/files/{upload_id}")
 def head(upload_id: str, request: Request, caller: Caller = Depends(authenticated)) -> Response:
     hub = request.app.state.hub
+    if (bad := _check_version(request)) is not None:
+        return Response(status_code=412, headers=bad.headers)
     with hub.sessions() as s:
         row = s.get(Upload, upload_id)
     if row is None or row.owner != caller.actor:
@@ -244,20 +356,19 @@ def head(upload_id: str, request: Request, caller: Caller = Depends(authenticate
 
 
 @router.patch("/files/{upload_id}")
-async def patch(upload_id: str, request: Request, caller: Caller = Depends(authenticated)) -> Response:
+async def patch(upload_id: str, request: Request, caller: Caller = Depends(uploader)) -> Response:
     if (bad := _check_version(request)) is not None:
         return bad
     if request.headers.get("content-type", "").split(";")[0].strip() != OFFSET_CONTENT_TYPE:
         return _error(415, f"Content-Type must be {OFFSET_CONTENT_TYPE}")
-    try:
-        offset = int(request.headers.get("upload-offset", ""))
-    except ValueError:
-        return _error(400, "Upload-Offset is required")
+    offset = _parse_length(request.headers.get("upload-offset"))
+    if offset is None:
+        return _error(400, "Upload-Offset is required, as plain decimal digits")
     return await _patch_body(request, upload_id, caller, offset)
 
 
 @router.delete("/files/{upload_id}")
-def terminate(upload_id: str, request: Request, caller: Caller = Depends(authenticated)) -> Response:
+def terminate(upload_id: str, request: Request, caller: Caller = Depends(uploader)) -> Response:
     hub = request.app.state.hub
     with hub.sessions() as s, s.begin():
         row = s.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
