@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 
 from kiosk.hub.models import ApiToken
 
-ROLES = ("kiosk", "clerk", "supervisor", "installer")
+# kiosk: a self-service terminal; channel: another intake (12345 hotline 专席, the provincial mini-program, …);
+# clerk (counter 代办员), runner (代办员/跑手), window (窗口人员), chief (审批科长), leader (中心领导): people of an outlet,
+# each acting at its escalation level; supervisor: reads everything (the console); installer: read-only, diag reports.
+ROLES = ("kiosk", "channel", "clerk", "runner", "window", "chief", "leader", "supervisor", "installer")
+# The escalation ladder (四层协调): the level each outlet role acts at.
+LEVELS = {"clerk": 0, "runner": 0, "window": 1, "chief": 2, "leader": 3}
+LEVEL_NAMES = {0: "代办员", 1: "窗口人员", 2: "审批科长", 3: "中心领导"}
+OUTLET_ROLES = tuple(LEVELS)  # roles that need a token bound to an outlet to act on 代办 requests
 CACHE_S = 60.0
 _hasher = PasswordHasher()
 
@@ -30,21 +37,33 @@ class Caller:
     token_id: int
     role: str
     name: str
+    outlet_code: str | None = None
+    person_id: int | None = None
+
+    @property
+    def level(self) -> int | None:
+        """The escalation level this caller acts at (None for kiosk, channel, supervisor, installer)."""
+        return LEVELS.get(self.role)
 
     @property
     def actor(self) -> str:
         return f"{self.role}:{self.name}"
 
 
-def create_token(session: Session, role: str, name: str) -> str:
-    """Store a new token's hash and return the token itself (shown once, never stored)."""
+def create_token(session: Session, role: str, name: str, outlet_code: str | None = None,
+                 person_id: int | None = None, expires_at=None) -> str:
+    """Store a new token's hash and return the token itself (shown once, never stored).
+
+    `outlet_code` binds the token to an outlet (clerks and the escalation levels act only on their outlet's
+    subtree); `person_id` names the person holding it (a `people` row)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     if not name.strip():
         raise ValueError("name must not be empty")
     key_id = secrets.token_hex(6)
     token = f"gk_{key_id}_{secrets.token_urlsafe(24)}"
-    session.add(ApiToken(key_id=key_id, token_hash=_hasher.hash(token), role=role, name=name.strip()))
+    session.add(ApiToken(key_id=key_id, token_hash=_hasher.hash(token), role=role, name=name.strip(),
+                         outlet_code=outlet_code, person_id=person_id, expires_at=expires_at))
     return token
 
 
@@ -72,7 +91,7 @@ class TokenVerifier:
                 _hasher.verify(row.token_hash, token)
             except (VerificationError, InvalidHashError):
                 return None
-            caller = Caller(row.id, row.role, row.name)
+            caller = Caller(row.id, row.role, row.name, row.outlet_code, row.person_id)
         with self._lock:
             self._cache[digest] = (now + CACHE_S, caller)
         return caller

@@ -135,10 +135,13 @@ async def submit_case(body: CaseIn, request: Request, caller: Caller = Depends(s
 
 
 @router.get("/{receipt_no}", response_model=CaseDetail)
-def case_status(receipt_no: str, request: Request):
+def case_status(receipt_no: str, request: Request, caller: Caller = Depends(authenticated)):
     hub = request.app.state.hub
     with hub.sessions() as s:
         case = s.scalar(select(Case).where(Case.receipt_no == receipt_no))
+        # A kiosk or channel token reads only the cases it submitted: another citizen's case answers as unknown.
+        if case is not None and caller.role in ("kiosk", "channel") and case.created_by != caller.actor:
+            case = None
         if case is None:
             raise HTTPException(404, f"no case with receipt number {receipt_no} has reached the hub (yet)")
         doc = case_out(case)

@@ -27,6 +27,9 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    outlet_code: Mapped[str | None] = mapped_column(String(32), nullable=True)  # clerks and escalation levels
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the person holding it, if any
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Case(Base):
@@ -125,4 +128,132 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# -- 代办 (proxy handling): the outlet network, its people, requests, 委托书 and their event log (migration 0004) --
+
+
+class Outlet(Base):
+    """A place that handles 代办: county centre → town centre → village point, or a partner (post office, China Mobile)."""
+
+    __tablename__ = "outlets"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))  # county | town | village | partner
+    parent_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("outlets.code"), nullable=True, index=True)
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)  # item codes it may handle; [] = no restriction
+    hours: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")  # the outlet's own address (not personal data)
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Person(Base):
+    """A member of an outlet's staff (代办员, 窗口人员, 审批科长, 中心领导, supervisor); authenticates with their own token."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outlet_code: Mapped[str] = mapped_column(String(32), ForeignKey("outlets.code"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # HMAC-SHA256, hub key
+    pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)  # argon2
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProxyRequest(Base):
+    """One 代办 request (kind `proxy`) or 办不成事 report (kind `complaint`): a queue row with a lease.
+
+    Personal fields are AES-GCM ciphertexts (kiosk.hub.crypto); `applicant_masked` / `phone_masked` are what
+    lists, logs and the CLI show."""
+
+    __tablename__ = "proxy_requests"
+    __table_args__ = (UniqueConstraint("idem_client", "idem_key", name="uq_proxy_requests_idempotency"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_no: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="proxy")  # proxy | complaint
+    channel: Mapped[str] = mapped_column(String(16))  # kiosk | counter | hotline | miniprogram | field | other
+    device_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    outlet_code: Mapped[str] = mapped_column(String(32), ForeignKey("outlets.code"), index=True)
+    item_code: Mapped[str] = mapped_column(String(64), default="")
+    item_name: Mapped[str] = mapped_column(String(200), default="")
+    mode: Mapped[str] = mapped_column(String(16))  # remote_guidance | home_visit | full_proxy
+    applicant_type: Mapped[str] = mapped_column(String(8))  # person | org
+    applicant_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    applicant_masked: Mapped[str] = mapped_column(String(120))
+    phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_masked: Mapped[str] = mapped_column(String(32))
+    address_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # where a runner goes (home_visit)
+    details_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # the citizen's own words
+    priority: Mapped[str] = mapped_column(String(8), default="normal")  # normal | green (绿色通道 老弱病残孕)
+    priority_rank: Mapped[int] = mapped_column(Integer, default=1)  # 0 green, 1 normal: claims take the lowest first
+    green_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    level: Mapped[int] = mapped_column(Integer, default=0)  # 0 代办员, 1 窗口人员, 2 审批科长, 3 中心领导
+    holder: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the holder's actor ("clerk:zhang")
+    holder_token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    holder_person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    sla_days: Mapped[int] = mapped_column(Integer)
+    sla_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sla_budget_s: Mapped[int] = mapped_column(Integer)  # working seconds between creation and the first due time
+    sla_paused_s: Mapped[int] = mapped_column(Integer, default=0)  # working seconds spent in waiting_citizen
+    sla_paused_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sla_stage: Mapped[int] = mapped_column(Integer, default=0)  # last threshold reported: 0, 70, 80, 90, 100 (breach)
+    sla_stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # filed/closed
+    receipt_no: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)  # the case, once filed
+    materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{code, name, upload_id}]
+    delivery: Mapped[str] = mapped_column(String(16), default="自取")  # result delivery: 自取 | 邮寄 | 网点代发
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why refused / cancelled
+    created_by: Mapped[str] = mapped_column(String(100), index=True)
+    created_by_token: Mapped[int] = mapped_column(Integer)
+    idem_client: Mapped[str] = mapped_column(String(100))
+    idem_key: Mapped[str] = mapped_column(String(200))
+    idem_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ProxyMandate(Base):
+    """代办服务委托书: scope, expiry, the citizen's signature and both parties' IDs (encrypted), its lifecycle."""
+
+    __tablename__ = "proxy_mandates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(Integer, ForeignKey("proxy_requests.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # pending | active | suspended | renewed | revoked | expired | completed
+    scope_items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scope_text: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    principal_enc: Mapped[bytes] = mapped_column(LargeBinary)  # the citizen: {name, id_number}
+    principal_masked: Mapped[str] = mapped_column(String(120))
+    agent_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # the clerk: {name, id_number}
+    agent_masked: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    agent_person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    signature_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # PNG bytes
+    signature_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProxyEvent(Base):
+    """Append-only (the database refuses UPDATE and DELETE): who did what to a request, when, from which device."""
+
+    __tablename__ = "proxy_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(Integer, ForeignKey("proxy_requests.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    device: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    level: Mapped[int] = mapped_column(Integer, default=0)  # the request's level after the event
+    note: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
