@@ -23,6 +23,7 @@ system_packages=(
   postgresql postgresql-contrib
   tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng
   espeak-ng  # spoken prompts in elder mode
+  chromium chromium-driver  # the web console's browser tests (headless)
   python3-venv python3-dev
   ca-certificates
 )

@@ -1,0 +1,88 @@
+"""The month's 考核 report as a PDF (fpdf2), in Chinese: the Simplified Chinese Noto face that the kiosk uses
+(kiosk.fonts extracts it from fonts-noto-cjk) is embedded as a subset."""
+from __future__ import annotations
+
+import datetime as dt
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from kiosk.fonts import UiFonts
+from kiosk.hub.console.tables import Table
+from kiosk.i18n import gettext
+
+MAX_ROWS = 40  # per table in the PDF; the full tables are in the XLSX exports
+
+
+class _Report(FPDF):
+    def __init__(self, fonts: UiFonts, footer_text: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.add_font("sc", "", str(fonts.regular))
+        self.add_font("sc", "B", str(fonts.bold))
+        self.footer_text = footer_text
+        self.set_auto_page_break(True, margin=15)
+        self.set_margins(14, 14, 14)
+
+    def footer(self) -> None:
+        self.set_y(-11)
+        self.set_font("sc", size=8)
+        self.set_text_color(110)
+        self.cell(0, 5, f"{self.footer_text}    {self.page_no()}/{{nb}}", align="C")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table(pdf: _Report, table: Table, lang: str) -> None:
+    pdf.set_font("sc", "B", 12)
+    pdf.set_text_color(20)
+    pdf.multi_cell(0, 7, table.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    if not table.rows:
+        pdf.set_font("sc", size=9)
+        pdf.multi_cell(0, 6, gettext("Nothing in this period.", lang), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+        return
+    pdf.set_font("sc", size=8)
+    widths = []
+    for i, name in enumerate(table.columns):
+        longest = max([len(str(name))] + [len(_cell(r[i])) for r in table.rows[:MAX_ROWS]])
+        widths.append(min(longest, 24) + 3)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=5,
+                   headings_style=FontFace(emphasis="BOLD", fill_color=(230, 236, 245))) as t:
+        t.row([str(c) for c in table.columns])
+        for row in table.rows[:MAX_ROWS]:
+            t.row([_cell(v) for v in row])
+    if len(table.rows) > MAX_ROWS:
+        pdf.set_font("sc", size=8)
+        pdf.multi_cell(0, 5, gettext("{n} more rows in the XLSX export.", lang).format(n=len(table.rows) - MAX_ROWS),
+                       new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
+
+def monthly_report(fonts: UiFonts, title: str, subtitle: str, tables: list[Table], viewer_name: str, lang: str,
+                   now: dt.datetime | None = None) -> bytes:
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    made = gettext("Made {time} by {name}", lang).format(time=now.strftime("%Y-%m-%d %H:%M"), name=viewer_name)
+    pdf = _Report(fonts, made)
+    pdf.set_title(title)
+    pdf.set_creator("govkiosk hub console")
+    pdf.alias_nb_pages()
+    pdf.add_page()
+    pdf.set_font("sc", "B", 18)
+    pdf.multi_cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("sc", size=10)
+    pdf.set_text_color(80)
+    pdf.multi_cell(0, 6, subtitle, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, made, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    for table in tables:
+        _table(pdf, table, lang)
+    return bytes(pdf.output())

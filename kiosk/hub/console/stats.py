@@ -1,0 +1,236 @@
+"""Statistics for a period and an outlet subtree, each one SQL aggregate (GROUP BY, COUNT, SUM, percentiles).
+
+Applications (cases) reach an outlet through the kiosk that sent them: a kiosk's token is bound to its outlet.
+代办 requests carry their outlet. Every table here is a `Table`, rendered as a page, CSV, XLSX or PDF alike.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, case, func, or_, select
+
+from kiosk.hub.console.periods import Period, Scope
+from kiosk.hub.console.sqlbits import cst_day, is_pg, percentiles, seconds_between
+from kiosk.hub.console.tables import Table, hours, pct
+from kiosk.hub.models import ApiToken, Case, Outlet, ProxyEvent, ProxyRequest
+from kiosk.i18n import gettext
+
+TOP_ITEMS = 20
+LEVEL_ORDER = {"county": 0, "town": 1, "village": 2, "partner": 3}
+
+
+def level_name(level: str | None, lang: str) -> str:
+    names = {"county": gettext("County centre", lang), "town": gettext("Town centre", lang),
+             "village": gettext("Village point", lang), "partner": gettext("Partner outlet", lang)}
+    return names.get(level or "", gettext("Unassigned", lang))
+
+
+def device_outlets(session) -> dict[str, str]:
+    """Each kiosk's outlet, from its newest token bound to one (a kiosk keeps its name across token rotations)."""
+    rows = session.execute(select(ApiToken.name, ApiToken.outlet_code).where(ApiToken.role == "kiosk",
+                                                                               ApiToken.outlet_code.is_not(None))
+                           .order_by(ApiToken.id))
+    return {name: outlet for name, outlet in rows}
+
+
+def _case_filter(session, period: Period, scope: Scope):
+    conds = [Case.created_at >= period.start_utc, Case.created_at < period.end_utc]
+    if scope.codes is not None:
+        devices = select(ApiToken.name).where(ApiToken.role == "kiosk", ApiToken.outlet_code.in_(scope.codes))
+        conds.append(Case.device_id.in_(devices))
+    return and_(*conds)
+
+
+def _request_filter(period: Period, scope: Scope):
+    conds = [ProxyRequest.created_at >= period.start_utc, ProxyRequest.created_at < period.end_utc]
+    if scope.codes is not None:
+        conds.append(ProxyRequest.outlet_code.in_(scope.codes))
+    return and_(*conds)
+
+
+def _case_in_time(session):
+    """A finished application is in time when the platform completed it on or before its promised day (CST)."""
+    return and_(Case.platform_status == "completed", Case.promised_by.is_not(None),
+                cst_day(session, Case.updated_at) <= Case.promised_by)
+
+
+def applications_by_outlet(session, period: Period, scope: Scope, lang: str) -> Table:
+    in_time = _case_in_time(session)
+    rows = session.execute(
+        select(Case.device_id, func.count(), func.sum(case((Case.platform_status == "completed", 1), else_=0)),
+               func.sum(case((in_time, 1), else_=0)))
+        .where(_case_filter(session, period, scope)).group_by(Case.device_id)).all()
+    by_device = device_outlets(session)
+    totals: dict[str | None, list[int]] = {}
+    for device, n, done, ok in rows:  # one row per kiosk: a few hundred at most
+        acc = totals.setdefault(by_device.get(device), [0, 0, 0])
+        acc[0] += n
+        acc[1] += int(done or 0)
+        acc[2] += int(ok or 0)
+    out = []
+    for code, (n, done, ok) in totals.items():
+        info = scope.outlets.get(code) if code else None
+        out.append([code or "—", info.name if info else gettext("Unassigned kiosk", lang),
+                    level_name(info.level if info else None, lang), n, done, ok, pct(ok, done)])
+    out.sort(key=lambda r: (-r[3], r[0]))
+    return Table("applications_by_outlet", gettext("Applications by outlet", lang),
+                 [gettext("Outlet code", lang), gettext("Outlet", lang), gettext("Level", lang), gettext("Applications", lang),
+                  gettext("Finished", lang), gettext("Within promised time", lang), gettext("Share in time (%)", lang)],
+                 out, chart="bar", chart_columns=(3,))
+
+
+def _by_column(session, column, where, title_key: str, title: str, label: str, lang: str, limit: int | None = None,
+               names=None) -> Table:
+    q = select(column, func.count().label("n")).where(where).group_by(column).order_by(func.count().desc())
+    if limit:
+        q = q.limit(limit)
+    rows = [[names(v) if names else (v if v not in (None, "") else "—"), n] for v, n in session.execute(q)]
+    return Table(title_key, title, [label, gettext("Count", lang)], rows, chart="bar")
+
+
+def applications_by_channel(session, period, scope, lang) -> Table:
+    channels = {"kiosk": gettext("Self-service kiosk", lang), "counter": gettext("Counter", lang)}
+    return _by_column(session, Case.channel, _case_filter(session, period, scope), "applications_by_channel",
+                      gettext("Applications by channel", lang), gettext("Channel", lang), lang,
+                      names=lambda v: channels.get(v, v))
+
+
+def applications_by_item(session, period, scope, lang) -> Table:
+    q = (select(Case.item_code, func.max(Case.item_name), func.count().label("n"))
+         .where(_case_filter(session, period, scope)).group_by(Case.item_code).order_by(func.count().desc()).limit(TOP_ITEMS))
+    rows = [[code, name, n] for code, name, n in session.execute(q)]
+    return Table("applications_by_item", gettext("Applications by item (top 20)", lang),
+                 [gettext("Item code", lang), gettext("Item", lang), gettext("Count", lang)], rows, chart="bar",
+                 chart_columns=(2,))
+
+
+def daily_volume(session, period: Period, scope: Scope, lang: str) -> Table:
+    """Applications and 代办 requests per day: the line chart of the statistics page."""
+    cday = cst_day(session, Case.created_at)
+    cases = dict(session.execute(select(cday, func.count()).where(_case_filter(session, period, scope)).group_by(cday)).all())
+    rday = cst_day(session, ProxyRequest.created_at)
+    reqs = dict(session.execute(select(rday, func.count()).where(_request_filter(period, scope)).group_by(rday)).all())
+    rows = []
+    day = period.first
+    while day <= period.last:
+        key = day.isoformat()
+        rows.append([key, int(cases.get(key, 0)), int(reqs.get(key, 0))])
+        day += dt.timedelta(days=1)
+    return Table("daily_volume", gettext("Daily volume", lang),
+                 [gettext("Day", lang), gettext("Applications", lang), gettext("代办 requests", lang)], rows,
+                 chart="line", chart_columns=(1, 2))
+
+
+# -- 代办 requests -------------------------------------------------------------------------------------------
+
+
+def requests_by_outlet(session, period, scope, lang) -> Table:
+    finished = ProxyRequest.closed_at.is_not(None)
+    in_time = and_(finished, ProxyRequest.sla_stage < 100)
+    q = (select(ProxyRequest.outlet_code, func.count(), func.sum(case((finished, 1), else_=0)),
+                func.sum(case((in_time, 1), else_=0)), func.sum(case((ProxyRequest.level > 0, 1), else_=0)))
+         .where(_request_filter(period, scope)).group_by(ProxyRequest.outlet_code))
+    rows = []
+    for code, n, done, ok, escalated in session.execute(q):
+        info = scope.outlets.get(code)
+        rows.append([code, info.name if info else code, level_name(info.level if info else None, lang), n,
+                     int(done or 0), int(ok or 0), pct(ok, done), int(escalated or 0)])
+    rows.sort(key=lambda r: (-r[3], r[0]))
+    return Table("requests_by_outlet", gettext("代办 requests by outlet", lang),
+                 [gettext("Outlet code", lang), gettext("Outlet", lang), gettext("Level", lang), gettext("Requests", lang),
+                  gettext("Finished", lang), gettext("Within promised time", lang), gettext("Share in time (%)", lang),
+                  gettext("Escalated", lang)], rows, chart="bar", chart_columns=(3,))
+
+
+def requests_by_level(session, period, scope, lang) -> Table:
+    q = (select(Outlet.level, func.count()).select_from(ProxyRequest).join(Outlet, Outlet.code == ProxyRequest.outlet_code)
+         .where(_request_filter(period, scope)).group_by(Outlet.level))
+    rows = sorted(([level_name(lv, lang), n, LEVEL_ORDER.get(lv, 9)] for lv, n in session.execute(q)), key=lambda r: r[2])
+    return Table("requests_by_level", gettext("代办 requests by outlet level", lang),
+                 [gettext("Level", lang), gettext("Requests", lang)], [r[:2] for r in rows], chart="bar")
+
+
+CHANNELS = {"kiosk": "Self-service kiosk", "counter": "Counter", "hotline": "12345 hotline",
+            "miniprogram": "Mini-program", "field": "Field visit", "other": "Other"}
+MODES = {"remote_guidance": "Remote guidance", "home_visit": "Home visit", "full_proxy": "Full proxy"}
+
+
+def requests_by_channel(session, period, scope, lang) -> Table:
+    return _by_column(session, ProxyRequest.channel, _request_filter(period, scope), "requests_by_channel",
+                      gettext("代办 requests by channel", lang), gettext("Channel", lang), lang,
+                      names=lambda v: gettext(CHANNELS[v], lang) if v in CHANNELS else v)
+
+
+def requests_by_mode(session, period, scope, lang) -> Table:
+    return _by_column(session, ProxyRequest.mode, _request_filter(period, scope), "requests_by_mode",
+                      gettext("代办 requests by mode", lang), gettext("Mode", lang), lang,
+                      names=lambda v: gettext(MODES[v], lang) if v in MODES else v)
+
+
+def requests_by_item(session, period, scope, lang) -> Table:
+    q = (select(ProxyRequest.item_code, func.max(ProxyRequest.item_name), func.count())
+         .where(_request_filter(period, scope)).group_by(ProxyRequest.item_code).order_by(func.count().desc()).limit(TOP_ITEMS))
+    rows = [[code or "—", name or "—", n] for code, name, n in session.execute(q)]
+    return Table("requests_by_item", gettext("代办 requests by item (top 20)", lang),
+                 [gettext("Item code", lang), gettext("Item", lang), gettext("Count", lang)], rows, chart="bar",
+                 chart_columns=(2,))
+
+
+def timeliness(session, period: Period, scope: Scope, lang: str) -> Table:
+    """Share finished within the promised time, and the median and 90th percentile of the time to finish."""
+    cf = _case_filter(session, period, scope)
+    done = Case.platform_status == "completed"
+    n, finished, ok = session.execute(select(func.count(), func.sum(case((done, 1), else_=0)),
+                                             func.sum(case((_case_in_time(session), 1), else_=0))).where(cf)).one()
+    med, p90 = percentiles(session, select(Case.id).where(cf, done), seconds_between(session, Case.created_at, Case.updated_at))
+    rf = _request_filter(period, scope)
+    closed = ProxyRequest.closed_at.is_not(None)
+    rn, rfin, rok = session.execute(select(func.count(), func.sum(case((closed, 1), else_=0)),
+                                           func.sum(case((and_(closed, ProxyRequest.sla_stage < 100), 1), else_=0))).where(rf)).one()
+    rmed, rp90 = percentiles(session, select(ProxyRequest.id).where(rf, closed),
+                             seconds_between(session, ProxyRequest.created_at, ProxyRequest.closed_at))
+    rows = [[gettext("Applications", lang), n, int(finished or 0), int(ok or 0), pct(ok, finished), hours(med), hours(p90)],
+            [gettext("代办 requests", lang), rn, int(rfin or 0), int(rok or 0), pct(rok, rfin), hours(rmed), hours(rp90)]]
+    return Table("timeliness", gettext("Finished within the promised time", lang),
+                 [gettext("What", lang), gettext("Received", lang), gettext("Finished", lang),
+                  gettext("Within promised time", lang), gettext("Share in time (%)", lang),
+                  gettext("Median time to finish (h)", lang), gettext("90th percentile (h)", lang)], rows)
+
+
+def workloads(session, period: Period, scope: Scope, lang: str) -> Table:
+    """Per member of staff: actions on 代办 requests in the period, requests finished, and what they hold now."""
+    ev_where = [ProxyEvent.at >= period.start_utc, ProxyEvent.at < period.end_utc]
+    if scope.codes is not None:
+        ev_where.append(ProxyEvent.request_id.in_(select(ProxyRequest.id).where(ProxyRequest.outlet_code.in_(scope.codes))))
+    acted = session.execute(
+        select(ProxyEvent.actor, func.count(), func.count(func.distinct(ProxyEvent.request_id)),
+               func.sum(case((ProxyEvent.action == "escalate", 1), else_=0)))
+        .where(*ev_where).group_by(ProxyEvent.actor)).all()
+    hold_where = [ProxyRequest.closed_at.is_(None), ProxyRequest.holder.is_not(None)]
+    if scope.codes is not None:
+        hold_where.append(ProxyRequest.outlet_code.in_(scope.codes))
+    holding = dict(session.execute(select(ProxyRequest.holder, func.count()).where(*hold_where)
+                                   .group_by(ProxyRequest.holder)).all())
+    rows: dict[str, list] = {}
+    for actor, actions, requests, escalations in acted:
+        if actor.split(":", 1)[0] in ("kiosk", "channel", "system", "platform"):
+            continue
+        rows[actor] = [actor.split(":", 1)[0], actor.split(":", 1)[-1], actions, requests, int(escalations or 0), 0]
+    for actor, n in holding.items():
+        rows.setdefault(actor, [actor.split(":", 1)[0], actor.split(":", 1)[-1], 0, 0, 0, 0])[5] = n
+    out = sorted(rows.values(), key=lambda r: (-r[2], r[1]))
+    return Table("workloads", gettext("Staff workloads", lang),
+                 [gettext("Role", lang), gettext("Name", lang), gettext("Actions", lang), gettext("Requests handled", lang),
+                  gettext("Escalations", lang), gettext("Holding now", lang)], out, chart="bar", chart_columns=(3,))
+
+
+def statistics(session, period: Period, scope: Scope, lang: str) -> list[Table]:
+    return [timeliness(session, period, scope, lang), daily_volume(session, period, scope, lang),
+            applications_by_outlet(session, period, scope, lang), applications_by_channel(session, period, scope, lang),
+            applications_by_item(session, period, scope, lang), requests_by_outlet(session, period, scope, lang),
+            requests_by_level(session, period, scope, lang), requests_by_channel(session, period, scope, lang),
+            requests_by_mode(session, period, scope, lang), requests_by_item(session, period, scope, lang),
+            workloads(session, period, scope, lang)]
+
+
+__all__ = ["statistics", "device_outlets", "level_name", "is_pg", "or_"]

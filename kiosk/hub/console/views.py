@@ -1,0 +1,170 @@
+"""What each console page shows, built from the query string and the viewer: period, outlet subtree, tables.
+
+Every page view and export is written to the audit log with the viewer's name, in the same transaction as the
+reads (DESIGN §6); a page that shows personal records names them in the audit detail.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk.hub import audit
+from kiosk.hub.console import board, devices, stats
+from kiosk.hub.console.periods import (ConsoleInputError, OutletInfo, Period, Scope, parse_month, parse_period,
+                                       resolve_scope, today_cst)
+from kiosk.hub.console.tables import Table
+from kiosk.hub.console.web import Viewer
+from kiosk.i18n import gettext
+
+VIEWS = ("board", "stats", "evaluations", "devices")
+TITLES = {"board": "Today's board", "stats": "Statistics", "evaluations": "差评 list", "devices": "Device health"}
+
+
+@dataclass
+class View:
+    name: str
+    title: str
+    subtitle: str
+    query: dict[str, str]
+    tables: list[Table]
+    scope: Scope | None = None
+    period: Period | None = None
+    outlet_choices: list[OutletInfo] = field(default_factory=list)
+    file_tag: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)  # board / 差评 rows with their actions
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _scope(s, viewer: Viewer, params: dict) -> tuple[Scope, list[OutletInfo]]:
+    scope, allowed = resolve_scope(s, params.get("outlet"), viewer.root_outlet, viewer.lang)
+    return scope, scope.choices(allowed)
+
+
+def _subtitle(scope: Scope, period: Period | None, lang: str) -> str:
+    where = scope.label(lang)
+    if period is None:
+        return where
+    return gettext("{outlet}, {first} to {last}", lang).format(outlet=where, first=period.first, last=period.last)
+
+
+def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = None) -> View:
+    if name not in VIEWS:
+        raise ConsoleInputError(gettext("There is no such page.", viewer.lang), "", 404)
+    lang = viewer.lang
+    with hub.sessions() as s, s.begin():
+        scope, choices = _scope(s, viewer, params)
+        query = {"outlet": scope.outlet.code} if scope.outlet and params.get("outlet") else {}
+        period = None
+        items: list[dict] = []
+        extra: dict = {}
+        if name == "board":
+            tables, items = board.board_tables(s, scope, lang, limit=None if export else board.LIST_LIMIT)
+            extra["holders"] = _holders(s, scope)
+        elif name == "stats":
+            period = parse_period(params.get("from"), params.get("to"), lang)
+            query.update(period.query())
+            tables = stats.statistics(s, period, scope, lang)
+            tables += _evaluation_summary(s, period, scope, lang)
+            tables += devices.device_health(s, scope, lang)[:1]
+        elif name == "evaluations":
+            period = parse_period(params.get("from"), params.get("to"), lang)
+            query.update(period.query())
+            tables, items = _evaluations(s, period, scope, lang, params, export)
+            if params.get("state"):
+                query["state"] = params["state"]
+        else:
+            tables = devices.device_health(s, scope, lang)
+        if export:
+            audit.record(s, viewer.actor, "console", name, "export", table=export, outlet=scope.outlet.code if scope.outlet else "*",
+                         **({"period": f"{period.first}..{period.last}"} if period else {}))
+        else:
+            detail: dict[str, Any] = {"outlet": scope.outlet.code if scope.outlet else "*"}
+            if period:
+                detail["period"] = f"{period.first}..{period.last}"
+            shown = [i.get("request_no") or i.get("id") for i in items]
+            if shown:
+                detail["records"] = [str(x) for x in shown[:500]]
+            audit.record(s, viewer.actor, "console", name, "view", **detail)
+    tag = (scope.outlet.code if scope.outlet else "all") + (f"-{period.first}-{period.last}" if period else "")
+    return View(name, gettext(TITLES[name], lang), _subtitle(scope, period, lang), query, tables, scope, period, choices,
+                tag, items, extra)
+
+
+def _holders(s, scope: Scope) -> list[dict]:
+    """Who a request may be reassigned to: the active people of the outlets in view, with a live token."""
+    from sqlalchemy import select
+
+    from kiosk.hub.models import ApiToken, Person
+
+    q = (select(Person.id, Person.name, Person.role, Person.outlet_code).where(Person.active.is_(True),
+                                                                              Person.role.in_(("clerk", "runner", "window", "chief", "leader")))
+         .where(Person.id.in_(select(ApiToken.person_id).where(ApiToken.revoked.is_(False))))
+         .order_by(Person.outlet_code, Person.role, Person.name))
+    if scope.codes is not None:
+        q = q.where(Person.outlet_code.in_(scope.codes))
+    return [dict(id=pid, name=n, role=r, outlet_code=o) for pid, n, r, o in s.execute(q.limit(500))]
+
+
+def _evaluation_summary(s, period, scope, lang) -> list[Table]:
+    try:
+        from kiosk.hub.console import evals
+    except ImportError:
+        return []
+    return evals.summary_tables(s, period, scope, lang)
+
+
+def _evaluations(s, period, scope, lang, params, export) -> tuple[list[Table], list[dict]]:
+    try:
+        from kiosk.hub.console import evals
+    except ImportError:
+        return [Table("bad_reviews", gettext("差评 list", lang), [gettext("Note", lang)],
+                      [[gettext("This hub has no evaluations yet.", lang)]])], []
+    return evals.bad_review_list(s, period, scope, lang, params.get("state") or "", export=bool(export))
+
+
+def request_detail(hub, viewer: Viewer, request_no: str) -> View:
+    from kiosk.hub.console import actions
+
+    return actions.request_detail(hub, viewer, request_no)
+
+
+def request_action(hub, viewer: Viewer, request_no: str, action: str, form: dict) -> str:
+    from kiosk.hub.console import actions
+
+    return actions.request_action(hub, viewer, request_no, action, form)
+
+
+def evaluation_action(hub, viewer: Viewer, evaluation_id: str, action: str, form: dict) -> str:
+    try:
+        from kiosk.hub.console import evals
+    except ImportError:
+        raise ConsoleInputError(gettext("This hub has no evaluations yet.", viewer.lang), "", 404) from None
+    return evals.evaluation_action(hub, viewer, evaluation_id, action, form)
+
+
+def monthly_pdf(hub, viewer: Viewer, params: dict, fonts) -> tuple[bytes, str]:
+    """The month's 考核 report: timeliness, volumes by outlet, 好差评 and its handling, workloads, device health."""
+    from kiosk.hub.console.report import monthly_report
+
+    lang = viewer.lang
+    period = parse_month(params.get("month"), lang)
+    if period.first > today_cst():
+        raise ConsoleInputError(gettext("The month {month} has not begun.", lang).format(month=period.first.strftime("%Y-%m")),
+                                gettext("Choose this month or an earlier one.", lang))
+    with hub.sessions() as s, s.begin():
+        scope, _ = _scope(s, viewer, params)
+        tables = [stats.timeliness(s, period, scope, lang), stats.applications_by_outlet(s, period, scope, lang),
+                  stats.requests_by_outlet(s, period, scope, lang), stats.requests_by_level(s, period, scope, lang)]
+        tables += _evaluation_summary(s, period, scope, lang)
+        tables += [stats.workloads(s, period, scope, lang), devices.device_health(s, scope, lang)[0]]
+        audit.record(s, viewer.actor, "console", "report", "export", table="monthly_pdf",
+                     outlet=scope.outlet.code if scope.outlet else "*", period=period.first.strftime("%Y-%m"))
+    title = gettext("{outlet} — 考核 report for {month}", lang).format(outlet=scope.label(lang), month=period.first.strftime("%Y-%m"))
+    subtitle = gettext("Period {first} to {last} (China Standard Time)", lang).format(first=period.first, last=period.last)
+    body = monthly_report(fonts, title, subtitle, tables, viewer.name, lang)
+    name = f"report-{scope.outlet.code if scope.outlet else 'all'}-{period.first.strftime('%Y-%m')}.pdf"
+    return body, name
+
+
+__all__ = ["build", "monthly_pdf", "VIEWS", "dt"]
