@@ -1,0 +1,103 @@
+"""The pinyin lexicon shipped with the package (built by tools/build_ime_data.py), held compactly in memory.
+
+A word's key is its syllables as 2-byte big-endian ids (ids follow the alphabetical order of the syllables, so
+syllables sharing a prefix have neighbouring ids). Keys are sorted: every prefix of a key is a contiguous range,
+found with `bisect` — the sorted key list serves as the trie, without a trie's memory.
+"""
+from __future__ import annotations
+
+import gzip
+from array import array
+from bisect import bisect_left
+from pathlib import Path
+
+DATA_FILE = Path(__file__).with_name("lexicon.tsv.gz")
+HEADER = "govkiosk-ime-lexicon 1"
+
+
+class LexiconError(Exception):
+    """The lexicon file is missing or not one this code can read."""
+
+
+class Lexicon:
+    def __init__(self, path: str | Path = DATA_FILE) -> None:
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                header = f.readline().rstrip("\n")
+                if header != HEADER:
+                    raise LexiconError(f"{path}: not a keyboard lexicon (header {header[:40]!r})")
+                self.syllables: list[str] = f.readline().split()
+                rows = []
+                for line in f:
+                    key, words, freqs = line.rstrip("\n").split("\t")
+                    rows.append((key, words, freqs))
+        except (OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
+            raise LexiconError(f"cannot read the keyboard lexicon {path}: {exc}") from exc
+        if self.syllables != sorted(self.syllables) or not self.syllables:
+            raise LexiconError(f"{path}: syllable list is not sorted")
+        self.syllable_id = {s: i for i, s in enumerate(self.syllables)}
+        encoded = []
+        for key, words, freqs in rows:
+            kb = b"".join(self.syllable_id[s].to_bytes(2, "big") for s in key.split("'"))
+            encoded.append((kb, words, freqs))
+        del rows
+        encoded.sort(key=lambda r: r[0])
+        self.keys: list[bytes] = []
+        self.key_start = array("I")  # index of the key's first entry; one extra at the end
+        self.freq = array("I")
+        self.word_end = array("I")  # entry i's word is blob[word_end[i-1]:word_end[i]]
+        parts: list[str] = []
+        pos = 0
+        self.max_syllables = 0
+        for kb, words, freqs in encoded:
+            self.keys.append(kb)
+            self.key_start.append(len(self.freq))
+            self.max_syllables = max(self.max_syllables, len(kb) // 2)
+            for w, fr in zip(words.split(","), freqs.split(",")):
+                parts.append(w)
+                pos += len(w)
+                self.word_end.append(pos)
+                self.freq.append(int(fr))
+        self.key_start.append(len(self.freq))
+        self.blob = "".join(parts)
+        del encoded, parts
+
+    def __len__(self) -> int:
+        return len(self.freq)
+
+    # -- lookups ---------------------------------------------------------------------------
+    def ids_with_prefix(self, prefix: str) -> range:
+        """Ids of the syllables that start with `prefix` (contiguous because the list is sorted)."""
+        lo = bisect_left(self.syllables, prefix)
+        hi = bisect_left(self.syllables, prefix + "{")  # "{" sorts after "z"
+        return range(lo, hi)
+
+    def has_prefix(self, key: bytes) -> bool:
+        i = bisect_left(self.keys, key)
+        return i < len(self.keys) and self.keys[i].startswith(key)
+
+    def key_index(self, key: bytes) -> int:
+        """Index of `key` in the sorted keys, or -1. Also -2 when no key even starts with it (prune)."""
+        i = bisect_left(self.keys, key)
+        if i >= len(self.keys) or not self.keys[i].startswith(key):
+            return -2
+        return i if self.keys[i] == key else -1
+
+    def entries(self, key_index: int) -> range:
+        return range(self.key_start[key_index], self.key_start[key_index + 1])
+
+    def word(self, entry: int) -> str:
+        start = self.word_end[entry - 1] if entry else 0
+        return self.blob[start:self.word_end[entry]]
+
+    def pinyin(self, key: bytes) -> list[str]:
+        return [self.syllables[int.from_bytes(key[i:i + 2], "big")] for i in range(0, len(key), 2)]
+
+    def lookup(self, word_pinyin: str) -> list[tuple[str, int]]:
+        """Words whose pinyin is exactly `word_pinyin` ("xi'an"), most frequent first (for tests and tools)."""
+        try:
+            key = b"".join(self.syllable_id[s].to_bytes(2, "big") for s in word_pinyin.split("'"))
+        except KeyError:
+            return []
+        k = self.key_index(key)
+        return [(self.word(e), self.freq[e]) for e in self.entries(k)] if k >= 0 else []
