@@ -11,6 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from kiosk.hub import callbacks, catalog, cases, receipts, tus
+from kiosk.hub import diag_reports
+from kiosk.hub import console
 from kiosk.hub.auth import TokenVerifier
 from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, session_factory
 from kiosk.hub.relay import Relay
@@ -91,4 +93,9 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     app.include_router(cases.router)
     app.include_router(receipts.router)
     app.include_router(callbacks.router)
+    from kiosk.hub import counter  # the outlet counter: clerk sign-in, 代发, 代收 (issue 10)
+
+    app.include_router(counter.router)
+    app.include_router(diag_reports.router)
+    app.include_router(console.router)
     return app
