@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 
-from escpos.printer import Dummy
-
 from devices.printer import commands as C
 from devices.printer.document import QR, Cut, Document, Feed, Field, Image, Rule, Text
 from devices.printer.profile import PrinterProfile
@@ -39,7 +37,11 @@ def _raster(img, pad_bottom: int = 0) -> bytes:
 
 
 def _escpos(call) -> bytes:
-    """Run one python-escpos call on a Dummy printer; its stray prints never reach our stdout."""
+    """Run one python-escpos call on a Dummy printer; its stray prints never reach our stdout. python-escpos is
+    imported here, not at module level: it parses its printer-profile YAML on import (a third of a second on a
+    cold machine), which every `kiosk` command would otherwise pay."""
+    from escpos.printer import Dummy
+
     d = Dummy(profile=ESCPOS_PROFILE)
     with contextlib.redirect_stdout(io.StringIO()):
         call(d)
