@@ -1,0 +1,85 @@
+"""The citizen services one App holds: the catalog and its index, and the journeys' small service objects.
+
+Screens reach them as `citizen_services(app)`; each method that may block (network) is called from a worker
+thread through `app.run_bg`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from kiosk.citizen.catalog_index import CatalogIndex
+
+log = logging.getLogger(__name__)
+
+# Journeys that pass through the item list: what choosing an item does.
+MODES = ("apply", "browse", "proxy", "complaint")
+
+
+class CitizenServices:
+    def __init__(self, cfg, terminal) -> None:
+        self.cfg = cfg
+        self.terminal = terminal
+        self._lock = threading.Lock()
+        self._catalog: list[dict] = []
+        self._index: CatalogIndex | None = None
+        self.mode = "apply"
+        self.chosen: dict | None = None  # the item (or bundle) the citizen tapped last
+        self.back_to = ""  # the list the detail screen returns to (service_list or search)
+        self.proxy_item: dict | None = None  # the item a 代办 request is for
+        self.pending_item: dict | None = None  # chosen before the card was read ("Apply now" from the guide)
+        self.after_login: str = ""  # the screen a card login leads to, when not the item list
+        self.outlet_items: list[str] | None = None  # item codes this outlet may handle; None = not known here
+
+    # -- catalog ---------------------------------------------------------------------------
+    def load_catalog(self) -> list[dict]:
+        """The catalog from the hub (or its cached copy), indexed once per distinct copy. Blocking."""
+        items = self.terminal.catalog()
+        with self._lock:
+            if items is not self._catalog and [i.get("item_code") for i in items] != [i.get("item_code") for i in self._catalog]:
+                self._index = CatalogIndex(items)
+            elif self._index is None:
+                self._index = CatalogIndex(items)
+            self._catalog = items
+        return items
+
+    @property
+    def index(self) -> CatalogIndex:
+        with self._lock:
+            if self._index is None:
+                self._index = CatalogIndex(self._catalog)
+            return self._index
+
+    @property
+    def catalog(self) -> list[dict]:
+        return self._catalog
+
+    def by_code(self) -> dict[str, dict]:
+        return {i["item_code"]: i for i in self._catalog if "item_code" in i}
+
+    def handled_here(self, item: dict) -> bool:
+        """Whether this kiosk can take the application: the outlet is entrusted with it (when known) and the item
+        can be applied for at a self-service terminal (网办深度 ≥ 2) without the person at a window."""
+        if item.get("kind") == "bundle":
+            return not item.get("in_person_required")
+        if self.outlet_items and item.get("item_code") not in self.outlet_items:
+            return False
+        return int(item.get("online_depth") or 1) >= 2 and not item.get("in_person_required")
+
+    def reset(self) -> None:
+        """The session ended: forget what this citizen chose."""
+        self.mode = "apply"
+        self.chosen = None
+        self.back_to = ""
+        self.proxy_item = None
+        self.pending_item = None
+        self.after_login = ""
+
+
+def citizen_services(app) -> CitizenServices:
+    """The App's one CitizenServices, made on first use."""
+    svc = getattr(app, "_citizen_services", None)
+    if svc is None:
+        svc = CitizenServices(app.cfg, app.terminal)
+        app._citizen_services = svc
+    return svc

@@ -1,0 +1,109 @@
+"""Search the whole catalog as you type: Chinese, full pinyin or initials (`ylbx` → 养老保险…), through the
+on-screen keyboard. Each key press searches the index (well under a millisecond for the catalog) and refreshes
+the virtualised list, so results follow the finger."""
+from __future__ import annotations
+
+import logging
+import time
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from kiosk.citizen.services import citizen_services
+from kiosk.i18n import N_
+from screens import item_list, letter_pad, voice_controls  # noqa: F401  (kv rules)
+from screens.base import KioskScreen, load_kv
+from screens.item_list import row_data
+from screens.service_list import choose_item
+
+
+log = logging.getLogger(__name__)
+
+
+class SearchScreen(KioskScreen):
+    voice_prompt = N_("Type the name of the service, or its pinyin initials.")
+    count_text = StringProperty("")
+    last_ms = NumericProperty(0)
+    keyboard = BooleanProperty(False)  # the shared Chinese keyboard is in use (else the letter pad)  # time of the last search and list refresh, for the benchmark
+
+    def on_kv_post(self, base_widget):
+        self.ids.results.on_choose = self.choose_code
+        self._attach_keyboard()
+        self.ids.search_field.bind(text=lambda w, text: self.search(self.query()))
+        self._panel = None
+
+    def _attach_keyboard(self) -> None:
+        """The shared on-screen Chinese keyboard's text field when it is installed (tapping it opens the keyboard
+        with the candidate bar); else a plain field with the letter pad below (pinyin and initials)."""
+        try:
+            from screens.keyboard import ChineseTextField
+        except Exception as exc:  # not installed, or unfinished: the letter pad still searches by pinyin
+            log.info("search uses the letter pad (%s)", exc)
+            return
+        old = self.ids.search_field
+        field = ChineseTextField(size_hint_y=None, height=old.height, font_size=old.font_size, multiline=False,
+                                 hint_text=old.hint_text, max_len=30)
+        field.label = self._("Search for a service")
+        parent = old.parent
+        parent.add_widget(field, index=parent.children.index(old))
+        parent.remove_widget(old)
+        self.ids["search_field"] = field
+        self.ids.keyboard_box.clear_widgets()
+        self.keyboard = True
+        field.bind(keyboard_open=self._keyboard_toggled)
+
+    def _keyboard_toggled(self, field, is_open) -> None:
+        """While the keyboard spells pinyin, the letters are searched too (ylbx finds 养老保险 before a word is
+        chosen)."""
+        from screens.keyboard import current_panel
+
+        if self._panel is not None:
+            self._panel.unbind(preedit=self._spelled)
+            self._panel = None
+        panel = current_panel() if is_open else None
+        if panel is not None and panel.field is field:
+            self._panel = panel
+            panel.bind(preedit=self._spelled)
+
+    def _spelled(self, panel, preedit) -> None:
+        self.search(self.query())
+
+    def query(self) -> str:
+        """What is searched: the field's text and the pinyin letters still being spelled."""
+        spelled = self._panel.preedit if self._panel is not None else ""
+        return self.ids.search_field.text + "".join(ch for ch in spelled.lower() if "a" <= ch <= "z")
+
+    def on_pre_enter(self, *args):
+        citizen_services(self.app).back_to = "search"
+        self.search(self.query())
+
+    def search(self, text: str) -> None:
+        started = time.perf_counter()
+        svc = citizen_services(self.app)
+        hits = svc.index.search(text) if text.strip() else []
+        tr, lang = self.app.tr, self.app.language
+        self.ids.results.data = [row_data(i, svc.handled_here(i), tr, lang) for i in hits]
+        self.ids.results.scroll_y = 1
+        if not text.strip():
+            self.count_text = self._("Type a name, full pinyin or initials, for example ylbx for 养老保险.")
+        elif hits:
+            self.count_text = self._("{n} service(s) found").format(n=len(hits))
+        else:
+            self.count_text = self._("Nothing found. Try fewer letters, or browse by department.")
+        self.last_ms = (time.perf_counter() - started) * 1000.0
+
+    def choose_code(self, item_code: str) -> None:
+        item = citizen_services(self.app).by_code().get(item_code)
+        if item is not None:
+            choose_item(self.app, item)
+
+    def back(self) -> None:
+        citizen_services(self.app).back_to = ""
+        self.app.go("service_list")
+
+    def reset(self) -> None:
+        self.ids.search_field.text = ""
+        self.ids.results.data = []
+
+
+SCREEN_CLASS = SearchScreen
+load_kv("search")
