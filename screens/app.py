@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # The citizen journey, in order. Each name is a module `screens/<name>.py` with its `<name>.kv`.
 SCREENS = ("home", "id_login", "service_list", "guide", "form", "scan", "confirm", "receipt", "done")
+# Finding items, 一件事, 代办, progress, 好差评 and 办不成事 (each a screen module like the above).
+SCREENS += ("item_detail", "search")
 
 
 class Translator:

@@ -15,6 +15,7 @@ class KivySoundPlayer:
     def __init__(self) -> None:
         self._sound = None
         self._warned = False
+        self.volume = 1.0  # 0..1, set by the volume control on the screens
 
     def play(self, path: Path) -> None:
         Clock.schedule_once(lambda dt: self._play(Path(path)), 0)
@@ -39,6 +40,7 @@ class KivySoundPlayer:
                 log.warning("voice prompt cannot be played (%s); the kiosk carries on silently", reason)
             return
         try:
+            sound.volume = self.volume
             sound.play()
         except Exception as exc:
             log.warning("voice prompt playback failed: %s", exc)
