@@ -36,6 +36,7 @@ class KioskSection:
     data_dir: str = field(default_factory=default_data_dir)
     hotline: str = "12345"
     tracking_base_url: str = "https://zwfw.example.gov.cn/track"
+    card_return_s: float = 20.0  # a card taken away mid-journey: seconds to put it back before the session ends
 
 
 @dataclass
@@ -96,6 +97,15 @@ class DisplaySection:
     width: int = 1280
     height: int = 800
     show_cursor: bool = False
+    orientation: str = "landscape"  # landscape | portrait (a 1080×1920 standing kiosk)
+
+    def window_size(self) -> tuple[int, int]:
+        """(width, height) of the window: portrait uses 1080×1920 unless a portrait size is configured."""
+        if self.orientation == "portrait":
+            if (self.width, self.height) == (1280, 800):
+                return 1080, 1920
+            return min(self.width, self.height), max(self.width, self.height)
+        return self.width, self.height
 
 
 @dataclass
@@ -121,6 +131,7 @@ class Config:
 _CHOICES = {
     "kiosk.role": {"citizen", "counter"},
     "kiosk.language": {"zh_CN", "en"},
+    "display.orientation": {"landscape", "portrait"},
     "platform.signing": {"hmac-sha256", "sm3"},
     "devices.printer.paper": {58, 80},
     "devices.printer.charset": {"gbk", "gb18030"},

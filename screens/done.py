@@ -13,7 +13,7 @@ class DoneScreen(KioskScreen):
 
     def on_enter(self, *args):
         # The receipt is in the citizen's hand: nothing personal needs to stay in memory or on disk.
-        self.app.end_session(go_home=False)
+        self.app.wipe_data()  # language and elder mode stay for this goodbye, and reset on the way home
         self._event = Clock.schedule_once(lambda dt: self.finish(), RETURN_HOME_S)
 
     def on_leave(self, *args):

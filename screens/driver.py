@@ -65,12 +65,28 @@ class AppDriver:
 
     def tap(self, target, screen: str | None = None) -> None:
         widget = self.widget(target, screen) if isinstance(target, str) else target
+        self.scroll_into_view(widget)
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         self.frames(1)
         touch.touch_up()
         self.frames(2)
+
+    def scroll_into_view(self, widget) -> None:
+        """A finger scrolls to what it wants to press: the enclosing ScrollView, if any, shows the widget."""
+        from kivy.uix.scrollview import ScrollView
+
+        parent = widget.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                from kivy.uix.recycleview import RecycleView
+
+                if not isinstance(parent, RecycleView):  # a RecycleView lays out only what it shows
+                    parent.scroll_to(widget, padding=10, animate=False)
+                    self.frames(2)
+                return
+            parent = parent.parent
 
     def tap_text(self, text: str, exact: bool = False) -> None:
         """Tap the first enabled button on the current screen whose text contains (or is) `text`."""

@@ -20,7 +20,8 @@ def make_app(cfg, headless: bool = True):
     from screens.kivy_setup import configure
 
     fonts = ensure_ui_fonts(cfg.kiosk.data_dir)
-    configure(fullscreen=cfg.display.fullscreen, width=cfg.display.width, height=cfg.display.height, headless=headless)
+    width, height = cfg.display.window_size()
+    configure(fullscreen=cfg.display.fullscreen, width=width, height=height, headless=headless)
     from screens.app import KioskApp
 
     return KioskApp(cfg, Terminal(cfg), fonts)
@@ -55,20 +56,77 @@ def to_form(driver, shot=None) -> None:
     """Choose the first service, read its guide, open the form."""
     app = driver.app
     shot = shot or (lambda name: None)
-    driver.tap(list(reversed(app.screen("service_list").ids.service_items.children))[0])
+    driver.tap(app.screen("service_list").first_row())
     driver.wait_screen("guide")
     shot("guide")
-    driver.tap("btn_begin")
+    driver.tap("btn_next", "guide")
     driver.wait_screen("form")
 
 
-def fill_form(driver) -> None:
-    """Type the phone number on the keypad, pick collection at the outlet when offered, go on to scanning."""
-    app = driver.app
-    for digit in PHONE:
+FIELD_SAMPLES = {"digits": "6217000012345678", "number": "10", "date": "20240301",
+                 "text": "雁塔区小寨东路1号", "address": "陕西省西安市雁塔区小寨东路1号"}
+
+
+def type_on_pad(driver, text: str) -> None:
+    for digit in text:
         driver.tap_text(digit, exact=True)
+
+
+def fill_item_fields(driver) -> None:
+    """The service's own fields: the first choice, digits and dates on the keypad, text typed in."""
+    form = driver.app.screen("form")
+    for key, (field, _row) in list(form._rows.items()):
+        widget = form.field_widget(key)
+        kind = field.get("type", "text")
+        if kind == "choice":
+            driver.tap(list(reversed(widget.children))[0])
+        elif kind in ("digits", "number", "date"):
+            driver.tap(widget)
+            type_on_pad(driver, FIELD_SAMPLES[kind])
+        else:
+            widget.text = FIELD_SAMPLES.get(kind, FIELD_SAMPLES["text"])
+
+
+def fill_form(driver) -> None:
+    """Type the phone number on the keypad, pick collection at the outlet when offered, fill the service's own
+    fields; the caller goes on to scanning."""
+    app = driver.app
+    driver.tap("phone")
+    type_on_pad(driver, PHONE)
     if "网点代发" in app.screen("form").allowed:
         driver.tap("delivery_outlet")
+    fill_item_fields(driver)
+
+
+def page_count(app) -> int:
+    return sum(len(m.pages) for m in app.session.materials)
+
+
+def capture_all(driver, shot=None) -> None:
+    """Lay a new page under the simulated camera for every page still missing; auto-capture takes it (or the
+    Take photo button after a few seconds); advised pages are accepted."""
+    from devices.scanner.simulator import device as sim_device
+
+    app = driver.app
+    scan = app.screen("scan")
+    camera = sim_device(app.cfg.devices.camera.source)
+    driver.wait(lambda: scan.camera_ok, 60, "camera preview")
+    while app.session.missing_materials():
+        before = page_count(app)
+        camera.next_page()
+        deadline = time.monotonic() + (4.0 if app.cfg.devices.camera.auto_capture else 0.0)
+        driver.wait(lambda: page_count(app) > before or scan.pending is not None or app.busy
+                    or time.monotonic() > deadline, 30, "auto-capture")
+        driver.idle(120)
+        if page_count(app) == before and scan.pending is None:
+            driver.tap("btn_capture")
+            driver.idle(120)
+        if scan.pending is not None:
+            if shot:
+                shot("scan_advice")
+            driver.tap("btn_use_anyway")
+        if page_count(app) == before:
+            raise AssertionError(f"scan failed: {scan.problem}")
 
 
 def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> None:
@@ -92,20 +150,15 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
     shot("form")
     driver.tap("btn_next")
     driver.wait_screen("scan", 60)
-    driver.wait(lambda: app.screen("scan").ids.preview.texture is not None, 60, "camera preview")
-    while app.session.missing_materials():
-        driver.tap("btn_capture")
-        driver.idle(120)
-        if app.screen("scan").problem:
-            raise AssertionError(f"scan failed: {app.screen('scan').problem}")
+    capture_all(driver, shot)
     shot("scan")
     driver.tap("btn_next")
     driver.wait_screen("confirm")
     shot("confirm")
-    driver.tap("btn_submit")
+    driver.tap("btn_next")
     driver.wait_screen("receipt", 120)
     shot("receipt")
-    driver.tap("btn_done")
+    driver.tap("btn_next")
     driver.wait_screen("done")
     shot("done")
     driver.tap("btn_home")
@@ -113,12 +166,13 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
 
 
 def run_tour(out_dir: str | Path, workdir: str | Path, role: str = "citizen", elder: bool = False,
-             language: str = "zh_CN") -> dict:
+             language: str = "zh_CN", orientation: str = "landscape") -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     with DemoStack(workdir, role=role) as stack:
         cfg = stack.kiosk_config(elder=elder, language=language)
+        cfg.display.orientation = orientation
         app = make_app(cfg, headless=True)
         from screens.driver import AppDriver  # Kivy is imported only once it is configured
 

@@ -1,7 +1,8 @@
 """Shared widgets: big buttons, the header bar, the numeric keypad used for phone numbers."""
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.animation import Animation
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
@@ -44,6 +45,40 @@ class HeaderBar(BoxLayout):
     title = StringProperty("")
 
 
+class ProgressSweep(FloatLayout):
+    """An indeterminate progress bar: a block sweeping left to right while `running`."""
+
+    running = BooleanProperty(False)
+    phase = NumericProperty(0.0)
+    _anim = None
+
+    def on_running(self, *_):
+        if self._anim is not None:
+            self._anim.cancel(self)
+            self._anim = None
+        if self.running:
+            self.phase = 0.0
+            self._anim = Animation(phase=1.0, duration=1.2) + Animation(phase=0.0, duration=0.0)
+            self._anim.repeat = True
+            self._anim.start(self)
+
+
+class NavBar(BoxLayout):
+    """The bottom row of every journey screen: 返回 (back), 结束办理 (end the session) and, where there is one, the
+    next step. Screens bind `on_back` / `on_next`."""
+
+    next_text = StringProperty("")  # "" = no next button
+    next_disabled = BooleanProperty(False)
+    show_back = BooleanProperty(True)
+    __events__ = ("on_back", "on_next")
+
+    def on_back(self, *_):
+        pass
+
+    def on_next(self, *_):
+        pass
+
+
 class NumericPad(GridLayout):
     """0–9, delete and clear, writing into `target` (a TextInput with keyboard_mode 'managed')."""
 
@@ -54,12 +89,16 @@ class NumericPad(GridLayout):
         ti = self.target
         if ti is None:
             return
+        limit = getattr(ti, "max_digits", self.max_length)
         if key == "del":
-            ti.text = ti.text[:-1]
+            ti.text = ti.text[:-1].rstrip("-") if getattr(ti, "allow_dash", False) else ti.text[:-1]
         elif key == "clear":
             ti.text = ""
-        elif key.isdigit() and len(ti.text) < self.max_length:
-            ti.text += key
+        elif key.isdigit() and len(ti.text) < limit:
+            text = ti.text + key
+            if getattr(ti, "allow_dash", False) and len(text) in (4, 7):
+                text += "-"  # a date typed as digits: YYYY-MM-DD
+            ti.text = text
 
 
 load_kv("widgets")

@@ -38,7 +38,7 @@ def run_cmd(role: str | None, config_path: str | None) -> None:
     fonts = ensure_ui_fonts(cfg.kiosk.data_dir)
     from screens.kivy_setup import configure
 
-    configure(cfg.display.fullscreen, cfg.display.width, cfg.display.height, cfg.display.show_cursor)
+    configure(cfg.display.fullscreen, *cfg.display.window_size(), cfg.display.show_cursor)
     from kiosk.terminal import Terminal
     from screens.app import KioskApp
 
@@ -50,13 +50,15 @@ def run_cmd(role: str | None, config_path: str | None) -> None:
 @click.option("--role", type=click.Choice(["citizen", "counter"]), default="citizen")
 @click.option("--elder", is_flag=True, help="Elder mode (长辈模式): larger text and targets.")
 @click.option("--lang", "language", type=click.Choice(["zh_CN", "en"]), default="zh_CN")
+@click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape",
+              help="landscape 1280×800 or portrait 1080×1920 (display.orientation).")
 @click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
-def tour_cmd(out_dir: str, role: str, elder: bool, language: str, as_json: bool) -> None:
+def tour_cmd(out_dir: str, role: str, elder: bool, language: str, orientation: str, as_json: bool) -> None:
     """Drive the real app offscreen through every screen and write one PNG per screen."""
     from screens.tour import run_tour
 
     with tempfile.TemporaryDirectory(prefix="kiosk-tour-") as work:
-        result = run_tour(out_dir, work, role=role, elder=elder, language=language)
+        result = run_tour(out_dir, work, role=role, elder=elder, language=language, orientation=orientation)
     if as_json:
         echo_json(result)
     else:
