@@ -14,7 +14,9 @@ from kiosk.hub import callbacks, catalog, cases, receipts, tus
 from kiosk.hub import diag_reports
 from kiosk.hub import console
 from kiosk.hub.auth import TokenVerifier
-from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, session_factory
+from kiosk.hub.case_fields import seal_plaintext_cases
+from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, owns_audit_log, session_factory
+from kiosk.hub.storage import DEFAULT_RESERVE_BYTES, Volume, check_shared_volume
 from kiosk.hub.relay import Relay
 from kiosk.platform.adapter import PlatformAdapter
 
@@ -31,6 +33,7 @@ class HubState:
     upload_ttl_s: float = 24 * 3600.0
     max_upload_bytes: int = 50 * 1024 * 1024
     relay: Relay | None = field(default=None)
+    volume: Volume | None = field(default=None)  # free space, reserve and stray files of upload_dir
 
 
 def default_upload_dir(db_url: str, data_dir: str | Path | None) -> Path:
@@ -45,7 +48,8 @@ def default_upload_dir(db_url: str, data_dir: str | Path | None) -> Path:
 
 def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_dir: str | Path | None = None,
                data_dir: str | Path | None = None, migrate: bool = True, relay: bool = True,
-               relay_poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 300.0,
+               relay_poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 60.0,
+               lease_s: float = 15.0, probe_max_s: float = 10.0, reserve_bytes: int = DEFAULT_RESERVE_BYTES,
                catalog_ttl_s: float = 300.0, upload_ttl_s: float = 24 * 3600.0,
                max_upload_bytes: int = 50 * 1024 * 1024) -> FastAPI:
     """The hub as an ASGI app. The relay worker runs while the app is served (lifespan) when `relay`."""
@@ -57,8 +61,16 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     up_dir.mkdir(parents=True, exist_ok=True)
     hub = HubState(engine=engine, sessions=session_factory(engine), upload_dir=up_dir, platform=platform,
                    catalog_ttl_s=catalog_ttl_s, upload_ttl_s=upload_ttl_s, max_upload_bytes=max_upload_bytes)
+    hub.volume = Volume(up_dir, reserve_bytes)
+    check_shared_volume(hub.sessions, up_dir)  # refuses a private upload dir beside other hubs (issue 13)
+    hub.volume.ensure_reserve()
+    seal_plaintext_cases(hub)
+    if owns_audit_log(engine):
+        log.warning("the hub's database role owns its audit table and could alter it; run the hub as a separate"
+                    " role (kiosk hub migrate --app-role, docs/reliability.md)")
     if relay:
-        hub.relay = Relay(hub, poll_s=relay_poll_s, retry_base_s=retry_base_s, retry_max_s=retry_max_s)
+        hub.relay = Relay(hub, poll_s=relay_poll_s, retry_base_s=retry_base_s, retry_max_s=retry_max_s,
+                          lease_s=lease_s, probe_max_s=probe_max_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -85,7 +97,9 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
             db_ok = True
         except Exception:
             db_ok = False
-        return {"ok": db_ok, "service": "hub", "database": engine.dialect.name, "database_ok": db_ok}
+        disk_ok = not hub.volume.low()  # below the reserve: uploads are refused until space is freed
+        return {"ok": db_ok and disk_ok, "service": "hub", "database": engine.dialect.name, "database_ok": db_ok,
+                "disk_ok": disk_ok}
 
     app.include_router(tus.open_router)
     app.include_router(tus.router)

@@ -23,8 +23,12 @@ async def platform_signed(request: Request) -> dict:
     if hub.platform is None:
         raise HTTPException(503, "no platform adapter is configured")
     body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    # The signature covers the path the platform posted to: the one this request arrived on, never one the
+    # caller names in a header (that let a signature made for another path pass here).
+    headers["x-callback-path"] = request.scope.get("root_path", "") + request.url.path
     try:
-        return hub.platform.receive_callback(dict(request.headers), body)
+        return hub.platform.receive_callback(headers, body)
     except PlatformRejected as exc:
         raise HTTPException(exc.status or 400, exc.message) from None
 

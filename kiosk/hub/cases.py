@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.hub import audit
+from kiosk.hub import audit, case_fields
 from kiosk.hub.auth import Caller, authenticated, require_roles
 from kiosk.hub.limits import limited_route
 from kiosk.hub.models import Case, IdempotencyRecord, Upload
 from kiosk.hub.schemas import MAX_CASE_BODY_BYTES, CaseDetail, CaseIn, CaseOut
-from kiosk.hub.tus import _aware, upload_id_from_url
+from kiosk.hub.tus import _aware, upload_id_from_url, upload_path
 from kiosk.hub.models import utcnow
 
 log = logging.getLogger("kiosk.hub.cases")
@@ -73,16 +73,16 @@ def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
                 if s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None:
                     raise HTTPException(409, f"receipt number {body.receipt_no} was already submitted under another"
                                              " Idempotency-Key")
-                uploads = _check_materials(s, caller, body)
+                uploads = _check_materials(hub, s, caller, body)
                 case = Case(
                     receipt_no=body.receipt_no, device_id=body.device_id, channel=body.channel,
                     item_code=body.item_code, item_name=body.item_name,
-                    applicant_name=body.applicant.name, applicant_id_number=body.applicant.id_number,
-                    applicant_card_type=body.applicant.card_type, applicant_phone=body.applicant.phone,
-                    applicant_address=body.applicant.address, form=body.form,
                     materials=[m.model_dump() for m in body.materials], delivery=body.delivery,
                     submitted_at=body.submitted_at, status="queued", attempts=0, next_attempt_at=utcnow(),
                     created_by=caller.actor)
+                a = body.applicant
+                case_fields.seal(case_fields.field_cipher(hub), case, case_fields.Personal(
+                    a.name, a.id_number, a.card_type, a.phone, a.address, body.form))
                 s.add(case)
                 s.add(IdempotencyRecord(client=caller.actor, key=key, fingerprint=fp, receipt_no=body.receipt_no))
                 for up in uploads:
@@ -97,7 +97,7 @@ def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
     raise HTTPException(409, "a request with this Idempotency-Key is being processed; retry shortly")
 
 
-def _check_materials(s, caller: Caller, body: CaseIn) -> list[Upload]:
+def _check_materials(hub, s, caller: Caller, body: CaseIn) -> list[Upload]:
     found = []
     for m in body.materials:
         upload_id = upload_id_from_url(m.upload_url)
@@ -105,7 +105,7 @@ def _check_materials(s, caller: Caller, body: CaseIn) -> list[Upload]:
         if up is None or up.owner != caller.actor:
             raise HTTPException(422, f"material {m.code}: no upload at {m.upload_url}; upload the file to /files/ first")
         if up.purged or _aware(up.expires_at) < utcnow():
-            raise HTTPException(422, f"material {m.code}: the upload expired; upload the file again")
+            raise HTTPException(410, f"material {m.code}: the upload expired; upload the file again")
         if up.offset != up.length or up.sha256 is None:
             raise HTTPException(422, f"material {m.code}: the upload is incomplete ({up.offset} of {up.length} bytes);"
                                      " resume it, then submit again")
@@ -114,6 +114,15 @@ def _check_materials(s, caller: Caller, body: CaseIn) -> list[Upload]:
                                      f" (hub has {up.sha256}, {up.length} bytes)")
         if up.bound_to and up.bound_to != body.receipt_no:
             raise HTTPException(422, f"material {m.code}: that upload belongs to case {up.bound_to}")
+        # The kiosk deletes its copy once the case is accepted: accept only what this hub (and so every hub on
+        # the shared upload volume) can read back whole right now.
+        try:
+            on_disk = upload_path(hub.upload_dir, up.id).stat().st_size
+        except OSError:
+            on_disk = -1
+        if on_disk != up.length:
+            raise HTTPException(410, f"material {m.code}: the hub cannot read the uploaded file back; upload it"
+                                     " again (the kiosk keeps its copy until the case is accepted)")
         found.append(up)
     return found
 

@@ -3,13 +3,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+import logging
+import re
+
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import InvalidInput
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger("kiosk.hub.db")
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Tables the hub's own role may only read and append to: nobody rewrites history through the hub.
+APPEND_ONLY_TABLES = ("audit_events",)
 
 
 def default_db_url(data_dir: str | Path) -> str:
@@ -50,19 +57,85 @@ def make_engine(db_url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(db_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No ping per checkout (a round trip on every request): a connection that died with the server is
+    # replaced when it fails, and pooled connections are recycled before any idle timeout cuts them.
+    return create_engine(db_url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(db_url: str, revision: str = "heads") -> None:
-    """Bring the schema to `revision` (default: every head) with the migrations shipped inside the package."""
+def migrate(db_url: str, revision: str = "heads", app_role: str | None = None) -> None:
+    """Bring the schema to `revision` (default: every head) with the migrations shipped inside the package.
+
+    On PostgreSQL the upgrade holds an advisory lock (per schema), so hubs starting together on an empty
+    database migrate one after the other instead of racing to create the same tables. With `app_role`, that
+    role is then granted what the hub needs and no more (see `grant_app_role`)."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
+    db_url = check_url(db_url)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["db_url"] = check_url(db_url)
-    command.upgrade(cfg, revision)
+    cfg.attributes["db_url"] = db_url
+    if not db_url.startswith("postgresql"):
+        if app_role:
+            raise InvalidInput("--app-role applies to PostgreSQL only",
+                               "SQLite has no roles: protect the database file with file permissions")
+        command.upgrade(cfg, revision)
+        return
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            lock_key = "SELECT hashtext('govkiosk-migrate:' || current_schema())"
+            conn.execute(text(f"SELECT pg_advisory_lock(({lock_key}))"))
+            conn.commit()
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                conn.commit()
+                if app_role:
+                    grant_app_role(conn, app_role)
+                    conn.commit()
+            finally:
+                conn.rollback()
+                conn.execute(text(f"SELECT pg_advisory_unlock(({lock_key}))"))
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def grant_app_role(conn, role: str) -> None:
+    """Let `role` (the one the hub runs as) read and write the hub's tables, but only read and append to the
+    audit log; the tables stay owned by the migrating role, so `role` cannot alter them or their triggers."""
+    if not _ROLE_NAME.match(role):
+        raise InvalidInput(f"{role!r} is not a plain PostgreSQL role name", "use lower-case letters, digits and _")
+    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
+    if not exists:
+        raise InvalidInput(f"PostgreSQL role {role} does not exist",
+                           f"create it first: CREATE ROLE {role} LOGIN PASSWORD '…' (deploy/postgres-test.sh does)")
+    owner = conn.execute(text("SELECT tableowner FROM pg_tables WHERE schemaname = current_schema()"
+                              " AND tablename = 'audit_events'")).scalar()
+    if owner == role:
+        raise InvalidInput(f"role {role} owns the hub's tables, so it could alter its own audit trigger",
+                           "run `kiosk hub migrate` as a separate owner role and give --app-role the hub's role")
+    schema = conn.execute(text("SELECT current_schema()")).scalar()
+    q = f'"{schema}"'
+    conn.execute(text(f"GRANT USAGE ON SCHEMA {q} TO {role}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {q} TO {role}"))
+    for table in APPEND_ONLY_TABLES:
+        conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {q}.{table} FROM {role}"))
+    conn.execute(text(f"REVOKE INSERT, UPDATE, DELETE ON {q}.alembic_version FROM {role}"))
+    conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {q} TO {role}"))
+
+
+def owns_audit_log(engine: Engine) -> bool:
+    """True when the connected PostgreSQL role could alter the audit table (it owns it or is a superuser)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT pg_has_role(current_user, tableowner, 'USAGE') OR"
+            " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+            " FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'audit_events'")).scalar())

@@ -49,6 +49,9 @@ class Case(Base):
     applicant_phone: Mapped[str] = mapped_column(String(32), default="")
     applicant_address: Mapped[str] = mapped_column(String(300), default="")
     form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Since migration 0005 the fields above hold masked values (and an empty form); the real ones are here,
+    # AES-GCM encrypted with the hub key (kiosk.hub.case_fields).
+    personal_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     delivery: Mapped[str] = mapped_column(String(16))
     submitted_at: Mapped[str] = mapped_column(String(40))
@@ -129,6 +132,17 @@ class AuditEvent(Base):
     entity_id: Mapped[str] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain (migration 0005, kiosk.hub.audit): the previous row's hash and this row's own.
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class HubSetting(Base):
+    """Facts every hub process on this database must agree on (e.g. which upload volume they share)."""
+
+    __tablename__ = "hub_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 # -- 代办 (proxy handling): the outlet network, its people, requests, 委托书 and their event log (migration 0004) --

@@ -2,7 +2,12 @@
 
 The queue is the `cases` table. A claim is one UPDATE over a row chosen with `FOR UPDATE SKIP LOCKED`
 (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers instead) and a lease, so several hub processes
-can share one database and a crashed worker's row returns to the pool when its lease runs out.
+can share one database and a crashed worker's row returns to the pool when its lease runs out. The lease is
+short and renewed while a delivery is in flight, so a killed hub's case is picked up within `lease_s`.
+
+When the platform fails several times in a row the relay stops claiming and probes it instead (one cheap
+call per probe interval, whatever the backlog), and when it answers again every case waiting for a retry is
+made due at once: recovery takes one probe interval, and a platform that is still down sees only the probes.
 """
 from __future__ import annotations
 
@@ -10,19 +15,27 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 import uuid
 
 from sqlalchemy import select, update
 
-from kiosk.hub import audit
+from kiosk.hub import audit, case_fields
+from kiosk.hub.limits import is_disk_full
+from kiosk.hub.logs_throttle import Throttle
 from kiosk.hub.models import Case, Upload, utcnow
-from kiosk.hub.tus import upload_id_from_url, upload_path
+from kiosk.hub.tus import safe_filename, upload_id_from_url, upload_path
 from kiosk.platform.adapter import (Applicant, CaseSubmission, MaterialFile, PlatformRejected,
                                     PlatformUnavailable)
 
 log = logging.getLogger("kiosk.hub.relay")
 
 ACTOR = "hub:relay"
+DOWN_AFTER_FAILURES = 3     # consecutive PlatformUnavailable before the relay probes instead of claiming
+PROBE_MIN_S = 1.0
+PROBE_MAX_S = 10.0          # the slowest probe rhythm while the platform stays down: recovery within ~10 s
+MAX_UNEXPECTED_ATTEMPTS = 5  # an adapter error that is not the platform's (a bug, bad data): then the case fails
+SWEEP_EVERY_S = 60.0
 
 
 class MaterialLost(Exception):
@@ -30,17 +43,27 @@ class MaterialLost(Exception):
 
 
 class Relay:
-    def __init__(self, hub, poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 300.0,
-                 lease_s: float = 120.0) -> None:
+    def __init__(self, hub, poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 60.0,
+                 lease_s: float = 15.0, probe_max_s: float = PROBE_MAX_S) -> None:
         self.hub = hub
         self.worker_id = f"relay-{uuid.uuid4().hex[:8]}"
         self.poll_s = poll_s
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
         self.lease_s = lease_s
+        self.probe_max_s = probe_max_s
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failures = 0          # consecutive PlatformUnavailable
+        self._probe_at = 0.0        # monotonic time of the next probe while the platform is down
+        self._probe_every = PROBE_MIN_S
+        self.probes = 0             # probes sent (the only calls a down platform gets)
+        self._throttle = Throttle(log, every_s=60.0)
+
+    @property
+    def platform_down(self) -> bool:
+        return self._failures >= DOWN_AFTER_FAILURES
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -60,23 +83,81 @@ class Relay:
         self._wake.set()
 
     def _loop(self) -> None:
-        last_purge = 0.0
+        last_sweep = 0.0
         while not self._stop.is_set():
             try:
-                worked = self.run_once()
-            except Exception:  # the database went away, say: keep the worker alive and try again later
-                log.exception("relay pass failed")
-                worked = False
-            now = utcnow().timestamp()
-            if now - last_purge > 60:
-                last_purge = now
+                if self.platform_down:
+                    worked = self._probe()
+                else:
+                    worked = self.run_once()
+            except Exception as exc:  # the database went away, say: keep the worker alive and try again later
+                if is_disk_full(exc) and self._release_reserve():
+                    worked = True  # room again: retry at once
+                else:
+                    self._throttle.exception("relay pass failed", exc, key="pass")
+                    worked = False
+            now = time.monotonic()
+            if now - last_sweep > SWEEP_EVERY_S:
+                last_sweep = now
                 try:
                     self.purge_expired_uploads()
-                except Exception:
-                    log.exception("purging expired uploads failed")
+                    self.sweep_files()
+                    self._ensure_reserve()
+                except Exception as exc:
+                    self._throttle.exception("upload upkeep failed", exc, key="upkeep")
             if not worked:
-                self._wake.wait(self.poll_s)
+                wait = self.poll_s
+                if self.platform_down:
+                    wait = max(0.05, min(wait, self._probe_at - time.monotonic()))
+                self._wake.wait(wait)
                 self._wake.clear()
+
+    def _release_reserve(self) -> bool:
+        volume = getattr(self.hub, "volume", None)
+        return volume is not None and volume.release_reserve()
+
+    def _ensure_reserve(self) -> None:
+        volume = getattr(self.hub, "volume", None)
+        if volume is not None:
+            volume.ensure_reserve()
+
+    # -- platform outages ------------------------------------------------------------------------
+    def _platform_failed(self) -> None:
+        self._failures += 1
+        if self._failures == DOWN_AFTER_FAILURES:
+            self._probe_every = PROBE_MIN_S
+            self._probe_at = time.monotonic() + self._probe_every
+            log.warning("platform unreachable; probing it instead of sending cases",
+                        extra={"worker": self.worker_id, "probe_max_s": self.probe_max_s})
+
+    def _platform_ok(self) -> None:
+        self._failures = 0
+
+    def _probe(self) -> bool:
+        """While the platform is down: one cheap call when the probe is due; on success, wake the queue."""
+        if time.monotonic() < self._probe_at:
+            return False
+        platform = self.hub.platform
+        self.probes += 1
+        try:
+            if platform is None:
+                raise RuntimeError("no platform adapter configured")
+            platform.fetch_catalog()
+        except Exception:
+            self._probe_every = min(self.probe_max_s, self._probe_every * 2)
+            self._probe_at = time.monotonic() + self._probe_every * random.uniform(0.8, 1.0)
+            return False
+        due = self.make_retries_due()
+        self._platform_ok()
+        log.info("platform answers again; retrying waiting cases now", extra={"worker": self.worker_id, "cases": due})
+        return True
+
+    def make_retries_due(self) -> int:
+        """Cases waiting for a retry become due now (the platform is back)."""
+        now = utcnow()
+        with self.hub.sessions() as s, s.begin():
+            return s.execute(update(Case).where(Case.status == "queued", Case.next_attempt_at > now)
+                             .values(next_attempt_at=now).execution_options(synchronize_session=False)).rowcount
 
     # -- the queue ---------------------------------------------------------------------------
     def claim_next(self) -> int | None:
@@ -96,6 +177,21 @@ class Relay:
                 .execution_options(synchronize_session=False)).scalar()
             return claimed
 
+    def renew_lease(self, case_id: int) -> bool:
+        """Push the lease of a case this worker holds; False if it is no longer ours."""
+        now = utcnow()
+        with self.hub.sessions() as s, s.begin():
+            return s.execute(update(Case).where(Case.id == case_id, Case.locked_by == self.worker_id)
+                             .values(lease_until=now + dt.timedelta(seconds=self.lease_s))
+                             .execution_options(synchronize_session=False)).rowcount == 1
+
+    def _heartbeat(self, case_id: int, done: threading.Event) -> None:
+        while not done.wait(self.lease_s / 3):
+            try:
+                self.renew_lease(case_id)
+            except Exception as exc:
+                self._throttle.exception("lease renewal failed", exc, key="lease")
+
     def run_once(self) -> bool:
         """Claim and relay one case; False when nothing was due."""
         case_id = self.claim_next()
@@ -103,6 +199,7 @@ class Relay:
             return False
         with self.hub.sessions() as s:
             case = s.get(Case, case_id)
+            receipt_no = case.receipt_no
             try:
                 submission = self._submission(s, case)
             except MaterialLost as exc:
@@ -112,19 +209,39 @@ class Relay:
         if platform is None:
             self._retry(case_id, "no platform adapter configured")
             return True
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(case_id, done), daemon=True,
+                                name=f"{self.worker_id}-lease")
+        beat.start()
         try:
             result = platform.submit(submission)
         except PlatformUnavailable as exc:
+            self._platform_failed()
             self._retry(case_id, exc.message)
         except PlatformRejected as exc:
+            self._platform_ok()
             self._finish(case_id, "failed", error=exc.message)
-        except Exception as exc:  # an adapter bug must not lose the case: treat it as transient
-            log.exception("relay error", extra={"receipt_no": case.receipt_no})
-            self._retry(case_id, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # an adapter bug must not lose the case: retried a few times, then set aside
+            from kiosk.logs import redact_sql
+
+            log.exception("relay error", extra={"receipt_no": receipt_no})
+            error = redact_sql(f"{type(exc).__name__}: {exc}")[:500]
+            if self._attempts(case_id) >= MAX_UNEXPECTED_ATTEMPTS:
+                self._finish(case_id, "failed", error=f"set aside after {MAX_UNEXPECTED_ATTEMPTS} attempts: {error}")
+            else:
+                self._retry(case_id, error)
         else:
+            self._platform_ok()
             self._finish(case_id, "submitted", case_no=result.case_no, promised_by=result.promised_by,
                          platform_status=result.status)
+        finally:
+            done.set()
+            beat.join(1.0)
         return True
+
+    def _attempts(self, case_id: int) -> int:
+        with self.hub.sessions() as s:
+            return s.get(Case, case_id).attempts
 
     def _submission(self, s, case: Case) -> CaseSubmission:
         files = []
@@ -135,20 +252,23 @@ class Relay:
                 content = path.read_bytes()
             except OSError:
                 raise MaterialLost(f"material {m['code']}: the uploaded file is gone from the hub") from None
-            filename = (s.get(Upload, upload_id).metadata_json or {}).get("filename") or f"{m['code']}.pdf"
-            ctype = (s.get(Upload, upload_id).metadata_json or {}).get("filetype") or "application/pdf"
+            meta = (s.get(Upload, upload_id).metadata_json or {}) if upload_id else {}
+            filename = safe_filename(meta.get("filename"), f"{m['code']}.pdf")
+            ctype = meta.get("filetype") or "application/pdf"
             files.append(MaterialFile(code=m["code"], name=m["name"], sha256=m["sha256"], content=content,
                                       pages=int(m.get("pages") or 1), filename=filename, content_type=ctype))
+        p = case_fields.unseal(case_fields.field_cipher(self.hub), case)
         return CaseSubmission(
             client_ref=case.receipt_no, item_code=case.item_code, item_name=case.item_name,
-            applicant=Applicant(case.applicant_name, case.applicant_id_number, case.applicant_card_type,
-                                case.applicant_phone, case.applicant_address),
-            form=dict(case.form or {}), delivery=case.delivery, channel=case.channel,
+            applicant=Applicant(p.name, p.id_number, p.card_type, p.phone, p.address),
+            form=dict(p.form or {}), delivery=case.delivery, channel=case.channel,
             submitted_at=case.submitted_at, materials=files)
 
     def _retry(self, case_id: int, error: str) -> None:
         with self.hub.sessions() as s, s.begin():
             case = s.get(Case, case_id)
+            if case.locked_by != self.worker_id:  # our lease ran out and another worker has it now
+                return
             delay = min(self.retry_max_s, self.retry_base_s * (2 ** max(0, case.attempts - 1)))
             delay *= random.uniform(0.75, 1.0)  # jitter: kiosks coming back together do not retry in step
             case.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
@@ -158,14 +278,17 @@ class Relay:
             case.updated_at = utcnow()
             audit.record(s, ACTOR, "case", case.receipt_no, "relay_retry", attempt=case.attempts, error=error,
                          retry_in_s=round(delay, 2))
-        log.warning("relay failed, will retry", extra={"receipt_no": case.receipt_no, "attempt": case.attempts,
-                                                       "retry_in_s": round(delay, 2), "error": error})
+        self._throttle.warning("relay failed, will retry", key="retry",
+                               extra={"receipt_no": case.receipt_no, "attempt": case.attempts,
+                                      "retry_in_s": round(delay, 2), "error": error})
 
     def _finish(self, case_id: int, status: str, *, error: str | None = None, case_no: str | None = None,
                 promised_by: str | None = None, platform_status: str | None = None) -> None:
         purge: list[str] = []
         with self.hub.sessions() as s, s.begin():
             case = s.get(Case, case_id)
+            if case.status == "submitted":  # another worker (after our lease ran out) delivered it already
+                return
             case.status = status
             case.locked_by = None
             case.lease_until = None
@@ -183,8 +306,7 @@ class Relay:
                     row.purged = True
                     purge.append(row.id)
                     audit.record(s, ACTOR, "upload", row.id, "purged", reason="relayed")
-        for upload_id in purge:
-            upload_path(self.hub.upload_dir, upload_id).unlink(missing_ok=True)
+        self._unlink(purge)
         log.info("case relayed" if status == "submitted" else "case failed",
                  extra={"receipt_no": case.receipt_no, "case_no": case_no, "error": error})
 
@@ -197,6 +319,41 @@ class Relay:
                 row.purged = True
                 purge.append(row.id)
                 audit.record(s, ACTOR, "upload", row.id, "purged", reason="expired")
-        for upload_id in purge:
-            upload_path(self.hub.upload_dir, upload_id).unlink(missing_ok=True)
+        self._unlink(purge)
         return len(purge)
+
+    def _unlink(self, upload_ids: list[str]) -> int:
+        """Delete purged uploads' files; one that cannot go now (read-only or failing volume) stays for
+        `sweep_files`, which retries until it is gone. Returns how many are left behind."""
+        left = 0
+        for upload_id in upload_ids:
+            try:
+                upload_path(self.hub.upload_dir, upload_id).unlink(missing_ok=True)
+            except OSError as exc:
+                left += 1
+                self._throttle.warning("cannot delete a relayed upload's file; will retry", key="unlink",
+                                       extra={"upload_id": upload_id, "error": exc.strerror})
+        return left
+
+    def sweep_files(self, grace_s: float | None = None) -> dict:
+        """Delete files the database no longer accounts for: those of purged uploads (a delete that failed
+        before) and, after a grace period, files with no row at all or chunk parts a crash left behind."""
+        from kiosk.hub.storage import ORPHAN_GRACE_S, Volume
+
+        volume = getattr(self.hub, "volume", None) or Volume(self.hub.upload_dir)
+        grace = ORPHAN_GRACE_S if grace_s is None else grace_s
+        ids = [p.name[:-4] for p in self.hub.upload_dir.glob("*.bin")]
+        live: set[str] = set()
+        purged: set[str] = set()
+        with self.hub.sessions() as s:
+            for i in range(0, len(ids), 500):
+                for uid, is_purged in s.execute(select(Upload.id, Upload.purged).where(Upload.id.in_(ids[i:i + 500]))):
+                    (purged if is_purged else live).add(uid)
+        removed = self._unlink(sorted(purged))
+        stray = [p for p in volume.stray_files(live | purged, now=time.time() + ORPHAN_GRACE_S - grace)]
+        for p in stray:
+            try:
+                p.unlink(missing_ok=True)
+            except OSError:
+                removed += 1
+        return {"purged_files": len(purged), "stray_files": len(stray), "left": removed}

@@ -85,7 +85,7 @@ class Volume:
             return stray
         for entry in entries:
             name = entry.name
-            if name == RESERVE_NAME or not entry.is_file(follow_symlinks=False):
+            if name in (RESERVE_NAME, VOLUME_MARKER) or not entry.is_file(follow_symlinks=False):
                 continue
             upload_id = name.split(".", 2)[1] if name.startswith(".") and name.endswith(PART_SUFFIX) else \
                 name[:-4] if name.endswith(".bin") else None
@@ -101,3 +101,61 @@ class Volume:
             elif upload_id not in known and age > ORPHAN_GRACE_S:
                 stray.append(Path(entry.path))
         return stray
+
+
+# -- one upload volume for every hub on a database ---------------------------------------------------
+VOLUME_MARKER = ".volume-id"
+VOLUME_SETTING = "upload_volume"
+
+
+class VolumeMismatch(Exception):
+    pass
+
+
+def check_shared_volume(sessions, upload_dir: Path) -> str:
+    """Make sure this hub's upload directory is the volume every other hub on this database uses.
+
+    The first hub writes a random id into `<upload dir>/.volume-id` and into `hub_settings`; a hub started
+    later on the same database must find the same id in its own upload directory, i.e. the same (shared)
+    volume mounted there. A private directory would accept uploads the other hubs cannot read — a case then
+    fails after the kiosk deleted its copy — so the hub refuses to start instead. An empty new directory is
+    adopted only when the database holds no upload still waiting for delivery.
+    """
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import IntegrityError
+
+    from kiosk.hub.models import HubSetting, Upload
+
+    marker = Path(upload_dir) / VOLUME_MARKER
+    try:
+        local = marker.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        local = None
+    with sessions() as s, s.begin():
+        row = s.get(HubSetting, VOLUME_SETTING)
+        if row is None:
+            volume_id = local or os.urandom(16).hex()
+            try:
+                with s.begin_nested():
+                    s.add(HubSetting(key=VOLUME_SETTING, value=volume_id))
+            except IntegrityError:  # another hub registered its volume a moment ago
+                volume_id = s.get(HubSetting, VOLUME_SETTING).value
+        else:
+            volume_id = row.value
+        if local is None:
+            waiting = s.scalar(select(func.count()).select_from(Upload).where(Upload.purged.is_(False)))
+            if waiting and row is not None:
+                raise VolumeMismatch(
+                    f"the upload directory {upload_dir} is not the hub's upload volume (it has no {VOLUME_MARKER},"
+                    f" and {waiting} upload(s) on this database live on volume {volume_id})")
+            _write_marker(marker, volume_id)
+        elif local != volume_id:
+            raise VolumeMismatch(f"the upload directory {upload_dir} belongs to volume {local}, but the hubs on this"
+                                 f" database use volume {volume_id}")
+    return volume_id
+
+
+def _write_marker(marker: Path, volume_id: str) -> None:
+    tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+    tmp.write_text(volume_id + "\n", encoding="ascii")
+    os.replace(tmp, marker)

@@ -48,7 +48,8 @@ class Hub:
 
 def start_hub(db_url: str, sim_url: str, tmp_path: Path, port: int | None = None, **kwargs) -> tuple[ServerThread, object]:
     adapter = ReferenceHttpAdapter(sim_url, APP_ID, SECRET, timeout=5)
-    options = dict(retry_base_s=0.05, retry_max_s=0.3, relay_poll_s=0.05, upload_dir=tmp_path / "uploads")
+    options = dict(retry_base_s=0.05, retry_max_s=0.3, relay_poll_s=0.05, upload_dir=tmp_path / "uploads",
+                   reserve_bytes=1 << 20)
     options.update(kwargs)
     app = create_app(db_url, adapter, **options)
     return ServerThread(app, port=port).start(), app
