@@ -112,4 +112,7 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     app.include_router(counter.router)
     app.include_router(diag_reports.router)
     app.include_router(console.router)
+    from kiosk.hub import evaluations  # 好差评 and the citizen's lookup at a kiosk (issue 11)
+
+    app.include_router(evaluations.router)
     return app
