@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from kiosk.hub import callbacks, catalog, cases, receipts, tus
+from kiosk.hub import callbacks, catalog, cases, proxy_api, receipts, tus
 from kiosk.hub import diag_reports
 from kiosk.hub import console
 from kiosk.hub.auth import TokenVerifier
@@ -76,9 +76,11 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     async def lifespan(_app: FastAPI):
         if hub.relay is not None:
             hub.relay.start()
+        proxy_api.start(_app)  # the 代办 SLA sweeper (and LISTEN on PostgreSQL)
         try:
             yield
         finally:
+            proxy_api.stop(_app)
             if hub.relay is not None:
                 hub.relay.stop()
             if hub.platform is not None:
@@ -107,6 +109,7 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     app.include_router(cases.router)
     app.include_router(receipts.router)
     app.include_router(callbacks.router)
+    proxy_api.install(app, hub)  # 代办: outlets, proxy requests, 委托书 (docs/proxy-api.md)
     from kiosk.hub import counter  # the outlet counter: clerk sign-in, 代发, 代收 (issue 10)
 
     app.include_router(counter.router)

@@ -103,8 +103,13 @@ def upgrade() -> None:
     op.create_index("ix_proxy_requests_receipt_no", "proxy_requests", ["receipt_no"])
     op.create_index("ix_proxy_requests_created_by", "proxy_requests", ["created_by"])
     op.create_index("ix_proxy_requests_created_at", "proxy_requests", ["created_at"])
-    # The claim query: the pool of one outlet subtree, best first.
-    op.create_index("ix_proxy_requests_pool", "proxy_requests", ["status", "priority_rank", "created_at", "id"])
+    # The claim query walks the pool best first (green, then oldest): a partial index holds only the pool, so the
+    # walk never passes requests that are held or closed however many accumulate.
+    pool = sa.text("status IN ('new', 'released')")
+    op.create_index("ix_proxy_requests_pool", "proxy_requests", ["priority_rank", "created_at", "id"],
+                    postgresql_where=pool, sqlite_where=pool)
+    # The sweeper's walks: held requests by lease end, running ones by due time.
+    op.create_index("ix_proxy_requests_lease_until", "proxy_requests", ["lease_until"])
     op.create_table(
         "proxy_mandates",
         sa.Column("id", sa.Integer, primary_key=True),

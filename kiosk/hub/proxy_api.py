@@ -1,0 +1,283 @@
+"""HTTP routes of the 代办 API (docs/proxy-api.md) and `install(app, hub)`, which wires the service, its sweeper
+and (on PostgreSQL) its LISTEN thread into the hub app."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Callable
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.hub import outlets
+from kiosk.hub.auth import Caller, authenticated
+from kiosk.hub.cases import _clean_key
+from kiosk.hub.limits import limited_route
+from kiosk.hub.proxy_feed import Feed, PgListener, channel_name
+from kiosk.hub.proxy_schemas import (STATUSES, ClaimIn, EscalationIn, MandateActionIn, MandateIn, MandateOut,
+                                     ProxyRequestDetail, ProxyRequestIn, ProxyRequestList, ProxyRequestOut,
+                                     TransitionIn)
+from kiosk.hub.proxy_service import ProxyError, ProxyService, ProxySettings
+
+log = logging.getLogger("kiosk.hub.proxy_api")
+
+MAX_BODY = 1024 * 1024
+MAX_ID = 2 ** 31 - 1
+KEEPALIVE_S = 15.0
+WAKE_ACTIONS = ("created", "released", "lease_expired")
+
+_errors = {code: {"description": text} for code, text in (
+    (400, "bad header"), (403, "not allowed for this token (reason in detail)"), (404, "unknown, or not yours"),
+    (409, "not allowed in the current state: {detail, status, level}"), (413, "body too large"),
+    (422, "invalid body, or refused by a rule (reason in detail)"))}
+
+router = APIRouter(prefix="/api/v1/proxy-requests", tags=["proxy"], dependencies=[Depends(authenticated)],
+                   route_class=limited_route(MAX_BODY), responses=_errors)
+mandates = APIRouter(prefix="/api/v1/mandates", tags=["proxy"], dependencies=[Depends(authenticated)],
+                     route_class=limited_route(MAX_BODY), responses=_errors)
+
+
+def _svc(request: Request) -> ProxyService:
+    return request.app.state.proxy
+
+
+def _device(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    raw = raw.strip()
+    return raw[:64] if raw and raw.isprintable() else None
+
+
+def _answer(fn: Callable, *args, status_code: int = 200, **kwargs):
+    try:
+        doc = fn(*args, **kwargs)
+    except ProxyError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+    return JSONResponse(doc, status_code=status_code)
+
+
+@router.post("", status_code=201, response_model=ProxyRequestOut,
+             responses={200: {"description": "replay of an earlier request with the same key",
+                              "model": ProxyRequestOut}, 503: {"description": "catalog unavailable"}})
+def create_request(body: ProxyRequestIn, request: Request, caller: Caller = Depends(authenticated),
+                   idempotency_key: str | None = Header(default=None),
+                   x_device_id: str | None = Header(default=None)):
+    """Create a 代办 request or 办不成事 report (idempotent by `Idempotency-Key`)."""
+    key = _clean_key(idempotency_key)
+    try:
+        status, doc = _svc(request).create(caller, key, body, _device(x_device_id))
+    except ProxyError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+    return JSONResponse(doc, status_code=status)
+
+
+@router.post("/claim", response_model=ProxyRequestOut, responses={204: {"description": "nothing waits"}})
+async def claim(body: ClaimIn, request: Request, caller: Caller = Depends(authenticated),
+                x_device_id: str | None = Header(default=None)):
+    """Claim the best request of the caller's outlet subtree (green first, then oldest), or `204`."""
+    svc = _svc(request)
+    device = _device(x_device_id)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + body.wait_s
+    sid = queue = None
+    try:
+        if body.wait_s > 0 and body.id is None:
+            codes_of = svc.tree.subtree
+
+            def wakes(e: dict) -> bool:
+                return e.get("action") in WAKE_ACTIONS and e.get("outlet") in codes_of(body.outlet or
+                                                                                       caller.outlet_code or "")
+
+            sid, queue = svc.feed.subscribe(wakes)  # before the first try: nothing slips between
+        while True:
+            try:
+                doc = await run_in_threadpool(svc.claim, caller, body, device)
+            except ProxyError as exc:
+                return JSONResponse(exc.body(), status_code=exc.status_code)
+            if doc is not None:
+                return JSONResponse(doc)
+            left = deadline - loop.time()
+            if queue is None or left <= 0:
+                return Response(status_code=204)
+            try:
+                await asyncio.wait_for(queue.get(), timeout=left)
+            except asyncio.TimeoutError:
+                return Response(status_code=204)
+    finally:
+        if sid is not None:
+            svc.feed.unsubscribe(sid)
+
+
+@router.get("/feed", response_class=StreamingResponse,
+            responses={200: {"description": "text/event-stream of request events", "content": {"text/event-stream": {}}}})
+async def feed(request: Request, caller: Caller = Depends(authenticated)):
+    """Server-sent events: one message per request event the caller may see, within a second of the change."""
+    svc = _svc(request)
+    try:
+        accept = svc.feed_filter(caller)
+    except ProxyError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+    sid, queue = svc.feed.subscribe(accept)
+    hello = {"role": caller.role, "outlet": caller.outlet_code, "level": caller.level}
+
+    async def stream():
+        idle = 0.0
+        try:
+            yield "retry: 2000\n\n"
+            yield f"event: ready\ndata: {json.dumps(hello, ensure_ascii=False)}\n\n"
+            while not svc.closing.is_set():
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=1.0)
+                except asyncio.TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    idle += 1.0
+                    if idle >= KEEPALIVE_S:
+                        idle = 0.0
+                        yield ": keepalive\n\n"
+                    continue
+                public = {k: v for k, v in event.items() if not k.startswith("_")}
+                yield f"id: {event['event_id']}\nevent: proxy\ndata: {json.dumps(public, ensure_ascii=False)}\n\n"
+        finally:
+            svc.feed.unsubscribe(sid)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.post("/{request_id}/transitions", response_model=ProxyRequestOut)
+def transition(body: TransitionIn, request: Request, request_id: int = Path(ge=1, le=MAX_ID),
+               caller: Caller = Depends(authenticated), x_device_id: str | None = Header(default=None)):
+    """Move a request through the state machine (docs/proxy-api.md); `409` with the current state if not allowed."""
+    return _answer(_svc(request).transition, caller, request_id, body, _device(x_device_id))
+
+
+@router.post("/{request_id}/escalations", response_model=ProxyRequestOut)
+def escalate(body: EscalationIn, request: Request, request_id: int = Path(ge=1, le=MAX_ID),
+             caller: Caller = Depends(authenticated), x_device_id: str | None = Header(default=None)):
+    """Escalate one level up (holder, level owner) or de-escalate one level down (level owner), with a reason."""
+    return _answer(_svc(request).escalate, caller, request_id, body, _device(x_device_id))
+
+
+@router.get("", response_model=ProxyRequestList)
+def list_requests(request: Request, caller: Caller = Depends(authenticated),
+                  status: str | None = Query(default=None, max_length=200,
+                                             description="comma-separated: new,claimed,…"),
+                  outlet: str | None = Query(default=None, min_length=1, max_length=32),
+                  level: int | None = Query(default=None, ge=0, le=3),
+                  mode: str | None = Query(default=None, pattern="^(remote_guidance|home_visit|full_proxy)$"),
+                  kind: str | None = Query(default=None, pattern="^(proxy|complaint)$"),
+                  overdue: bool | None = Query(default=None), mine: bool = Query(default=False),
+                  limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0, le=10 ** 6)):
+    """Requests the caller may see, best first (priority, then age), personal fields masked."""
+    statuses = None
+    if status:
+        statuses = [x.strip() for x in status.split(",") if x.strip()]
+        bad = [x for x in statuses if x not in STATUSES]
+        if bad:
+            return JSONResponse({"detail": f"unknown status {bad[0]!r}; use {', '.join(STATUSES)}"}, status_code=422)
+    return _answer(_svc(request).list, caller, status=statuses, outlet=outlet, level=level, mode=mode, kind=kind,
+                   overdue=overdue, mine=mine, limit=limit, offset=offset)
+
+
+@router.get("/{request_id}", response_model=ProxyRequestDetail)
+def detail(request: Request, request_id: int = Path(ge=1, le=MAX_ID), caller: Caller = Depends(authenticated),
+           unmasked: bool = Query(default=False), x_device_id: str | None = Header(default=None)):
+    """One request with its events and 委托书; `unmasked=true` for the holder and the level owner."""
+    return _answer(_svc(request).detail, caller, request_id, unmasked, _device(x_device_id))
+
+
+@mandates.post("", status_code=201, response_model=MandateOut)
+def create_mandate(body: MandateIn, request: Request, caller: Caller = Depends(authenticated),
+                   x_device_id: str | None = Header(default=None)):
+    """Record a 代办服务委托书 (status `pending`) for a proxy request."""
+    return _answer(_svc(request).create_mandate, caller, body, _device(x_device_id), status_code=201)
+
+
+@mandates.get("/{mandate_id}", response_model=MandateOut)
+def get_mandate(request: Request, mandate_id: int = Path(ge=1, le=MAX_ID), caller: Caller = Depends(authenticated)):
+    return _answer(_svc(request).mandate_doc, caller, mandate_id)
+
+
+@mandates.get("/{mandate_id}/signature", response_class=Response,
+              responses={200: {"content": {"image/png": {}}, "description": "the citizen's signature"}})
+def mandate_signature(request: Request, mandate_id: int = Path(ge=1, le=MAX_ID),
+                      caller: Caller = Depends(authenticated), x_device_id: str | None = Header(default=None)):
+    try:
+        png = _svc(request).mandate_signature(caller, mandate_id, _device(x_device_id))
+    except ProxyError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@mandates.post("/{mandate_id}/actions", response_model=MandateOut)
+def mandate_action(body: MandateActionIn, request: Request, mandate_id: int = Path(ge=1, le=MAX_ID),
+                   caller: Caller = Depends(authenticated), x_device_id: str | None = Header(default=None)):
+    """activate | suspend (中止) | renew (续办) | revoke | complete (办结); `409` with the current status."""
+    return _answer(_svc(request).mandate_action, caller, mandate_id, body, _device(x_device_id))
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+
+class ProxyRuntime:
+    """The service's background parts: the SLA sweeper and, on PostgreSQL, the LISTEN thread."""
+
+    def __init__(self, service: ProxyService) -> None:
+        from kiosk.hub.proxy_sweeper import Sweeper
+
+        self.service = service
+        self.sweeper = Sweeper(service)
+        self.listener: PgListener | None = None
+
+    def start(self) -> None:
+        svc = self.service
+        svc.closing.clear()
+        if svc.is_pg and svc.channel:
+            url = svc.hub.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self.listener = PgListener(url, svc.channel, svc.feed)
+            self.listener.start()
+        self.sweeper.start()
+
+    def stop(self) -> None:
+        self.service.closing.set()  # open feeds end, so the server can shut down
+        self.sweeper.stop()
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+
+
+def install(app: FastAPI, hub) -> ProxyService:
+    """Create the 代办 service for `hub` (key, settings from proxy.toml), mount its routes, return it."""
+    from sqlalchemy import text
+
+    from kiosk.hub.crypto import FieldCipher, load_hub_key
+
+    hub_dir = hub.upload_dir.parent
+    cipher = getattr(hub, "cipher", None)
+    if cipher is None:
+        cipher = FieldCipher(load_hub_key(hub_dir))
+        hub.cipher = cipher  # shared with the case fields (kiosk.hub.case_fields)
+    service = ProxyService(hub, cipher, ProxySettings.load(hub_dir), feed=Feed())
+    if service.is_pg:
+        with hub.engine.connect() as conn:
+            service.channel = channel_name(conn.execute(text("SELECT current_schema()")).scalar())
+    app.state.proxy = service
+    app.state.proxy_runtime = ProxyRuntime(service)
+    app.include_router(outlets.router)
+    app.include_router(router)
+    app.include_router(mandates)
+    return service
+
+
+def start(app: FastAPI) -> None:
+    runtime = getattr(app.state, "proxy_runtime", None)
+    if runtime is not None:
+        runtime.start()
+
+
+def stop(app: FastAPI) -> None:
+    runtime = getattr(app.state, "proxy_runtime", None)
+    if runtime is not None:
+        runtime.stop()

@@ -1,0 +1,125 @@
+"""The live feed of 代办 events: an in-process broadcast to server-sent-event clients and waiting claimers, and on
+PostgreSQL a LISTEN thread so a change made by another hub process reaches this one's clients too.
+
+Every event is published twice at most: locally right after its transaction commits, and through NOTIFY (sent
+inside the transaction, so delivered on commit). A process drops its own NOTIFY messages by their `origin`."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+import uuid
+from typing import Any, Callable
+
+log = logging.getLogger("kiosk.hub.proxy_feed")
+
+
+class Feed:
+    """Thread-safe fan-out of event dicts to asyncio subscribers (each with its own filter)."""
+
+    def __init__(self) -> None:
+        self.origin = uuid.uuid4().hex[:12]
+        self._lock = threading.Lock()
+        self._subs: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue, Callable[[dict], bool]]] = {}
+        self._next = 0
+
+    def subscribe(self, accept: Callable[[dict], bool], maxsize: int = 1000) -> tuple[int, asyncio.Queue]:
+        """Call from the event loop that will read the queue."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue(maxsize=maxsize)
+        with self._lock:
+            self._next += 1
+            sid = self._next
+            self._subs[sid] = (loop, queue, accept)
+        return sid, queue
+
+    def unsubscribe(self, sid: int) -> None:
+        with self._lock:
+            self._subs.pop(sid, None)
+
+    @property
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._subs)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            subs = list(self._subs.values())
+        for loop, queue, accept in subs:
+            try:
+                if not accept(event):
+                    continue
+            except Exception:
+                continue
+            try:
+                loop.call_soon_threadsafe(_put, queue, event)
+            except RuntimeError:  # that loop has closed: its subscriber is gone
+                pass
+
+
+def _put(queue: asyncio.Queue, event: dict) -> None:
+    try:
+        queue.put_nowait(event)
+    except asyncio.QueueFull:  # a client that stopped reading loses events, never the hub its memory
+        pass
+
+
+def channel_name(schema: str | None) -> str:
+    """The NOTIFY channel: one per database schema (channels are database-wide)."""
+    base = "proxy_events"
+    if schema and schema != "public":
+        base += "_" + re.sub(r"[^a-z0-9_]", "_", schema.lower())
+    return base[:63]
+
+
+class PgListener:
+    """LISTEN on the channel with its own connection; each notification from another process is published."""
+
+    def __init__(self, conninfo: str, channel: str, feed: Feed) -> None:
+        self.conninfo = conninfo
+        self.channel = channel
+        self.feed = feed
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="proxy-listen", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute(f'LISTEN "{self.channel}"')
+                    self.ready.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self._deliver(note.payload)
+            except Exception as exc:
+                self.ready.clear()
+                if self._stop.is_set():
+                    return
+                log.warning("proxy LISTEN connection lost; reconnecting", extra={"error": type(exc).__name__})
+                self._stop.wait(1.0)
+
+    def _deliver(self, payload: str) -> None:
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            return
+        if event.get("_origin") == self.feed.origin:
+            return
+        self.feed.publish(event)

@@ -1,0 +1,264 @@
+"""代办 API: intake, claims, the state machine, escalation, visibility and the 委托书 lifecycle (both engines)."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select, text
+
+from kiosk.hub.models import ProxyRequest
+from test_proxy_support import (APPLICANT_ID, BUSINESS, CLERK_ID, PENSION, RESIDENCE, USCC_OK, proxy_hub,  # noqa: F401
+                                signature_b64)
+
+
+def test_create_is_idempotent_and_masks_personal_data(proxy_hub):
+    key = str(uuid.uuid4())
+    first = proxy_hub.create(key=key, priority="green", green_reason="elderly")
+    assert first.status_code == 201, first.text
+    doc = first.json()
+    assert doc["status"] == "new" and doc["level"] == 0 and doc["proxy_fee"] == 0
+    assert doc["request_no"].startswith("HUB-") and doc["device_id"] == "K0001"
+    assert doc["applicant"] == {"type": "person", "name": "欧***", "id_number": "6*************6787", "card_type": "111"}
+    assert doc["contact_phone"] == "137****9050"
+    assert doc["sla_due_at"] and doc["sla"]["days"] == 1 and not doc["overdue"]
+    again = proxy_hub.create(key=key, priority="green", green_reason="elderly")
+    assert again.status_code == 200 and again.json()["id"] == doc["id"]
+    other = proxy_hub.create(key=key, priority="normal")
+    assert other.status_code == 422
+    # at rest: ciphertext only
+    with proxy_hub.app.state.hub.engine.connect() as conn:
+        raw = conn.execute(text("SELECT applicant_enc, phone_enc FROM proxy_requests")).first()
+    assert APPLICANT_ID.encode() not in bytes(raw[0]) and b"13700009050" not in bytes(raw[1])
+    events = proxy_hub.events("kiosk", doc["id"])
+    assert [e["action"] for e in events] == ["created", "notified"]
+    assert events[1]["detail"]["phone"] == "137****9050" and events[1]["detail"]["template"] == "received"
+
+
+def test_refuses_items_that_need_the_person_and_bad_input(proxy_hub):
+    r = proxy_hub.create(item_code=RESIDENCE, item_name="居住证申领")
+    assert r.status_code == 422 and "必须本人办理" in r.json()["detail"]
+    assert proxy_hub.create(item_code="NO-SUCH-ITEM").status_code == 422
+    assert proxy_hub.create(outlet="NOWHERE").status_code == 422
+    assert proxy_hub.create(outlet="TOWN2").status_code == 422  # TOWN2 is entrusted with BUSINESS only
+    assert proxy_hub.create(applicant={"name": "x", "id_number": "610113199001016789"}).status_code == 422
+    assert proxy_hub.create(contact_phone="12345").status_code == 422
+    assert proxy_hub.create(surprise=1).status_code == 422
+    assert proxy_hub.create(mode="home_visit").status_code == 422  # needs an address
+    assert proxy_hub.create(channel="hotline").status_code == 403  # a kiosk creates kiosk requests
+    from test_proxy_support import body
+    r = proxy_hub.post("kiosk", "/api/v1/proxy-requests", body())
+    assert r.status_code == 400  # no Idempotency-Key
+    with proxy_hub.app.state.hub.sessions() as s:
+        assert s.scalar(select(ProxyRequest.id)) is None  # nothing was created by any of these
+
+
+def test_organisation_applicant_needs_a_valid_credit_code(proxy_hub):
+    org = {"org_name": "西安某某科技有限公司", "uscc": USCC_OK, "contact_name": "王五"}
+    doc = proxy_hub.created(applicant=org, item_code=BUSINESS, outlet="TOWN2", item_name="个体工商户设立登记")
+    assert doc["applicant"] == {"type": "org", "org_name": "西安某某科技有限公司", "uscc": USCC_OK, "contact_name": "王*"}
+    bad = dict(org, uscc=USCC_OK[:-1] + "4")
+    r = proxy_hub.create(applicant=bad, item_code=BUSINESS, outlet="TOWN2")
+    assert r.status_code == 422 and "check character" in r.text
+
+
+def test_claim_order_leases_and_state_machine(proxy_hub):
+    a = proxy_hub.created()
+    b = proxy_hub.created(priority="green", green_reason="pregnant")
+    c = proxy_hub.created(outlet="VIL1")
+    r = proxy_hub.claim("clerk")
+    assert r.status_code == 200 and r.json()["id"] == b["id"]  # green first
+    got = r.json()
+    assert got["status"] == "claimed" and got["holder"] == "clerk:zhang" and got["lease_until"]
+    assert proxy_hub.claim("clerk2").json()["id"] == a["id"]  # then the oldest
+    assert proxy_hub.claim("clerk_t2").status_code == 204  # TOWN2 sees nothing of TOWN1
+    assert proxy_hub.claim("vclerk").json()["id"] == c["id"]  # the village's own
+    assert proxy_hub.claim("clerk").status_code == 204
+    # only the holder works it; invalid transitions answer 409 with the state
+    r = proxy_hub.act("clerk2", b["id"], "start")
+    assert r.status_code == 403 and "held by clerk:zhang" in r.json()["detail"]
+    r = proxy_hub.act("clerk", b["id"], "resume")
+    assert r.status_code == 409 and r.json()["status"] == "claimed"
+    assert proxy_hub.act("clerk", b["id"], "start").json()["status"] == "in_progress"
+    paused = proxy_hub.act("clerk", b["id"], "wait_citizen", note="请补充户口簿").json()
+    assert paused["status"] == "waiting_citizen" and paused["sla"]["paused"]
+    assert proxy_hub.act("clerk", b["id"], "file", receipt_no="K0001-20261201-0001").status_code == 409
+    assert proxy_hub.act("clerk", b["id"], "resume").json()["status"] == "in_progress"
+    assert proxy_hub.act("clerk", b["id"], "file").status_code == 422  # file needs the case
+    filed = proxy_hub.act("clerk", b["id"], "file", receipt_no="K0001-20261201-0001").json()
+    assert filed["status"] == "filed" and filed["receipt_no"] == "K0001-20261201-0001" and filed["sla"]["stopped"]
+    done = proxy_hub.act("clerk", b["id"], "complete").json()
+    assert done["status"] == "done" and done["closed_at"]
+    r = proxy_hub.act("clerk", b["id"], "cancel")
+    assert r.status_code == 409 and r.json()["status"] == "done"
+    actions = [e["action"] for e in proxy_hub.events("clerk", b["id"])]
+    assert actions[:1] == ["created"] and "claimed" in actions and actions[-2:] == ["done", "notified"]
+    # refuse needs its reason; release returns to the pool
+    assert proxy_hub.act("clerk2", a["id"], "refuse").status_code == 422
+    assert proxy_hub.act("clerk2", a["id"], "release").json()["status"] == "released"
+    assert proxy_hub.claim("clerk").json()["id"] == a["id"]
+    refused = proxy_hub.act("clerk", a["id"], "refuse", note="材料不全且无法补正").json()
+    assert refused["status"] == "refused" and refused["reason"] == "材料不全且无法补正"
+
+
+def test_expired_lease_goes_back_to_the_pool(proxy_hub):
+    a = proxy_hub.created()
+    assert proxy_hub.claim("clerk").json()["id"] == a["id"]
+    with proxy_hub.app.state.hub.sessions() as s, s.begin():
+        s.get(ProxyRequest, a["id"]).lease_until = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    r = proxy_hub.act("clerk", a["id"], "start")
+    assert r.status_code == 403 and "lease" in r.json()["detail"]
+    got = proxy_hub.claim("clerk2").json()  # the pool was empty: the claim returned the lapsed one first
+    assert got["id"] == a["id"] and got["holder"] == "clerk:li"
+    assert "lease_expired" in [e["action"] for e in proxy_hub.events("clerk2", a["id"])]
+    renewed = proxy_hub.act("clerk2", a["id"], "renew", lease_s=3600).json()
+    assert renewed["lease_until"] > got["lease_until"]
+
+
+def test_claim_by_id_and_conflicts(proxy_hub):
+    a = proxy_hub.created()
+    r = proxy_hub.claim("clerk", id=a["id"])
+    assert r.status_code == 200
+    r = proxy_hub.claim("clerk2", id=a["id"])
+    assert r.status_code == 409 and r.json()["status"] == "claimed"
+    assert proxy_hub.claim("clerk_t2", id=a["id"]).status_code == 403
+    assert proxy_hub.claim("kiosk").status_code == 403
+    assert proxy_hub.claim("unbound").status_code == 403
+    assert proxy_hub.claim("clerk", outlet="TOWN2").status_code == 403
+
+
+def test_visibility_by_role(proxy_hub):
+    mine = proxy_hub.created()
+    theirs = proxy_hub.created("kiosk2", device_id="K0002")
+    hot = proxy_hub.created("hotline", channel="hotline")
+    listed = proxy_hub.get("kiosk", "/api/v1/proxy-requests").json()
+    assert [x["id"] for x in listed["items"]] == [mine["id"]] and listed["total"] == 1
+    assert proxy_hub.get("kiosk", f"/api/v1/proxy-requests/{theirs['id']}").status_code == 404
+    assert proxy_hub.get("hotline", f"/api/v1/proxy-requests/{mine['id']}").status_code == 404
+    assert proxy_hub.get("clerk_t2", f"/api/v1/proxy-requests/{mine['id']}").status_code == 403
+    assert proxy_hub.get("supervisor", "/api/v1/proxy-requests").json()["total"] == 3
+    assert proxy_hub.get("installer", "/api/v1/proxy-requests").status_code == 403
+    assert proxy_hub.get("clerk", "/api/v1/proxy-requests?status=new&outlet=TOWN1").json()["total"] == 3
+    assert proxy_hub.get("clerk", "/api/v1/proxy-requests?status=bogus").status_code == 422
+    assert proxy_hub.get("vclerk", "/api/v1/proxy-requests").json()["total"] == 0  # village sees its own subtree
+    # the creator may cancel (voluntary), nothing else
+    assert proxy_hub.act("hotline", hot["id"], "start").status_code == 409
+    assert proxy_hub.claim("clerk", id=hot["id"]).status_code == 200
+    assert proxy_hub.act("hotline", hot["id"], "start").status_code == 403
+    assert proxy_hub.act("hotline", hot["id"], "cancel").json()["status"] == "cancelled"
+    # unmasked detail only for the holder
+    proxy_hub.claim("clerk", id=mine["id"])
+    r = proxy_hub.get("clerk", f"/api/v1/proxy-requests/{mine['id']}?unmasked=true").json()
+    assert r["applicant"]["id_number"] == APPLICANT_ID and r["contact_phone"] == "13700009050" and r["unmasked"]
+    assert proxy_hub.get("clerk2", f"/api/v1/proxy-requests/{mine['id']}?unmasked=true").status_code == 403
+    assert "personal_data_viewed" in [e["action"] for e in proxy_hub.events("clerk", mine["id"])]
+
+
+def test_escalation_ladder(proxy_hub):
+    a = proxy_hub.created()
+    proxy_hub.claim("clerk", id=a["id"])
+    esc = lambda who, d, reason="卡住了": proxy_hub.post(who, f"/api/v1/proxy-requests/{a['id']}/escalations",  # noqa: E731
+                                                       {"direction": d, "reason": reason})
+    assert esc("clerk2", "up").status_code == 403  # not the holder
+    assert esc("clerk", "down").status_code == 409  # already at 0
+    assert esc("clerk", "up", "").status_code == 422  # a reason is required
+    r = esc("clerk", "up")
+    assert r.status_code == 200 and r.json()["level"] == 1 and r.json()["level_name"] == "窗口人员"
+    assert proxy_hub.get("clerk2", f"/api/v1/proxy-requests/{a['id']}").status_code == 403  # above clerk2's level
+    assert proxy_hub.get("clerk", f"/api/v1/proxy-requests/{a['id']}").status_code == 200  # the holder still sees it
+    assert proxy_hub.get("window", "/api/v1/proxy-requests?level=1").json()["total"] == 1
+    assert esc("window_t2", "up").status_code == 403  # another town's window
+    assert esc("window", "up").json()["level"] == 2
+    assert esc("window", "down").status_code == 403  # level 2 belongs to the chief now
+    assert esc("chief", "up").json()["level"] == 3
+    assert esc("leader", "up").status_code == 409
+    assert esc("leader", "down", "协调完毕").json()["level"] == 2
+    assert esc("chief", "down", "已解决").json()["level"] == 1
+    assert esc("window", "down", "已解决").json()["level"] == 0
+    events = [e for e in proxy_hub.events("clerk", a["id"]) if e["action"] in ("escalated", "deescalated")]
+    assert [(e["action"], e["detail"]["to_level"]) for e in events] == [
+        ("escalated", 1), ("escalated", 2), ("escalated", 3), ("deescalated", 2), ("deescalated", 1),
+        ("deescalated", 0)]
+    assert events[-1]["note"] == "已解决"
+
+
+def test_mandate_lifecycle_gates_full_proxy(proxy_hub):
+    a = proxy_hub.created(mode="full_proxy")
+    proxy_hub.claim("clerk", id=a["id"])
+    r = proxy_hub.act("clerk", a["id"], "start")
+    assert r.status_code == 409 and r.json()["mandate_status"] is None
+    expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)).isoformat()
+    mandate = {"request_id": a["id"], "scope_items": [PENSION], "scope_text": "代为申请", "expires_at": expires,
+               "principal": {"name": "欧阳娜娜", "id_number": APPLICANT_ID}, "signature_png_b64": signature_b64()}
+    assert proxy_hub.post("kiosk", "/api/v1/mandates", dict(mandate, scope_items=[BUSINESS])).status_code == 422
+    wrong = dict(mandate, principal={"name": "某人", "id_number": CLERK_ID})
+    assert proxy_hub.post("kiosk", "/api/v1/mandates", wrong).status_code == 422
+    m = proxy_hub.post("kiosk", "/api/v1/mandates", mandate)
+    assert m.status_code == 201, m.text
+    m = m.json()
+    assert m["status"] == "pending" and m["signed"] and m["principal"]["name"] == "欧***"
+    assert proxy_hub.post("kiosk", "/api/v1/mandates", mandate).status_code == 409  # one open mandate
+    act = lambda who, action, **kw: proxy_hub.post(who, f"/api/v1/mandates/{m['id']}/actions",  # noqa: E731
+                                                   {"action": action, **kw})
+    assert act("kiosk", "activate").status_code == 403
+    assert act("clerk", "activate").status_code == 422  # no agent yet
+    bad_agent = {"name": "张三", "id_number": "610113194510230033"}
+    assert act("clerk", "activate", agent=bad_agent).status_code == 422  # not the signed-in clerk's ID
+    r = act("clerk", "activate", agent={"name": "张三", "id_number": CLERK_ID})
+    assert r.status_code == 200 and r.json()["status"] == "active" and r.json()["agent_person_id"]
+    assert proxy_hub.act("clerk", a["id"], "start").json()["status"] == "in_progress"
+    assert act("kiosk", "suspend", reason="本人外出").json()["status"] == "suspended"
+    r = proxy_hub.act("clerk", a["id"], "file", receipt_no="K0001-20261201-0002")
+    assert r.status_code == 409 and r.json()["mandate_status"] == "suspended"
+    assert act("clerk", "renew", expires_at=expires).status_code == 422  # 续办 is signed again
+    r = act("clerk", "renew", expires_at=expires, signature_png_b64=signature_b64())
+    assert r.json()["status"] == "renewed"
+    assert proxy_hub.act("clerk", a["id"], "file", receipt_no="K0001-20261201-0002").status_code == 200
+    png = proxy_hub.get("clerk", f"/api/v1/mandates/{m['id']}/signature")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert proxy_hub.get("clerk2", f"/api/v1/mandates/{m['id']}/signature").status_code == 403
+    assert proxy_hub.act("clerk", a["id"], "complete").json()["mandate"]["status"] == "completed"
+    assert act("kiosk", "revoke", reason="x").status_code == 409
+
+
+def test_revoked_or_expired_mandate_blocks(proxy_hub):
+    a = proxy_hub.created(mode="full_proxy")
+    proxy_hub.claim("clerk", id=a["id"])
+    expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)).isoformat()
+    m = proxy_hub.post("clerk", "/api/v1/mandates", {
+        "request_id": a["id"], "scope_items": [PENSION], "expires_at": expires,
+        "principal": {"name": "欧阳娜娜", "id_number": APPLICANT_ID},
+        "agent": {"name": "张三", "id_number": CLERK_ID}, "signature_png_b64": signature_b64()}).json()
+    proxy_hub.post("clerk", f"/api/v1/mandates/{m['id']}/actions", {"action": "activate"})
+    assert proxy_hub.act("clerk", a["id"], "start").status_code == 200
+    # expire it in the database: the next action that needs it is refused, the sweeper records the expiry
+    from kiosk.hub.models import ProxyMandate
+    with proxy_hub.app.state.hub.sessions() as s, s.begin():
+        s.get(ProxyMandate, m["id"]).expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
+    r = proxy_hub.act("clerk", a["id"], "complete")
+    assert r.status_code == 409 and r.json()["mandate_status"] == "expired"
+    assert proxy_hub.app.state.proxy_runtime.sweeper.run_once()["mandates"] == 1
+    assert proxy_hub.get("clerk", f"/api/v1/mandates/{m['id']}").json()["status"] == "expired"
+    r = proxy_hub.post("kiosk", f"/api/v1/mandates/{m['id']}/actions", {"action": "revoke", "reason": "不再委托"})
+    assert r.json()["status"] == "revoked"
+    assert proxy_hub.act("clerk", a["id"], "complete").json()["mandate_status"] == "revoked"
+
+
+def test_complaint_goes_through_the_same_ladder(proxy_hub):
+    doc = proxy_hub.created(kind="complaint", item_code="", mode=None, details="窗口说要去县里办，县里又让回镇上")
+    assert doc["kind"] == "complaint" and doc["mode"] == "remote_guidance" and doc["sla"]["days"] == 3
+    assert proxy_hub.create(kind="complaint", item_code="", mode=None).status_code == 422  # needs details
+    got = proxy_hub.claim("window", kind="complaint").json()
+    assert got["id"] == doc["id"]
+    detail = proxy_hub.get("window", f"/api/v1/proxy-requests/{doc['id']}").json()
+    assert detail["details"].startswith("窗口说要去县里办")
+
+
+def test_kiosk_reads_only_its_own_cases(proxy_hub):
+    from hub_support import case_payload
+
+    payload = case_payload("K0001-20261201-0001")
+    r = proxy_hub.post("kiosk", "/api/v1/cases", payload, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert r.status_code == 201, r.text
+    assert proxy_hub.get("kiosk", "/api/v1/cases/K0001-20261201-0001").status_code == 200
+    assert proxy_hub.get("kiosk2", "/api/v1/cases/K0001-20261201-0001").status_code == 404
+    assert proxy_hub.get("clerk", "/api/v1/cases/K0001-20261201-0001").status_code == 200
