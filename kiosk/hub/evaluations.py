@@ -111,9 +111,9 @@ class RevisitIn(BaseModel):
 
 
 def _cipher(hub):
-    from kiosk.hub.case_fields import field_cipher
+    from kiosk.hub.counter import cipher
 
-    return field_cipher(hub)
+    return cipher(hub)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
