@@ -20,7 +20,7 @@ MAX_SYLLABLE_LETTERS = 6  # "zhuang", "shuang"
 INCOMPLETE_PENALTY = 0.1  # a token that is only an initial or an unfinished syllable counts a tenth
 MAX_PER_KEY = 200
 MAX_CANDIDATES = 300
-NODE_BUDGET = 60000  # lexicon probes per query: keeps a pathological input inside the time budget
+NODE_BUDGET = 20000  # lexicon probes per query: keeps a pathological input inside the time budget
 WORD_COST = 16.0  # a composed sentence prefers fewer, longer words
 
 
@@ -130,9 +130,11 @@ class PinyinEngine:
             out.append(Candidate(letters.replace("'", ""), n, ""))
         return tuple(out)
 
-    def _words_from(self, letters: str, start: int, budget: list[int]) -> list[tuple[int, float, str, str]]:
+    def _words_from(self, letters: str, start: int, budget: list[int],
+                    whole_syllables: bool = False) -> list[tuple[int, float, str, str]]:
         """Every lexicon word whose pinyin spells a token path from `start`: (end, score, word, pinyin).
-        `budget` (a one-item list, shared between calls) counts lexicon probes down."""
+        `budget` (a one-item list, shared between calls) counts lexicon probes down. `whole_syllables` allows
+        an unfinished syllable only at the very end (used for composing sentences)."""
         lex = self.lexicon
         n = len(letters)
         tokens_cache: dict[int, list[_Token]] = {}
@@ -145,17 +147,16 @@ class PinyinEngine:
                 tokens = tokens_cache[pos] = self._tokens_at(letters, pos)
             for tok in tokens:
                 nxt = self._skip(letters, tok.end)
+                if whole_syllables and not tok.complete and nxt < n:
+                    continue
                 inc = incomplete + (not tok.complete)
-                budget[0] -= len(tok.ids)
-                for sid in tok.ids:
-                    k2 = key + sid.to_bytes(2, "big")
-                    idx = lex.key_index(k2)
-                    if idx == -2:
-                        continue
-                    if idx >= 0:
-                        leaves.append((nxt, idx, inc, k2))
-                    if nxt < n and len(k2) // 2 < lex.max_syllables:
-                        stack.append((nxt, k2, inc))
+                deeper = nxt < n and len(key) // 2 + 1 < lex.max_syllables
+                for _sid, child, exact in lex.children(key, tok.ids):
+                    budget[0] -= 1
+                    if exact >= 0:
+                        leaves.append((nxt, exact, inc, child))
+                    if deeper:
+                        stack.append((nxt, child, inc))
         found = []
         for end, idx, inc, key in leaves:
             weight = INCOMPLETE_PENALTY ** inc if inc else 1.0
@@ -172,7 +173,7 @@ class PinyinEngine:
         for pos in range(start, n):
             if pos not in best:
                 continue
-            found = first if pos == start else self._words_from(letters, pos, budget)
+            found = first if pos == start else self._words_from(letters, pos, budget, whole_syllables=True)
             if budget[0] <= 0:
                 return None
             top: dict[int, tuple[float, str, str]] = {}

@@ -21,46 +21,45 @@ class LexiconError(Exception):
 
 class Lexicon:
     def __init__(self, path: str | Path = DATA_FILE) -> None:
+        self.keys: list[bytes] = []
+        self.key_start = array("I")  # index of the key's first entry; one extra at the end
+        self.freq = array("I")
+        self.word_end = array("I")  # entry i's word is blob[word_end[i-1]:word_end[i]]
+        self.max_syllables = 0
+        chunks: list[str] = []
+        pos = 0
         try:
+            # Streamed line by line into the arrays: no list of rows, so loading peaks little above the result.
             with gzip.open(path, "rt", encoding="utf-8") as f:
                 header = f.readline().rstrip("\n")
                 if header != HEADER:
                     raise LexiconError(f"{path}: not a keyboard lexicon (header {header[:40]!r})")
                 self.syllables: list[str] = f.readline().split()
-                rows = []
+                if not self.syllables or self.syllables != sorted(self.syllables):
+                    raise LexiconError(f"{path}: syllable list is not sorted")
+                self.syllable_id = {s: i for i, s in enumerate(self.syllables)}
+                ids = {s: i.to_bytes(2, "big") for s, i in self.syllable_id.items()}
                 for line in f:
                     key, words, freqs = line.rstrip("\n").split("\t")
-                    rows.append((key, words, freqs))
-        except (OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
+                    kb = b"".join(ids[s] for s in key.split("'"))
+                    if self.keys and kb <= self.keys[-1]:
+                        raise LexiconError(f"{path}: keys out of order at {key!r}")
+                    self.keys.append(kb)
+                    self.key_start.append(len(self.freq))
+                    self.max_syllables = max(self.max_syllables, len(kb) // 2)
+                    word_list = words.split(",")
+                    for w in word_list:
+                        pos += len(w)
+                        self.word_end.append(pos)
+                    self.freq.extend(int(x) for x in freqs.split(","))
+                    if len(self.freq) != len(self.word_end):
+                        raise LexiconError(f"{path}: words and frequencies differ in number at {key!r}")
+                    chunks.append("".join(word_list))
+        except (OSError, EOFError, ValueError, KeyError, UnicodeDecodeError) as exc:
             raise LexiconError(f"cannot read the keyboard lexicon {path}: {exc}") from exc
-        if self.syllables != sorted(self.syllables) or not self.syllables:
-            raise LexiconError(f"{path}: syllable list is not sorted")
-        self.syllable_id = {s: i for i, s in enumerate(self.syllables)}
-        encoded = []
-        for key, words, freqs in rows:
-            kb = b"".join(self.syllable_id[s].to_bytes(2, "big") for s in key.split("'"))
-            encoded.append((kb, words, freqs))
-        del rows
-        encoded.sort(key=lambda r: r[0])
-        self.keys: list[bytes] = []
-        self.key_start = array("I")  # index of the key's first entry; one extra at the end
-        self.freq = array("I")
-        self.word_end = array("I")  # entry i's word is blob[word_end[i-1]:word_end[i]]
-        parts: list[str] = []
-        pos = 0
-        self.max_syllables = 0
-        for kb, words, freqs in encoded:
-            self.keys.append(kb)
-            self.key_start.append(len(self.freq))
-            self.max_syllables = max(self.max_syllables, len(kb) // 2)
-            for w, fr in zip(words.split(","), freqs.split(",")):
-                parts.append(w)
-                pos += len(w)
-                self.word_end.append(pos)
-                self.freq.append(int(fr))
         self.key_start.append(len(self.freq))
-        self.blob = "".join(parts)
-        del encoded, parts
+        self.blob = "".join(chunks)
+        del chunks
 
     def __len__(self) -> int:
         return len(self.freq)
@@ -82,6 +81,26 @@ class Lexicon:
         if i >= len(self.keys) or not self.keys[i].startswith(key):
             return -2
         return i if self.keys[i] == key else -1
+
+    def children(self, key: bytes, ids: range):
+        """(syllable id, child key, index of the child key if it is a key itself else -1) for each syllable in
+        `ids` that some key continues `key` with. Skips from child to child with bisect, so a syllable range
+        ("y" = ya…yun) costs one probe per child that exists, not one per syllable."""
+        keys = self.keys
+        n = len(keys)
+        depth = len(key)
+        if not ids:
+            return
+        i = bisect_left(keys, key + ids.start.to_bytes(2, "big"))
+        while i < n:
+            k = keys[i]
+            if not k.startswith(key):
+                return
+            sid = int.from_bytes(k[depth:depth + 2], "big")
+            if sid >= ids.stop:
+                return
+            yield sid, k[:depth + 2], (i if len(k) == depth + 2 else -1)
+            i = bisect_left(keys, key + (sid + 1).to_bytes(2, "big"), i)
 
     def entries(self, key_index: int) -> range:
         return range(self.key_start[key_index], self.key_start[key_index + 1])

@@ -1,0 +1,115 @@
+"""On-screen keyboard engine benchmark: time from a key to its candidates, memory and load time of the lexicon.
+
+Types realistic spellings letter by letter (addresses, organisation names, searches; full pinyin, initials, mixed,
+sentences, and a 40-letter worst case), asking for the candidates and the composition display after every key
+as the keyboard does, then chooses first candidates until the text is committed. The engine's answer cache is
+emptied before each spelling, so no key is answered from an earlier run. `rss_mb` is this process's resident
+memory with the engine loaded (Python itself included), `rss_engine_mb` the part the engine adds, `peak_rss_mb`
+the high-water mark. Prints one JSON line. --smoke: one round.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+INPUTS = [
+    # full pinyin: addresses and places
+    "xian", "xi'an", "shanxishengxianshi", "yantaqu", "beilinqu", "changanqu", "weiyangqu", "xiaozhailu",
+    "changanlu", "dongdajie", "zhuquedajie", "gaoxinlu", "kejilu", "fengchengyilu", "sanhaolou", "erdanyuan",
+    # service vocabulary, full and initials
+    "yanglaobaoxian", "ylbx", "shenfenzheng", "sfz", "juzhuzheng", "jzz", "hukoubu", "hkb", "gongjijin", "gjj",
+    "budongchan", "bdc", "yingyezhizhao", "yyzz", "shebaoka", "sbk", "jiaofeidangci", "jfdc",
+    # mixed and partial
+    "zhongg", "yanglaob", "shenfenz", "juzhuz", "xianshiyant",
+    # organisation names and sentences
+    "xianshishichangjianduguanliju", "shaanxishengrenliziyuanheshehuibaozhangting", "woyaobanlijuzhuzheng",
+    "woyaobulingshenfenzheng", "zhangsanlisi", "wangxiaoming",
+    # worst cases: 40 letters of initials, of one letter, and not pinyin at all
+    "ylbxylbxylbxylbxylbxylbxylbxylbxylbxylbx", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "iphone",
+]
+
+
+def rss_mb(field: str = "VmRSS") -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="one round, a few seconds")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args()
+    rounds = args.rounds or (1 if args.smoke else 5)
+
+    from kiosk.ime.composition import Composition
+    from kiosk.ime.engine import PinyinEngine
+    from kiosk.ime.lexicon import DATA_FILE
+
+    before = rss_mb()
+    t0 = time.perf_counter()
+    engine = PinyinEngine()
+    load_s = time.perf_counter() - t0
+    loaded = rss_mb()
+
+    key_ms: list[float] = []
+    choose_ms: list[float] = []
+    slowest = ("", 0.0)
+    for _ in range(rounds):
+        for spelling in INPUTS:
+            engine._candidates.cache_clear()
+            comp = Composition(engine)
+            for ch in spelling:
+                t = time.perf_counter()
+                comp.type(ch)
+                comp.candidates  # noqa: B018 - what the candidate bar shows
+                comp.preedit  # noqa: B018 - what the composition line shows
+                ms = (time.perf_counter() - t) * 1000
+                key_ms.append(ms)
+                if ms > slowest[1]:
+                    slowest = (comp.letters, ms)
+            for _ in range(len(spelling) + 1):
+                if not comp.letters:
+                    break
+                t = time.perf_counter()
+                comp.choose(0)
+                comp.candidates  # noqa: B018
+                comp.preedit  # noqa: B018
+                choose_ms.append((time.perf_counter() - t) * 1000)
+
+    print(json.dumps({
+        "benchmark": "ime_keyboard",
+        "inputs": len(INPUTS),
+        "keys": len(key_ms),
+        "rounds": rounds,
+        "p50_ms": round(percentile(key_ms, 0.50), 2),
+        "p95_ms": round(percentile(key_ms, 0.95), 2),
+        "max_ms": round(max(key_ms), 2),
+        "slowest_input": slowest[0],
+        "choose_p95_ms": round(percentile(choose_ms, 0.95), 2),
+        "choose_max_ms": round(max(choose_ms), 2),
+        "rss_mb": round(loaded, 1),
+        "rss_engine_mb": round(loaded - before, 1),
+        "peak_rss_mb": round(rss_mb("VmHWM"), 1),
+        "load_s": round(load_s, 3),
+        "entries": len(engine.lexicon),
+        "data_file_mb": round(DATA_FILE.stat().st_size / 1e6, 2),
+    }, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
