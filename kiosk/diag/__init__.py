@@ -21,13 +21,13 @@ __all__ = ["GROUPS", "EXIT_ERROR", "EXIT_OK", "EXIT_WARNING", "exit_status", "ov
 GROUPS = ("idcard", "printer", "camera", "network", "system")  # what one "run" button of the installer screen runs
 
 
-def load_for_diag(config_path: str | None) -> tuple[Config, Exception | None]:
+def load_for_diag(config_path: str | None, env: dict[str, str] | None = None) -> tuple[Config, Exception | None]:
     """The config, or the defaults and the reason the file was refused (which becomes the config.valid check)."""
     from kiosk.config import find_config_file, load_config
     from kiosk.errors import ConfigError
 
     try:
-        return load_config(config_path), None
+        return load_config(config_path, env), None
     except ConfigError as exc:
         cfg = Config()
         found = find_config_file(config_path)

@@ -71,10 +71,8 @@ def check_idcard(cfg: Config, level: HealthLevel, lang: str, ask: Callable[[str]
     try:
         reader_res.details.update(port=reader.port, baud=reader.baud)
         if reader.baud != FAST_BAUD:
-            reader_res.warn("idcard_slow_baud", _("the reader runs at {baud} baud: each card read takes over a second"
-                                                  " longer than at 115200", baud=reader.baud),
-                            _("set the reader back to 115200 baud (its utility, or `kiosk idcard` set-baud), then"
-                              " devices.idcard.baud = \"auto\""))
+            reader_res.warn("idcard_slow_baud", _("the reader runs at {baud} baud: each card read takes over a second longer than at 115200", baud=reader.baud),
+                            _('set the reader back to 115200 baud with its vendor utility; keep devices.idcard.baud = "auto"'))
         try:
             sam_res.details["sam_id"] = reader.sam_id()
         except DeviceError as exc:
@@ -220,8 +218,7 @@ def check_camera(cfg: Config, level: HealthLevel, lang: str, ask: Callable[[str]
             frames_res.fail("camera_low_resolution",
                             _("the camera gives only {w}×{h} ({mp:.1f} MP): scanned pages would be unreadable",
                               w=w, h=h, mp=mp),
-                            _("set devices.camera.width and height to 0 (the highest mode); plug the camera into a"
-                              " USB 2.0/3.0 port directly, not a hub; list its modes with `kiosk setup --list`"),
+                            _("set devices.camera.width and height to 0 (the highest mode); plug the camera into a USB 2.0/3.0 port directly, not a hub; list its modes with `kiosk setup --list`"),
                             Status.HARDWARE_ERROR)
         if level == HealthLevel.INTERNAL:
             return results
@@ -245,8 +242,7 @@ def check_camera(cfg: Config, level: HealthLevel, lang: str, ask: Callable[[str]
         q = page_quality(still, det.corners)
         focus_res.details.update(q.as_dict())
         if q.focus_verdict == "blurred":
-            focus_res.fail("camera_blurred", _("the picture is blurred (sharpness {score:.0f}, at least {need:.0f}"
-                                               " wanted)", score=q.sharpness, need=q.sharp_min),
+            focus_res.fail("camera_blurred", _("the picture is blurred (sharpness {score:.0f}, at least {need:.0f} wanted)", score=q.sharpness, need=q.sharp_min),
                            _("clean the lens; adjust the camera's focus ring or height until the meter is green"),
                            Status.USER_ERROR, "error")
         if q.exposure_verdict == "dark":

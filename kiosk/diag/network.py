@@ -109,8 +109,7 @@ def check_tls(cfg: Config, level: HealthLevel, lang: str) -> CheckResult:
     except ssl.SSLCertVerificationError as exc:
         return res.fail("tls_invalid", _("the hub's certificate is not valid: {reason}",
                                          reason=exc.verify_message or exc.reason),
-                        _("check the kiosk's date and time first; then ask the hub operator to renew the certificate"
-                          " or install the issuing CA (ca-certificates)"), Status.OFFLINE)
+                        _("check the kiosk's date and time first; then ask the hub operator to renew the certificate or install the issuing CA (ca-certificates)"), Status.OFFLINE)
     except (OSError, ssl.SSLError) as exc:
         return res.fail("tls_unreachable", _("no TLS connection to {host}:{port}: {reason}", host=host, port=port,
                                              reason=type(exc).__name__),
@@ -151,16 +150,14 @@ def check_token(probe: NetworkProbe, level: HealthLevel, lang: str) -> CheckResu
     res = CheckResult("hub.token", "hub", level, details={"device_id": cfg.kiosk.device_id})
     if not cfg.hub.token:
         return res.fail("token_missing", _("hub.token is empty: the hub will refuse every case"),
-                        _("ask the hub operator for `kiosk hub token create --role kiosk --name {device}` and set"
-                          " hub.token (or run `kiosk setup`)", device=cfg.kiosk.device_id), Status.USER_ERROR, "error")
+                        _("ask the hub operator for `kiosk hub token create --role kiosk --name {device}` and set hub.token (or run `kiosk setup`)", device=cfg.kiosk.device_id), Status.USER_ERROR, "error")
     status, body, _mid = probe.ping()
     if status is None:
         return res.fail("token_unchecked", _("the token could not be checked: the hub does not answer"),
                         _("fix the hub connection first (hub.reachable)"), Status.OFFLINE)
     if status == 401:
         return res.fail("token_rejected", _("the hub refused the device token: every case would stay 待上传"),
-                        _("the token is wrong, revoked or expired: ask the hub operator for a new one"
-                          " (kiosk hub token create --role kiosk --name {device}) and set hub.token",
+                        _("the token is wrong, revoked or expired: ask the hub operator for a new one (kiosk hub token create --role kiosk --name {device}) and set hub.token",
                           device=cfg.kiosk.device_id), Status.USER_ERROR, "error")
     if status >= 400:
         return res.fail("token_refused", _("the hub answered HTTP {status} to the token check", status=status),
@@ -183,8 +180,7 @@ def check_token(probe: NetworkProbe, level: HealthLevel, lang: str) -> CheckResu
 def _skew(res: CheckResult, _, who: str, skew: float) -> None:
     if abs(skew) >= CLOCK_ERROR_S:
         res.fail("clock_wrong", _("this kiosk's clock differs from the {who}'s by {skew:+.0f} s", who=who, skew=skew),
-                 _("set the time: timedatectl set-ntp true (or timedatectl set-time); check the time zone and the"
-                   " BIOS battery"), Status.HARDWARE_ERROR)
+                 _("set the time: timedatectl set-ntp true (or timedatectl set-time); check the time zone and the BIOS battery"), Status.HARDWARE_ERROR)
     elif abs(skew) >= CLOCK_WARN_S:
         res.warn("clock_drift", _("this kiosk's clock differs from the {who}'s by {skew:+.0f} s", who=who, skew=skew),
                  _("turn on time synchronisation: timedatectl set-ntp true"))

@@ -21,7 +21,7 @@ EXIT_ERROR = 7  # at least one check failed: the kiosk cannot serve citizens ful
 
 
 def translator(language: str) -> Callable[..., str]:
-    """`_("the hub at {url} …", url=...)`: the message in `language`, then filled in."""
+    """A `_(message, **values)` that translates into `language`, then fills the values in."""
 
     def _(message: str, **values) -> str:
         text = gettext(message, language)

@@ -31,8 +31,7 @@ def check_config(cfg: Config, level: HealthLevel, lang: str, problem: Exception 
                  _("ask the hub operator for a device token (kiosk hub token create --role kiosk) and set hub.token"),
                  Status.USER_ERROR, "error")
     if not cfg.installer.pin_hash and not cfg.source.startswith("<"):
-        res.warn("installer_pin_missing", _("{file}: key installer.pin_hash is empty: nobody can open the installer"
-                                            " screens", file=cfg.source),
+        res.warn("installer_pin_missing", _("{file}: key installer.pin_hash is empty: nobody can open the installer screens", file=cfg.source),
                  _("set an installer PIN with `kiosk setup --pin`"))
     return res
 

@@ -32,11 +32,9 @@ WORDING: dict[str, tuple[str, str]] = {
                             N_("add the kiosk user to the lp/dialout group, or install the udev rules")),
     "printer_gone": (N_("the connection to the printer was lost"), N_("check the cable or network; reconnect the printer")),
     "printer_silent": (N_("the printer at {uri} does not answer the status query"),
-                       N_("switch the printer on; for USB printers check the in/out endpoints in devices.printer.uri"
-                          " (e.g. ?in=0x81&out=0x03)")),
+                       N_("switch the printer on; for USB printers check the in/out endpoints in devices.printer.uri (e.g. ?in=0x81&out=0x03)")),
     "printer_write_timeout": (N_("the printer at {uri} took no data"),
-                              N_("check the USB endpoints in devices.printer.uri (?in=0x81&out=0x03 on most 58/80 mm"
-                                 " printers) and the cable")),
+                              N_("check the USB endpoints in devices.printer.uri (?in=0x81&out=0x03 on most 58/80 mm printers) and the cable")),
     "cover_open": (N_("the printer cover is open"), N_("close the printer cover")),
     "paper_empty": (N_("the printer is out of paper"), N_("load a new paper roll")),
     "paper_near_end": (N_("the paper roll is nearly used up"), N_("replace the paper roll soon; keep a spare roll at the kiosk")),
