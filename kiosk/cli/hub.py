@@ -22,17 +22,30 @@ def _redact(url: str) -> str:
     return url
 
 
-def _migrate(url: str) -> None:
-    from sqlalchemy.exc import OperationalError
+def _migrate(url: str, app_role: str | None = None) -> None:
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from kiosk.errors import Unavailable
+    from kiosk.errors import InvalidInput, Unavailable
     from kiosk.hub.db import migrate
 
     try:
-        migrate(url)
+        migrate(url, app_role=app_role)
     except OperationalError as exc:
-        raise Unavailable(f"cannot open the hub database {_redact(url)}: {str(exc.orig).strip().splitlines()[0]}",
+        reason = str(exc.orig).strip().splitlines()[0]
+        if url.startswith("sqlite"):
+            raise InvalidInput(f"cannot write the hub database {_redact(url)}: {reason}",
+                               "check that the data directory and the database file are writable by this user"
+                               " (and the disk is not full)") from None
+        raise Unavailable(f"cannot open the hub database {_redact(url)}: {reason}",
                           "check --db / hub.db_url, that PostgreSQL is running and the role may log in") from None
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise InvalidInput(f"cannot upgrade the hub database {_redact(url)}: {reason}",
+                           "run `kiosk hub migrate` as the role that owns the hub's tables (the hub itself runs"
+                           " as a role without that right; docs/reliability.md)") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot prepare the hub database {_redact(url)}: {exc.strerror or exc}",
+                           "check that the data directory (kiosk.data_dir) is writable by this user") from None
 
 
 def _check_port(host: str, port: int) -> None:
@@ -68,8 +81,16 @@ def register(cli: click.Group) -> None:
         port = port or urlsplit(cfg.hub.url).port or 8700
         _check_port(host, port)
         _migrate(url)
+        from kiosk.hub.storage import VolumeMismatch
+
         try:
             app = create_app(url, ReferenceHttpAdapter.from_config(cfg.platform), data_dir=cfg.data_dir, migrate=False)
+        except VolumeMismatch as exc:
+            from kiosk.errors import InvalidInput
+
+            raise InvalidInput(f"refusing to start: {exc}",
+                               "every hub on one database must use the same upload volume: mount the shared volume"
+                               " at the hub's upload directory (docs/reliability.md)") from None
         except OSError as exc:
             from kiosk.errors import InvalidInput
 
@@ -80,17 +101,24 @@ def register(cli: click.Group) -> None:
 
     @hub.command("migrate")
     @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
+    @click.option("--app-role", default=None,
+                  help="PostgreSQL: the role the hub runs as; it is granted read/write on the hub's tables but only"
+                       " read/append on the audit log. Run the migration itself as the owner role.")
     @config_option
-    def migrate_cmd(db, config_path):
+    def migrate_cmd(db, app_role, config_path):
         """Create or upgrade the hub database schema."""
         cfg = load(config_path)
         url = _db_url(cfg, db)
-        _migrate(url)
+        _migrate(url, app_role)
         click.echo(f"hub database at the latest schema: {_redact(url)}", err=True)
 
     @hub.group("token")
     def token() -> None:
         """Bearer tokens for kiosks, clerks, supervisors and installers."""
+
+    from kiosk.cli.hub_admin import register_reliability
+
+    register_reliability(hub, token)  # token list|revoke, audit verify, rekey
 
     @token.command("create")
     @click.option("--role", type=click.Choice(["kiosk", "clerk", "supervisor", "installer"]), required=True)
@@ -105,8 +133,10 @@ def register(cli: click.Group) -> None:
         from kiosk.hub.auth import create_token
         from kiosk.hub.db import make_engine, session_factory
 
-        if not name.strip() or len(name) > 100:
-            raise InvalidInput("--name must be 1-100 characters", "give the device id or the person's login")
+        from kiosk.hub.schemas import bad_char
+
+        if not name.strip() or len(name.strip()) > 64 or bad_char(name):  # 64: the audit log's entity id
+            raise InvalidInput("--name must be 1-64 printable characters", "give the device id or the person's login")
         cfg = load(config_path)
         url = _db_url(cfg, db)
         _migrate(url)

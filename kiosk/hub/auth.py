@@ -2,10 +2,11 @@
 
 A token reads `gk_<key id>_<secret>`: the key id finds the row, argon2 verifies the whole token. Verified
 tokens are remembered in memory for a minute (keyed by their SHA-256) so argon2 runs once per client, not
-once per request.
+once per request; revocation and expiry are checked against the database on every request.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 import threading
@@ -74,18 +75,23 @@ class TokenVerifier:
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Caller | None:
+        """The caller a token stands for, or None (unknown, wrong secret, revoked or expired).
+
+        Only the argon2 check is cached: whether the token is still valid (not revoked, not expired) is read
+        from the database on every request, so `kiosk hub token revoke` takes effect at once in every hub
+        process, at the price of one primary-key lookup."""
         digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(digest)
-            if hit and hit[0] > now:
-                return hit[1]
+        if hit and hit[0] > now:
+            return hit[1] if self._still_valid(hit[1].token_id) else None
         parts = token.split("_", 2)
-        if len(parts) != 3 or parts[0] != "gk":
+        if len(parts) != 3 or parts[0] != "gk" or len(parts[1]) > 16:
             return None
         with self.sessions() as s:
             row = s.scalar(select(ApiToken).where(ApiToken.key_id == parts[1]))
-            if row is None or row.revoked:
+            if row is None or row.revoked or _expired(row.expires_at):
                 return None
             try:
                 _hasher.verify(row.token_hash, token)
@@ -93,8 +99,23 @@ class TokenVerifier:
                 return None
             caller = Caller(row.id, row.role, row.name, row.outlet_code, row.person_id)
         with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
             self._cache[digest] = (now + CACHE_S, caller)
         return caller
+
+    def _still_valid(self, token_id: int) -> bool:
+        with self.sessions() as s:
+            row = s.execute(select(ApiToken.revoked, ApiToken.expires_at).where(ApiToken.id == token_id)).first()
+        return row is not None and not row.revoked and not _expired(row.expires_at)
+
+
+def _expired(expires_at) -> bool:
+    if expires_at is None:
+        return False
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
+    return expires_at <= dt.datetime.now(dt.timezone.utc)
 
 
 def _unauthorized(message: str) -> HTTPException:
