@@ -82,7 +82,9 @@ class AppDriver:
             if isinstance(parent, ScrollView):
                 from kivy.uix.recycleview import RecycleView
 
-                if not isinstance(parent, RecycleView):  # a RecycleView lays out only what it shows
+                content = parent.children[0] if parent.children else None
+                # A RecycleView lays out only what it shows; content shorter than the view needs no scrolling.
+                if not isinstance(parent, RecycleView) and content is not None and content.height > parent.height:
                     parent.scroll_to(widget, padding=10, animate=False)
                     self.frames(2)
                 return
