@@ -37,6 +37,7 @@ class ClerkSession:
     session_id: str = ""
     training: bool = False
     card_digest: str = ""
+    id_number: str = ""  # the clerk's own number, in memory for the shift: the agent on a 委托书
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -46,7 +47,7 @@ class ClerkSession:
         return cls(token=doc["token"], person_id=int(person.get("id", 0)), name=person.get("name", ""),
                    role=person.get("role", "clerk"), outlet_code=outlet.get("code", ""),
                    outlet_name=outlet.get("name", ""), expires_at=expires, session_id=str(doc.get("session_id", "")),
-                   training=training, card_digest=card_digest(id_number))
+                   training=training, card_digest=card_digest(id_number), id_number=id_number)
 
     @property
     def level(self) -> int:
@@ -67,6 +68,9 @@ class ClerkSession:
 
     def is_own_card(self, id_number: str | None) -> bool:
         return bool(id_number) and card_digest(id_number) == self.card_digest
+
+    def __repr__(self) -> str:  # never the token or the ID number in a log
+        return f"ClerkSession(person_id={self.person_id}, role={self.role!r}, outlet={self.outlet_code!r})"
 
     def header_line(self) -> str:
         """The header: the clerk's name (staff, shown whole at their own counter), role and outlet."""

@@ -127,3 +127,54 @@ class CounterServices:
         return list(self.call("POST", "/api/v1/counter/lookup", json={k: v for k, v in by.items() if v})["results"])
 
     __all__ = ["CounterServices", "CounterRefused", "NotSignedIn"]
+
+
+# -- the 代办 queue (docs/proxy-api.md) ----------------------------------------------------------
+OPEN_STATUSES = "new,released,claimed,in_progress,waiting_citizen,filed"
+
+
+def list_requests(services: CounterServices, **query) -> list[dict]:
+    params = {"status": OPEN_STATUSES, "limit": 50, **{k: v for k, v in query.items() if v is not None}}
+    return list(services.call("GET", "/api/v1/proxy-requests", params=params)["items"])
+
+
+def claim_next(services: CounterServices, request_id: int | None = None) -> dict | None:
+    """A claim is an allocation the hub must confirm at once: never queued (an unreachable hub raises)."""
+    body = {"id": request_id} if request_id else {}
+    answer = services.call("POST", "/api/v1/proxy-requests/claim", json=body)
+    return answer or None
+
+
+def request_detail(services: CounterServices, request_id: int, unmasked: bool = False) -> dict:
+    params = {"unmasked": "true"} if unmasked else None
+    return services.call("GET", f"/api/v1/proxy-requests/{request_id}", params=params)
+
+
+def transition(services: CounterServices, request_id: int, action: str, note: str = "", **extra) -> dict | None:
+    body = {"action": action, **({"note": note} if note else {}), **extra}
+    return services.perform(f"transition:{action}", "POST", f"/api/v1/proxy-requests/{request_id}/transitions", body)
+
+
+def escalate(services: CounterServices, request_id: int, direction: str, reason: str) -> dict | None:
+    return services.perform(f"escalation:{direction}", "POST", f"/api/v1/proxy-requests/{request_id}/escalations",
+                            {"direction": direction, "reason": reason})
+
+
+def sign_mandate(services: CounterServices, request: dict, principal: dict, signature_png: bytes,
+                 expires_at: str, scope_text: str) -> dict:
+    """Create the 委托书 with the citizen's signature (on screen or scanned) and the clerk as agent, then activate
+    it. Needs the hub (the signature is checked there): an unreachable hub raises."""
+    import base64
+
+    clerk = services.clerk
+    if clerk is None:
+        raise NotSignedIn()
+    body = {"request_id": request["id"], "scope_items": [request["item_code"]], "scope_text": scope_text,
+            "expires_at": expires_at,
+            "principal": {"name": principal["name"], "id_number": principal["id_number"],
+                          "card_type": "111" if principal.get("card_type") in (None, "", "resident", "111") else principal["card_type"]},
+            "signature_png_b64": base64.b64encode(signature_png).decode("ascii")}
+    if clerk.id_number:
+        body["agent"] = {"name": clerk.name, "id_number": clerk.id_number, "card_type": "111"}
+    mandate = services.call("POST", "/api/v1/mandates", json=body)
+    return services.call("POST", f"/api/v1/mandates/{mandate['id']}/actions", json={"action": "activate"})
