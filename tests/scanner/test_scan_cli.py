@@ -116,7 +116,7 @@ def test_benchmark_smoke_prints_the_agreed_keys():
                           capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     doc = json.loads(proc.stdout)
-    for key in ("ms_ours", "ms_classic", "preview_fps", "kb_color_a4", "kb_bw_a4", "legibility"):
+    for key in ("ms_5mp_ours", "ms_5mp_classic", "time_ratio", "preview_fps", "kb_color_a4", "kb_bw_a4", "legibility"):
         assert key in doc and doc[key] is not None
     assert set(doc["bases"]) == {"dark_mat", "mid_grey", "wood", "cloth", "white_desk", "cream_desk"}
     for base in doc["bases"].values():
