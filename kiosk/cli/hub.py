@@ -97,7 +97,8 @@ def register(cli: click.Group) -> None:
             raise InvalidInput(f"cannot prepare the hub's upload directory: {exc}",
                                "check that the data directory (kiosk.data_dir) is writable") from None
         click.echo(f"hub listening on http://{host}:{port} (database {_redact(url)})", err=True)
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        # Open live feeds (server-sent events) would hold a graceful shutdown forever: give them 5 s.
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
 
     @hub.command("migrate")
     @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
@@ -121,33 +122,144 @@ def register(cli: click.Group) -> None:
     register_reliability(hub, token)  # token list|revoke, audit verify, rekey
 
     @token.command("create")
-    @click.option("--role", type=click.Choice(["kiosk", "clerk", "supervisor", "installer"]), required=True)
+    @click.option("--role", type=click.Choice(["kiosk", "channel", "clerk", "runner", "window", "chief", "leader",
+                                               "supervisor", "installer"]), required=True)
     @click.option("--name", required=True, help="Who holds it: a device id (K0001) or a person's login.")
+    @click.option("--outlet", default=None, help="Bind the token to this outlet (needed by clerk, runner, window,"
+                                                 " chief, leader).")
+    @click.option("--person", default=None, help="The person holding it: recorded at --outlet with --role.")
+    @click.option("--person-id-number", default=None, envvar="KIOSK_PERSON_ID_NUMBER",
+                  help="The person's ID number, kept only as an HMAC (to match their own card at sign-in).")
     @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
-    @click.option("--json", "as_json", is_flag=True, help='Print {"token", "role", "name"}.')
+    @click.option("--json", "as_json", is_flag=True, help='Print {"token", "role", "name", "outlet", "person_id"}.')
     @config_option
-    def create(role, name, db, as_json, config_path):
+    def create(role, name, outlet, person, person_id_number, db, as_json, config_path):
         """Create a token and print it once; the hub keeps only its argon2 hash."""
         from kiosk.errors import InvalidInput
         from kiosk.hub import audit
-        from kiosk.hub.auth import create_token
+        from kiosk.hub.auth import OUTLET_ROLES, create_token
         from kiosk.hub.db import make_engine, session_factory
+        from kiosk.hub.models import Outlet, Person
 
         from kiosk.hub.schemas import bad_char
 
         if not name.strip() or len(name.strip()) > 64 or bad_char(name):  # 64: the audit log's entity id
             raise InvalidInput("--name must be 1-64 printable characters", "give the device id or the person's login")
+        if role in OUTLET_ROLES and role != "clerk" and not outlet:
+            raise InvalidInput(f"a {role} token needs --outlet: {role}s act on the requests of their outlet",
+                               "add --outlet CODE (kiosk hub outlet list shows the codes)")
+        if role == "clerk" and not outlet:
+            click.echo("warning: a clerk token without --outlet submits cases and reprints receipts but cannot"
+                       " work 代办 requests", err=True)
+        if person is not None and (not outlet or not person.strip() or len(person) > 100):
+            raise InvalidInput("--person needs --outlet and a name of 1-100 characters", "give both")
+        if person_id_number is not None and person is None:
+            raise InvalidInput("--person-id-number belongs to --person", "add --person NAME")
+        cfg = load(config_path)
+        url = _db_url(cfg, db)
+        _migrate(url)
+        engine = make_engine(url)
+        person_id = None
+        try:
+            with session_factory(engine)() as s, s.begin():
+                if outlet is not None and s.get(Outlet, outlet) is None:
+                    raise InvalidInput(f"outlet {outlet} is not registered", "register it with kiosk hub outlet add")
+                if person is not None:
+                    id_hash = _id_hash(cfg, url, person_id_number) if person_id_number else None
+                    row = s.query(Person).filter_by(outlet_code=outlet, role=role, name=person.strip(),
+                                                    active=True).first()
+                    if row is None:
+                        row = Person(outlet_code=outlet, role=role, name=person.strip(), id_number_hash=id_hash,
+                                     active=True)
+                        s.add(row)
+                        s.flush()
+                        audit.record(s, "cli", "person", str(row.id), "created", role=role, outlet=outlet)
+                    elif id_hash:
+                        row.id_number_hash = id_hash
+                    person_id = row.id
+                tok = create_token(s, role, name, outlet_code=outlet, person_id=person_id)
+                audit.record(s, "cli", "token", name.strip(), "created", role=role, outlet=outlet,
+                             person_id=person_id)
+        finally:
+            engine.dispose()
+        if as_json:
+            echo_json({"token": tok, "role": role, "name": name.strip(), "outlet": outlet, "person_id": person_id})
+        else:
+            click.echo(tok)
+
+    @hub.group("outlet")
+    def outlet_group() -> None:
+        """The outlet network: county, town, village and partner outlets that handle 代办."""
+
+    @outlet_group.command("add")
+    @click.argument("code")
+    @click.option("--name", required=True, help="The outlet's name, e.g. 城关镇便民服务中心.")
+    @click.option("--level", type=click.Choice(["county", "town", "village", "partner"]), required=True)
+    @click.option("--parent", default=None, help="The outlet above it (its code).")
+    @click.option("--items", default=None, help="Comma-separated item codes it is entrusted with (default: all).")
+    @click.option("--hours", default=None, help="Opening hours, e.g. 周一至周五 9:00-17:00.")
+    @click.option("--address", default=None)
+    @click.option("--phone", default=None)
+    @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the outlet as JSON.")
+    @config_option
+    def outlet_add(code, name, level, parent, items, hours, address, phone, db, as_json, config_path):
+        """Register an outlet, or update the one with this CODE."""
+        from kiosk.hub.db import make_engine, session_factory
+        from kiosk.hub.outlets import add_outlet, outlet_out
+
         cfg = load(config_path)
         url = _db_url(cfg, db)
         _migrate(url)
         engine = make_engine(url)
         try:
             with session_factory(engine)() as s, s.begin():
-                tok = create_token(s, role, name)
-                audit.record(s, "cli", "token", name.strip(), "created", role=role)
+                row, created = add_outlet(s, code, name, level, parent=parent,
+                                          items=items.split(",") if items else None, hours=hours,
+                                          address=address, phone=phone)
+                s.flush()
+                doc = outlet_out(row)
         finally:
             engine.dispose()
         if as_json:
-            echo_json({"token": tok, "role": role, "name": name.strip()})
+            echo_json({**doc, "created": created})
         else:
-            click.echo(tok)
+            click.echo(f"{'registered' if created else 'updated'} outlet {code} ({level}"
+                       f"{', under ' + parent if parent else ''})")
+
+    @outlet_group.command("list")
+    @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
+    @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+    @config_option
+    def outlet_list(db, as_json, config_path):
+        """The registered outlets."""
+        from sqlalchemy import select
+
+        from kiosk.hub.db import make_engine, session_factory
+        from kiosk.hub.models import Outlet
+        from kiosk.hub.outlets import outlet_out
+
+        cfg = load(config_path)
+        url = _db_url(cfg, db)
+        _migrate(url)
+        engine = make_engine(url)
+        try:
+            with session_factory(engine)() as s:
+                docs = [outlet_out(o) for o in s.scalars(select(Outlet).order_by(Outlet.code))]
+        finally:
+            engine.dispose()
+        if as_json:
+            echo_json(docs)
+        else:
+            for d in docs:
+                click.echo(f"{d['code']}\t{d['level']}\t{d['parent'] or '-'}\t{d['name']}"
+                           f"\t{len(d['items']) or 'all'} items")
+
+
+def _id_hash(cfg, url: str, id_number: str) -> str:
+    """HMAC of a person's ID number with the hub key (kiosk.hub.crypto), as the hub computes it."""
+    from kiosk.hub.app import default_upload_dir
+    from kiosk.hub.crypto import FieldCipher, load_hub_key
+
+    hub_dir = default_upload_dir(url, cfg.data_dir).parent
+    return FieldCipher(load_hub_key(hub_dir)).id_hash(id_number)

@@ -12,7 +12,9 @@ from kiosk.privacy.masking import mask_document_number, mask_name, mask_phone
 from kiosk.receipt.fields import MAX_ID, MAX_ITEM_NAME, MAX_MATERIALS, MAX_NAME, MAX_PHONE, ReceiptData
 
 DELIVERY = ("自取", "邮寄", "网点代发")
-PROXY_MODES = {"remote_guidance": "远程指导", "assisted": "现场协办", "full_proxy": "全程代办"}
+# The three 代办 modes of the hub's API (docs/proxy-api.md); "assisted" is the old name of home_visit.
+PROXY_MODES = {"remote_guidance": "远程指导", "home_visit": "上门辅助", "full_proxy": "全程代办"}
+PROXY_MODE_ALIASES = {"assisted": "home_visit"}
 TEST_URL = "https://zwfw.example.gov.cn/track?test=1"
 
 ACCEPTANCE_REQUIRED = ("receipt_no", "item_name", "applicant_name", "applicant_id_number", "phone", "submitted_at",
@@ -108,7 +110,8 @@ def acceptance(d: ReceiptData, hotline: str) -> Document:
 def proxy(d: ReceiptData, hotline: str) -> Document:
     d.require(*PROXY_REQUIRED)
     person = _Person(d, with_phone=True)
-    mode = d.choice("proxy_mode", tuple(PROXY_MODES))
+    mode = d.choice("proxy_mode", tuple(PROXY_MODES) + tuple(PROXY_MODE_ALIASES))
+    mode = PROXY_MODE_ALIASES.get(mode, mode)
     submitted = d.timestamp("submitted_at")
     expires = d.day("proxy_expires")
     promised = d.day("promised_by")

@@ -1,0 +1,187 @@
+"""`kiosk proxy list|show|claim|transition|escalate`: 代办 requests from the command line, over the hub's HTTP API
+(docs/proxy-api.md). Output is masked by the hub; `--json` prints the hub's answer as one JSON document."""
+from __future__ import annotations
+
+import os
+
+import click
+
+from kiosk.cli.common import config_option, echo_json, load
+from kiosk.errors import InvalidInput, KioskError, Unavailable
+
+ACTIONS = ("start", "wait_citizen", "resume", "file", "complete", "cancel", "refuse", "release", "renew")
+
+
+class TimedOut(KioskError):
+    exit_code = 4
+
+
+class Refused(KioskError):
+    """The hub answered 4xx for this request as asked (exit 5, the reason on stderr)."""
+
+    exit_code = 5
+
+
+class _Client:
+    def __init__(self, hub_url: str, token: str, timeout: float, verify: bool = True) -> None:
+        self.base = hub_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.verify = verify
+
+    def call(self, method: str, path: str, json=None, params=None, timeout: float | None = None):
+        import requests
+
+        try:
+            r = requests.request(method, f"{self.base}{path}", json=json, params=params, verify=self.verify,
+                                 headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout or self.timeout)
+        except requests.Timeout:
+            raise TimedOut(f"the hub at {self.base} did not answer in time",
+                           "check the hub (kiosk hub serve) and the network, then try again") from None
+        except requests.RequestException as exc:
+            raise Unavailable(f"cannot reach the hub at {self.base}: {type(exc).__name__}",
+                              "check hub.url / --hub and that the hub is running") from None
+        if r.status_code == 204:
+            return None
+        try:
+            doc = r.json()
+        except ValueError:
+            doc = {"detail": r.text[:200]}
+        if r.status_code < 400:
+            return doc
+        detail = doc.get("detail") if isinstance(doc, dict) else doc
+        if isinstance(detail, list):  # FastAPI's field errors
+            detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in detail)
+        state = f" (status {doc['status']}, level {doc.get('level')})" if isinstance(doc, dict) and "status" in doc else ""
+        if r.status_code in (401, 403):
+            raise KioskError(f"the hub refused this token: {detail}",
+                             "use a token of the right role and outlet (--token, KIOSK_PROXY_TOKEN or hub.token)")
+        if r.status_code in (400, 404, 409, 413, 422):
+            raise Refused(f"the hub refused: {detail}{state}", "check the request's state and the arguments")
+        raise KioskError(f"the hub answered {r.status_code}: {detail}", "see the hub's log")
+
+
+def _client(ctx_obj) -> _Client:
+    hub_url, token, config_path = ctx_obj
+    cfg = load(config_path)
+    token = token or os.environ.get("KIOSK_PROXY_TOKEN") or cfg.hub.token
+    if not token:
+        raise InvalidInput("no hub token", "pass --token, set KIOSK_PROXY_TOKEN, or set hub.token in the config")
+    return _Client(hub_url or cfg.hub.url, token, cfg.hub.timeout_s, getattr(cfg.hub, "verify_tls", True))
+
+
+def _line(d: dict) -> str:
+    applicant = d.get("applicant") or {}
+    who = applicant.get("name") or applicant.get("org_name") or ""
+    flags = ("!" if d.get("overdue") else "") + ("G" if d.get("priority") == "green" else "")
+    return (f"{d['id']:>6}  {d['request_no']:<22} {d['status']:<15} L{d['level']} {flags:<2} {d['mode']:<15}"
+            f" {d['outlet']:<10} {who:<8} due {d['sla_due_at'][:16]}  {d['holder'] or '-'}")
+
+
+def _show(d: dict) -> None:
+    click.echo(_line(d))
+    click.echo(f"  item {d['item_code']} {d['item_name']}; kind {d['kind']}; channel {d['channel']};"
+               f" phone {d['contact_phone']}; SLA {d['sla']['percent']}% of {d['sla']['days']} working days;"
+               f" 代办费 {d['proxy_fee']}")
+    if d.get("mandate"):
+        m = d["mandate"]
+        click.echo(f"  委托书 #{m['id']} {m['status']} until {m['expires_at'][:16]}")
+    for e in d.get("events", []):
+        note = f" — {e['note']}" if e.get("note") else ""
+        click.echo(f"  {e['at'][:19]} {e['actor']:<16} {e['action']}{note}")
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("proxy")
+    @click.option("--hub", "hub_url", default=None, help="The hub's URL (default: hub.url of the config).")
+    @click.option("--token", default=None, help="Bearer token (default: $KIOSK_PROXY_TOKEN, else hub.token).")
+    @config_option
+    @click.pass_context
+    def proxy(ctx, hub_url, token, config_path) -> None:
+        """代办 requests: list, show, claim, transition and escalate them through the hub."""
+        ctx.obj = (hub_url, token, config_path)
+
+    @proxy.command("list")
+    @click.option("--status", default=None, help="Comma-separated statuses (new,claimed,…).")
+    @click.option("--outlet", default=None, help="This outlet and its subtree.")
+    @click.option("--level", type=click.IntRange(0, 3), default=None)
+    @click.option("--mode", type=click.Choice(["remote_guidance", "home_visit", "full_proxy"]), default=None)
+    @click.option("--kind", type=click.Choice(["proxy", "complaint"]), default=None)
+    @click.option("--overdue", is_flag=True, help="Only requests past their promised time.")
+    @click.option("--mine", is_flag=True, help="Only requests this token holds.")
+    @click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def list_cmd(obj, status, outlet, level, mode, kind, overdue, mine, limit, as_json):
+        """Requests this token may see, best first."""
+        params = {k: v for k, v in dict(status=status, outlet=outlet, level=level, mode=mode, kind=kind,
+                                        limit=limit).items() if v is not None}
+        if overdue:
+            params["overdue"] = "true"
+        if mine:
+            params["mine"] = "true"
+        doc = _client(obj).call("GET", "/api/v1/proxy-requests", params=params)
+        if as_json:
+            echo_json(doc)
+            return
+        for d in doc["items"]:
+            click.echo(_line(d))
+        click.echo(f"{len(doc['items'])} of {doc['total']} shown", err=True)
+
+    @proxy.command("show")
+    @click.argument("request_id", type=click.IntRange(1, 2 ** 31 - 1))
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def show(obj, request_id, as_json):
+        """One request with its 委托书 and events."""
+        doc = _client(obj).call("GET", f"/api/v1/proxy-requests/{request_id}")
+        echo_json(doc) if as_json else _show(doc)
+
+    @proxy.command("claim")
+    @click.option("--outlet", default=None, help="Only this part of the token's subtree.")
+    @click.option("--mode", type=click.Choice(["remote_guidance", "home_visit", "full_proxy"]), default=None)
+    @click.option("--kind", type=click.Choice(["proxy", "complaint"]), default=None)
+    @click.option("--id", "request_id", type=click.IntRange(1, 2 ** 31 - 1), default=None, help="Claim this one.")
+    @click.option("--wait", type=click.FloatRange(0, 30), default=0, help="Seconds to wait for a request.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the request, or null when nothing waits.")
+    @click.pass_obj
+    def claim(obj, outlet, mode, kind, request_id, wait, as_json):
+        """Claim the next request (green first, then oldest); nothing waiting is not an error."""
+        body = {k: v for k, v in dict(outlet=outlet, mode=mode, kind=kind, id=request_id).items() if v is not None}
+        if wait:
+            body["wait_s"] = wait
+        client = _client(obj)
+        doc = client.call("POST", "/api/v1/proxy-requests/claim", json=body, timeout=client.timeout + wait)
+        if doc is None:
+            click.echo("nothing waiting in the queue", err=True)
+        if as_json:
+            echo_json(doc)
+        elif doc is not None:
+            _show(doc)
+
+    @proxy.command("transition")
+    @click.argument("request_id", type=click.IntRange(1, 2 ** 31 - 1))
+    @click.argument("action", type=click.Choice(ACTIONS))
+    @click.option("--note", default="", help="Why (required for refuse: told to the citizen).")
+    @click.option("--receipt-no", default=None, help="file: the receipt number of the submitted case.")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def transition(obj, request_id, action, note, receipt_no, as_json):
+        """Move a request: start, wait_citizen, resume, file, complete, cancel, refuse, release, renew."""
+        body = {"action": action, "note": note}
+        if receipt_no:
+            body["receipt_no"] = receipt_no
+        doc = _client(obj).call("POST", f"/api/v1/proxy-requests/{request_id}/transitions", json=body)
+        echo_json(doc) if as_json else click.echo(_line(doc))
+
+    @proxy.command("escalate")
+    @click.argument("request_id", type=click.IntRange(1, 2 ** 31 - 1))
+    @click.argument("direction", type=click.Choice(["up", "down"]))
+    @click.option("--reason", required=True, help="Why it moves (up: what is stuck; down: how it was resolved).")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def escalate(obj, request_id, direction, reason, as_json):
+        """Escalate one level up, or de-escalate one level down once resolved."""
+        doc = _client(obj).call("POST", f"/api/v1/proxy-requests/{request_id}/escalations",
+                                json={"direction": direction, "reason": reason})
+        echo_json(doc) if as_json else click.echo(_line(doc))
