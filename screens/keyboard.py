@@ -348,13 +348,25 @@ def open_keyboard(field) -> KeyboardPanel:
         sm = getattr(app, "sm", None)
         if sm is not None:  # a new screen (also the idle timeout going home) closes the keyboard
             sm.bind(current=_close_on_screen_change)
+        for name in _APP_ALERTS:  # the app's own overlays (continue?, put the card back, busy) come first
+            if app is not None and hasattr(app, name):
+                app.bind(**{name: _close_on_alert})
     panel.attach(field)
     field.keyboard_open = True
     return panel
 
 
 def _close_on_screen_change(*_args) -> None:
+    # Not committed: the session may just have been wiped, and the spelling must not land in a reset field.
     close_keyboard(commit=False)
+
+
+_APP_ALERTS = ("idle_countdown", "card_return_countdown", "busy")
+
+
+def _close_on_alert(_app, value) -> None:
+    if value:
+        close_keyboard(commit=True)  # what was spelled stays in the field
 
 
 def close_keyboard(commit: bool = True) -> None:
@@ -373,6 +385,9 @@ def close_keyboard(commit: bool = True) -> None:
     sm = getattr(app, "sm", None)
     if sm is not None:
         sm.unbind(current=_close_on_screen_change)
+    for name in _APP_ALERTS:
+        if app is not None and hasattr(app, name):
+            app.unbind(**{name: _close_on_alert})
     Window.remove_widget(_overlay)
 
 

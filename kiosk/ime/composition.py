@@ -32,12 +32,17 @@ class Composition:
         """Chosen words, then the remaining letters cut into syllables: "中g" → "中 guo" shows as 中guo."""
         rest = ""
         if self.letters:
+            pieces = self.engine.segment(self.letters)
             cands = self.candidates
             top = cands[0] if cands else None
-            if top is not None and top.pinyin and top.consumed == len(self.letters):
+            # Where two cuts are equally plain (chan'gan'lu, chang'an'lu), show the one the first word uses;
+            # never a cut with more pieces than typed (xian stays xian although 西安 is first).
+            if (top is not None and top.pinyin and top.consumed == len(self.letters)
+                    and top.pinyin.count("'") + 1 == len(pieces)
+                    and top.pinyin.replace("'", "") == self.letters.replace("'", "")):
                 rest = top.pinyin
             else:
-                rest = "'".join(self.engine.segment(self.letters))
+                rest = "'".join(pieces)
         return "".join(w for w, _ in self.chosen) + rest
 
     def _all_letters(self) -> int:

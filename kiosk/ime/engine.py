@@ -16,6 +16,7 @@ from kiosk.ime.lexicon import Lexicon
 LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz'")
 INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c",
             "s", "y", "w")
+ALIASES = {"lue": "lve", "nue": "nve"}  # 略, 虐: both spellings are taught; the lexicon writes ü as v
 MAX_SYLLABLE_LETTERS = 6  # "zhuang", "shuang"
 INCOMPLETE_PENALTY = 0.1  # a token that is only an initial or an unfinished syllable counts a tenth
 MAX_PER_KEY = 200
@@ -57,7 +58,7 @@ class PinyinEngine:
         out: list[_Token] = []
         lex = self.lexicon
         for j in range(i + 1, min(run_end, i + MAX_SYLLABLE_LETTERS) + 1):
-            piece = letters[i:j]
+            piece = ALIASES.get(letters[i:j], letters[i:j])
             if piece in self._syllables:
                 sid = lex.syllable_id[piece]
                 out.append(_Token(j, range(sid, sid + 1), True))

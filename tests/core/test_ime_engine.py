@@ -57,6 +57,16 @@ def test_xian_offers_both_readings(engine):
     assert all(c.text not in ("先", "现") for c in cands)
 
 
+def test_composition_display_follows_the_typing(engine):
+    assert typed(engine, "xian").preedit == "xian"  # not xi'an, although 西安 comes first
+    assert typed(engine, "changanlu").preedit == "chang'an'lu"  # the cut of 长安路
+    assert typed(engine, "ylbx").preedit == "y'l'b'x"
+
+
+def test_lue_and_lve_both_spell_lve(engine):
+    assert texts(engine, "lue", 1) == texts(engine, "lve", 1) == ["略"]
+
+
 def test_partial_last_syllable(engine):
     assert texts(engine, "zhongg", 1) == ["中国"]
     assert "中" in texts(engine, "zho", 5)

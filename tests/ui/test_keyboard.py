@@ -39,6 +39,8 @@ def test_typing_pinyin_and_initials_fills_the_field(tmp_path):
     assert r["digits_field"] == "61010319900101123X"
     assert r["keyboard_closed_on_done"] and r["closed_on_screen_change"]
     assert r["english"] == "Xi'an"
+    assert r["closed_on_idle_alert"] == [True, "Xi'an居住证"]
+    assert r["done_label"] == "完成"
     # Chinese drawn with the registered font: the candidate bar and the field have real glyphs, not tofu boxes.
     assert r["glyphs_differ_from_tofu"]
     assert r["key_height_dp"] >= 60
@@ -46,21 +48,25 @@ def test_typing_pinyin_and_initials_fills_the_field(tmp_path):
         assert Path(shot).stat().st_size > 10_000
 
 
-def test_elder_mode_keys_are_large(tmp_path):
-    r = _run(tmp_path, "--elder")
+def test_elder_mode_english_portrait(tmp_path):
+    r = _run(tmp_path, "--elder", "--english", "--portrait")
     assert r["key_height_dp"] >= 80  # 60 dp × the elder scale
     assert r["after_ylbx"] == "西安养老保险"
     assert r["candidates_fit"]
+    assert r["done_label"] == "Done"
+    assert r["closed_on_idle_alert"] == [True, "Xi'an居住证"]
+    assert r["keys_inside_window"]
 
 
 # ------------------------------------------------------------------------------------------------
-def _scenario(out: Path, data_dir: Path, elder: bool) -> dict:
+def _scenario(out: Path, data_dir: Path, elder: bool, english: bool, portrait: bool) -> dict:
     sys.path.insert(0, str(ROOT))
     from kiosk.fonts import ensure_ui_fonts
     from screens.kivy_setup import configure
 
     fonts = ensure_ui_fonts(data_dir)
-    configure(fullscreen=False, width=1280, height=800, headless=True)
+    width, height = (1080, 1920) if portrait else (1280, 800)
+    configure(fullscreen=False, width=width, height=height, headless=True)
 
     from kivy.app import App
     from kivy.core.text import DEFAULT_FONT, LabelBase
@@ -75,8 +81,9 @@ def _scenario(out: Path, data_dir: Path, elder: bool) -> dict:
     from screens.driver import AppDriver
 
     class KeyboardApp(App):
-        tr = ObjectProperty(Translator("zh_CN"))
+        tr = ObjectProperty(Translator("en" if english else "zh_CN"))
         scale = NumericProperty(theme.ELDER_SCALE if elder else 1.0)
+        idle_countdown = NumericProperty(0)
 
         def build(self):
             LabelBase.register(DEFAULT_FONT, fn_regular=str(fonts.regular), fn_bold=str(fonts.bold))
@@ -102,7 +109,8 @@ def _scenario(out: Path, data_dir: Path, elder: bool) -> dict:
 
         def shot(name):
             d.frames(3)
-            path = out / f"keyboard{'-elder' if elder else ''}-{name}.png"
+            variant = "".join(f"-{v}" for v, on in (("elder", elder), ("en", english), ("portrait", portrait)) if on)
+            path = out / f"keyboard{variant}-{name}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             made = Window.screenshot(name=str(path.with_suffix("")) + ".png")
             Path(made).replace(path)
@@ -135,6 +143,9 @@ def _scenario(out: Path, data_dir: Path, elder: bool) -> dict:
         d.tap(address)
         d.wait(lambda: kb.current_panel() is not None, 10, "keyboard open")
         panel = kb.current_panel()
+        r["keys_inside_window"] = all(
+            w.x >= 0 and w.right <= Window.width and w.y >= 0 and w.top <= Window.height
+            for w in panel.walk() if isinstance(w, kb.KeyButton) and w.opacity > 0)
         r["key_height_dp"] = round(next(w for w in panel.walk() if isinstance(w, kb.KeyButton) and w.key == "q").height / dp(1))
         type_letters("xian")
         shot("xian")
@@ -198,6 +209,15 @@ def _scenario(out: Path, data_dir: Path, elder: bool) -> dict:
         r["english"] = address.text
         key("lang")
 
+        # The app's "continue?" countdown closes the keyboard; what was spelled lands in the field.
+        type_letters("jzz")
+        app.idle_countdown = 10
+        d.frames(2)
+        r["closed_on_idle_alert"] = (kb.current_panel() is None, address.text)
+        app.idle_countdown = 0
+        d.tap(address)
+        d.wait(lambda: kb.current_panel() is not None, 10, "keyboard open again")
+        r["done_label"] = next(w.text for w in kb.current_panel().walk() if getattr(w, "key", "") == "done")
         key("done")
         r["keyboard_closed_on_done"] = kb.current_panel() is None and not address.keyboard_open
 
@@ -260,5 +280,5 @@ BoxLayout:
 if __name__ == "__main__":
     shots_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="kb-"))
     data = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="kb-data-"))
-    result = _scenario(shots_dir, data, "--elder" in sys.argv)
+    result = _scenario(shots_dir, data, "--elder" in sys.argv, "--english" in sys.argv, "--portrait" in sys.argv)
     print("RESULT " + json.dumps(result, ensure_ascii=False))
