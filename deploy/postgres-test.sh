@@ -51,4 +51,14 @@ if [ "$(as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datnam
   as_postgres psql -p "$port" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\" OWNER \"$role\"" postgres >&2
 fi
 
+# The role a hub runs as in production is not the one that owns its tables (docs/reliability.md): the tests
+# migrate as "$role" and check that "$app_role" may append to the audit log but never alter it.
+app_role="${KIOSK_TEST_PG_APP_ROLE:-govkiosk_app}"
+app_password="${KIOSK_TEST_PG_APP_PASSWORD:-govkiosk_app}"
+if [ "$(as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$app_role'" postgres)" != "1" ]; then
+  say "creating role $app_role"
+  as_postgres psql -p "$port" -q -v ON_ERROR_STOP=1 -c "CREATE ROLE \"$app_role\" LOGIN PASSWORD '$app_password'" postgres >&2
+fi
+as_postgres psql -p "$port" -q -v ON_ERROR_STOP=1 -c "GRANT CONNECT ON DATABASE \"$db\" TO \"$app_role\"" postgres >&2
+
 echo "postgresql+psycopg://$role:$password@127.0.0.1:$port/$db"

@@ -15,7 +15,8 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
     @config_option
     def status(as_json, config_path):
-        """Entries waiting (pending), refused by the hub (failed) and sent; receipt copies not yet on the hub."""
+        """Entries waiting (pending), refused by the hub (failed), set aside (the hub failed on them while taking
+        others; `kiosk outbox retry` sends them again) and sent; receipt copies not yet on the hub."""
         from kiosk.sync.outbox import Outbox
 
         cfg = load(config_path)
@@ -23,12 +24,13 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json(doc)
             return
-        click.echo(f"pending: {doc['pending']}  failed: {doc['failed']}  sent: {doc['sent']}")
+        click.echo(f"pending: {doc['pending']}  failed: {doc['failed']}  set aside: {doc['set_aside']}"
+                   f"  sent: {doc['sent']}")
         if doc["last_error"]:
             click.echo(f"last error: {doc['last_error']}")
         for e in doc["entries"]:
             why = f"  ({e['last_error']})" if e["last_error"] else ""
-            click.echo(f"{e['receipt_no']}  {e['state']:<7}  {e['item_name']}  files={e['files']}"
+            click.echo(f"{e['receipt_no']}  {e['state']:<9}  {e['item_name']}  files={e['files']}"
                        f"  attempts={e['attempts']}{why}")
         if doc["receipts"]:
             click.echo(f"receipt copies waiting: {doc['receipts_pending']}  refused: {doc['receipts_failed']}")
@@ -42,7 +44,7 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
     @config_option
     def retry(as_json, config_path):
-        """Send everything now; entries the hub refused before are tried again."""
+        """Send everything now; entries the hub refused or that were set aside are tried again."""
         from kiosk.errors import Unavailable
         from kiosk.sync.client import HubClient
         from kiosk.sync.outbox import Outbox

@@ -34,6 +34,15 @@ class UploadGone(HubRejected):
     """A resumed upload expired or was deleted on the hub: start it again."""
 
 
+class HubServerError(Unavailable):
+    """The hub answered, but with a 5xx: either the hub is in trouble (then every request fails) or this one
+    request trips it (a poisoned entry). The outbox tells the two apart by whether anything else gets through."""
+
+    def __init__(self, message: str, action: str = "", status: int | None = None) -> None:
+        super().__init__(message, action)
+        self.status = status
+
+
 class _TimedRequest(TusRequest):
     """tuspy's PATCH, sent through the uploader's session with a timeout (tuspy itself sets none)."""
 
@@ -144,7 +153,8 @@ class HubClient:
         except requests.RequestException as exc:
             raise self._unavailable(type(exc).__name__) from None
         if resp.status_code >= 500:
-            raise self._unavailable(f"HTTP {resp.status_code}: {_detail(resp)}")
+            plain = self._unavailable(f"HTTP {resp.status_code}: {_detail(resp)}")
+            raise HubServerError(plain.message, plain.action, resp.status_code)
         if resp.status_code == 401:
             raise HubRejected("the hub refused the device token", "set hub.token in the config to a token from"
                               " `kiosk hub token create --role kiosk`", 401)
@@ -203,7 +213,13 @@ class HubClient:
         return HubRejected(f"the hub refused the upload: HTTP {status} {body}", "scan the page again", status)
 
     def submit_case(self, payload: dict, idempotency_key: str) -> dict:
-        return self._call("POST", "/api/v1/cases", json=payload, headers={"Idempotency-Key": idempotency_key}).json()
+        try:
+            return self._call("POST", "/api/v1/cases", json=payload,
+                              headers={"Idempotency-Key": idempotency_key}).json()
+        except HubRejected as exc:
+            if exc.status == 410:  # an upload of this case expired or cannot be read back on the hub
+                raise UploadGone(exc.message, "upload the files again", 410) from None
+            raise
 
     def case_status(self, receipt_no: str) -> dict:
         return self._call("GET", f"/api/v1/cases/{receipt_no}").json()

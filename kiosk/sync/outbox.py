@@ -25,11 +25,26 @@ from typing import Callable
 
 from kiosk.errors import InvalidInput, KioskError, Unavailable
 from kiosk.sync.at_rest import Sealer, load_or_create_key
-from kiosk.sync.client import MAX_RECEIPT_BYTES, HubClient, HubRejected, UploadGone
+from kiosk.sync.client import MAX_RECEIPT_BYTES, HubClient, HubRejected, HubServerError, UploadGone
 
 log = logging.getLogger("kiosk.sync.outbox")
 
 SENT_RETENTION = dt.timedelta(days=30)  # sent rows (receipt no. → case no., nothing personal) kept this long
+SET_ASIDE_AFTER = 3  # server errors on one entry, while the hub works for others, before it is set aside
+
+
+class DiskFull(KioskError):
+    """The kiosk's own disk is full: nothing was queued (no half-written entry is left)."""
+
+    exit_code = 5
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -47,7 +62,8 @@ CREATE TABLE IF NOT EXISTS entries (
     hub_status TEXT,
     created_at TEXT NOT NULL,
     last_attempt_at TEXT,
-    sent_at TEXT
+    sent_at TEXT,
+    server_errors INTEGER NOT NULL DEFAULT 0  -- 5xx answers while the hub worked for other entries
 );
 CREATE TABLE IF NOT EXISTS receipts (  -- receipt copies on their way to the hub; a row goes once the hub has it
     receipt_no TEXT PRIMARY KEY,
@@ -83,6 +99,9 @@ class Outbox:
         self._sealer = Sealer(load_or_create_key(self.data_dir / "outbox.key"))
         with self._db() as db:
             db.executescript(_SCHEMA)
+            cols = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
+            if "server_errors" not in cols:  # an outbox made before entries could be set aside
+                db.execute("ALTER TABLE entries ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0")
         self._adopt_old_receipts()
 
     def _db(self) -> sqlite3.Connection:
@@ -145,9 +164,9 @@ class Outbox:
         if entry_dir.exists() or self._row(receipt_no) is not None:
             raise InvalidInput(f"receipt number {receipt_no} is already in the outbox", "issue a new receipt number")
         tmp_dir = self.files_dir / f".{receipt_no}.{uuid.uuid4().hex}"
-        tmp_dir.mkdir(mode=0o700)
         stored = []
         try:
+            tmp_dir.mkdir(mode=0o700)
             for i, path in enumerate(files):
                 try:
                     data = Path(path).read_bytes()
@@ -180,10 +199,14 @@ class Outbox:
                         db.execute(_UPSERT_RECEIPT, receipt_row)
             finally:
                 db.close()
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(tmp_dir, ignore_errors=True)
             if entry_dir.exists() and self._row(receipt_no) is None:
                 shutil.rmtree(entry_dir, ignore_errors=True)
+            if _disk_full(exc):
+                raise DiskFull(f"the kiosk's disk is full: case {receipt_no} could not be queued",
+                               "ask staff to free space on the kiosk (kiosk diag shows storage); the citizen's"
+                               " data was not kept, so take the application at the counter") from None
             raise
         log.info("case queued in outbox", extra={"receipt_no": receipt_no, "files": len(files)})
         return receipt_no
@@ -200,7 +223,8 @@ class Outbox:
         return {"receipt_no": row["receipt_no"], "state": row["state"], "item_code": row["item_code"],
                 "item_name": row["item_name"], "files": len(json.loads(row["files"])), "attempts": row["attempts"],
                 "last_error": row["last_error"], "created_at": row["created_at"],
-                "last_attempt_at": row["last_attempt_at"], "case_no": row["case_no"]}
+                "last_attempt_at": row["last_attempt_at"], "case_no": row["case_no"],
+                "server_errors": row["server_errors"]}
 
     def pending(self) -> list[dict]:
         """Entries not yet confirmed by the hub (state `pending`, or `failed` if the hub refused them)."""
@@ -231,6 +255,7 @@ class Outbox:
                    "last_attempt_at": r["last_attempt_at"],
                    "waiting_for_case": r["case_state"] is not None and r["case_state"] != "sent"} for r in receipts]
         return {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0), "sent": counts.get("sent", 0),
+                "set_aside": counts.get("set_aside", 0),
                 "oldest_pending_at": entries[0]["created_at"] if entries else None,
                 "last_error": last[0] if last else None, "entries": entries,
                 "receipts_pending": sum(1 for c in copies if c["state"] == "pending"),
@@ -279,7 +304,8 @@ class Outbox:
         db = self._db()
         try:
             with db:
-                n = db.execute("UPDATE entries SET state = 'pending' WHERE state = 'failed'").rowcount
+                n = db.execute("UPDATE entries SET state = 'pending', server_errors = 0"
+                               " WHERE state IN ('failed', 'set_aside')").rowcount
                 return n + db.execute("UPDATE receipts SET state = 'pending' WHERE state = 'failed'").rowcount
         finally:
             db.close()
@@ -292,7 +318,7 @@ class Outbox:
 
         Stops at the first sign the hub is unreachable (the rest waits for the next drain).
         """
-        result = {"sent": 0, "failed": 0, "pending": 0, "sent_receipts": [], "error": None, "busy": False,
+        result = {"sent": 0, "failed": 0, "pending": 0, "set_aside": 0, "sent_receipts": [], "error": None, "busy": False,
                   "receipts_sent": 0, "receipts_failed": 0, "receipts_pending": 0}
         lock = open(self.root / "drain.lock", "a+")
         try:
@@ -310,12 +336,28 @@ class Outbox:
             finally:
                 db.close()
             reachable = True
+            suspects: list[tuple[str, str]] = []  # entries the hub answered with a 5xx in this drain
+            streak = 0  # 5xx answers in a row
             for receipt_no in todo:
                 if should_stop is not None and should_stop():
                     reachable = False
                     break
                 try:
                     outcome = self._send_one(client, receipt_no)
+                except HubServerError as exc:
+                    # One entry may trip the hub while the rest go through: note it and carry on, unless the
+                    # hub fails everything (then the rest waits, as for an unreachable hub).
+                    self._update(receipt_no, last_error=exc.message)
+                    suspects.append((receipt_no, exc.message))
+                    streak += 1
+                    if streak >= 2 and not client.health():
+                        result["error"] = exc.message
+                        reachable = False
+                        break
+                    continue
+                except UploadGone as exc:  # the hub lost or cannot read an upload: send the files again
+                    self._reset_uploads(receipt_no, exc.message)
+                    continue
                 except Unavailable as exc:
                     result["error"] = exc.message
                     self._update(receipt_no, last_error=exc.message)
@@ -340,9 +382,12 @@ class Outbox:
                     self._update(receipt_no, state="failed", last_error=f"entry unusable: {type(exc).__name__}")
                     result["failed"] += 1
                     continue
+                streak = 0
                 result["sent"] += 1
                 result["sent_receipts"].append(receipt_no)
                 log.info("outbox entry confirmed by hub", extra={"receipt_no": receipt_no, "status": outcome.get("status")})
+            if suspects:
+                self._count_server_errors(client, suspects, result)
             if reachable:
                 self._push_receipts(client, result, should_stop)
             self._prune_sent()
@@ -351,6 +396,38 @@ class Outbox:
             return result
         finally:
             lock.close()
+
+    def _count_server_errors(self, client: HubClient, suspects: list[tuple[str, str]], result: dict) -> None:
+        """Count a 5xx against an entry only while the hub demonstrably works (it accepted another entry in this
+        drain, or says it is healthy); after SET_ASIDE_AFTER such errors the entry is set aside with its reason,
+        so it stops costing a request per drain, and staff see it in `kiosk outbox status`."""
+        if not (result["sent"] or client.health()):
+            return  # the hub itself is in trouble: nobody's fault, nothing set aside
+        db = self._db()
+        try:
+            with db:
+                for receipt_no, message in suspects:
+                    row = db.execute("SELECT server_errors FROM entries WHERE receipt_no = ?", (receipt_no,)).fetchone()
+                    n = (row["server_errors"] if row else 0) + 1
+                    if n >= SET_ASIDE_AFTER:
+                        db.execute("UPDATE entries SET state = 'set_aside', server_errors = ?, last_error = ?"
+                                   " WHERE receipt_no = ?",
+                                   (n, f"set aside after {n} server errors while the hub took other cases: {message}",
+                                    receipt_no))
+                        result["set_aside"] += 1
+                        log.warning("outbox entry set aside", extra={"receipt_no": receipt_no, "error": message})
+                    else:
+                        db.execute("UPDATE entries SET server_errors = ? WHERE receipt_no = ?", (n, receipt_no))
+        finally:
+            db.close()
+
+    def _reset_uploads(self, receipt_no: str, message: str) -> None:
+        row = self._row(receipt_no)
+        files = json.loads(row["files"])
+        for f in files:
+            f.update(upload_url=None, uploaded=False)
+        self._update(receipt_no, files=json.dumps(files), last_error=message)
+        log.warning("hub lost an upload; the files go again on the next drain", extra={"receipt_no": receipt_no})
 
     def _push_receipts(self, client: HubClient, result: dict, should_stop: Callable[[], bool] | None) -> None:
         """Send the receipt copies whose case the hub has (no entry left, or the entry is sent)."""
