@@ -179,7 +179,7 @@ def test_statistics_figures_come_from_the_data(console_hub):
         add_case(s, "K0001", created=now - dt.timedelta(hours=1))
         add_case(s, "K9999", created=now - dt.timedelta(hours=1), channel="counter")  # a kiosk with no outlet
         add_request(s, "T-LG", status="done", created=now - dt.timedelta(hours=10), closed_after_h=5)
-        add_request(s, "T-LG", status="done", created=now - dt.timedelta(hours=10), closed_after_h=8, stage=100)
+        add_request(s, "T-LG", status="done", created=now - dt.timedelta(hours=10), closed_after_h=8, due_in_h=-6)
         add_request(s, "T-JZ", status="new", mode="home_visit", channel="hotline")
     http = sign_in(console_hub)
     start = (now - dt.timedelta(days=40)).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
@@ -189,7 +189,7 @@ def test_statistics_figures_come_from_the_data(console_hub):
     assert rows[1][1:5] == ["5", "3", "2", "66.7"]
     assert rows[2][1:5] == ["3", "2", "1", "50.0"]
     # median of 2 h, 4 h, 216 h is 4 h; p90 (nearest rank on SQLite, interpolated on PostgreSQL) is far above it
-    assert float(rows[1][5]) == pytest.approx(4.0, abs=0.05) and float(rows[1][6]) > 100
+    assert float(rows[1][5]) == pytest.approx(4.0, abs=0.11) and float(rows[1][6]) > 100
     assert float(rows[2][5]) == pytest.approx(6.5, abs=1.6)
     by_outlet = list(csv.reader(io.StringIO(http.get(console_hub.url + f"/console/export/stats/applications_by_outlet.csv?{q}").content.decode("utf-8-sig"))))
     assert by_outlet[1][:4] == ["V-LG1", "楼观镇周一村代办点", "Village point", "4"] or by_outlet[1][3] == "4"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 
+from fontTools import subset as ft_subset
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
@@ -14,11 +18,24 @@ from kiosk.i18n import gettext
 MAX_ROWS = 40  # per table in the PDF; the full tables are in the XLSX exports
 
 
+def _subset_font(source, text: str, target: str) -> None:
+    """Only the glyphs the report uses: parsing the whole 16 MB CJK face would take most of a second."""
+    options = ft_subset.Options()
+    options.layout_features = []
+    options.hinting = False
+    options.notdef_outline = True
+    options.name_IDs = ["*"]
+    font = TTFont(str(source), lazy=True)
+    sub = ft_subset.Subsetter(options)
+    sub.populate(text=text)
+    sub.subset(font)
+    font.save(target)
+
+
 class _Report(FPDF):
-    def __init__(self, fonts: UiFonts, footer_text: str) -> None:
+    def __init__(self, regular: str, footer_text: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.add_font("sc", "", str(fonts.regular))
-        self.add_font("sc", "B", str(fonts.bold))
+        self.add_font("sc", "", regular)  # one face (headings by size and colour): each face costs subsetting time
         self.footer_text = footer_text
         self.set_auto_page_break(True, margin=15)
         self.set_margins(14, 14, 14)
@@ -41,8 +58,8 @@ def _cell(value) -> str:
 
 
 def _table(pdf: _Report, table: Table, lang: str) -> None:
-    pdf.set_font("sc", "B", 12)
-    pdf.set_text_color(20)
+    pdf.set_font("sc", size=12)
+    pdf.set_text_color(22, 54, 95)
     pdf.multi_cell(0, 7, table.title, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
     if not table.rows:
@@ -56,7 +73,7 @@ def _table(pdf: _Report, table: Table, lang: str) -> None:
         longest = max([len(str(name))] + [len(_cell(r[i])) for r in table.rows[:MAX_ROWS]])
         widths.append(min(longest, 24) + 3)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(230, 236, 245))) as t:
+                   headings_style=FontFace(color=(22, 54, 95), fill_color=(230, 236, 245))) as t:
         t.row([str(c) for c in table.columns])
         for row in table.rows[:MAX_ROWS]:
             t.row([_cell(v) for v in row])
@@ -71,12 +88,25 @@ def monthly_report(fonts: UiFonts, title: str, subtitle: str, tables: list[Table
                    now: dt.datetime | None = None) -> bytes:
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=8)))
     made = gettext("Made {time} by {name}", lang).format(time=now.strftime("%Y-%m-%d %H:%M"), name=viewer_name)
-    pdf = _Report(fonts, made)
+    texts = [title, subtitle, made, gettext("Nothing in this period.", lang), gettext("{n} more rows in the XLSX export.", lang),
+             "0123456789/{}—%.,:-() "]
+    for table in tables:
+        texts += [table.title, *map(str, table.columns)] + [_cell(v) for row in table.rows[:MAX_ROWS] for v in row]
+    with tempfile.TemporaryDirectory(prefix="console-report-") as tmp:
+        regular = os.path.join(tmp, "regular.otf")
+        _subset_font(fonts.regular, "".join(texts), regular)
+        pdf = _Report(regular, made)
+        _compose(pdf, title, subtitle, made, tables, lang)
+        return bytes(pdf.output())
+
+
+def _compose(pdf: _Report, title: str, subtitle: str, made: str, tables: list[Table], lang: str) -> None:
     pdf.set_title(title)
     pdf.set_creator("govkiosk hub console")
     pdf.alias_nb_pages()
     pdf.add_page()
-    pdf.set_font("sc", "B", 18)
+    pdf.set_font("sc", size=18)
+    pdf.set_text_color(22, 54, 95)
     pdf.multi_cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("sc", size=10)
     pdf.set_text_color(80)
@@ -85,4 +115,4 @@ def monthly_report(fonts: UiFonts, title: str, subtitle: str, tables: list[Table
     pdf.ln(4)
     for table in tables:
         _table(pdf, table, lang)
-    return bytes(pdf.output())
+

@@ -275,7 +275,7 @@ async def request_action(request: Request, request_no: str, action: str):
     sess = _session(request)
     form = await request.form()
     _form_csrf(sess, form)
-    message = await run_in_threadpool(views.request_action, request.app.state.hub, sess.viewer, request_no, action, dict(form))
+    message = await run_in_threadpool(views.request_action, request.app, sess.viewer, request_no, action, dict(form))
     sess.flash.append(("ok", message))
     back = str(form.get("back") or "/console/board")
     return RedirectResponse(back if back.startswith("/console/") else "/console/board", status_code=303)
@@ -285,7 +285,7 @@ async def request_action(request: Request, request_no: str, action: str):
 @page
 async def request_detail(request: Request, request_no: str):
     sess = _session(request)
-    view = await run_in_threadpool(views.request_detail, request.app.state.hub, sess.viewer, request_no)
+    view = await run_in_threadpool(views.request_detail, request.app, sess.viewer, request_no)
     return render(request, "request.html", 200, sess.viewer.lang, **_page_context(sess, request, view))
 
 

@@ -16,10 +16,60 @@ def cst_day(session, column) -> ColumnElement:
     return func.strftime("%Y-%m-%d", column, "+8 hours")
 
 
+def cst_day_key(session, column) -> ColumnElement:
+    """A grouping key for the CST day of a timestamp (cheaper than text): turn it into a date with `key_to_day`."""
+    if is_pg(session):
+        return func.date_trunc("day", func.timezone("Asia/Shanghai", column))
+    return func.strftime("%Y-%m-%d", column, "+8 hours")
+
+
+def key_to_day(value) -> str:
+    return value if isinstance(value, str) else value.date().isoformat()
+
+
+def on_or_before_day(session, column, day_text) -> ColumnElement:
+    """`column` (a timestamp) falls on or before the CST calendar day `day_text` (YYYY-MM-DD text column)."""
+    if is_pg(session):
+        from sqlalchemy import Date, literal_column, cast as _cast
+
+        end = func.timezone("Asia/Shanghai", (_cast(day_text, Date) + literal_column("1")).cast(_DateTime()))
+        return column < end
+    return func.strftime("%Y-%m-%d", column, "+8 hours") <= day_text
+
+
+def _DateTime():
+    from sqlalchemy import DateTime
+
+    return DateTime()
+
+
 def seconds_between(session, start, end) -> ColumnElement:
     if is_pg(session):
         return func.extract("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+BUCKET_S = 360  # durations are counted in 6-minute buckets: percentiles are exact to that
+
+
+def bucket_percentiles(session, where, start, end, fractions=(0.5, 0.9)) -> list[float | None]:
+    """Percentiles of `end - start` over the rows matching `where`, from a histogram the database builds
+    (GROUP BY bucket — one pass, no sort of every row); each answer is the middle of its 6-minute bucket."""
+    bucket = func.floor(seconds_between(session, start, end) / BUCKET_S)
+    rows = session.execute(select(bucket.label("b"), func.count()).where(where).group_by(literal_column("b"))
+                           .order_by(literal_column("b"))).all()
+    total = sum(n for _, n in rows)
+    if not total:
+        return [None for _ in fractions]
+    out = []
+    for f in fractions:
+        rank, seen = f * total, 0
+        for b, n in rows:  # cumulative over the histogram's buckets (a few hundred), not over rows
+            seen += n
+            if seen >= rank:
+                out.append((float(b) + 0.5) * BUCKET_S)
+                break
+    return out
 
 
 def percentiles(session, base_query, duration, fractions=(0.5, 0.9)) -> list[float | None]:

@@ -10,7 +10,7 @@ import datetime as dt
 from sqlalchemy import and_, case, func, or_, select
 
 from kiosk.hub.console.periods import Period, Scope
-from kiosk.hub.console.sqlbits import cst_day, is_pg, percentiles, seconds_between
+from kiosk.hub.console.sqlbits import bucket_percentiles, cst_day_key, is_pg, key_to_day, on_or_before_day
 from kiosk.hub.console.tables import Table, hours, pct
 from kiosk.hub.models import ApiToken, Case, Outlet, ProxyEvent, ProxyRequest
 from kiosk.i18n import gettext
@@ -51,18 +51,27 @@ def _request_filter(period: Period, scope: Scope):
 def _case_in_time(session):
     """A finished application is in time when the platform completed it on or before its promised day (CST)."""
     return and_(Case.platform_status == "completed", Case.promised_by.is_not(None),
-                cst_day(session, Case.updated_at) <= Case.promised_by)
+                on_or_before_day(session, Case.updated_at, Case.promised_by))
+
+
+def case_groups(session, period: Period, scope: Scope) -> list[tuple]:
+    """One pass over the period's applications: (kiosk, channel, received, finished, in time) per group.
+    The outlet, channel and timeliness tables are sums of these few hundred rows; remembered per session."""
+    memo = session.info.setdefault("console_case_groups", {})
+    key = (period, scope.codes)
+    if key not in memo:
+        done = Case.platform_status == "completed"
+        memo[key] = session.execute(
+            select(Case.device_id, Case.channel, func.count(), func.sum(case((done, 1), else_=0)),
+                   func.sum(case((_case_in_time(session), 1), else_=0)))
+            .where(_case_filter(session, period, scope)).group_by(Case.device_id, Case.channel)).all()
+    return memo[key]
 
 
 def applications_by_outlet(session, period: Period, scope: Scope, lang: str) -> Table:
-    in_time = _case_in_time(session)
-    rows = session.execute(
-        select(Case.device_id, func.count(), func.sum(case((Case.platform_status == "completed", 1), else_=0)),
-               func.sum(case((in_time, 1), else_=0)))
-        .where(_case_filter(session, period, scope)).group_by(Case.device_id)).all()
     by_device = device_outlets(session)
     totals: dict[str | None, list[int]] = {}
-    for device, n, done, ok in rows:  # one row per kiosk: a few hundred at most
+    for device, _channel, n, done, ok in case_groups(session, period, scope):
         acc = totals.setdefault(by_device.get(device), [0, 0, 0])
         acc[0] += n
         acc[1] += int(done or 0)
@@ -90,9 +99,12 @@ def _by_column(session, column, where, title_key: str, title: str, label: str, l
 
 def applications_by_channel(session, period, scope, lang) -> Table:
     channels = {"kiosk": gettext("Self-service kiosk", lang), "counter": gettext("Counter", lang)}
-    return _by_column(session, Case.channel, _case_filter(session, period, scope), "applications_by_channel",
-                      gettext("Applications by channel", lang), gettext("Channel", lang), lang,
-                      names=lambda v: channels.get(v, v))
+    totals: dict[str, int] = {}
+    for _device, channel, n, _done, _ok in case_groups(session, period, scope):
+        totals[channel] = totals.get(channel, 0) + n
+    rows = [[channels.get(c, c), n] for c, n in sorted(totals.items(), key=lambda kv: -kv[1])]
+    return Table("applications_by_channel", gettext("Applications by channel", lang),
+                 [gettext("Channel", lang), gettext("Count", lang)], rows, chart="bar")
 
 
 def applications_by_item(session, period, scope, lang) -> Table:
@@ -106,10 +118,12 @@ def applications_by_item(session, period, scope, lang) -> Table:
 
 def daily_volume(session, period: Period, scope: Scope, lang: str) -> Table:
     """Applications and 代办 requests per day: the line chart of the statistics page."""
-    cday = cst_day(session, Case.created_at)
-    cases = dict(session.execute(select(cday, func.count()).where(_case_filter(session, period, scope)).group_by(cday)).all())
-    rday = cst_day(session, ProxyRequest.created_at)
-    reqs = dict(session.execute(select(rday, func.count()).where(_request_filter(period, scope)).group_by(rday)).all())
+    cday = cst_day_key(session, Case.created_at)
+    cases = {key_to_day(k): n for k, n in
+             session.execute(select(cday, func.count()).where(_case_filter(session, period, scope)).group_by(cday))}
+    rday = cst_day_key(session, ProxyRequest.created_at)
+    reqs = {key_to_day(k): n for k, n in
+            session.execute(select(rday, func.count()).where(_request_filter(period, scope)).group_by(rday))}
     rows = []
     day = period.first
     while day <= period.last:
@@ -124,9 +138,18 @@ def daily_volume(session, period: Period, scope: Scope, lang: str) -> Table:
 # -- 代办 requests -------------------------------------------------------------------------------------------
 
 
+def _request_finished():
+    """The outlet's part is done when the SLA clock stopped at `filed` or `done` (not cancelled or refused)."""
+    return and_(ProxyRequest.sla_stopped_at.is_not(None), ProxyRequest.status.in_(("filed", "done")))
+
+
+def _request_in_time():
+    return and_(_request_finished(), ProxyRequest.sla_stopped_at <= ProxyRequest.sla_due_at)
+
+
 def requests_by_outlet(session, period, scope, lang) -> Table:
-    finished = ProxyRequest.closed_at.is_not(None)
-    in_time = and_(finished, ProxyRequest.sla_stage < 100)
+    finished = _request_finished()
+    in_time = _request_in_time()
     q = (select(ProxyRequest.outlet_code, func.count(), func.sum(case((finished, 1), else_=0)),
                 func.sum(case((in_time, 1), else_=0)), func.sum(case((ProxyRequest.level > 0, 1), else_=0)))
          .where(_request_filter(period, scope)).group_by(ProxyRequest.outlet_code))
@@ -176,19 +199,27 @@ def requests_by_item(session, period, scope, lang) -> Table:
                  chart_columns=(2,))
 
 
+def case_percentiles(session, period: Period, scope: Scope) -> list[float | None]:
+    memo = session.info.setdefault("console_case_percentiles", {})
+    key = (period, scope.codes)
+    if key not in memo:
+        memo[key] = bucket_percentiles(session, and_(_case_filter(session, period, scope), Case.platform_status == "completed"),
+                                       Case.created_at, Case.updated_at)
+    return memo[key]
+
+
 def timeliness(session, period: Period, scope: Scope, lang: str) -> Table:
     """Share finished within the promised time, and the median and 90th percentile of the time to finish."""
-    cf = _case_filter(session, period, scope)
-    done = Case.platform_status == "completed"
-    n, finished, ok = session.execute(select(func.count(), func.sum(case((done, 1), else_=0)),
-                                             func.sum(case((_case_in_time(session), 1), else_=0))).where(cf)).one()
-    med, p90 = percentiles(session, select(Case.id).where(cf, done), seconds_between(session, Case.created_at, Case.updated_at))
+    groups = case_groups(session, period, scope)
+    n = sum(g[2] for g in groups)
+    finished = sum(int(g[3] or 0) for g in groups)
+    ok = sum(int(g[4] or 0) for g in groups)
+    med, p90 = case_percentiles(session, period, scope)
     rf = _request_filter(period, scope)
-    closed = ProxyRequest.closed_at.is_not(None)
+    closed = _request_finished()
     rn, rfin, rok = session.execute(select(func.count(), func.sum(case((closed, 1), else_=0)),
-                                           func.sum(case((and_(closed, ProxyRequest.sla_stage < 100), 1), else_=0))).where(rf)).one()
-    rmed, rp90 = percentiles(session, select(ProxyRequest.id).where(rf, closed),
-                             seconds_between(session, ProxyRequest.created_at, ProxyRequest.closed_at))
+                                           func.sum(case((_request_in_time(), 1), else_=0))).where(rf)).one()
+    rmed, rp90 = bucket_percentiles(session, and_(rf, closed), ProxyRequest.created_at, ProxyRequest.sla_stopped_at)
     rows = [[gettext("Applications", lang), n, int(finished or 0), int(ok or 0), pct(ok, finished), hours(med), hours(p90)],
             [gettext("代办 requests", lang), rn, int(rfin or 0), int(rok or 0), pct(rok, rfin), hours(rmed), hours(rp90)]]
     return Table("timeliness", gettext("Finished within the promised time", lang),
@@ -224,13 +255,38 @@ def workloads(session, period: Period, scope: Scope, lang: str) -> Table:
                   gettext("Escalations", lang), gettext("Holding now", lang)], out, chart="bar", chart_columns=(3,))
 
 
-def statistics(session, period: Period, scope: Scope, lang: str) -> list[Table]:
-    return [timeliness(session, period, scope, lang), daily_volume(session, period, scope, lang),
-            applications_by_outlet(session, period, scope, lang), applications_by_channel(session, period, scope, lang),
-            applications_by_item(session, period, scope, lang), requests_by_outlet(session, period, scope, lang),
-            requests_by_level(session, period, scope, lang), requests_by_channel(session, period, scope, lang),
-            requests_by_mode(session, period, scope, lang), requests_by_item(session, period, scope, lang),
-            workloads(session, period, scope, lang)]
+ORDER = ("timeliness", "daily_volume", "applications_by_outlet", "applications_by_channel", "applications_by_item",
+         "requests_by_outlet", "requests_by_level", "requests_by_channel", "requests_by_mode", "requests_by_item", "workloads")
+BUILDERS = {name: globals()[name] for name in ORDER}
+
+
+def statistics(session, period: Period, scope: Scope, lang: str, only: str | None = None, sessions=None) -> list[Table]:
+    """The statistics page's tables (or just `only`). With `sessions` (PostgreSQL), the independent scans run
+    at once on their own connections — each is one aggregate; together they finish in the time of the longest."""
+    names = [only] if only else list(ORDER)
+    if only and only not in BUILDERS:
+        return []
+    if sessions is None or only:
+        return [BUILDERS[n](session, period, scope, lang) for n in names]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def in_own_session(fn):
+        with sessions() as s:
+            return fn(s)
+
+    heavy = {"groups": lambda s: case_groups(s, period, scope), "pct": lambda s: case_percentiles(s, period, scope)}
+    light = ["daily_volume", "applications_by_item", "workloads", "requests_by_outlet", "requests_by_level",
+             "requests_by_channel", "requests_by_mode", "requests_by_item"]
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-stats") as pool:
+        futures = {k: pool.submit(in_own_session, fn) for k, fn in heavy.items()}
+        futures.update({n: pool.submit(in_own_session, lambda s, n=n: BUILDERS[n](s, period, scope, lang)) for n in light})
+        results = {k: f.result() for k, f in futures.items()}
+    key = (period, scope.codes)
+    session.info.setdefault("console_case_groups", {})[key] = results.pop("groups")
+    session.info.setdefault("console_case_percentiles", {})[key] = results.pop("pct")
+    for n in ("timeliness", "applications_by_outlet", "applications_by_channel"):
+        results[n] = BUILDERS[n](session, period, scope, lang)
+    return [results[n] for n in ORDER]
 
 
 __all__ = ["statistics", "device_outlets", "level_name", "is_pg", "or_"]

@@ -60,13 +60,21 @@ def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = Non
         extra: dict = {}
         if name == "board":
             tables, items = board.board_tables(s, scope, lang, limit=None if export else board.LIST_LIMIT)
-            extra["holders"] = _holders(s, scope)
+            extra["can_act"] = viewer.level is not None
+            if extra["can_act"] and not export:
+                _add_candidates(s, scope, items)
         elif name == "stats":
             period = parse_period(params.get("from"), params.get("to"), lang)
             query.update(period.query())
-            tables = stats.statistics(s, period, scope, lang)
-            tables += _evaluation_summary(s, period, scope, lang)
-            tables += devices.device_health(s, scope, lang)[:1]
+            parallel = hub.sessions if s.get_bind().dialect.name == "postgresql" else None
+            if export is None or export in stats.BUILDERS:
+                tables = stats.statistics(s, period, scope, lang, only=export, sessions=parallel)
+            else:
+                tables = []
+            if export is None or export.startswith("evaluation"):
+                tables += _evaluation_summary(s, period, scope, lang)
+            if export is None or export == "device_summary":
+                tables += devices.device_health(s, scope, lang)[:1]
         elif name == "evaluations":
             period = parse_period(params.get("from"), params.get("to"), lang)
             query.update(period.query())
@@ -91,19 +99,35 @@ def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = Non
                 tag, items, extra)
 
 
-def _holders(s, scope: Scope) -> list[dict]:
-    """Who a request may be reassigned to: the active people of the outlets in view, with a live token."""
+def _add_candidates(s, scope: Scope, items: list[dict]) -> None:
+    """Whom each listed request may be reassigned to: active outlet staff with a live token, at the request's
+    outlet or the outlets above it (a village point's request may go to its town's clerks)."""
     from sqlalchemy import select
 
     from kiosk.hub.models import ApiToken, Person
 
-    q = (select(Person.id, Person.name, Person.role, Person.outlet_code).where(Person.active.is_(True),
-                                                                              Person.role.in_(("clerk", "runner", "window", "chief", "leader")))
-         .where(Person.id.in_(select(ApiToken.person_id).where(ApiToken.revoked.is_(False))))
+    wanted: set[str] = set()
+    chains: dict[str, list[str]] = {}
+    for item in items:
+        code, chain = item["outlet_code"], []
+        while code and code not in chain and len(chain) < 6:
+            chain.append(code)
+            info = scope.outlets.get(code)
+            code = info.parent_code if info else None
+        chains[item["outlet_code"]] = chain
+        wanted.update(chain)
+    if not wanted:
+        return
+    q = (select(Person.id, Person.name, Person.role, Person.outlet_code)
+         .where(Person.active.is_(True), Person.outlet_code.in_(wanted),
+                Person.role.in_(("clerk", "runner", "window", "chief", "leader")),
+                Person.id.in_(select(ApiToken.person_id).where(ApiToken.revoked.is_(False))))
          .order_by(Person.outlet_code, Person.role, Person.name))
-    if scope.codes is not None:
-        q = q.where(Person.outlet_code.in_(scope.codes))
-    return [dict(id=pid, name=n, role=r, outlet_code=o) for pid, n, r, o in s.execute(q.limit(500))]
+    by_outlet: dict[str, list[dict]] = {}
+    for pid, name, role, outlet in s.execute(q):
+        by_outlet.setdefault(outlet, []).append(dict(id=pid, name=name, role=role, outlet_code=outlet))
+    for item in items:
+        item["candidates"] = [p for code in chains[item["outlet_code"]] for p in by_outlet.get(code, [])][:40]
 
 
 def _evaluation_summary(s, period, scope, lang) -> list[Table]:
@@ -123,16 +147,16 @@ def _evaluations(s, period, scope, lang, params, export) -> tuple[list[Table], l
     return evals.bad_review_list(s, period, scope, lang, params.get("state") or "", export=bool(export))
 
 
-def request_detail(hub, viewer: Viewer, request_no: str) -> View:
+def request_detail(app, viewer: Viewer, request_no: str) -> View:
     from kiosk.hub.console import actions
 
-    return actions.request_detail(hub, viewer, request_no)
+    return actions.request_detail(app, viewer, request_no)
 
 
-def request_action(hub, viewer: Viewer, request_no: str, action: str, form: dict) -> str:
+def request_action(app, viewer: Viewer, request_no: str, action: str, form: dict) -> str:
     from kiosk.hub.console import actions
 
-    return actions.request_action(hub, viewer, request_no, action, form)
+    return actions.request_action(app, viewer, request_no, action, form)
 
 
 def evaluation_action(hub, viewer: Viewer, evaluation_id: str, action: str, form: dict) -> str:
