@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 # The citizen journey, in order. Each name is a module `screens/<name>.py` with its `<name>.kv`.
 SCREENS = ("home", "id_login", "service_list", "guide", "form", "scan", "confirm", "receipt", "done", "out_of_service")
 # Finding items, 一件事, 代办, progress, 好差评 and 办不成事 (each a screen module like the above).
-SCREENS += ("item_detail", "search")
+SCREENS += ("item_detail", "search", "bundle_questions", "bundle_summary", "proxy_intro", "proxy_mode", "proxy_consent",
+            "proxy_signature", "proxy_receipt", "query", "query_result", "evaluation", "evaluation_reason", "cannot_do")
 
 # Screens where the session belongs to the card that opened it and nothing is filed yet: taking the card away
 # here asks for it back (with a countdown), then ends the session with nothing kept.
@@ -164,6 +165,8 @@ class KioskApp(App):
             log.error("device start failed: %s", exc)
         self._refresh_status()
         Clock.schedule_interval(lambda dt: self._refresh_status(), 1.0)
+        importlib.import_module("screens.installer").install(self)  # PIN pad behind a hidden gesture on home
+        importlib.import_module("kiosk.watchdog").feed_from_clock(Clock)  # systemd restarts a frozen UI
         self.go("home")
 
     def on_stop(self):
@@ -229,7 +232,7 @@ class KioskApp(App):
 
     def start_session(self) -> None:
         """刷身份证办理业务: a fresh session (keeping the language and elder mode just chosen on home)."""
-        self.wipe_data()
+        self.wipe_data(ended=False)
         if self.terminal.device_status.blocking:
             self.go("out_of_service")
             return
@@ -242,7 +245,8 @@ class KioskApp(App):
         if go_home:
             self.go("home")
 
-    def wipe_data(self) -> None:
+    def wipe_data(self, ended: bool = True) -> None:
+        """Forget the citizen's data. `ended`: a session really ended here (a card read before it belongs to it)."""
         self._stop_card_return()
         self.cancel_busy(notify=False)
         self.session.wipe()
@@ -250,7 +254,8 @@ class KioskApp(App):
             self.voice.forget_session()
         self.session = CitizenSession()
         self.last_result = None
-        self._session_ended_at = time.monotonic()
+        if ended:
+            self._session_ended_at = time.monotonic()
         for name in SCREENS:
             self.screen(name).reset()
         try:
@@ -331,8 +336,8 @@ class KioskApp(App):
     def _new_citizen(self, card) -> None:
         self.end_session(go_home=False)
         self.go("id_login")
-        self.notice = self.tr._(NEW_CARD_MESSAGE)
         self.screen("id_login").card_placed(card)
+        self.notice = self.tr._(NEW_CARD_MESSAGE)
 
     def _card_taken_away(self) -> None:
         if self._card_return_event is not None:

@@ -47,6 +47,7 @@ class SimulatedSite:
         self.device_id = device_id
         self.reader = self.printer = None
         self.platform_srv = self.hub_srv = None
+        self.hub_app = None
         self.hub_url = self.platform_url = ""
         self.token = ""
         self.camera_target = ""
@@ -78,6 +79,7 @@ class SimulatedSite:
         if self.faults.get("hub") == "token_rejected":
             key_id = self.token.split("_")[1]
             self.token = f"gk_{key_id}_this-is-not-the-token"
+        self.hub_app = app
         self.hub_srv = ServerThread(app).start()
         self.hub_url = self.hub_srv.url
 
