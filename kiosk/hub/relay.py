@@ -59,6 +59,7 @@ class Relay:
         self._probe_at = 0.0        # monotonic time of the next probe while the platform is down
         self._probe_every = PROBE_MIN_S
         self.probes = 0             # probes sent (the only calls a down platform gets)
+        self.reserve_releases = 0   # times a full disk made the relay delete the reserve
         self._throttle = Throttle(log, every_s=60.0)
 
     @property
@@ -114,7 +115,9 @@ class Relay:
 
     def _release_reserve(self) -> bool:
         volume = getattr(self.hub, "volume", None)
-        return volume is not None and volume.release_reserve()
+        released = volume is not None and volume.release_reserve()
+        self.reserve_releases += released
+        return released
 
     def _ensure_reserve(self) -> None:
         volume = getattr(self.hub, "volume", None)
