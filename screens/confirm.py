@@ -39,7 +39,9 @@ class ConfirmScreen(KioskScreen):
                 value = dict(form_fields.choice_labels(field, lang)).get(value, value)
             elif field.get("type") == "address":
                 value = mask_address(value) or value
-            lines.append(f"{form_fields.label(field, lang)}: {value}")
+            elif field.get("type") == "digits" and len(value) > 8:
+                value = value[:4] + "*" * (len(value) - 8) + value[-4:]  # an account number: shown masked
+            lines.append(self._("{label}: {value}").format(label=form_fields.label(field, lang), value=value))
         lines.append(self._("Materials:"))
         for m in s.materials:
             if m.pages:
