@@ -77,8 +77,8 @@ class ProxyHub:
     def act(self, who: str, rid: int, action: str, **extra) -> requests.Response:
         return self.post(who, f"/api/v1/proxy-requests/{rid}/transitions", {"action": action, **extra})
 
-    def claim(self, who: str, **filters) -> requests.Response:
-        return self.post(who, "/api/v1/proxy-requests/claim", filters)
+    def claim(self, who: str, timeout: float = 10, **filters) -> requests.Response:
+        return self.post(who, "/api/v1/proxy-requests/claim", filters, timeout=timeout)
 
     def events(self, who: str, rid: int) -> list[dict]:
         r = self.get(who, f"/api/v1/proxy-requests/{rid}")
