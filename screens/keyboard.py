@@ -8,6 +8,7 @@ engine is `kiosk.ime`; it loads on a worker thread when the first field is made.
 """
 from __future__ import annotations
 
+import logging
 import threading
 
 from kivy.app import App
@@ -20,13 +21,15 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.textinput import TextInput
-from kivy.utils import escape_markup
 
 from kiosk.i18n import N_
 from kiosk.ime.composition import Composition
-from kiosk.ime.engine import PinyinEngine
+from kiosk.ime.engine import LettersOnlyEngine, PinyinEngine
+from kiosk.ime.lexicon import LexiconError
 from kiosk.ime.punctuation import CHINESE_PAGE, DIGITS, ENGLISH_PAGE
 from screens.base import load_kv
+
+log = logging.getLogger(__name__)
 
 LETTER_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 # Quick keys on the digits page for addresses (3号楼2单元501室).
@@ -36,11 +39,16 @@ _engine: PinyinEngine | None = None
 _engine_lock = threading.Lock()
 
 
-def _load_engine() -> PinyinEngine:
+def _load_engine() -> PinyinEngine | LettersOnlyEngine:
     global _engine
     with _engine_lock:
         if _engine is None:
-            _engine = PinyinEngine()
+            try:
+                _engine = PinyinEngine()
+            except LexiconError as exc:  # a damaged install: Latin letters still work, and the keyboard says so
+                log.error("Chinese input unavailable: %s (reinstall the package to restore kiosk/ime/lexicon.tsv.gz)",
+                          exc)
+                _engine = LettersOnlyEngine()
         return _engine
 
 
@@ -50,7 +58,7 @@ def preload_engine() -> None:
         threading.Thread(target=_load_engine, name="ime-load", daemon=True).start()
 
 
-def engine() -> PinyinEngine:
+def engine() -> PinyinEngine | LettersOnlyEngine:
     return _engine if _engine is not None else _load_engine()
 
 
@@ -75,7 +83,7 @@ class KeyboardPanel(BoxLayout):
     chinese = BooleanProperty(True)
     caps = BooleanProperty(False)
     preedit = StringProperty("")
-    preview = StringProperty("")  # markup: the field's text and, underlined, what is being spelled
+    preview = StringProperty("")  # the end of the field's text, shown beside what is being spelled
     title = StringProperty("")
     message = StringProperty("")
     count_text = StringProperty("")
@@ -86,6 +94,7 @@ class KeyboardPanel(BoxLayout):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.composition: Composition | None = None
+        self._cand_buttons: list[KeyButton] = []
         self._all: list = []
         self._page_starts = [0]
         self._page_end = 0
@@ -95,9 +104,13 @@ class KeyboardPanel(BoxLayout):
     # -- attaching to a field ----------------------------------------------------------------
     def attach(self, field) -> None:
         self.field = field
-        self.composition = Composition(engine())
+        ime = engine()
+        self.composition = Composition(ime)
         self.message = ""
         self.caps = False
+        self.chinese = not isinstance(ime, LettersOnlyEngine)  # every field starts in 中
+        if not self.chinese:
+            self.message = _("Chinese input is not available on this kiosk: please type in letters or ask the staff.")
         self.page = "numeric" if field.mode == "digits" else "letters"
         self.title = field.label or _label_above(field)
         self._rebuild_keys()
@@ -134,7 +147,10 @@ class KeyboardPanel(BoxLayout):
         elif key == "lang":
             if comp.active:
                 self._insert(comp.commit_raw())
-            self.chinese = not self.chinese
+            if isinstance(comp.engine, LettersOnlyEngine):
+                self.message = _("Chinese input is not available on this kiosk: please type in letters or ask the staff.")
+            else:
+                self.chinese = not self.chinese
         elif key == "caps":
             self.caps = not self.caps
         elif key.startswith("page:"):
@@ -206,8 +222,10 @@ class KeyboardPanel(BoxLayout):
         self._all = comp.candidates if comp is not None else []
         self.preedit = comp.preedit if comp is not None else ""
         text = field.text if field is not None else ""
-        spelled = f"[u][color=0a4f9c]{escape_markup(self.preedit)}[/color][/u]" if self.preedit else ""
-        self.preview = escape_markup(text) + spelled
+        # The end of the text, as much as fits beside the spelling (a character is at most one font size wide).
+        scale = getattr(App.get_running_app(), "scale", 1.0)
+        room = int((self.width - dp(60)) / (sp(28) * scale)) - len(self.preedit) // 2
+        self.preview = text if len(text) <= max(room, 4) else "…" + text[-max(room - 1, 3):]
         self.count_text = f"{len(text)}/{int(field.max_len)}" if field is not None and field.max_len else ""
         self._layout_candidates()
 
@@ -231,12 +249,19 @@ class KeyboardPanel(BoxLayout):
         self.can_prev = start > 0
         self.can_next = end < len(self._all)
         if bar is not None:
-            bar.clear_widgets()
-            for i, text in enumerate(self.candidates):
-                b = KeyButton(text=text, kind="candidate",
-                              size_hint_x=None, width=max(dp(64) * scale, len(text) * char_w + dp(28)))
-                b.bind(on_release=lambda btn, i=i: self.choose(i))
-                bar.add_widget(b)
+            # Buttons are pooled: making a Button per candidate per key cost more than the engine's answer.
+            while len(self._cand_buttons) < len(self.candidates):
+                b = KeyButton(kind="candidate", size_hint_x=None)
+                b.bind(on_release=lambda btn, i=len(self._cand_buttons): self.choose(i))
+                self._cand_buttons.append(b)
+            shown = self._cand_buttons[:len(self.candidates)]
+            for b, text in zip(shown, self.candidates):
+                b.text = text
+                b.width = max(dp(64) * scale, len(text) * char_w + dp(28))
+            if bar.children[::-1] != shown:
+                bar.clear_widgets()
+                for b in shown:
+                    bar.add_widget(b)
 
     def _rebuild_keys(self, *_args) -> None:
         box = self.ids.get("keys") if hasattr(self, "ids") else None

@@ -198,3 +198,16 @@ class PinyinEngine:
         if len(texts) < 2:
             return None
         return Candidate("".join(reversed(texts)), n, "'".join(reversed(pinyins)))
+
+
+class LettersOnlyEngine:
+    """Stands in when the lexicon cannot be read: every spelling is offered as the letters typed, so the keyboard
+    still types Latin text (and says that Chinese is unavailable) instead of failing."""
+
+    def candidates(self, letters: str, limit: int = MAX_CANDIDATES) -> list[Candidate]:
+        clean = PinyinEngine.clean(letters).replace("'", "")
+        return [Candidate(clean, len(PinyinEngine.clean(letters)), "")] if clean else []
+
+    def segment(self, letters: str) -> list[str]:
+        clean = PinyinEngine.clean(letters)
+        return [clean] if clean else []

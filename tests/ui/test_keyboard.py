@@ -38,6 +38,7 @@ def test_typing_pinyin_and_initials_fills_the_field(tmp_path):
     assert r["max_len_refused"] and r["max_len_text_len"] == 9  # 西安，3号养老保险; a second 养老保险 would make 13
     assert r["digits_field"] == "61010319900101123X"
     assert r["keyboard_closed_on_done"] and r["closed_on_screen_change"]
+    assert r["letters_only"] == ["ab", True, False]
     assert r["english"] == "Xi'an"
     assert r["closed_on_idle_alert"] == [True, "Xi'an居住证"]
     assert r["done_label"] == "完成"
@@ -220,6 +221,50 @@ def _scenario(out: Path, data_dir: Path, elder: bool, english: bool, portrait: b
         r["done_label"] = next(w.text for w in kb.current_panel().walk() if getattr(w, "key", "") == "done")
         key("done")
         r["keyboard_closed_on_done"] = kb.current_panel() is None and not address.keyboard_open
+
+        # Time from a key to its candidates on screen (reported, not asserted): press, then one drawn frame.
+        import time
+
+        d.tap(address)
+        d.wait(lambda: kb.current_panel() is not None, 10, "keyboard open for timing")
+        key("clear"); key("clear")
+        press_ms, frame_ms = [], []
+        for spelling in ("shanxishengxianshiyantaqu", "ylbxjzzhkbgjj", "woyaobanlijuzhuzheng"):
+            for ch in spelling:
+                t = time.perf_counter()
+                panel.press(ch)
+                press_ms.append((time.perf_counter() - t) * 1000)
+                d.frames(1)
+                frame_ms.append((time.perf_counter() - t) * 1000)
+            key("clear")
+        idle_ms = []
+        for _ in range(20):  # a frame with nothing changed: what the renderer costs by itself
+            t = time.perf_counter()
+            d.frames(1)
+            idle_ms.append((time.perf_counter() - t) * 1000)
+        idle_ms.sort()
+        r["idle_frame_ms_p50"] = round(idle_ms[len(idle_ms) // 2], 1)
+        press_ms.sort(); frame_ms.sort()
+        r["press_ms_p95"] = round(press_ms[int(len(press_ms) * 0.95)], 1)
+        r["press_ms_max"] = round(press_ms[-1], 1)
+        r["press_and_frame_ms_p95"] = round(frame_ms[int(len(frame_ms) * 0.95)], 1)
+
+        # A damaged lexicon: the keyboard still types letters and says that Chinese is unavailable.
+        from kiosk.ime.engine import LettersOnlyEngine
+
+        key("done")
+        real_engine, kb._engine = kb._engine, LettersOnlyEngine()
+        try:
+            d.tap(address)
+            d.wait(lambda: kb.current_panel() is not None, 10, "keyboard open without lexicon")
+            before = address.text
+            type_letters("ab")
+            key("lang")
+            r["letters_only"] = (address.text[len(before):], kb.current_panel().message != "",
+                                 kb.current_panel().chinese)
+            key("done")
+        finally:
+            kb._engine = real_engine
 
         # A digits field gets the numeric pad, its extra key and nothing else.
         ident = app.form.ids.ident
