@@ -241,6 +241,9 @@ class FormScreen(KioskScreen):
         if first:
             self.problem = self._("Please correct what is marked in red.")
             self.app.speak(first)
+            wrong = next((row for _, row in self._rows.values() if row.error), None)
+            if not (self.phone_error or self.address_error) and wrong is not None:
+                self.ids.scroll.scroll_to(wrong, padding=20, animate=False)  # show the first field to fix
             return
         self.problem = ""
         self.app.go("scan")

@@ -20,7 +20,8 @@ from screens.base import KioskScreen, load_kv
 log = logging.getLogger(__name__)
 
 PREVIEW_INTERVAL_S = 0.1
-CAMERA_GRACE_S = 1.5  # no picture for this long after opening: the camera is not there
+CAMERA_GRACE_S = 1.5  # the camera reports itself absent this long after opening: it is not there
+CAMERA_SILENT_S = 6.0  # no picture at all for this long: it is not working
 
 ADVICE = {
     "blurred": N_("The photo is blurred: hold the page still, keep it flat and wait a moment for the camera to focus."),
@@ -173,8 +174,10 @@ class ScanScreen(KioskScreen):
                 Clock.schedule_once(lambda dt, e=exc: self._camera_failed(e), 0)
                 return
             if frame is None:
-                if not seen_frame and time.monotonic() - opened_at > CAMERA_GRACE_S:
-                    status = getattr(camera.status, "value", "")
+                waited = time.monotonic() - opened_at
+                status = getattr(camera.status, "value", "")
+                # Absent: said at once; silent: a first high-resolution frame may take a few seconds.
+                if not seen_frame and (waited > CAMERA_GRACE_S and status == "no_device" or waited > CAMERA_SILENT_S):
                     Clock.schedule_once(lambda dt, st=status: None if stop.is_set() else self._camera_failed(st), 0)
                     opened_at = time.monotonic() + 3600  # said once; keep looking in case it comes back
             else:

@@ -435,12 +435,15 @@ def no_dead_ends(work: Path) -> dict:
 
 def _has_exits(d) -> dict:
     found = {}
-    for wid in ("btn_back", "btn_quit"):
-        try:
-            w = d.widget(wid)
+    for wid, names in (("btn_back", ("btn_back",)), ("btn_quit", ("btn_quit", "btn_exit"))):
+        found[wid] = False
+        for name in names:
+            try:
+                w = d.widget(name)
+            except AssertionError:
+                continue
             found[wid] = not w.disabled and w.opacity > 0 and bool(w.text)
-        except AssertionError:
-            found[wid] = False
+            break
     return found
 
 
