@@ -77,11 +77,14 @@ def console_hub(db_url, tmp_path, font_dir, monkeypatch):
     hub = ConsoleHub(ServerThread(app), app)
     from kiosk.fonts import ensure_ui_fonts
 
+    import console_seed
+
+    console_seed.CIPHER = app.state.hub.cipher
     app.state.console_fonts = ensure_ui_fonts(font_dir)
     with app.state.hub.sessions() as s, s.begin():
         add_outlets(s)
         hub.tokens["supervisor"] = create_token(s, "supervisor", "督查李明")
-        for key, role, name, outlet in [("window", "window", "窗口王芳", "T-LG"), ("chief", "chief", "科长赵强", "C-ZZ"),
+        for key, role, name, outlet in [("window", "window", "窗口王芳", "T-LG"), ("window2", "window", "窗口孙丽", "T-LG"), ("chief", "chief", "科长赵强", "C-ZZ"),
                                         ("clerk", "clerk", "代办员张伟", "T-LG"), ("clerk2", "clerk", "代办员刘洋", "T-LG"),
                                         ("window_jz", "window", "窗口陈静", "T-JZ")]:
             pid, token = add_person(s, role, name, outlet)

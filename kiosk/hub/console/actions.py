@@ -102,18 +102,19 @@ def request_action(hub_app, viewer: Viewer, request_no: str, action: str, form: 
                              level=doc["level"], reason=reason)
             return gettext("Request {no} is now at level {level}.", lang).format(no=request_no, level=level_label(doc["level"], lang))
         target, target_name = _target(hub, form.get("person", ""), lang)
-        with hub.sessions() as s:
+        with hub.sessions() as s:  # read, then let go: the service opens its own sessions (SQLite has one writer)
             req = s.get(ProxyRequest, rid)
-            status, level, holder = req.status, req.level, req.holder
-            # Only the level that owns a request hands it on (the API's `release` rule); the new holder must be
-            # able to see it at its level (the API's claim rule) — both checked before anything changes.
-            if viewer.level is None or level < 1 or viewer.level != level:
-                raise ConsoleInputError(
-                    gettext("Only the level that owns request {no} ({level}) may reassign it.", lang)
-                    .format(no=request_no, level=level_label(level, lang)),
-                    gettext("Escalate it to that level first, or ask the person at that level.", lang), 403)
-            proxy.visible(me, req)
-            proxy.visible(target, req)
+            s.expunge(req)
+        status, level, holder = req.status, req.level, req.holder
+        # Only the level that owns a request hands it on (the API's `release` rule); the new holder must be
+        # able to see it at its level (the API's claim rule) — both checked before anything changes.
+        if viewer.level is None or level < 1 or viewer.level != level:
+            raise ConsoleInputError(
+                gettext("Only the level that owns request {no} ({level}) may reassign it.", lang)
+                .format(no=request_no, level=level_label(level, lang)),
+                gettext("Escalate it to that level first, or ask the person at that level.", lang), 403)
+        proxy.visible(me, req)
+        proxy.visible(target, req)
         if target.actor == holder:
             raise ConsoleInputError(gettext("{name} already holds request {no}.", lang).format(name=target_name, no=request_no), "", 409)
         if status not in POOL:

@@ -76,9 +76,11 @@ def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = Non
             if export is None or export == "device_summary":
                 tables += devices.device_health(s, scope, lang)[:1]
         elif name == "evaluations":
-            period = parse_period(params.get("from"), params.get("to"), lang)
+            first = params.get("from") or (today_cst() - dt.timedelta(days=89)).isoformat()  # open 差评 outlive a month
+            period = parse_period(first, params.get("to"), lang)
             query.update(period.query())
-            tables, items = _evaluations(s, period, scope, lang, params, export)
+            tables, items = _evaluations(hub, s, period, scope, lang, params, export)
+            extra["can_act"] = viewer.role in ("window", "chief", "leader")
             if params.get("state"):
                 query["state"] = params["state"]
         else:
@@ -138,13 +140,13 @@ def _evaluation_summary(s, period, scope, lang) -> list[Table]:
     return evals.summary_tables(s, period, scope, lang)
 
 
-def _evaluations(s, period, scope, lang, params, export) -> tuple[list[Table], list[dict]]:
+def _evaluations(hub, s, period, scope, lang, params, export) -> tuple[list[Table], list[dict]]:
     try:
         from kiosk.hub.console import evals
     except ImportError:
         return [Table("bad_reviews", gettext("差评 list", lang), [gettext("Note", lang)],
                       [[gettext("This hub has no evaluations yet.", lang)]])], []
-    return evals.bad_review_list(s, period, scope, lang, params.get("state") or "", export=bool(export))
+    return evals.bad_review_list(hub, s, period, scope, lang, params.get("state") or "", export=bool(export))
 
 
 def request_detail(app, viewer: Viewer, request_no: str) -> View:

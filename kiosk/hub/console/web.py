@@ -197,6 +197,17 @@ def role_label(role: str) -> str:
 
 env.globals["hidden_csrf"] = hidden_csrf
 env.globals["role_label"] = role_label
+
+
+def _evaluation_names():
+    try:
+        from kiosk.hub.console.evals import RECTIFICATION_NAMES, REVISIT_NAMES
+    except ImportError:  # a hub without evaluations
+        return {}, {}
+    return RECTIFICATION_NAMES, REVISIT_NAMES
+
+
+env.globals["rect_names"], env.globals["revisit_names"] = _evaluation_names()
 env.filters["cst"] = local_time
 
 
