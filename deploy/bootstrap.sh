@@ -26,6 +26,7 @@ system_packages=(
   chromium chromium-driver  # the web console's browser tests (headless)
   python3-venv python3-dev
   ca-certificates
+  systemd  # systemd-analyze verify checks the units in deploy/systemd (tests/deploy)
 )
 
 if [ "$with_system" = 1 ]; then
