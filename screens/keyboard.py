@@ -108,7 +108,8 @@ class KeyboardPanel(BoxLayout):
         self.composition = Composition(ime)
         self.message = ""
         self.caps = False
-        self.chinese = not isinstance(ime, LettersOnlyEngine)  # every field starts in 中
+        # A field starts in 中 unless it asks for English (URLs, tokens) or Chinese cannot be typed.
+        self.chinese = field.input_mode == "chinese" and not isinstance(ime, LettersOnlyEngine)
         if not self.chinese:
             self.message = _("Chinese input is not available on this kiosk: please type in letters or ask the staff.")
         self.page = "numeric" if field.mode == "digits" else "letters"
@@ -238,11 +239,12 @@ class KeyboardPanel(BoxLayout):
         used = 0.0
         end = start
         char_w = sp(28) * scale
+        gap = bar.spacing if bar is not None else 0
         while end < len(self._all):
             w = max(dp(64) * scale, len(self._all[end].text) * char_w + dp(28))
             if used + w > width and end > start:
                 break
-            used += w
+            used += w + gap
             end += 1
         self._page_end = end
         self.candidates = [c.text for c in self._all[start:end]]
@@ -251,7 +253,8 @@ class KeyboardPanel(BoxLayout):
         if bar is not None:
             # Buttons are pooled: making a Button per candidate per key cost more than the engine's answer.
             while len(self._cand_buttons) < len(self.candidates):
-                b = KeyButton(kind="candidate", size_hint_x=None)
+                b = KeyButton(kind="candidate")
+                b.size_hint_x = None  # after the kv rule, which ties size_hint_x to the weight
                 b.bind(on_release=lambda btn, i=len(self._cand_buttons): self.choose(i))
                 self._cand_buttons.append(b)
             shown = self._cand_buttons[:len(self.candidates)]
@@ -424,6 +427,7 @@ class ChineseTextField(TextInput):
     mode = OptionProperty("text", options=("text", "digits"))
     digit_extras = StringProperty("")  # e.g. "X" for an ID number: offered on the numeric pad
     label = StringProperty("")  # shown above the keyboard; defaults to the label of an enclosing row
+    input_mode = OptionProperty("chinese", options=("chinese", "english"))  # "english" for URLs, tokens, Latin names
     keyboard_open = BooleanProperty(False)
 
     def __init__(self, **kwargs) -> None:

@@ -32,6 +32,7 @@ def test_typing_pinyin_and_initials_fills_the_field(tmp_path):
     r = _run(tmp_path)
     assert r["after_xian"] == "西安"
     assert r["after_ylbx"] == "西安养老保险"
+    assert r["candidates_fit"]  # wide enough for their text at full size, inside the bar
     assert r["sentence"] == "我要办理居住证"
     assert r["partial_choice"] == ["", "中guo"]  # choosing 中 leaves the second syllable to spell
     assert r["after_punct"].endswith("，3号")
@@ -156,7 +157,8 @@ def _scenario(out: Path, data_dir: Path, elder: bool, english: bool, portrait: b
         type_letters("ylbx")
         shot("ylbx")
         r["candidates_fit"] = all(
-            c.right <= panel.ids.cands.right + 1 for c in panel.ids.cands.children)
+            c.right <= panel.ids.cands.right + 1 and c.width >= dp(60) * app.scale
+            and c.width >= len(c.text) * c.font_size for c in panel.ids.cands.children)
         tap_candidate("养老保险")
         r["after_ylbx"] = address.text
 
