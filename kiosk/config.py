@@ -29,6 +29,7 @@ class KioskSection:
     device_id: str = "K0001"  # printed in receipt numbers: <device id>-<yyyymmdd>-<sequence>
     role: str = "citizen"  # citizen | counter
     outlet: str = "西安市雁塔区政务服务中心"
+    outlet_code: str = ""  # the hub's code of this outlet (`kiosk hub outlet add`): where 代办 requests go
     language: str = "zh_CN"  # zh_CN | en
     elder_mode: bool = False
     idle_timeout_s: float = 90.0

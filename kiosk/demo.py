@@ -45,6 +45,9 @@ def sample_card(name: str = "resident") -> dict:
     return json.loads((SAMPLES / f"{name}.json").read_text("utf-8"))
 
 
+DEMO_OUTLET = "YANTA"  # the demo's county outlet (代办 requests and 办不成事 reports from the kiosk go there)
+
+
 class DemoStack:
     """Everything the kiosk talks to, started in one place and stopped in one place."""
 
@@ -113,6 +116,10 @@ class DemoStack:
                                              "--db", self.hub_db, "--json"),
                              env=env, check=True, capture_output=True, text=True)
         self.token = json.loads(out.stdout)["token"]
+        # The outlet this kiosk stands in, so 我要代办 and 办不成事 have somewhere to go.
+        subprocess.run(self._kiosk_cmd("hub", "outlet", "add", DEMO_OUTLET, "--name", Config().kiosk.outlet,
+                                       "--level", "county", "--db", self.hub_db),
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.restart_hub()
 
     def restart_hub(self) -> None:
@@ -177,6 +184,7 @@ class DemoStack:
         cfg.kiosk.elder_mode = elder
         cfg.kiosk.language = language
         cfg.hub.url = self.hub_url
+        cfg.kiosk.outlet_code = DEMO_OUTLET
         cfg.hub.token = self.token
         cfg.platform.url = self.platform_url
         cfg.devices.simulated = True

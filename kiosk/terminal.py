@@ -348,7 +348,9 @@ class Terminal:
             "applicant": applicant,
             "form": {"delivery": session.delivery, "mailing_address": session.mailing_address or None,
                      **{f["key"]: form_fields.normalise(f, session.form.get(f["key"])) for f in session.form_fields
-                        if str(session.form.get(f["key"]) or "").strip()}},
+                        if str(session.form.get(f["key"]) or "").strip()},
+                     # 一件事: the questionnaire's answers and the items they decided (kiosk.bundles)
+                     **({"_bundle": service["bundle"]} if service.get("bundle") else {})},
             "materials": [
                 {"code": m.code, "name": m.name, "pages": len(m.pages), "sha256": m.sha256, "bytes": m.size}
                 for m in session.materials if m.document is not None

@@ -53,7 +53,7 @@ def tap_item(driver, list_widget, item_code: str) -> None:
     row = list_widget.row_for(item_code)
     if row is None:
         index = next(i for i, d in enumerate(list_widget.data) if d["item_code"] == item_code)
-        list_widget.scroll_to_index(index) if hasattr(list_widget, "scroll_to_index") else None
-        driver.frames(3)
+        list_widget.show_index(index)
+        driver.frames(4)
         row = list_widget.row_for(item_code)
     driver.tap(row)

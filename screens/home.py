@@ -29,11 +29,12 @@ class HomeScreen(KioskScreen):
         elif journey == "query":
             app.go("query")
         elif journey == "evaluate":
-            svc.after_login = "evaluation_cases"
+            svc.query_by, svc.query_purpose, svc.after_login = "card", "evaluate", "query_result"
             app.start_session()
         elif journey == "complaint":
             svc.mode = "complaint"
-            app.go("cannot_do")
+            svc.after_login = "cannot_do"
+            app.start_session()
 
 
 SCREEN_CLASS = HomeScreen

@@ -67,6 +67,19 @@ class ItemList(RecycleView):
                 return w
         return None
 
+    def show_index(self, index: int) -> None:
+        """Scroll so that row `index` is on screen (a finger's scroll, for the scripted tour)."""
+        rows = self.layout_manager
+        n = len(self.data)
+        if rows is None or n == 0:
+            return
+        row_h = rows.default_size[1] or 1
+        extra = rows.height - self.height
+        if extra <= 0:
+            return
+        self.scroll_y = max(0.0, min(1.0, 1 - (index * row_h) / extra))
+        self.refresh_from_viewport()
+
     @property
     def app(self):
         return App.get_running_app()

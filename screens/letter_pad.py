@@ -1,7 +1,7 @@
 """A-Z letter pad writing into a text field: pinyin and initials search when the Chinese keyboard is absent."""
 from __future__ import annotations
 
-from kivy.properties import ObjectProperty
+from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.gridlayout import GridLayout
 
 from screens.base import load_kv
@@ -12,9 +12,17 @@ ROWS = "qwertyuiop" "asdfghjkl" "zxcvbnm"
 
 class LetterPad(GridLayout):
     target = ObjectProperty(None, allownone=True)
+    keys = StringProperty(ROWS)  # one key per character
 
     def on_kv_post(self, base_widget):
-        for ch in ROWS:
+        self._build()
+
+    def on_keys(self, *_):
+        self._build()
+
+    def _build(self) -> None:
+        self.clear_widgets()
+        for ch in self.keys:
             key = BigButton(text=ch, kind="secondary")
             key.bind(on_release=lambda b, c=ch: self.press(c))
             self.add_widget(key)
@@ -35,7 +43,7 @@ class LetterPad(GridLayout):
             ti.text = ti.text[:-1]
         elif key == "clear":
             ti.text = ""
-        elif len(ti.text) < 30:
+        elif len(ti.text) < 40:
             ti.text += key
 
 

@@ -30,6 +30,14 @@ class CitizenServices:
         self.pending_item: dict | None = None  # chosen before the card was read ("Apply now" from the guide)
         self.after_login: str = ""  # the screen a card login leads to, when not the item list
         self.outlet_items: list[str] | None = None  # item codes this outlet may handle; None = not known here
+        self._actions = None
+        self._actions_worker = None
+        self.proxy_form: dict = {}  # mode, phone, address of the 代办 request being made
+        self.proxy_key: str | None = None  # its idempotency key: a retry after a lost answer is the same request
+        self.query_by = ""  # card | qr | typed: how the progress query identifies the citizen's cases
+        self.query_ref = ""  # the receipt or request number (qr, typed)
+        self.query_purpose = "progress"  # progress | evaluate (the 好差评 tile lists the citizen's cases to rate)
+        self.last_case: dict | None = None  # what the citizen may rate next: {"receipt_no"|"request_no", "item_name"}
 
     # -- catalog ---------------------------------------------------------------------------
     def load_catalog(self) -> list[dict]:
@@ -66,14 +74,58 @@ class CitizenServices:
             return False
         return int(item.get("online_depth") or 1) >= 2 and not item.get("in_person_required")
 
+    # -- hub calls (blocking: run them through app.run_bg) --------------------------------------
+    def actions(self):
+        """The kiosk's durable action outbox (evaluations), with its sender thread started on first use."""
+        with self._lock:
+            if self._actions is None:
+                from kiosk.sync.action_outbox import ActionOutbox, ActionOutboxWorker
+
+                self._actions = ActionOutbox(self.cfg.kiosk.data_dir)
+                self._actions_worker = ActionOutboxWorker(self._actions, self.terminal.hub())
+                self._actions_worker.start()
+            return self._actions
+
+    def evaluation(self):
+        from kiosk.citizen.evaluation import EvaluationService
+
+        outbox = self.actions()
+        return EvaluationService(outbox, self._actions_worker)
+
+    def proxy(self):
+        from kiosk.citizen.proxy import ProxyService
+
+        return ProxyService(self.terminal.hub(), self.cfg.kiosk.device_id, self.cfg.kiosk.outlet_code)
+
+    def lookup(self, *, id_number: str | None = None, receipt_no: str | None = None) -> list[dict]:
+        from kiosk.citizen.progress import lookup
+
+        return lookup(self.terminal.hub(), id_number=id_number, receipt_no=receipt_no)
+
+    def stop(self) -> None:
+        if self._actions_worker is not None:
+            self._actions_worker.stop()
+
     def reset(self) -> None:
         """The session ended: forget what this citizen chose."""
         self.mode = "apply"
         self.chosen = None
+        self.last_case = None
+        self.query_by = self.query_ref = ""
+        self.query_purpose = "progress"
+        self.proxy_form = {}
+        self.proxy_key = None
         self.back_to = ""
         self.proxy_item = None
         self.pending_item = None
         self.after_login = ""
+
+
+def applicant_of(card: dict | None) -> dict:
+    """The card holder as the hub's 代办 API takes an applicant (GA/T 2000.156 card type codes)."""
+    card = card or {}
+    card_type = {"resident": "111"}.get(str(card.get("card_type") or "resident"), str(card.get("card_type")))
+    return {"name": card.get("name") or card.get("name_en"), "id_number": card.get("id_number"), "card_type": card_type}
 
 
 def citizen_services(app) -> CitizenServices:

@@ -1,0 +1,85 @@
+"""我要代办 and 办不成事 at the kiosk, on the hub's 代办 API (docs/proxy-api.md): a proxy request with its mode, the
+contact phone, the address for 上门辅助, the 委托书 with the citizen's finger signature for 全程代办; a 办不成事 report is
+a request of kind "complaint" that the hub routes into the same escalation ladder."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import uuid
+
+from kiosk.i18n import N_
+
+MODES = (
+    ("remote_guidance", N_("Remote guidance"), N_("A clerk calls you and guides you step by step; you apply yourself.")),
+    ("home_visit", N_("Help at your home"), N_("A clerk comes to your address with a tablet and helps you apply there.")),
+    ("full_proxy", N_("Full proxy"), N_("You sign a letter of authorisation; the clerk applies and collects the result for you.")),
+)
+MANDATE_DAYS = 30
+MANDATE_SCOPE = "代为申请、提交材料并领取办理结果"
+
+
+def refusal_reason(item: dict) -> str | None:
+    """Why this item cannot be handled by proxy (catalog wording), or None when it can."""
+    if item.get("in_person_required"):
+        return item.get("in_person_reason") or "必须本人办理"
+    if not item.get("proxy_allowed"):
+        return "本事项不开放代办"
+    return None
+
+
+def signature_png(strokes: list[list[tuple[float, float]]], size: tuple[int, int], line: int = 4) -> bytes:
+    """The finger signature as a small black-on-white PNG (strokes in widget coordinates, y up)."""
+    from PIL import Image, ImageDraw
+
+    w, h = max(1, int(size[0])), max(1, int(size[1]))
+    scale = min(1.0, 600 / w)
+    img = Image.new("L", (max(1, int(w * scale)), max(1, int(h * scale))), 255)
+    draw = ImageDraw.Draw(img)
+    for stroke in strokes:
+        pts = [(x * scale, (h - y) * scale) for x, y in stroke]
+        if len(pts) == 1:
+            x, y = pts[0]
+            draw.ellipse((x - line, y - line, x + line, y + line), fill=0)
+        elif pts:
+            draw.line(pts, fill=0, width=line, joint="curve")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+class ProxyService:
+    def __init__(self, client, device_id: str, outlet_code: str) -> None:
+        self.client = client
+        self.device_id = device_id
+        self.outlet_code = outlet_code
+
+    def _post(self, path: str, body: dict, key: str | None = None) -> dict:
+        headers = {"Idempotency-Key": key} if key else {}
+        return self.client._call("POST", path, json=body, headers=headers).json()
+
+    def create_request(self, *, item: dict | None, applicant: dict, phone: str, mode: str, kind: str = "proxy",
+                       address: str = "", details: str = "", green_reason: str | None = None,
+                       key: str | None = None) -> dict:
+        body = {"outlet": self.outlet_code, "kind": kind, "applicant": {k: applicant.get(k) for k in ("name", "id_number")}
+                | {"card_type": applicant.get("card_type") or "111"}, "contact_phone": phone, "channel": "kiosk",
+                "device_id": self.device_id, "mode": mode, "priority": "green" if green_reason else "normal"}
+        if green_reason:
+            body["green_reason"] = green_reason
+        if item:
+            body["item_code"], body["item_name"] = item["item_code"], item["name"]
+        if address:
+            body["address"] = address
+        if details:
+            body["details"] = details
+        return self._post("/api/v1/proxy-requests", body, key or str(uuid.uuid4()))
+
+    def create_mandate(self, request: dict, applicant: dict, signature: bytes, today: dt.date | None = None) -> dict:
+        expires = dt.datetime.combine((today or dt.date.today()) + dt.timedelta(days=MANDATE_DAYS), dt.time(23, 59, 59),
+                                      dt.timezone(dt.timedelta(hours=8)))
+        body = {"request_id": request["id"], "scope_items": [request["item_code"]], "scope_text": MANDATE_SCOPE,
+                "expires_at": expires.isoformat(),
+                "principal": {"name": applicant.get("name"), "id_number": applicant.get("id_number"),
+                              "card_type": applicant.get("card_type") or "111"},
+                "signature_png_b64": base64.b64encode(signature).decode("ascii")}
+        return self._post("/api/v1/mandates", body)

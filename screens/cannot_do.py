@@ -1,0 +1,124 @@
+"""办不成事反映: in a few taps, what could not get done (the item), where, what happened and how to reach the
+citizen; the hub files it as a request of kind "complaint" on the 代办 escalation ladder and gives a number."""
+from __future__ import annotations
+
+import uuid
+
+from kivy.properties import DictProperty, StringProperty
+
+from kiosk.citizen.services import applicant_of, citizen_services
+from kiosk.i18n import N_
+from kiosk.session import MOBILE_RE
+from screens import voice_controls  # noqa: F401
+from screens.base import KioskScreen, load_kv
+from screens.item_list import loc
+
+WHERE = (("kiosk", N_("At a self-service kiosk")), ("window", N_("At a service window")),
+         ("outlet", N_("At a post office or other outlet")), ("online", N_("Online or on the phone app")))
+WHAT = (("sent_back", N_("I was sent back and forth")), ("refused", N_("I was told it cannot be done")),
+        ("papers", N_("They kept asking for more papers")), ("system", N_("The system was down")),
+        ("other", N_("Something else")))
+
+
+class CannotDoScreen(KioskScreen):
+    voice_prompt = N_("Tell us what could not get done: choose the service, where and what happened.")
+    item_name = StringProperty("")
+    where = StringProperty("")
+    what = StringProperty("")
+    problem = StringProperty("")
+    number = StringProperty("")
+    item = DictProperty({})
+
+    def on_kv_post(self, base_widget):
+        self._attach_words()
+
+    def _attach_words(self) -> None:
+        try:
+            from screens.keyboard import ChineseTextField
+        except Exception:
+            return
+        old = self.ids.words
+        field = ChineseTextField(size_hint_y=None, height=old.height, font_size=old.font_size, max_len=100,
+                                 hint_text=old.hint_text)
+        field.label = self._("In your own words (optional)")
+        parent = old.parent
+        parent.add_widget(field, index=parent.children.index(old))
+        parent.remove_widget(old)
+        self.ids["words"] = field
+
+    def on_pre_enter(self, *args):
+        self.item_name = loc(self.item, "name", self.app.language) if self.item else ""
+        if not self.ids.phone.text and self.app.session.phone:
+            self.ids.phone.text = self.app.session.phone
+
+    def set_item(self, item: dict) -> None:
+        self.item = dict(item)
+
+    def choose_item(self) -> None:
+        svc = citizen_services(self.app)
+        svc.mode = "complaint"
+        self.app.screen("service_list").load()
+        self.app.go("service_list")
+
+    def pick_where(self, key: str) -> None:
+        self.where = key
+        self.problem = ""
+
+    def pick_what(self, key: str) -> None:
+        self.what = key
+        self.problem = ""
+
+    def send(self) -> None:
+        app = self.app
+        phone = self.ids.phone.text
+        words = self.ids.words.text.strip()
+        if not self.where or not self.what:
+            self.problem = self._("Please choose where it happened and what happened.")
+        elif not MOBILE_RE.fullmatch(phone):
+            self.problem = self._("Please enter an 11-digit mobile number so we can call you back.")
+        if self.problem:
+            app.speak(self.problem)
+            return
+        where = self._(dict(WHERE)[self.where])
+        what = self._(dict(WHAT)[self.what])
+        details = "；".join(x for x in (f"地点：{dict(WHERE)[self.where]}" if app.language == "zh_CN" else f"Where: {where}",
+                                         f"情况：{dict(WHAT)[self.what]}" if app.language == "zh_CN" else f"What: {what}",
+                                         words) if x)
+        svc = citizen_services(app)
+        applicant = applicant_of(app.session.card)
+        item = dict(self.item) if self.item else None
+        key = svc.proxy_key = svc.proxy_key or str(uuid.uuid4())
+
+        def work():
+            return svc.proxy().create_request(item=item, applicant=applicant, phone=phone, mode="remote_guidance",
+                                              kind="complaint", details=details, key=key)
+
+        app.run_bg(work, self._sent, self._failed, busy_text=self._("Sending your report…"))
+
+    def _sent(self, request) -> None:
+        svc = citizen_services(self.app)
+        svc.proxy_key = None
+        self.number = request["request_no"]
+        due = (request.get("sla_due_at") or "")[:10]
+        self.problem = ""
+        self.app.speak(self._("Your report number is {no}. We will call you by {day}.").format(
+            no=", ".join(" ".join(p) for p in self.number.split("-")), day=due), personal=True)
+
+    def _failed(self, error) -> None:
+        status = getattr(error, "status", None)
+        if status in (409, 422):
+            self.problem = self._("The service centre refused the report: {reason}").format(
+                reason=getattr(error, "message", "")[-160:])
+        else:
+            self.problem = self._("Your report could not be sent: the service centre cannot be reached. Please try again or call {hotline}.").format(
+                hotline=self.app.cfg.kiosk.hotline)
+
+    def reset(self) -> None:
+        self.item = {}
+        self.item_name = self.where = self.what = self.problem = self.number = ""
+        self.ids.phone.text = ""
+        self.ids.words.text = ""
+
+
+SCREEN_CLASS = CannotDoScreen
+load_kv("cannot_do")
