@@ -260,3 +260,37 @@ def test_unreadable_lexicon_is_a_clear_error(tmp_path):
         Lexicon(wrong)
     with pytest.raises(LexiconError):
         Lexicon(tmp_path / "missing.tsv.gz")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(
+    st.sampled_from(list("abcdefghijklmnopqrstuvwxyz'")),
+    st.sampled_from(["<del>", "<clear>", "<choose0>", "<choose3>", "<space>", "<enter>", ",", "1", "中", " "]),
+), max_size=60))
+def test_any_key_sequence_keeps_the_composition_consistent(keys):
+    engine = _ENGINE()
+    comp = Composition(engine)
+    out = ""
+    for k in keys:
+        if k == "<del>":
+            comp.backspace()
+        elif k == "<clear>":
+            comp.clear()
+        elif k.startswith("<choose"):
+            out += comp.choose(int(k[7])) or ""
+        elif k == "<space>":
+            out += comp.commit_first()
+        elif k == "<enter>":
+            out += comp.commit_raw()
+        elif len(k) == 1 and k in "abcdefghijklmnopqrstuvwxyz'":
+            comp.type(k)
+        else:
+            out += comp.punctuate(k)
+        spelled = len(comp.letters) + sum(len(p) for _, p in comp.chosen)
+        assert spelled <= MAX_LETTERS
+        assert not comp.letters.startswith("'")
+        if comp.letters:
+            assert comp.candidates and comp.preedit
+        else:
+            assert comp.candidates == []
+    assert "'" not in out.replace("‘", "").replace("’", "")
