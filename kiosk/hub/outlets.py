@@ -83,13 +83,19 @@ class OutletTree:
         self._parent: dict[str, str | None] = {}
         self._active: set[str] = set()
 
-    def _refresh(self) -> None:
+    def _refresh(self, session=None) -> None:
+        """Reload when stale. Inside a transaction pass its `session`: on SQLite a second connection would wait
+        for the write lock that transaction holds."""
         now = time.monotonic()
         with self._lock:
             if now - self._loaded < self.ttl_s:
                 return
-            with self.sessions() as s:
-                rows = s.execute(select(Outlet.code, Outlet.parent_code, Outlet.active)).all()
+            query = select(Outlet.code, Outlet.parent_code, Outlet.active)
+            if session is not None:
+                rows = session.execute(query).all()
+            else:
+                with self.sessions() as s:
+                    rows = s.execute(query).all()
             children: dict[str | None, list[str]] = {}
             for code, parent, _active in rows:
                 children.setdefault(parent, []).append(code)
@@ -112,9 +118,9 @@ class OutletTree:
     def active(self, code: str) -> bool:
         return self.exists(code) and code in self._active
 
-    def subtree(self, code: str) -> list[str]:
+    def subtree(self, code: str, session=None) -> list[str]:
         """`code` and every outlet below it."""
-        self._refresh()
+        self._refresh(session)
         out, stack, seen = [], [code], set()
         while stack:
             c = stack.pop()
@@ -125,8 +131,8 @@ class OutletTree:
             stack.extend(self._children.get(c, ()))
         return out
 
-    def ancestors(self, code: str) -> list[str]:
-        self._refresh()
+    def ancestors(self, code: str, session=None) -> list[str]:
+        self._refresh(session)
         out, walk = [], self._parent.get(code)
         while walk is not None and walk not in out:
             out.append(walk)

@@ -117,9 +117,9 @@ class PgListener:
 
     def _deliver(self, payload: str) -> None:
         try:
-            event = json.loads(payload)
+            events = json.loads(payload)
         except ValueError:
             return
-        if event.get("_origin") == self.feed.origin:
-            return
-        self.feed.publish(event)
+        for event in events if isinstance(events, list) else [events]:
+            if isinstance(event, dict) and event.get("_origin") != self.feed.origin:
+                self.feed.publish(event)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import tomllib
 import uuid
 from dataclasses import dataclass, field
@@ -180,6 +181,7 @@ class _Tx:
     def __init__(self, session) -> None:
         self.s = session
         self.feed: list[dict] = []
+        self.pending: list[tuple[ProxyEvent, dict]] = []
         self.sms: list[tuple[str, str, dict[str, str]]] = []
 
 
@@ -201,6 +203,8 @@ class ProxyService:
         self.is_pg = hub.engine.dialect.name == "postgresql"
         self.channel: str | None = None  # the NOTIFY channel on PostgreSQL (set by install)
         self.closing = threading.Event()  # set when the hub shuts down: open feeds end
+        self._catalog: tuple[float, dict[str, dict]] = (0.0, {})
+        self._catalog_loaded = 0.0
 
     # -- transactions and events ---------------------------------------------------------------
     @contextlib.contextmanager
@@ -209,6 +213,15 @@ class ProxyService:
             t = _Tx(s)
             with s.begin():
                 yield t
+                if t.pending:
+                    s.flush()  # one flush gives every event of the transaction its id
+                    for ev, msg in t.pending:
+                        msg["event_id"] = ev.id
+                        t.feed.append(msg)
+                    if self.is_pg and self.channel:  # delivered to the other hub processes on commit
+                        for i in range(0, len(t.pending), 10):  # NOTIFY payloads stay far below 8000 bytes
+                            batch = [msg for _, msg in t.pending[i:i + 10]]
+                            s.execute(select(func.pg_notify(self.channel, json.dumps(batch, ensure_ascii=False))))
         for event in t.feed:
             self.feed.publish(event)
         for phone, template, params in t.sms:
@@ -217,19 +230,17 @@ class ProxyService:
     def event(self, t: _Tx, req: ProxyRequest, actor: str, action: str, *, from_status: str | None = None,
               to_status: str | None = None, note: str = "", device: str | None = None, feed: bool = True,
               **detail: Any) -> ProxyEvent:
-        ev = ProxyEvent(request_id=req.id, at=utcnow(), actor=actor, device=device, action=action,
+        now = utcnow()
+        ev = ProxyEvent(request_id=req.id, at=now, actor=actor, device=device, action=action,
                         from_status=from_status, to_status=to_status, level=req.level, note=note,
                         detail=detail)
         t.s.add(ev)
-        t.s.flush()
-        if feed:
-            msg = {"event_id": ev.id, "request_id": req.id, "request_no": req.request_no, "action": action,
+        if feed:  # the request as it is now; the event's id is filled in when the transaction flushes
+            msg = {"event_id": None, "request_id": req.id, "request_no": req.request_no, "action": action,
                    "status": req.status, "level": req.level, "outlet": req.outlet_code, "kind": req.kind,
-                   "mode": req.mode, "priority": req.priority, "at": iso(ev.at),
+                   "mode": req.mode, "priority": req.priority, "at": iso(now),
                    "_created_by": req.created_by, "_holder": req.holder, "_origin": self.feed.origin}
-            t.feed.append(msg)
-            if self.is_pg and self.channel:
-                t.s.execute(select(func.pg_notify(self.channel, json.dumps(msg, ensure_ascii=False))))
+            t.pending.append((ev, msg))
         return ev
 
     def notify(self, t: _Tx, req: ProxyRequest, template: str, **params: str) -> None:
@@ -254,17 +265,17 @@ class ProxyService:
             return "all"
         raise Forbidden(f"role {caller.role!r} has no access to 代办 requests")
 
-    def subtree(self, caller: Caller) -> list[str]:
-        return self.tree.subtree(caller.outlet_code)
+    def subtree(self, caller: Caller, session=None) -> list[str]:
+        return self.tree.subtree(caller.outlet_code, session)
 
-    def visible(self, caller: Caller, req: ProxyRequest, codes: list[str] | None = None) -> None:
+    def visible(self, caller: Caller, req: ProxyRequest, codes: list[str] | None = None, session=None) -> None:
         """Raise unless `caller` may read `req` (404 for a creator that did not create it)."""
         scope = self.scope(caller)
         if scope == "creator":
             if req.created_by != caller.actor:
                 raise NotFound(f"no proxy request {req.id} among those this token created")
         elif scope == "outlet":
-            codes = codes if codes is not None else self.subtree(caller)
+            codes = codes if codes is not None else self.subtree(caller, session)
             if req.outlet_code not in codes:
                 raise Forbidden(f"request {req.id} belongs to outlet {req.outlet_code}, outside the subtree of"
                                 f" {caller.outlet_code}")
@@ -321,15 +332,7 @@ class ProxyService:
         """The catalog's verdict on the item: refuse what needs the person; the outlet's entrusted scope."""
         if body.kind == "complaint" and not body.item_code:
             return body.item_name
-        from fastapi import HTTPException
-
-        from kiosk.hub.catalog import load_catalog
-
-        try:
-            items, _source = load_catalog(self.hub)
-        except HTTPException as exc:
-            raise Unavailable(str(exc.detail)) from None
-        item = next((i for i in items if str(i.get("item_code")) == body.item_code), None)
+        item = self._catalog_item(body.item_code)
         if item is None:
             if body.kind == "complaint":
                 return body.item_name
@@ -348,12 +351,36 @@ class ProxyService:
             with self.hub.sessions() as s:
                 outlet = s.get(Outlet, body.outlet)
                 if outlet.items and body.item_code not in outlet.items:
-                    able = [c for c in self.tree.ancestors(body.outlet)
+                    able = [c for c in self.tree.ancestors(body.outlet, s)
                             if not (s.get(Outlet, c).items or []) or body.item_code in s.get(Outlet, c).items]
                     hint = f"; outlets above it that are: {', '.join(able)}" if able else ""
                     raise Unprocessable(f"outlet {body.outlet} is not entrusted with item {body.item_code}{hint}",
                                         reason="outside_outlet_scope")
         return name
+
+    CATALOG_TTL_S = 60.0
+
+    def _catalog_item(self, item_code: str) -> dict | None:
+        """The item from the hub's catalog cache (kiosk.hub.catalog), indexed in memory for a minute; an
+        unknown code reloads once, so an item the platform just published is found."""
+        from fastapi import HTTPException
+
+        from kiosk.hub.catalog import load_catalog
+
+        now = time.monotonic()
+        expires, index = self._catalog
+        if now < expires and item_code in index:
+            return index[item_code]
+        if now < expires and now - self._catalog_loaded < 5.0:
+            return None  # reloaded a moment ago: the code is unknown
+        try:
+            items, _source = load_catalog(self.hub)
+        except HTTPException as exc:
+            raise Unavailable(str(exc.detail)) from None
+        index = {str(i.get("item_code")): i for i in items}
+        self._catalog = (now + self.CATALOG_TTL_S, index)
+        self._catalog_loaded = now
+        return index.get(item_code)
 
     def _insert(self, caller, key, body: ProxyRequestIn, fp, device_id, item_name, device) -> tuple[int, dict]:
         with self.tx() as t:
@@ -529,7 +556,7 @@ class ProxyService:
             raise NotFound(f"no proxy request {request_id}")
         if self.scope(caller) == "all":
             raise Forbidden("a supervisor token reads the queue and changes nothing")
-        self.visible(caller, req)
+        self.visible(caller, req, session=t.s)
         return req
 
     def transition(self, caller: Caller, request_id: int, body: TransitionIn, device: str | None = None) -> dict:
@@ -813,7 +840,7 @@ class ProxyService:
             if m is None:
                 raise NotFound(f"no 委托书 {mandate_id}")
             req = s.get(ProxyRequest, m.request_id)
-            self.visible(caller, req)
+            self.visible(caller, req, session=s)
             return m
 
     def mandate_doc(self, caller: Caller, mandate_id: int) -> dict:
@@ -825,7 +852,7 @@ class ProxyService:
             if m is None:
                 raise NotFound(f"no 委托书 {mandate_id}")
             req = t.s.get(ProxyRequest, m.request_id)
-            self.visible(caller, req)
+            self.visible(caller, req, session=t.s)
             now = utcnow()
             if not (req.created_by == caller.actor or (caller.level is not None and (
                     self._holds_quiet(caller, req, now) or self._owner(caller, req)))):
@@ -900,7 +927,7 @@ class ProxyService:
             req = s.get(ProxyRequest, request_id)
             if req is None:
                 raise NotFound(f"no proxy request {request_id}")
-            self.visible(caller, req)
+            self.visible(caller, req, session=s)
             now = utcnow()
             if unmasked and not (caller.level is not None and (self._holds_quiet(caller, req, now)
                                                                or self._owner(caller, req))):

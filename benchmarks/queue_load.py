@@ -1,0 +1,454 @@
+"""Load on the 代办 queue: N channels creating requests while M clerks claim and complete them, against running
+hub processes (`kiosk hub serve`, with the platform simulator for the catalog) on SQLite or PostgreSQL.
+
+Prints one JSON document: requests/s, claim latency p50/p95, requests claimed twice and requests lost (both must
+be 0), how soon a listening clerk's live feed shows a new request, and on PostgreSQL the same create/claim/complete
+workload through pgqueuer (the `bench` extra) on the same database, with our claim throughput as a ratio to it.
+
+    python benchmarks/queue_load.py --smoke
+    python benchmarks/queue_load.py --db postgresql+psycopg://USER:PW@HOST/DB --requests 10000 --clerks 50
+
+On PostgreSQL the run works in a schema of its own (created and dropped), so it may share a database.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import requests  # noqa: E402
+
+PENSION = "11610113MB2951836X4000127003000"
+KIOSK_CMD = [sys.executable, "-c", "from kiosk.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))], 2)
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up within {timeout} s")
+
+
+class Schema:
+    """On PostgreSQL: a schema of our own for this run (search_path in the URL), dropped afterwards."""
+
+    def __init__(self, base_url: str) -> None:
+        from sqlalchemy import create_engine, text
+
+        from kiosk.hub.db import check_url
+
+        self.base = check_url(base_url)
+        self.name = f"qbench_{uuid.uuid4().hex[:10]}"
+        self.engine = create_engine(self.base)
+        with self.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self.name}"'))
+        sep = "&" if "?" in self.base else "?"
+        self.url = f"{self.base}{sep}options=-csearch_path%3D{self.name}"
+
+    def drop(self) -> None:
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{self.name}" CASCADE'))
+        self.engine.dispose()
+
+
+def setup_database(db_url: str, channels: int, clerks: int) -> tuple[list[str], list[str]]:
+    """Outlets and tokens, written straight into the hub database (as `kiosk hub …` would)."""
+    from kiosk.hub.auth import create_token
+    from kiosk.hub.db import make_engine, migrate, session_factory
+    from kiosk.hub.outlets import add_outlet
+
+    migrate(db_url)
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine)() as s, s.begin():
+            add_outlet(s, "BENCH-C", "压测县政务服务中心", "county")
+            add_outlet(s, "BENCH-T", "压测镇便民服务中心", "town", parent="BENCH-C")
+        with session_factory(engine)() as s, s.begin():
+            channel_tokens = [create_token(s, "channel", f"bench-ch{i}") for i in range(channels)]
+            clerk_tokens = [create_token(s, "clerk", f"bench-clerk{i}", outlet_code="BENCH-C") for i in range(clerks)]
+    finally:
+        engine.dispose()
+    return channel_tokens, clerk_tokens
+
+
+class Processes:
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, args: list[str], env: dict, log: Path) -> subprocess.Popen:
+        proc = subprocess.Popen(KIOSK_CMD + args, env=env, stdout=subprocess.DEVNULL,
+                                stderr=open(log, "ab"), start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+class FeedWatch:
+    """A listening clerk: records when each `created` event arrives on the live feed."""
+
+    def __init__(self, hub_url: str, token: str) -> None:
+        parts = urlsplit(hub_url)
+        self.arrivals: dict[int, float] = {}
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        self.conn.request("GET", "/api/v1/proxy-requests/feed", headers={"Authorization": f"Bearer {token}"})
+        self.resp = self.conn.getresponse()
+        if self.resp.status != 200:
+            raise RuntimeError(f"feed answered {self.resp.status}")
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        self.ready.wait(10)
+
+    def _read(self) -> None:
+        kind = None
+        try:
+            while True:
+                raw = self.resp.readline()
+                if not raw:
+                    return
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith("event: "):
+                    kind = line[7:]
+                    if kind == "ready":
+                        self.ready.set()
+                elif line.startswith("data: ") and kind == "proxy":
+                    ev = json.loads(line[6:])
+                    if ev.get("action") == "created":
+                        self.arrivals.setdefault(ev["request_id"], time.monotonic())
+        except Exception:
+            return
+
+    def close(self) -> None:
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
+
+
+def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: list[str], total: int) -> dict:
+    created: dict[int, float] = {}  # request id -> monotonic time before its create call
+    create_errors: list[str] = []
+    claims: collections.Counter = collections.Counter()
+    completed: set[int] = set()
+    claim_ms: list[float] = []
+    claim_times: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    creating_done = threading.Event()
+    per_channel = [total // len(channel_tokens) + (1 if i < total % len(channel_tokens) else 0)
+                   for i in range(len(channel_tokens))]
+    feed = FeedWatch(hub_urls[0], clerk_tokens[0])
+
+    def channel(i: int) -> None:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {channel_tokens[i]}"
+        base = hub_urls[i % len(hub_urls)]
+        rnd = random.Random(i)
+        for n in range(per_channel[i]):
+            body = {"outlet": "BENCH-T", "item_code": PENSION, "item_name": "城乡居民养老保险参保登记",
+                    "mode": "remote_guidance", "applicant": {"name": "压测用户", "id_number": "11010519491231002X"},
+                    "contact_phone": "13700009050", "channel": "hotline", "priority": "normal"}
+            if rnd.random() < 0.1:
+                body.update(priority="green", green_reason="elderly")
+            t0 = time.monotonic()
+            for attempt in range(5):
+                try:
+                    r = s.post(f"{base}/api/v1/proxy-requests", json=body, timeout=60,
+                               headers={"Idempotency-Key": f"bench-{i}-{n}"})
+                except requests.RequestException as exc:
+                    r = None
+                    err = type(exc).__name__
+                if r is not None and r.status_code in (200, 201):
+                    with lock:
+                        created.setdefault(r.json()["id"], t0)
+                    break
+                if r is not None:
+                    err = f"{r.status_code} {r.text[:100]}"
+                time.sleep(0.2 * (attempt + 1))  # a retry with the same key is safe: the hub replays
+            else:
+                with lock:
+                    create_errors.append(err)
+
+    def clerk(i: int) -> None:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {clerk_tokens[i]}"
+        base = hub_urls[i % len(hub_urls)]
+        while True:
+            t0 = time.perf_counter()
+            try:
+                r = s.post(f"{base}/api/v1/proxy-requests/claim", json={}, timeout=60)
+            except requests.RequestException as exc:
+                with lock:
+                    errors.append(type(exc).__name__)
+                time.sleep(0.1)
+                continue
+            waited = False
+            if r.status_code == 204:
+                with lock:
+                    finished = creating_done.is_set() and len(completed) >= len(created)
+                if finished:
+                    return
+                r = s.post(f"{base}/api/v1/proxy-requests/claim", json={"wait_s": 1}, timeout=60)  # long poll
+                waited = True
+                if r.status_code == 204:
+                    continue
+            if r.status_code != 200:
+                with lock:
+                    errors.append(f"claim {r.status_code} {r.text[:100]}")
+                continue
+            elapsed = (time.perf_counter() - t0) * 1000
+            rid = r.json()["id"]
+            with lock:
+                claims[rid] += 1
+                claim_times.append(time.monotonic())
+                if not waited:
+                    claim_ms.append(elapsed)
+            for action in ("start", "complete"):
+                r = s.post(f"{base}/api/v1/proxy-requests/{rid}/transitions", json={"action": action}, timeout=60)
+                if r.status_code != 200:
+                    with lock:
+                        errors.append(f"{action} {r.status_code} {r.text[:100]}")
+                    break
+            else:
+                with lock:
+                    completed.add(rid)
+
+    start = time.monotonic()
+    clerk_threads = [threading.Thread(target=clerk, args=(i,), daemon=True) for i in range(len(clerk_tokens))]
+    channel_threads = [threading.Thread(target=channel, args=(i,), daemon=True) for i in range(len(channel_tokens))]
+    for t in clerk_threads + channel_threads:
+        t.start()
+    for t in channel_threads:
+        t.join()
+    creating_done.set()
+    created_s = time.monotonic() - start
+    deadline = time.monotonic() + max(120.0, total * 0.05)
+    for t in clerk_threads:
+        t.join(max(0.1, deadline - time.monotonic()))
+    elapsed = time.monotonic() - start
+    feed.close()
+    feed_ms = [(feed.arrivals[rid] - t0) * 1000 for rid, t0 in created.items() if rid in feed.arrivals]
+    claim_window = (max(claim_times) - min(claim_times)) if len(claim_times) > 1 else elapsed
+    return {
+        "created": len(created), "create_errors": len(create_errors), "completed": len(completed),
+        "seconds": round(elapsed, 2), "requests_per_s": round(len(completed) / elapsed, 1),
+        "creates_per_s": round(len(created) / created_s, 1),
+        "claims_per_s": round(len(claim_times) / max(claim_window, 1e-6), 1),
+        "claim_p50_ms": pct(claim_ms, 0.50), "claim_p95_ms": pct(claim_ms, 0.95),
+        "double_claims": sum(1 for n in claims.values() if n > 1),
+        "lost_in_run": len(set(created) - completed) + len(create_errors),
+        "feed_created_p50_ms": pct(feed_ms, 0.50), "feed_created_p95_ms": pct(feed_ms, 0.95),
+        "feed_seen": len(feed_ms), "errors": len(errors), "first_errors": errors[:3] + create_errors[:3],
+        "_created_ids": set(created),
+    }
+
+
+def audit_database(db_url: str, ids: set[int]) -> dict:
+    """What the database says: every request done, each claimed exactly once (from the event log)."""
+    from sqlalchemy import func, select
+
+    from kiosk.hub.db import make_engine
+    from kiosk.hub.models import ProxyEvent, ProxyRequest
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            not_done = conn.execute(select(func.count()).select_from(ProxyRequest)
+                                    .where(ProxyRequest.status != "done")).scalar()
+            rows = conn.execute(select(func.count()).select_from(ProxyRequest)).scalar()
+            twice = conn.execute(select(func.count()).select_from(
+                select(ProxyEvent.request_id).where(ProxyEvent.action == "claimed")
+                .group_by(ProxyEvent.request_id).having(func.count() > 1).subquery())).scalar()
+    finally:
+        engine.dispose()
+    return {"rows": rows, "not_done": not_done, "claimed_twice_in_log": twice, "missing_rows": len(ids) - rows}
+
+
+def run_pgqueuer(db_url: str, total: int, producers: int, consumers: int) -> dict:
+    """The same create/claim/complete workload through pgqueuer on the same database (its own tables)."""
+    import asyncio
+    import datetime as dt
+
+    import psycopg
+    from pgqueuer.queries import EntrypointExecutionParameter, Queries
+
+    conninfo = db_url.replace("postgresql+psycopg://", "postgresql://")
+
+    async def main() -> dict:
+        admin = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        await Queries.from_psycopg_connection(admin).install()
+        per = [total // producers + (1 if i < total % producers else 0) for i in range(producers)]
+        done = 0
+        claimed: collections.Counter = collections.Counter()
+        lat: list[float] = []
+        times: list[float] = []
+        producing = asyncio.Event()
+
+        async def producer(i: int) -> None:
+            conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            q = Queries.from_psycopg_connection(conn)
+            for n in range(per[i]):
+                await q.enqueue("bench", f"{i}-{n}".encode(), priority=1 if n % 10 == 0 else 0)
+            await conn.close()
+
+        async def consumer() -> None:
+            nonlocal done
+            conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            q = Queries.from_psycopg_connection(conn)
+            qm = uuid.uuid4()
+            params = {"bench": EntrypointExecutionParameter(concurrency_limit=0)}
+            while True:
+                t0 = time.perf_counter()
+                jobs = await q.dequeue(batch_size=1, entrypoints=params, queue_manager_id=qm,
+                                       global_concurrency_limit=None, heartbeat_timeout=dt.timedelta(seconds=60))
+                if not jobs:
+                    if producing.is_set() and done >= total:
+                        break
+                    await asyncio.sleep(0.01)
+                    continue
+                lat.append((time.perf_counter() - t0) * 1000)
+                times.append(time.monotonic())
+                for job in jobs:
+                    claimed[job.id] += 1
+                await q.log_jobs([(job, "successful", None) for job in jobs])
+                done += len(jobs)
+            await conn.close()
+
+        start = time.monotonic()
+        workers = [asyncio.create_task(consumer()) for _ in range(consumers)]
+        await asyncio.gather(*(producer(i) for i in range(producers)))
+        producing.set()
+        await asyncio.wait_for(asyncio.gather(*workers), timeout=max(120.0, total * 0.05))
+        elapsed = time.monotonic() - start
+        await Queries.from_psycopg_connection(admin).uninstall()
+        await admin.close()
+        window = (max(times) - min(times)) if len(times) > 1 else elapsed
+        return {"library": "pgqueuer", "completed": done, "seconds": round(elapsed, 2),
+                "requests_per_s": round(done / elapsed, 1), "claims_per_s": round(len(times) / window, 1),
+                "claim_p50_ms": pct(lat, 0.5), "claim_p95_ms": pct(lat, 0.95),
+                "double_claims": sum(1 for n in claimed.values() if n > 1), "lost": total - done}
+
+    return asyncio.run(main())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="a few dozen requests, a few seconds")
+    ap.add_argument("--db", default=None, help="hub database URL (default: a temporary SQLite file)")
+    ap.add_argument("--requests", type=int, default=None, help="default 10000 (2000 on SQLite)")
+    ap.add_argument("--channels", type=int, default=8, help="concurrent creating channels (N)")
+    ap.add_argument("--clerks", type=int, default=50, help="concurrent claiming clerks (M)")
+    ap.add_argument("--hubs", type=int, default=1, help="hub processes (PostgreSQL only; clients spread over them)")
+    ap.add_argument("--no-compare", action="store_true", help="skip the pgqueuer run on PostgreSQL")
+    args = ap.parse_args()
+    if args.smoke:
+        args.requests, args.channels, args.clerks = 40, 2, 4
+    tmp = tempfile.TemporaryDirectory(prefix="queue-bench-")
+    tmp_path = Path(tmp.name)
+    schema = None
+    engine_name = "postgresql" if args.db and args.db.startswith("postgresql") else "sqlite"
+    if args.requests is None:
+        args.requests = 10000 if engine_name == "postgresql" else 2000
+    if engine_name == "sqlite":
+        if args.db and not args.db.startswith("sqlite:///"):
+            sys.exit("--db must be sqlite:///PATH or postgresql+psycopg://…")
+        db_url = args.db or f"sqlite:///{tmp_path}/hub.db"
+        args.hubs = 1  # one outlet, one hub (DESIGN §2)
+    else:
+        schema = Schema(args.db)
+        db_url = schema.url
+    procs = Processes()
+    result: dict = {"benchmark": "queue_load", "engine": engine_name, "smoke": args.smoke,
+                    "requests": args.requests, "channels": args.channels, "clerks": args.clerks, "hubs": args.hubs}
+    try:
+        channel_tokens, clerk_tokens = setup_database(db_url, args.channels, args.clerks)
+        sim_port = free_port()
+        hub_ports = [free_port() for _ in range(args.hubs)]
+        config = tmp_path / "kiosk.toml"
+        config.write_text(f'[hub]\nurl = "http://127.0.0.1:{hub_ports[0]}"\ndb_url = "{db_url}"\n'
+                          f'[platform]\nurl = "http://127.0.0.1:{sim_port}"\n', encoding="utf-8")
+        env = dict(os.environ, KIOSK_CONFIG=str(config), KIOSK_DATA_DIR=str(tmp_path / "data"),
+                   KIOSK_LOG_LEVEL="WARNING")
+        procs.start(["platform-sim", "serve", "--db", str(tmp_path / "platform.db"), "--port", str(sim_port)], env,
+                    tmp_path / "sim.log")
+        wait_http(f"http://127.0.0.1:{sim_port}/healthz")
+        hub_urls = []
+        for port in hub_ports:
+            procs.start(["hub", "serve", "--port", str(port)], env, tmp_path / f"hub-{port}.log")
+            hub_urls.append(f"http://127.0.0.1:{port}")
+        for url in hub_urls:
+            wait_http(f"{url}/healthz", 60)
+        load = run_hub_load(hub_urls, channel_tokens, clerk_tokens, args.requests)
+        ids = load.pop("_created_ids")
+        db = audit_database(db_url, ids)
+        load["lost"] = max(load.pop("lost_in_run"), db["not_done"] + db["missing_rows"])
+        load["double_claims"] = max(load["double_claims"], db["claimed_twice_in_log"])
+        result.update(load)
+        result["database"] = db
+        procs.stop()
+        if engine_name == "postgresql" and not args.no_compare:
+            try:
+                ref = run_pgqueuer(db_url, args.requests, args.channels, args.clerks)
+            except ImportError:
+                result["reference"] = {"skipped": "pgqueuer is not installed (pip install -e '.[bench]')"}
+            else:
+                result["reference"] = ref
+                result["claim_throughput_ratio"] = round(result["claims_per_s"] / max(ref["claims_per_s"], 1e-9), 3)
+                result["requests_per_s_ratio"] = round(result["requests_per_s"] / max(ref["requests_per_s"], 1e-9), 3)
+    finally:
+        procs.stop()
+        if schema is not None:
+            schema.drop()
+        tmp.cleanup()
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
