@@ -18,6 +18,7 @@ INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", 
             "s", "y", "w")
 ALIASES = {"lue": "lve", "nue": "nve"}  # 略, 虐: both spellings are taught; the lexicon writes ü as v
 MAX_SYLLABLE_LETTERS = 6  # "zhuang", "shuang"
+ABBREVIATION_MIN_FREQ = 20  # a word spelled by two or more initials must be at least this common (not 句栉字比)
 INCOMPLETE_PENALTY = 0.1  # a token that is only an initial or an unfinished syllable counts a tenth
 MAX_PER_KEY = 200
 MAX_CANDIDATES = 300
@@ -117,7 +118,7 @@ class PinyinEngine:
         out: list[Candidate] = []
         seen: set[str] = set()
         if not ranked or ranked[0][0] < n:
-            sentence = self._sentence(letters, start, found, budget)
+            sentence = self._sentence(letters, start, budget)
             if sentence:
                 out.append(sentence)
                 seen.add(sentence.text)
@@ -161,12 +162,16 @@ class PinyinEngine:
         found = []
         for end, idx, inc, key in leaves:
             weight = INCOMPLETE_PENALTY ** inc if inc else 1.0
+            floor = ABBREVIATION_MIN_FREQ if inc >= 2 else 0
             pinyin = "'".join(lex.pinyin(key))
             for e in lex.entries(idx)[:MAX_PER_KEY]:
-                found.append((end, lex.freq[e] * weight, lex.word(e), pinyin))
+                freq = lex.freq[e]
+                if freq < floor:
+                    break  # entries are in descending frequency
+                found.append((end, freq * weight, lex.word(e), pinyin))
         return found
 
-    def _sentence(self, letters: str, start: int, first: list, budget: list[int]) -> Candidate | None:
+    def _sentence(self, letters: str, start: int, budget: list[int]) -> Candidate | None:
         """The likeliest run of words to the end (each word scores log frequency less a fixed cost, so fewer,
         longer words win); None when some part spells nothing or the input is too costly to compose."""
         n = len(letters)
@@ -174,7 +179,8 @@ class PinyinEngine:
         for pos in range(start, n):
             if pos not in best:
                 continue
-            found = first if pos == start else self._words_from(letters, pos, budget, whole_syllables=True)
+            # Whole syllables only: a sentence guessed from initials (jzzbl → 句栉字比了) is noise.
+            found = self._words_from(letters, pos, budget, whole_syllables=True)
             if budget[0] <= 0:
                 return None
             top: dict[int, tuple[float, str, str]] = {}

@@ -103,6 +103,18 @@ def test_longer_matches_before_shorter_ones(engine):
     assert consumed == sorted(consumed, reverse=True)
 
 
+def test_initials_never_make_a_sentence(engine):
+    # 句栉字比了 (j-z-z-b + l) would be a sentence of noise: initials give words, one at a time.
+    assert texts(engine, "jzzbl", 1) == ["居住证"]
+    assert texts(engine, "ylbxjf", 1) == ["养老保险"]
+    assert texts(engine, "gjjtq", 1) == ["公积金"]
+
+
+@pytest.mark.parametrize("letters, word", [("huyi", "鄠邑"), ("louhao", "楼号"), ("lantian", "蓝田")])
+def test_xian_places_and_address_words(engine, letters, word):
+    assert texts(engine, letters, 1) == [word]
+
+
 def test_sentence_from_several_words(engine):
     first = engine.candidates("woyaobanliyanglaobaoxian")[0]
     assert first.text == "我要办理养老保险" and first.consumed == len("woyaobanliyanglaobaoxian")
