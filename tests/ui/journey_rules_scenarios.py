@@ -124,9 +124,9 @@ def unreadable_card_and_idle_leftover(work: Path) -> dict:
     """An unreadable card is said on the login screen; a card left behind at an idle timeout is read when the next
     journey starts (continuous module: the reader vouches that it is still there)."""
     with DemoStack(work) as stack:
-        with running_app(stack, base=_config(idle_timeout_s=1.0, idle_warning_s=1.0)) as (app, cfg, d):
+        with running_app(stack, base=_config(idle_timeout_s=4.0, idle_warning_s=1.0)) as (app, cfg, d):
             to_login(d)
-            stack.reader._faults["removed_mid_read"] = 1
+            stack.reader._faults["bad_checksum"] = 1
             stack.reader.place(sample_card("resident"))
             d.wait(lambda: bool(app.screen("id_login").problem) or app.current != "id_login", 30, "unreadable card said")
             unreadable = app.screen("id_login").problem

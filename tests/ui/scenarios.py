@@ -235,9 +235,22 @@ def auto_capture_and_busy_overlay(work: Path) -> dict:
             fill_form(d)
             d.tap("btn_next")
             d.wait_screen("scan", 60)
-            # No tap on the capture button: every required material is shot when the page is still.
-            d.wait(lambda: not app.session.missing_materials() and not app.busy, 120, "auto-capture of every material")
-            captured = [m.name for m in app.session.materials if m.document is not None]
+            # No tap on the capture button: every page is shot when a new page lies still (the citizen turns the
+            # page after each shot; the same page is never taken twice).
+            from devices.scanner.simulator import device as sim_device
+
+            camera = sim_device(cfg.devices.camera.source)
+            taken = [0]
+
+            def turned_when_taken() -> bool:
+                pages = sum(len(m.pages) for m in app.session.materials)
+                if pages > taken[0]:
+                    taken[0] = pages
+                    camera.next_page()
+                return not app.session.missing_materials() and not app.busy
+
+            d.wait(turned_when_taken, 180, "auto-capture of every page")
+            captured = [m.name for m in app.session.materials if m.complete]
             # Busy: the overlay takes the touch, the Back button underneath does not react.
             app.busy = True
             d.frames(2)
