@@ -100,7 +100,7 @@ def _usb_printers(space: SearchSpace) -> list[str]:
                     eps = {ep.bEndpointAddress for ep in intf}
                     out_ep = min((e for e in eps if not e & 0x80), default=0x01)
                     in_ep = min((e for e in eps if e & 0x80), default=0x82)
-                    uris.append(f"usb://0x{dev.idVendor:04x}:0x{dev.idProduct:04x}?in=0x{in_ep:02x}&out=0x{out_ep:02x}")
+                    uris.append(f"usb://{dev.idVendor:04x}:{dev.idProduct:04x}?in=0x{in_ep:02x}&out=0x{out_ep:02x}")
         except Exception:
             continue
     return sorted(set(uris))

@@ -89,7 +89,7 @@ def diag_cmd(as_json, level, lang, groups, simulated, faults, unplugged, out_pat
             fail(str(exc), "use one of the faults listed", 2)
         try:
             report = run_diagnostics(run_cfg, lvl, ask, lang, groups=tuple(groups) or GROUPS, clock=site.clock,
-                                     config_problem=problem)
+                                     config_problem=problem, printer_opts=site.printer_opts)
             if send:
                 _send(report, run_cfg, lang)
         finally:

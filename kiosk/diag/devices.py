@@ -143,6 +143,11 @@ def check_printer(cfg: Config, level: HealthLevel, lang: str, **opts) -> list[Ch
     status_res.status = Status(st["status"])
     for err in st["errors"]:
         message, action = device_error(err["code"], err["message"], err["action"], lang, uri=uri)
+        if uri.startswith("usb://") and err["code"] in ("printer_gone", "printer_silent"):
+            # The device was found and claimed but nothing comes back: on USB that is the endpoints, nearly always.
+            err = dict(err, code="printer_usb_no_answer")
+            message = _("the USB printer {uri} was found but does not answer on these endpoints", uri=uri)
+            action = _("set the endpoints the printer really has: `lsusb -v -d VID:PID` lists them (most 58/80 mm printers: ?in=0x81&out=0x03, Epson: ?in=0x82&out=0x01), or run `kiosk setup`")
         if err["code"].startswith("paper_"):
             target = paper_res
             target.status = Status.USER_ERROR

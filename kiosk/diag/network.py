@@ -78,12 +78,6 @@ def _is_local(host: str) -> bool:
         return False
 
 
-def certificate_days_left(not_after: str, now: dt.datetime | None = None) -> float:
-    """Days until a certificate's `notAfter` (the `ssl.getpeercert()` text form)."""
-    expires = dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), dt.timezone.utc)
-    return (expires - (now or dt.datetime.now(dt.timezone.utc))).total_seconds() / 86400
-
-
 def check_tls(cfg: Config, level: HealthLevel, lang: str) -> CheckResult:
     _ = translator(lang)
     parts = urlsplit(cfg.hub.url)
@@ -105,7 +99,7 @@ def check_tls(cfg: Config, level: HealthLevel, lang: str) -> CheckResult:
     try:
         with socket.create_connection((host, port), timeout=min(cfg.hub.timeout_s, 5.0)) as raw:
             with ctx.wrap_socket(raw, server_hostname=host) as tls:
-                cert = tls.getpeercert() or {}
+                der = tls.getpeercert(binary_form=True)  # the parsed form is empty when not verifying
     except ssl.SSLCertVerificationError as exc:
         return res.fail("tls_invalid", _("the hub's certificate is not valid: {reason}",
                                          reason=exc.verify_message or exc.reason),
@@ -114,9 +108,12 @@ def check_tls(cfg: Config, level: HealthLevel, lang: str) -> CheckResult:
         return res.fail("tls_unreachable", _("no TLS connection to {host}:{port}: {reason}", host=host, port=port,
                                              reason=type(exc).__name__),
                         _("check the network and hub.url"), Status.OFFLINE)
-    not_after = cert.get("notAfter")
-    if not_after:
-        days = certificate_days_left(not_after)
+    if der:
+        from cryptography import x509
+
+        expires = x509.load_der_x509_certificate(der).not_valid_after_utc
+        not_after = expires.strftime("%Y-%m-%d %H:%M UTC")
+        days = (expires - dt.datetime.now(dt.timezone.utc)).total_seconds() / 86400
         res.details.update(not_after=not_after, days_left=round(days, 1))
         if days < 0:
             res.fail("tls_expired", _("the hub's certificate expired on {date}", date=not_after),

@@ -19,7 +19,7 @@ log = logging.getLogger("kiosk.diag.simulated")
 
 FAULTS: dict[str, tuple[str, ...]] = {
     "idcard": ("unplugged", "wrong_baud", "no_answer"),
-    "printer": ("unplugged", "near_end", "empty", "cover_open", "silent"),
+    "printer": ("unplugged", "near_end", "empty", "cover_open", "silent", "wrong_endpoints"),
     "camera": ("unplugged", "stalled", "low_res", "blurred", "dark"),
     "hub": ("down", "token_rejected"),
     "platform": ("down",),
@@ -52,6 +52,7 @@ class SimulatedSite:
         self.token = ""
         self.camera_target = ""
         self._camera_dev = None
+        self.printer_opts: dict = {}  # open_printer options (a fake USB bus for the USB faults)
         self.clock = time.time if self.faults.get("clock") != "wrong" else (lambda: time.time() + CLOCK_WRONG_S)
 
     # -- services ----------------------------------------------------------------------------------
@@ -108,6 +109,13 @@ class SimulatedSite:
         self.printer_uri = self.printer.device
         if fault == "unplugged":
             self.printer.stop()  # the port refuses, as a printer switched off on the network does
+        elif fault == "wrong_endpoints":
+            from devices.printer.fakeusb import FakeUsbPrinter
+
+            # A USB printer with the cheap models' endpoints, configured with Epson's.
+            fake = FakeUsbPrinter(vid=0x0416, pid=0x5011, in_ep=0x81, out_ep=0x03)
+            self.printer_uri = "usb://0416:5011?in=0x82&out=0x01"
+            self.printer_opts = {"usb_find": fake.find}
         fault = self.faults.get("camera")
         pages = self.workdir / "camera"
         pages.mkdir(parents=True, exist_ok=True)

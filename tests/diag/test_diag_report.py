@@ -30,6 +30,8 @@ EXPECTED = {
     "printer:empty": {"printer.paper": ("error", "paper_empty")},
     "printer:cover_open": {"printer.status": ("error", "cover_open")},
     "printer:silent": {"printer.status": ("error", "printer_silent"), "printer.paper": ("error", "paper_unchecked")},
+    "printer:wrong_endpoints": {"printer.status": ("error", "printer_usb_no_answer"),
+                                "printer.paper": ("error", "paper_unchecked")},
     "camera:unplugged": {"camera.frames": ("error", "camera_absent")},
     "camera:stalled": {"camera.frames": ("error", "camera_silent")},
     "camera:low_res": {"camera.frames": ("error", "camera_low_resolution")},
@@ -53,7 +55,7 @@ def run_site(tmp_path, faults=(), level=HealthLevel.EXTERNAL, lang="en"):
     base.kiosk.data_dir = str(tmp_path / "data")
     with SimulatedSite(tmp_path / "site", faults) as site:
         cfg = site.configure(base)
-        return run_diagnostics(cfg, level, lang=lang, clock=site.clock)
+        return run_diagnostics(cfg, level, lang=lang, clock=site.clock, printer_opts=site.printer_opts)
 
 
 def test_every_simulator_fault_has_an_expectation():
