@@ -10,7 +10,8 @@ import importlib
 
 from screens.counter.desk_state import CounterDesk
 
-# Counter screens: each a module `screens/counter/<name>.py` with `<name>.kv`.
+# Counter screens: each a module `screens/counter/<name>.py` with `<name>.kv`, shown as the screen
+# `counter_<name>` (the citizen side has screens of its own with some of these names).
 SCREENS = ("clerk_login", "desk", "queue", "request_detail", "proxy_signature", "collect", "handout", "escalation")
 
 
@@ -23,6 +24,6 @@ def install(app, root) -> CounterDesk:
     app.counter = desk
     for name in SCREENS:
         module = importlib.import_module(f"screens.counter.{name}")
-        app.sm.add_widget(module.SCREEN_CLASS(name=name))
+        app.sm.add_widget(module.SCREEN_CLASS(name=f"counter_{name}"))
     desk.attach(root)
     return desk

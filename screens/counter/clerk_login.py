@@ -32,6 +32,8 @@ class ClerkLoginScreen(CounterScreen):
         self.ids.pin.text = ""
 
     def card_placed(self, card: dict) -> None:
+        if self._card is not None and self._card.get("id_number") == card.get("id_number"):
+            return  # the same card read again: keep the PIN typed so far
         self._card = card
         self.has_card = True
         self.problem = ""
@@ -64,7 +66,7 @@ class ClerkLoginScreen(CounterScreen):
     def _signed_in(self, clerk) -> None:
         self.reset()
         self.desk.signed_in_as(clerk)
-        self.app.go("desk")
+        self.app.go("counter_desk")
 
     def _refused(self, exc) -> None:
         self.ids.pin.text = ""

@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 
 # The citizen journey's screens, reused for 代录; a clerk's own card is not a citizen's card there.
 CITIZEN_SCREENS = ("id_login", "service_list", "guide", "form", "scan", "confirm", "receipt", "done")
-COUNTER_SCREENS = ("clerk_login", "desk", "queue", "request_detail", "proxy_signature", "collect", "handout",
-                   "escalation")
+COUNTER_SCREENS = ("counter_clerk_login", "counter_desk", "counter_queue", "counter_request_detail", "counter_proxy_signature", "counter_collect", "counter_handout",
+                   "counter_escalation")
 
 
 class StampingOutbox:
@@ -98,7 +98,7 @@ class CounterDesk(EventDispatcher):
 
     # -- navigation ---------------------------------------------------------------------------
     def home_screen(self) -> str:
-        return "desk" if self.signed_in else "clerk_login"
+        return "counter_desk" if self.signed_in else "counter_clerk_login"
 
     def idle_exempt(self, screen: str) -> bool:
         """The citizen idle warning belongs to the citizen screens; the clerk's screens have the shift timeout."""
@@ -107,15 +107,15 @@ class CounterDesk(EventDispatcher):
     def on_card(self, event) -> bool:
         """True when the counter handled the card event (the App then does nothing more with it)."""
         kind = getattr(event, "kind", None)
-        if kind == "removed" and self.app.current == "clerk_login":
-            self.app.screen("clerk_login").card_removed()
+        if kind == "removed" and self.app.current == "counter_clerk_login":
+            self.app.screen("counter_clerk_login").card_removed()
             return True
         if kind != "placed":
             return False
         card = event.card.to_dict() if hasattr(event.card, "to_dict") else dict(event.card)
         current = self.app.current
         clerk = self.services.clerk
-        if clerk is not None and current in CITIZEN_SCREENS + ("collect", "handout") and \
+        if clerk is not None and current in CITIZEN_SCREENS + ("counter_collect", "counter_handout") and \
                 clerk.is_own_card(card.get("id_number")):
             self.app.notice = self.app.tr._("This is your own ID card. Please place the citizen's card.")
             return True
@@ -143,7 +143,7 @@ class CounterDesk(EventDispatcher):
             self.app.screen(name).reset()
         services = self.services
         threading_run(lambda: services.sign_out(reason))
-        self.app.go("clerk_login")
+        self.app.go("counter_clerk_login")
         if reason == "timeout":
             self.app.notice = self.app.tr._("Signed out after a long pause. Please sign in again.")
 

@@ -46,8 +46,8 @@ class EscalationScreen(CounterScreen):
         self.after_refusal(exc)
 
     def open(self, request: dict) -> None:
-        self.app.screen("request_detail").show(request["id"])
-        self.app.go("request_detail")
+        self.app.screen("counter_request_detail").show(request["id"])
+        self.app.go("counter_request_detail")
 
 
 SCREEN_CLASS = EscalationScreen

@@ -104,7 +104,7 @@ class ProxySignatureScreen(CounterScreen):
             png = self.ids.pad.png_bytes()
         request, card = dict(self.request), dict(self._card)
         expires = dt.datetime.combine(dt.date.today() + dt.timedelta(days=int(self.term_days)), dt.time(23, 59, 59)).astimezone()
-        scope = self._("Apply for {item} and collect the result").format(item=request.get("item_name") or "")
+        scope = f"代为申请「{request.get('item_name') or ''}」并领取结果"  # the document's own words, in Chinese
 
         def work():
             principal = {"name": card.get("name") or card.get("name_en") or "", "id_number": card.get("id_number", ""),
@@ -114,11 +114,11 @@ class ProxySignatureScreen(CounterScreen):
         self.app.run_bg(work, self._signed, self._failed, busy_text=self._("Saving the power of attorney…"))
 
     def _signed(self, mandate: dict) -> None:
-        detail = self.app.screen("request_detail")
+        detail = self.app.screen("counter_request_detail")
         detail.message = self._("Power of attorney signed and in force until {date}.").format(
             date=(mandate.get("expires_at") or "")[:10])
         detail.show(detail.request_id)
-        self.app.go("request_detail")
+        self.app.go("counter_request_detail")
 
     def _failed(self, exc) -> None:
         self.problem = self.refusal_text(exc)

@@ -105,8 +105,8 @@ class QueueScreen(CounterScreen):
         self.open(request)
 
     def open(self, request: dict) -> None:
-        self.app.screen("request_detail").show(request["id"])
-        self.app.go("request_detail")
+        self.app.screen("counter_request_detail").show(request["id"])
+        self.app.go("counter_request_detail")
 
 
 SCREEN_CLASS = QueueScreen

@@ -29,7 +29,7 @@ MANDATE = {"pending": N_("waiting for signature"), "active": N_("in force"), "re
            "suspended": N_("suspended"), "revoked": N_("revoked"), "expired": N_("expired"), "completed": N_("completed")}
 
 
-class ActionButton(BigButton):
+class RequestActionButton(BigButton):
     action = StringProperty("")
 
 
@@ -115,7 +115,7 @@ class RequestDetailScreen(CounterScreen):
         if r.get("status") not in ("done", "cancelled", "refused") and (self.holder_is_me or (clerk and clerk.level >= 1 and r.get("level") == clerk.level)) and r.get("level", 0) < 3:
             actions.append("up")
         for a in actions:
-            b = ActionButton(action=a, kind="danger" if a in ("cancel", "refuse") else ("primary" if a in ("start", "claim", "complete", "resume", "down") else "secondary"),
+            b = RequestActionButton(action=a, kind="danger" if a in ("cancel", "refuse") else ("primary" if a in ("start", "claim", "complete", "resume", "down") else "secondary"),
                              text=self._(LABELS[a]))
             b.bind(on_release=lambda btn: self.act(btn.action))
             box.add_widget(b)
@@ -157,15 +157,15 @@ class RequestDetailScreen(CounterScreen):
 
     # -- 委托书, filing, the slip ------------------------------------------------------------------
     def sign_on_screen(self) -> None:
-        self.app.screen("proxy_signature").prepare(dict(self.request))
-        self.app.go("proxy_signature")
+        self.app.screen("counter_proxy_signature").prepare(dict(self.request))
+        self.app.go("counter_proxy_signature")
 
     def scan_paper_mandate(self) -> None:
         """A 委托书 signed on paper: its photo under the camera stands as the signature."""
-        sig = self.app.screen("proxy_signature")
+        sig = self.app.screen("counter_proxy_signature")
         sig.prepare(dict(self.request))
         sig.scan_paper = True
-        self.app.go("proxy_signature")
+        self.app.go("counter_proxy_signature")
 
     def file_application(self) -> None:
         """全程代办: enter the application for the citizen (代录); the case links back to this request."""

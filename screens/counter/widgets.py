@@ -42,7 +42,7 @@ class QueueRow(BigButton):
     marks = StringProperty("")
 
 
-class SignaturePad(Widget):
+class CounterSignaturePad(Widget):
     """Sign with a finger: strokes are kept as point lists and drawn; `png_bytes()` exports black on white."""
 
     strokes = ListProperty([])
@@ -95,3 +95,23 @@ class SignaturePad(Widget):
         buf = io.BytesIO()
         img.save(buf, format="PNG")
         return buf.getvalue()
+
+
+class PinPad(BoxLayout):
+    """0–9, delete and clear for the clerk's PIN (at most 8 digits), writing into `target`."""
+
+    from kivy.properties import ObjectProperty as _ObjectProperty
+
+    target = _ObjectProperty(None, allownone=True)
+    max_length = 8
+
+    def press(self, key: str) -> None:
+        ti = self.target
+        if ti is None:
+            return
+        if key == "del":
+            ti.text = ti.text[:-1]
+        elif key == "clear":
+            ti.text = ""
+        elif key.isdigit() and len(ti.text) < self.max_length:
+            ti.text = ti.text + key

@@ -57,19 +57,24 @@ def type_pin(d, pin: str) -> None:
 
 def sign_in(d, stack, card: str = "clerk", pin: str = TRAINING_PIN) -> None:
     app = d.app
-    d.wait_screen("clerk_login", 60)
+    d.wait_screen("counter_clerk_login", 60)
     d.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
     stack.reader.place(staff_card(card))
-    d.wait(lambda: app.screen("clerk_login").has_card, 30, "clerk card read")
+    d.wait(lambda: app.screen("counter_clerk_login").has_card, 30, "clerk card read")
     type_pin(d, pin)
     d.tap("btn_sign_in")
     d.idle(60)
+    d.frames(3)
+    scr = app.screen("counter_clerk_login")
+    if app.current != "counter_desk":
+        raise AssertionError(f"sign-in failed: {scr.problem!r} (card: {scr.card_line!r})")
 
 
 def take_card_away(d, stack) -> None:
     from screens.tour import swap_card_out
 
     swap_card_out(d, stack)
+    d.wait(lambda: not d.app.terminal.device_status.blocking, 30, "devices ready")
 
 
 def bar_widget(app, widget_id: str):
@@ -90,8 +95,8 @@ def pin_lockout(work: Path) -> dict:
     skip; the clerk signs in once the wait is over, and signs out."""
     with counter_stack(work) as stack:
         with counter_app(stack) as (app, cfg, d):
-            scr = app.screen("clerk_login")
-            d.wait_screen("clerk_login", 60)
+            scr = app.screen("counter_clerk_login")
+            d.wait_screen("counter_clerk_login", 60)
             d.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
             stack.reader.place(sample_card("resident"))
             d.wait(lambda: scr.has_card, 30, "citizen card read")
@@ -129,15 +134,263 @@ def pin_lockout(work: Path) -> dict:
             scr.wait_s = 0
             type_pin(d, TRAINING_PIN)
             d.tap("btn_sign_in")
-            d.wait_screen("desk", 60)
+            d.wait_screen("counter_desk", 60)
             bar = app.root.walk()
             header = next(w.text for w in bar if getattr(w, "text", "") and "李文华" in str(w.text))
             d.screenshot(OUT / "pin" / "desk.png")
             d.tap(bar_widget(app, "btn_sign_out"))
-            d.wait_screen("clerk_login", 30)
+            d.wait_screen("counter_clerk_login", 30)
             return {"citizen_refusal": citizen_refusal, "problems": problems, "wait_after_third": wait_after_third,
                     "button_disabled": button_disabled, "locked_code": locked_code, "header": header,
                     "after_sign_out": app.current, "signed_in": app.counter.signed_in}
+
+
+def sample_form(item: dict) -> dict:
+    """Values for the item's own form fields, as the citizen journey's form would send them."""
+    from screens.tour import FIELD_SAMPLES
+
+    form = {}
+    for f in item.get("form_fields", []):
+        kind = f.get("type", "text")
+        if kind == "choice":
+            form[f["key"]] = (f.get("choices") or [""])[0]
+        elif kind == "date":
+            form[f["key"]] = "2024-03-01"
+        else:
+            form[f["key"]] = FIELD_SAMPLES.get(kind, FIELD_SAMPLES["text"])
+    return form
+
+
+def submit_case(stack, receipt_no: str, card: dict, delivery: str = "网点代发") -> str:
+    """A case filed at a kiosk (as a citizen would), relayed to the platform; returns its 办件编号."""
+    from kiosk.sync.client import HubClient
+
+    hub = HubClient(stack.hub_url, stack.token)
+    item = hub.catalog()[0]
+    payload = {"receipt_no": receipt_no, "device_id": stack.device_id, "channel": "kiosk",
+               "item_code": item["item_code"], "item_name": item["name"],
+               "applicant": {"name": card["name"], "id_number": card["id_number"], "card_type": "111",
+                             "phone": "13712349050", "address": card["address"]},
+               "form": sample_form(item), "materials": [], "delivery": delivery, "submitted_at": "2026-12-01T10:00:00+08:00"}
+    hub.submit_case(payload, f"key-{receipt_no}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = hub.case_status(receipt_no)
+        if status.get("case_no"):
+            return status["case_no"]
+        time.sleep(0.3)
+    raise AssertionError(f"case {receipt_no} not relayed: {status}")
+
+
+def finish_at_platform(stack, case_no: str) -> None:
+    requests.post(f"{stack.platform_url}/sim/cases/{case_no}/advance", json={"status": "completed", "note": "办结"},
+                  timeout=10).raise_for_status()
+
+
+def handout(work: Path) -> dict:
+    """代发: a result 办结 at the platform, looked up by its receipt number; a stranger's card is refused in words
+    and nothing is recorded; the applicant's card gets it, recorded under the clerk's name, 取件凭条 printed."""
+    from devices.printer.decoder import decode
+
+    citizen = sample_card("resident")
+    with counter_stack(work) as stack:
+        receipt_no = f"{stack.device_id}-20261201-0101"
+        case_no = submit_case(stack, receipt_no, citizen)
+        finish_at_platform(stack, case_no)
+        with counter_app(stack) as (app, cfg, d):
+            sign_in(d, stack)
+            d.wait_screen("counter_desk", 30)
+            take_card_away(d, stack)
+            d.tap("btn_handout")
+            d.wait_screen("counter_handout")
+            scr = app.screen("counter_handout")
+            d.widget("code").text = receipt_no
+            d.tap("btn_find")
+            d.idle(60)
+            d.wait(lambda: scr.selected.get("result") == "ready", 30, "result selected")
+            found = dict(scr.selected)
+            stack.reader.place(staff_card("stranger"))
+            d.wait(lambda: staff_card("stranger")["id_number"][-4:] in scr.card_line, 30, "stranger card read")
+            d.tap("btn_hand_out")
+            d.idle(60)
+            refused = scr.problem
+            refused_flag = scr.refused
+            d.screenshot(OUT / "counter_handout" / "handout_refused.png")
+            printed_after_refusal = len(stack.printer.received)
+            take_card_away(d, stack)
+            stack.reader.place(citizen)
+            d.wait(lambda: citizen["id_number"][-4:] in scr.card_line, 30, "applicant card read")
+            d.tap("btn_hand_out")
+            d.idle(60)
+            d.wait(lambda: bool(scr.message), 30, "hand-out recorded")
+            message = scr.message
+            d.screenshot(OUT / "counter_handout" / "handout.png")
+        text = decode(stack.printer.received).text
+        lookup_token = None
+        audit = None
+        import sqlite3
+
+        db = sqlite3.connect(stack.hub_db[len("sqlite:///"):])
+        audit = db.execute("SELECT actor, action FROM audit_events WHERE action = 'handed_out'").fetchall()
+        rows = db.execute("SELECT recipient, clerk, outlet_code FROM counter_handouts").fetchall()
+        db.close()
+        return {"found": found, "refused": refused, "refused_flag": refused_flag, "message": message,
+                "printed_after_refusal": printed_after_refusal, "slip": text, "audit": audit, "rows": rows,
+                "citizen_name": citizen["name"], "citizen_id": citizen["id_number"], "lookup_token": lookup_token}
+
+
+def entry(work: Path) -> dict:
+    """代录: the clerk enters an application for the citizen at the counter with the citizen journey's screens;
+    the case carries channel counter, the clerk and the outlet; the 受理回执 is printed; back at the desk."""
+    from devices.printer.decoder import decode
+    from screens.tour import capture_all, fill_form, log_in, to_form
+
+    with counter_stack(work) as stack:
+        with counter_app(stack) as (app, cfg, d):
+            sign_in(d, stack)
+            d.wait_screen("counter_desk", 30)
+            take_card_away(d, stack)
+            d.tap("btn_entry")
+            d.wait_screen("id_login", 30)
+            log_in(d, stack)
+            to_form(d)
+            fill_form(d)
+            d.screenshot(OUT / "entry" / "entry_form.png")
+            d.tap("btn_next")
+            d.wait_screen("scan", 60)
+            capture_all(d)
+            d.tap("btn_next")
+            d.wait_screen("confirm")
+            d.tap("btn_next")
+            d.wait_screen("receipt", 120)
+            receipt_no = app.screen("receipt").receipt_no
+            d.tap("btn_next")
+            d.wait_screen("done")
+            d.tap("btn_home")
+            d.wait_screen("counter_desk", 30)
+            back_at = app.current
+        import sqlite3
+
+        deadline = time.monotonic() + 30
+        row = None
+        while time.monotonic() < deadline and row is None:
+            db = sqlite3.connect(stack.hub_db[len("sqlite:///"):])
+            row = db.execute("SELECT channel, created_by, status FROM cases WHERE receipt_no = ?", (receipt_no,)).fetchone()
+            db.close()
+            time.sleep(0.3)
+        # The form (with the counter's stamp) is sealed with the hub key: read it the way the hub does.
+        from kiosk.hub.app import create_app
+
+        hub_app = create_app(stack.hub_db, None, relay=False, upload_dir=stack.workdir / "uploads")
+        from kiosk.hub.counter import personal
+        from kiosk.hub.models import Case
+        from sqlalchemy import select
+
+        with hub_app.state.hub.sessions() as s:
+            case = s.scalar(select(Case).where(Case.receipt_no == receipt_no))
+            form = personal(hub_app.state.hub, case)["form"]
+        return {"receipt_no": receipt_no, "case": list(row) if row else None, "counter": form.get("counter"),
+                "slip": decode(stack.printer.received).text, "back_at": back_at}
+
+
+def draw_signature(d, pad) -> None:
+    from kivy.tests.common import UnitTestTouch
+
+    x0, y0 = pad.to_window(pad.x + pad.width * 0.15, pad.y + pad.height * 0.4)
+    touch = UnitTestTouch(x0, y0)
+    touch.touch_down()
+    for i in range(1, 25):
+        touch.touch_move(x0 + i * pad.width * 0.03, y0 + (30 if i % 4 < 2 else -30))
+        d.frames(1)
+    touch.touch_up()
+    d.frames(2)
+
+
+def full_proxy(work: Path) -> dict:
+    """A full 代办 from claim to filed: a kiosk's 全程代办 request waits in the queue; the clerk claims it, the
+    citizen signs the 委托书 on the screen, the clerk starts it, prints the 代办受理单, files the application by
+    代录 (the case links back to the request) and the request is filed."""
+    from devices.printer.decoder import decode
+    from screens.tour import capture_all, fill_form, log_in, to_form
+
+    citizen = sample_card("resident")
+    with counter_stack(work) as stack:
+        from kiosk.sync.client import HubClient
+
+        item = HubClient(stack.hub_url, stack.token).catalog()[0]
+        r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", timeout=10,
+                          headers={"Authorization": f"Bearer {stack.token}", "Idempotency-Key": str(uuid.uuid4())},
+                          json={"outlet": OUTLET["code"], "item_code": item["item_code"], "item_name": item["name"],
+                                "mode": "full_proxy", "channel": "kiosk", "device_id": stack.device_id,
+                                "applicant": {"name": citizen["name"], "id_number": citizen["id_number"], "card_type": "111"},
+                                "contact_phone": "13712349050", "priority": "green", "green_reason": "elderly",
+                                "delivery": "网点代发"})
+        assert r.status_code == 201, r.text
+        request_id = r.json()["id"]
+        with counter_app(stack) as (app, cfg, d):
+            sign_in(d, stack)
+            d.wait_screen("counter_desk", 30)
+            take_card_away(d, stack)
+            d.tap("btn_queue")
+            d.wait_screen("counter_queue", 30)
+            d.wait(lambda: len(d.widget("rows").children) > 0, 30, "queue rows")
+            queue_rows = len(d.widget("rows").children)
+            d.screenshot(OUT / "proxy" / "queue.png")
+            d.tap("btn_claim")
+            d.idle(60)
+            d.wait_screen("counter_request_detail", 30)
+            detail = app.screen("counter_request_detail")
+            d.wait(lambda: detail.request.get("status") == "claimed", 30, "claimed")
+            claimed_by = detail.request.get("holder")
+            d.tap("btn_sign")
+            d.wait_screen("counter_proxy_signature", 30)
+            sig = app.screen("counter_proxy_signature")
+            stack.reader.place(citizen)
+            d.wait(lambda: bool(sig.principal_line), 30, "principal card")
+            draw_signature(d, d.widget("pad"))
+            d.screenshot(OUT / "proxy" / "proxy_signature.png")
+            d.tap("btn_confirm")
+            d.idle(60)
+            d.wait_screen("counter_request_detail", 30)
+            d.wait(lambda: (detail.request.get("mandate") or {}).get("status") == "active", 30, "mandate active")
+            d.tap(detail.button("start"))
+            d.idle(60)
+            d.wait(lambda: detail.request.get("status") == "in_progress", 30, "started")
+            d.tap("btn_print")
+            d.idle(60)
+            d.screenshot(OUT / "proxy" / "request_detail.png")
+            take_card_away(d, stack)
+            d.tap("btn_file")
+            d.wait_screen("id_login", 30)
+            log_in(d, stack)
+            to_form(d)
+            fill_form(d)
+            d.tap("btn_next")
+            d.wait_screen("scan", 60)
+            capture_all(d)
+            d.tap("btn_next")
+            d.wait_screen("confirm")
+            d.tap("btn_next")
+            d.wait_screen("receipt", 120)
+            receipt_no = app.screen("receipt").receipt_no
+            d.tap("btn_next")
+            d.wait_screen("done")
+            d.tap("btn_home")
+            d.wait_screen("counter_desk", 30)
+            clerk_token = app.counter.services.clerk.token
+            deadline = time.monotonic() + 30
+            final = {}
+            while time.monotonic() < deadline:
+                final = hub_get(stack, f"/api/v1/proxy-requests/{request_id}", clerk_token)
+                if final.get("status") == "filed":
+                    break
+                time.sleep(0.3)
+        slip = decode(stack.printer.received).text
+        return {"queue_rows": queue_rows, "claimed_by": claimed_by, "receipt_no": receipt_no,
+                "final_status": final.get("status"), "final_receipt": final.get("receipt_no"),
+                "mandate": (final.get("mandate") or {}).get("status"),
+                "actors": sorted({e["actor"] for e in final.get("events", [])}),
+                "actions": [e["action"] for e in final.get("events", [])], "slip": slip}
 
 
 if __name__ == "__main__":

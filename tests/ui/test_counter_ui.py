@@ -32,3 +32,38 @@ def test_clerk_pin_lockout(tmp_path):
     assert r["locked_code"] == "locked"  # the hub refuses even the right PIN while it waits
     assert "李文华" in r["header"]  # the header shows who is signed in
     assert r["after_sign_out"] == "clerk_login" and r["signed_in"] is False
+
+
+def test_handout_with_a_wrong_card_then_the_right_one(tmp_path):
+    r = run("handout", tmp_path)
+    assert r["found"]["result"] == "ready" and r["found"]["platform_status"] == "completed"
+    assert r["refused_flag"] is True and "委托书" in r["refused"]  # refused in words
+    assert r["printed_after_refusal"] == 0  # nothing printed, nothing recorded for the stranger
+    assert r["rows"] == [["applicant", "李文华", "PX-TRAIN"]]  # one hand-out, under the clerk's name
+    assert r["audit"] == [["clerk:李文华", "handed_out"]]
+    slip = r["slip"]
+    assert "取件凭条" in slip and "申请人本人" in slip and "李文华" in slip
+    assert r["citizen_id"] not in slip and r["citizen_name"] not in slip  # masked on paper
+    assert r["found"]["pickup_code"] in slip
+
+
+def test_entry_for_a_citizen_at_the_counter(tmp_path):
+    r = run("entry", tmp_path)
+    assert r["case"][0] == "counter" and r["case"][2] in ("queued", "submitted")  # channel counter, at the hub
+    assert r["counter"]["clerk"] == "李文华" and r["counter"]["outlet_code"] == "PX-TRAIN"
+    assert r["counter"]["training"] is False
+    assert "受理回执" in r["slip"] and r["receipt_no"] in r["slip"]
+    assert r["back_at"] == "counter_desk"  # the citizen's session ended, the clerk's desk is back
+
+
+def test_full_proxy_from_claim_to_filed(tmp_path):
+    r = run("full_proxy", tmp_path)
+    assert r["queue_rows"] >= 1
+    assert r["claimed_by"] == "clerk:李文华"
+    assert r["mandate"] == "active"  # the 委托书 signed on the screen is in force
+    assert r["final_status"] == "filed" and r["final_receipt"] == r["receipt_no"]  # the case links back
+    for step in ("claimed", "mandate_created", "mandate_activated", "started", "filed"):
+        assert step in r["actions"]
+    assert "clerk:李文华" in r["actors"]  # every clerk action under the clerk's name
+    assert "代办受理单" in r["slip"] and "全程代办" in r["slip"] and "王小明" not in r["slip"]
+    assert "受理回执" in r["slip"]  # the application filed by 代录 printed its receipt too
