@@ -140,7 +140,8 @@ class OutletTree:
         return out
 
 
-router = APIRouter(prefix="/api/v1/outlets", tags=["outlets"], dependencies=[Depends(authenticated)])
+router = APIRouter(prefix="/api/v1/outlets", tags=["outlets"], dependencies=[Depends(authenticated)],
+                   responses={404: {"description": "no such outlet"}})
 
 
 @router.get("", response_model=list[OutletOut])

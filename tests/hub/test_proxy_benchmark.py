@@ -1,0 +1,36 @@
+"""benchmarks/queue_load.py --smoke keeps working: hub processes under load from channels and clerks, on SQLite
+and (when the test database is there) PostgreSQL; every request done, none claimed twice, none lost."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "queue_load.py"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_queue_load_smoke(engine, tmp_path):
+    args = [sys.executable, str(BENCH), "--smoke"]
+    if engine == "postgres":
+        url = os.environ.get("KIOSK_TEST_PG_URL")
+        if not url:
+            pytest.skip("KIOSK_TEST_PG_URL is not set (deploy/test.sh sets it)")
+        args += ["--db", url]
+    env = dict(os.environ, KIOSK_DATA_DIR=str(tmp_path))
+    env.pop("KIOSK_CONFIG", None)
+    out = subprocess.run(args, capture_output=True, text=True, timeout=240, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    assert doc["benchmark"] == "queue_load" and doc["engine"] == ("postgresql" if engine == "postgres" else "sqlite")
+    assert doc["created"] == doc["completed"] == doc["requests"] == 40
+    assert doc["double_claims"] == 0 and doc["lost"] == 0 and doc["errors"] == 0
+    assert doc["database"] == {"rows": 40, "not_done": 0, "claimed_twice_in_log": 0, "missing_rows": 0}
+    assert doc["requests_per_s"] > 0 and doc["claim_p50_ms"] is not None and doc["feed_seen"] == 40
+    if engine == "postgres" and "claim_throughput_ratio" in doc:
+        assert doc["reference"]["lost"] == 0 and doc["reference"]["double_claims"] == 0
