@@ -111,7 +111,7 @@ class KeyboardPanel(BoxLayout):
         # A field starts in 中 unless it asks for English (URLs, tokens) or Chinese cannot be typed.
         self.chinese = field.input_mode == "chinese" and not isinstance(ime, LettersOnlyEngine)
         if not self.chinese:
-            self.message = _("Chinese input is not available on this kiosk: please type in letters or ask the staff.")
+            self.say(_("Chinese input is not available on this kiosk: please type in letters or ask the staff."))
         self.page = "numeric" if field.mode == "digits" else "letters"
         self.title = field.label or _label_above(field)
         self._rebuild_keys()
@@ -123,6 +123,13 @@ class KeyboardPanel(BoxLayout):
         self.field = None
         self.composition = None
         self._refresh()
+
+    def say(self, message: str) -> None:
+        """Show why a key did nothing; elder mode also speaks it (the app's voice, silent otherwise)."""
+        self.message = message
+        speak = getattr(App.get_running_app(), "speak", None)
+        if callable(speak):
+            speak(message)
 
     # -- keys ----------------------------------------------------------------------------------
     def press(self, key: str) -> None:
@@ -149,7 +156,7 @@ class KeyboardPanel(BoxLayout):
             if comp.active:
                 self._insert(comp.commit_raw())
             if isinstance(comp.engine, LettersOnlyEngine):
-                self.message = _("Chinese input is not available on this kiosk: please type in letters or ask the staff.")
+                self.say(_("Chinese input is not available on this kiosk: please type in letters or ask the staff."))
             else:
                 self.chinese = not self.chinese
         elif key == "caps":
@@ -167,7 +174,7 @@ class KeyboardPanel(BoxLayout):
         elif len(key) == 1 and key.isascii() and (key.isalpha() or key == "'") and self.chinese \
                 and self.page == "letters":
             if not comp.type(key):
-                self.message = _("That is as long as one spelling can be: choose a word first.")
+                self.say(_("That is as long as one spelling can be: choose a word first."))
         elif len(key) == 1 and key.isascii() and key.isalpha():
             self._insert(key.upper() if self.caps else key)
         elif key:
@@ -203,12 +210,13 @@ class KeyboardPanel(BoxLayout):
             return True
         allowed = field.allowed(text)
         if allowed != text:
-            self.message = _("Only digits can be entered here.") if field.mode == "digits" else ""
+            if field.mode == "digits":
+                self.say(_("Only digits can be entered here."))
             if not allowed:
                 return False
             text = allowed
         if field.max_len and len(field.text) + len(text) > field.max_len:
-            self.message = _("At most {n} characters fit in this field.").format(n=int(field.max_len))
+            self.say(_("At most {n} characters fit in this field.").format(n=int(field.max_len)))
             return False
         field.insert_text(text)
         return True

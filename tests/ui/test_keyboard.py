@@ -37,6 +37,7 @@ def test_typing_pinyin_and_initials_fills_the_field(tmp_path):
     assert r["partial_choice"] == ["", "中guo"]  # choosing 中 leaves the second syllable to spell
     assert r["after_punct"].endswith("，3号")
     assert r["max_len_refused"] and r["max_len_text_len"] == 9  # 西安，3号养老保险; a second 养老保险 would make 13
+    assert r["max_len_spoken"]  # handed to the app's voice (heard in elder mode)
     assert r["digits_field"] == "61010319900101123X"
     assert r["keyboard_closed_on_done"] and r["closed_on_screen_change"]
     assert r["letters_only"] == ["ab", True, False]
@@ -86,6 +87,10 @@ def _scenario(out: Path, data_dir: Path, elder: bool, english: bool, portrait: b
         tr = ObjectProperty(Translator("en" if english else "zh_CN"))
         scale = NumericProperty(theme.ELDER_SCALE if elder else 1.0)
         idle_countdown = NumericProperty(0)
+        spoken: list = []
+
+        def speak(self, text, personal=False):  # KioskApp.speak: voiced in elder mode only
+            self.spoken.append(text)
 
         def build(self):
             LabelBase.register(DEFAULT_FONT, fn_regular=str(fonts.regular), fn_bold=str(fonts.bold))
@@ -196,6 +201,7 @@ def _scenario(out: Path, data_dir: Path, elder: bool, english: bool, portrait: b
         tap_candidate("养老保险")
         r["max_len_refused"] = address.text == before and bool(panel.message) and panel.preedit != ""
         r["max_len_text_len"] = len(address.text)
+        r["max_len_spoken"] = app.spoken[-1:] == [panel.message]
         shot("max_len")
         key("clear")
 
