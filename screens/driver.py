@@ -100,6 +100,45 @@ class AppDriver:
                 return
         raise DriverError(f"no button with text {text!r} on screen {self.app.current}")
 
+    def overflow(self, screen: str | None = None) -> list[str]:
+        """Text that does not fit its widget, and widgets reaching outside the window, on a screen and the overlays
+        shown over it (content inside a ScrollView may extend beyond its view: that is what scrolling is for)."""
+        from kivy.core.window import Window
+        from kivy.uix.label import Label
+        from kivy.uix.scrollview import ScrollView
+
+        scr = self.app.screen(screen or self.app.current)
+        problems = []
+
+        def visible(w) -> bool:
+            node = w
+            while node is not None and node is not node.parent:
+                if node.opacity == 0 or node.width <= 1 or node.height <= 1:
+                    return False
+                node = node.parent
+            return True
+
+        def scrolled(w) -> bool:
+            node = w.parent
+            while node is not None and node is not node.parent:
+                if isinstance(node, ScrollView):
+                    return True
+                node = node.parent
+            return False
+
+        for w in scr.walk():
+            if not visible(w):
+                continue
+            x, y = w.to_window(w.x, w.y)
+            if not scrolled(w) and (x < -1 or y < -1 or x + w.width > Window.width + 1 or y + w.height > Window.height + 1):
+                problems.append(f"{type(w).__name__} {getattr(w, 'text', '')[:30]!r} reaches outside the window")
+            if isinstance(w, Label) and w.text:
+                tw, th = w.texture_size
+                if th > w.height + 2 or (w.text_size[0] is not None and tw > w.width + 2):
+                    problems.append(f"{type(w).__name__} {w.text[:30]!r} does not fit ({tw:.0f}x{th:.0f} in "
+                                    f"{w.width:.0f}x{w.height:.0f})")
+        return problems
+
     def screenshot(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

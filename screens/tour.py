@@ -167,9 +167,14 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
 
 def run_tour(out_dir: str | Path, workdir: str | Path, role: str = "citizen", elder: bool = False,
              language: str = "zh_CN", orientation: str = "landscape") -> dict:
+    if role == "counter":  # the clerk's screens, on a seeded outlet (screens/counter/tour_steps.py)
+        from screens.counter.tour_steps import run_counter_tour
+
+        return run_counter_tour(out_dir, workdir, elder=elder, language=language, orientation=orientation)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
+    overflow: dict[str, list[str]] = {}  # screen → text that does not fit, widgets outside the window
     with DemoStack(workdir, role=role) as stack:
         cfg = stack.kiosk_config(elder=elder, language=language)
         cfg.display.orientation = orientation
@@ -181,6 +186,9 @@ def run_tour(out_dir: str | Path, workdir: str | Path, role: str = "citizen", el
         try:
             def shot(name: str) -> None:
                 written.append(str(driver.screenshot(out / f"{name}.png")))
+                problems = driver.overflow()
+                if problems:
+                    overflow[name] = problems
 
             journey(driver, stack, shot)
             result_png = None
@@ -191,4 +199,5 @@ def run_tour(out_dir: str | Path, workdir: str | Path, role: str = "citizen", el
                 written.append(str(result_png))
         finally:
             driver.stop()
-    return {"screens": written, "receipt_preview": str(result_png) if result_png else None}
+    return {"screens": written, "receipt_preview": str(result_png) if result_png else None, "overflow": overflow,
+            "orientation": orientation}
