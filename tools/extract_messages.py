@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*sorted((ROOT / "screens").rglob("*.py")), *sorted((ROOT / "screens").rglob("*.kv")),
-           *sorted((ROOT / "kiosk").rglob("*.py"))]
+           *sorted((ROOT / "kiosk").rglob("*.py")), *sorted((ROOT / "kiosk").rglob("*.html"))]  # .html: Jinja2 pages
 CALL = re.compile(r"""(?:(?<![A-Za-z0-9])(?:N_|_)\(|\btr\[)\s*(?P<q>['"])(?P<msg>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*[,)\]]""", re.S)
 LOCALE = ROOT / "kiosk" / "i18n" / "locale"
 

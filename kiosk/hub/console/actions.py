@@ -14,7 +14,7 @@ from kiosk.hub.console.periods import ConsoleInputError, resolve_scope
 from kiosk.hub.console.tables import Table
 from kiosk.hub.console.web import Viewer, local_time
 from kiosk.hub.models import ApiToken, Person, ProxyRequest
-from kiosk.i18n import gettext
+from kiosk.i18n import gettext as _
 
 MAX_REASON = 200
 
@@ -38,7 +38,7 @@ def _aware(value):
 
 def _refused(exc, lang: str) -> ConsoleInputError:
     return ConsoleInputError(str(getattr(exc, "detail", exc)),
-                             gettext("Nothing was changed. The rules are those of the 代办 API (docs/proxy-api.md).", lang),
+                             _("Nothing was changed. The rules are those of the 代办 API (docs/proxy-api.md).", lang),
                              status=getattr(exc, "status_code", 400))
 
 
@@ -46,19 +46,19 @@ def _request_id(hub, request_no: str, lang: str) -> int:
     with hub.sessions() as s:
         rid = s.scalar(select(ProxyRequest.id).where(ProxyRequest.request_no == request_no))
     if rid is None:
-        raise ConsoleInputError(gettext("There is no 代办 request {no}.", lang).format(no=request_no[:40]),
-                                gettext("It may have been mistyped; open it from the board.", lang), 404)
+        raise ConsoleInputError(_("There is no 代办 request {no}.", lang).format(no=request_no[:40]),
+                                _("It may have been mistyped; open it from the board.", lang), 404)
     return rid
 
 
 def _reason(form: dict, lang: str) -> str:
     reason = str(form.get("reason") or "").strip()
     if not reason:
-        raise ConsoleInputError(gettext("Give a reason: it is recorded with the request and told to the next level.", lang),
-                                gettext("Write a short reason and send the form again.", lang), 422)
+        raise ConsoleInputError(_("Give a reason: it is recorded with the request and told to the next level.", lang),
+                                _("Write a short reason and send the form again.", lang), 422)
     if len(reason) > MAX_REASON or any(ord(ch) < 32 for ch in reason):
-        raise ConsoleInputError(gettext("The reason must be one line of at most {n} characters.", lang).format(n=MAX_REASON),
-                                gettext("Shorten it and send the form again.", lang), 422)
+        raise ConsoleInputError(_("The reason must be one line of at most {n} characters.", lang).format(n=MAX_REASON),
+                                _("Shorten it and send the form again.", lang), 422)
     return reason
 
 
@@ -67,7 +67,7 @@ def _target(hub, raw: str, lang: str) -> tuple[Caller, str]:
     try:
         pid = int(str(raw).strip())
     except ValueError:
-        raise ConsoleInputError(gettext("Choose the person to hand the request to.", lang), "", 422) from None
+        raise ConsoleInputError(_("Choose the person to hand the request to.", lang), "", 422) from None
     now = dt.datetime.now(dt.timezone.utc)
     with hub.sessions() as s:
         person = s.get(Person, pid)
@@ -75,8 +75,8 @@ def _target(hub, raw: str, lang: str) -> tuple[Caller, str]:
                            .order_by(ApiToken.id.desc())).all()
     live = [t for t in tokens if _aware(t.expires_at) is None or _aware(t.expires_at) > now]
     if person is None or not person.active or not live:
-        raise ConsoleInputError(gettext("That person cannot take requests (unknown, inactive or without a valid token).", lang),
-                                gettext("Choose somebody else from the list.", lang), 422)
+        raise ConsoleInputError(_("That person cannot take requests (unknown, inactive or without a valid token).", lang),
+                                _("Choose somebody else from the list.", lang), 422)
     t = live[0]
     return Caller(t.id, t.role, t.name, t.outlet_code, t.person_id), person.name
 
@@ -88,7 +88,7 @@ def request_action(hub_app, viewer: Viewer, request_no: str, action: str, form: 
     hub, lang = hub_app.state.hub, viewer.lang
     proxy = _service(hub_app.state)
     if action not in ("reassign", "escalate"):
-        raise ConsoleInputError(gettext("There is no such action.", lang), "", 404)
+        raise ConsoleInputError(_("There is no such action.", lang), "", 404)
     rid = _request_id(hub, request_no, lang)
     reason = _reason(form, lang)
     me = caller_of(viewer)
@@ -100,7 +100,7 @@ def request_action(hub_app, viewer: Viewer, request_no: str, action: str, form: 
             with hub.sessions() as s, s.begin():
                 audit.record(s, viewer.actor, "proxy_request", request_no, "console_escalate", direction=direction,
                              level=doc["level"], reason=reason)
-            return gettext("Request {no} is now at level {level}.", lang).format(no=request_no, level=level_label(doc["level"], lang))
+            return _("Request {no} is now at level {level}.", lang).format(no=request_no, level=level_label(doc["level"], lang))
         target, target_name = _target(hub, form.get("person", ""), lang)
         with hub.sessions() as s:  # read, then let go: the service opens its own sessions (SQLite has one writer)
             req = s.get(ProxyRequest, rid)
@@ -110,20 +110,20 @@ def request_action(hub_app, viewer: Viewer, request_no: str, action: str, form: 
         # able to see it at its level (the API's claim rule) — both checked before anything changes.
         if viewer.level is None or level < 1 or viewer.level != level:
             raise ConsoleInputError(
-                gettext("Only the level that owns request {no} ({level}) may reassign it.", lang)
+                _("Only the level that owns request {no} ({level}) may reassign it.", lang)
                 .format(no=request_no, level=level_label(level, lang)),
-                gettext("Escalate it to that level first, or ask the person at that level.", lang), 403)
+                _("Escalate it to that level first, or ask the person at that level.", lang), 403)
         proxy.visible(me, req)
         proxy.visible(target, req)
         if target.actor == holder:
-            raise ConsoleInputError(gettext("{name} already holds request {no}.", lang).format(name=target_name, no=request_no), "", 409)
+            raise ConsoleInputError(_("{name} already holds request {no}.", lang).format(name=target_name, no=request_no), "", 409)
         if status not in POOL:
             proxy.transition(me, rid, TransitionIn(action="release", note=reason), device=device)
         doc = proxy.claim(target, ClaimIn(id=rid), device=device)
         with hub.sessions() as s, s.begin():
             audit.record(s, viewer.actor, "proxy_request", request_no, "console_reassign", from_holder=holder or "",
                          to_holder=target.actor, reason=reason)
-        return gettext("Request {no} is now held by {name}.", lang).format(no=request_no, name=doc["holder"])
+        return _("Request {no} is now held by {name}.", lang).format(no=request_no, name=doc["holder"])
     except ProxyError as exc:
         raise _refused(exc, lang) from None
     except ValueError as exc:  # the service's own input checks (pydantic)
@@ -143,21 +143,21 @@ def request_detail(hub_app, viewer: Viewer, request_no: str):
     except ProxyError as exc:
         raise _refused(exc, lang) from None
     with hub.sessions() as s, s.begin():
-        scope, _ = resolve_scope(s, None, viewer.root_outlet, lang)
+        scope, _allowed = resolve_scope(s, None, viewer.root_outlet, lang)
         audit.record(s, viewer.actor, "proxy_request", request_no, "console_view")
     applicant = doc.get("applicant") or {}
     who = applicant.get("name") or applicant.get("org_name") or ""
-    facts = [(gettext("Request", lang), doc["request_no"]), (gettext("Item", lang), doc.get("item_name") or "—"),
-             (gettext("Applicant", lang), who), (gettext("ID number", lang), applicant.get("id_number") or applicant.get("uscc") or ""),
-             (gettext("Phone", lang), doc.get("contact_phone") or ""), (gettext("Address", lang), doc.get("address") or ""),
-             (gettext("The citizen's words", lang), doc.get("details") or ""),
-             (gettext("Status", lang), status_label(doc["status"], lang)), (gettext("Level", lang), level_label(doc["level"], lang)),
-             (gettext("Holder", lang), doc.get("holder") or "—"),
-             (gettext("Due", lang), local_time(dt.datetime.fromisoformat(doc["sla_due_at"])) if doc.get("sla_due_at") else ""),
-             (gettext("Share of the promised time used (%)", lang), doc.get("sla", {}).get("percent"))]
-    events = Table("events", gettext("What happened", lang),
-                   [gettext("When", lang), gettext("Who", lang), gettext("Action", lang), gettext("Level", lang), gettext("Note", lang)],
+    facts = [(_("Request", lang), doc["request_no"]), (_("Item", lang), doc.get("item_name") or "—"),
+             (_("Applicant", lang), who), (_("ID number", lang), applicant.get("id_number") or applicant.get("uscc") or ""),
+             (_("Phone", lang), doc.get("contact_phone") or ""), (_("Address", lang), doc.get("address") or ""),
+             (_("The citizen's words", lang), doc.get("details") or ""),
+             (_("Status", lang), status_label(doc["status"], lang)), (_("Level", lang), level_label(doc["level"], lang)),
+             (_("Holder", lang), doc.get("holder") or "—"),
+             (_("Due", lang), local_time(dt.datetime.fromisoformat(doc["sla_due_at"])) if doc.get("sla_due_at") else ""),
+             (_("Share of the promised time used (%)", lang), doc.get("sla", {}).get("percent"))]
+    events = Table("events", _("What happened", lang),
+                   [_("When", lang), _("Who", lang), _("Action", lang), _("Level", lang), _("Note", lang)],
                    [[local_time(dt.datetime.fromisoformat(e["at"])) if e.get("at") else "", e["actor"], e["action"],
                      e.get("level"), e.get("note") or ""] for e in doc.get("events", [])])
-    return View("request", gettext("代办 request {no}", lang).format(no=request_no), "", {}, [events], scope,
+    return View("request", _("代办 request {no}", lang).format(no=request_no), "", {}, [events], scope,
                 extra={"facts": facts, "doc": doc})

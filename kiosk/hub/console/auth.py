@@ -8,9 +8,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from kiosk.hub.console.periods import ConsoleInputError
-from kiosk.hub.console.web import Viewer
+from kiosk.hub.console.web import Viewer, role_label
 from kiosk.hub.models import ApiToken
-from kiosk.i18n import gettext
+from kiosk.i18n import gettext as _
 
 CONSOLE_ROLES = ("supervisor", "window", "chief", "leader")
 _pins = PasswordHasher()
@@ -24,16 +24,14 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 def _refuse_role(role: str, lang: str) -> ConsoleInputError:
     return ConsoleInputError(
-        gettext("A {role} may not sign in to the console: it is for supervisors and the escalation levels"
-                " (window staff, approval chief, centre leader).", lang).format(role=role),
-        gettext("Sign in with your own supervisor or escalation-level token; clerks use the counter app.", lang),
+        _("A {role} may not sign in to the console: it is for supervisors and the escalation levels (window staff, approval chief, centre leader).", lang).format(role=_(role_label(role), lang)),
+        _("Sign in with your own supervisor or escalation-level token; clerks use the counter app.", lang),
         status=403)
 
 
 def _wrong(lang: str) -> ConsoleInputError:
-    return ConsoleInputError(gettext("Sign-in failed: the token or PIN is wrong, revoked or expired.", lang),
-                             gettext("Check what you typed, or ask the hub's administrator for a new token"
-                                     " (kiosk hub token create).", lang), status=401)
+    return ConsoleInputError(_("Sign-in failed: the token or PIN is wrong, revoked or expired.", lang),
+                             _("Check what you typed, or ask the hub's administrator for a new token (kiosk hub token create).", lang), status=401)
 
 
 def viewer_from_token(app, token: str, lang: str) -> Viewer:

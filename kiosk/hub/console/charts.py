@@ -27,27 +27,32 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def chart_svg(table: Table, width: int = 720, height: int = 300) -> bytes | None:
-    """The table's chart as SVG bytes, or None when it has no chart or nothing to draw."""
-    if not table.chart or not table.rows:
+def chart_svg(table: Table, width: int = 560, height: int = 260) -> bytes | None:
+    """The table's chart as SVG bytes, or None when it has no chart or too little to draw (one bar says nothing
+    its table does not)."""
+    if not table.chart or len(table.rows) < 2:
         return None
     rows = table.rows if table.chart == "line" else table.rows[:MAX_BARS]
     common = dict(style=STYLE, width=width, height=height, js=[], disable_xml_declaration=False, show_legend=len(table.chart_columns) > 1,
-                  legend_at_bottom=True, truncate_label=18, print_values=False, margin=8, explicit_size=True)
+                  legend_at_bottom=True, truncate_label=14, print_values=False, margin=8, explicit_size=True)
     if table.chart == "line":
         chart = pygal.Line(x_label_rotation=30, show_minor_x_labels=False, x_labels_major_every=max(1, len(rows) // 12),
                            dots_size=2, **common)
     else:
         chart = pygal.Bar(x_label_rotation=30 if len(rows) > 6 else 0, **common)
-    chart.x_labels = [str(r[0]) if len(str(r[0])) <= 18 else str(r[0])[:17] + "…" for r in rows]
-    drawn = False
+    labels = [str(r[table.label_column]) for r in rows]
+    chart.x_labels = [x if len(x) <= 14 else x[:13] + "…" for x in labels]
+    drawn, top = False, 0.0
     for col in table.chart_columns:
         values = [_number(r[col]) for r in rows]
         if any(v for v in values):
             drawn = True
+        top = max([top] + [v for v in values if v is not None])
         chart.add(table.columns[col], values)
     if not drawn:
         return None
+    if top <= 10 and all(float(v).is_integer() for col in table.chart_columns for v in (_number(r[col]) or 0 for r in rows)):
+        chart.y_labels = list(range(0, int(top) + 1))  # counts: whole numbers on the axis
     return chart.render(is_unicode=False)
 
 

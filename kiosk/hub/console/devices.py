@@ -9,7 +9,7 @@ from kiosk.hub.console.periods import Scope
 from kiosk.hub.console.stats import device_outlets
 from kiosk.hub.console.tables import Table
 from kiosk.hub.console.web import local_time
-from kiosk.i18n import gettext
+from kiosk.i18n import gettext as _
 
 STALE_AFTER = dt.timedelta(days=2)  # a kiosk that has not reported for two days is itself a finding
 
@@ -23,7 +23,7 @@ def device_health(session, scope: Scope, lang: str, now: dt.datetime | None = No
                                   DiagReport.report).join(newest, DiagReport.id == newest.c.id)
                            .order_by(DiagReport.device_id)).all()
     outlets = device_outlets(session)
-    names = {"ok": gettext("OK", lang), "warning": gettext("Warning", lang), "error": gettext("Error", lang)}
+    names = {"ok": _("OK", lang), "warning": _("Warning", lang), "error": _("Error", lang)}
     listing, counts = [], {}
     for device, overall, level, at, report in rows:
         code = outlets.get(device)
@@ -37,11 +37,11 @@ def device_health(session, scope: Scope, lang: str, now: dt.datetime | None = No
         stale = at is not None and now - at > STALE_AFTER
         info = scope.outlets.get(code) if code else None
         listing.append([device, info.name if info else "—", names.get(overall, overall), ", ".join(failing[:6]) or "—",
-                        local_time(at), gettext("yes", lang) if stale else ""])
+                        local_time(at), _("yes", lang) if stale else ""])
         counts[overall] = counts.get(overall, 0) + 1
     summary = [[names.get(k, k), counts.get(k, 0)] for k in ("ok", "warning", "error")]
-    return [Table("device_summary", gettext("Kiosks by health", lang), [gettext("Health", lang), gettext("Kiosks", lang)],
+    return [Table("device_summary", _("Kiosks by health", lang), [_("Health", lang), _("Kiosks", lang)],
                   summary, chart="bar"),
-            Table("device_health", gettext("Kiosks' last diagnostic reports", lang),
-                  [gettext("Kiosk", lang), gettext("Outlet", lang), gettext("Health", lang), gettext("Failing checks", lang),
-                   gettext("Reported", lang), gettext("Silent over 2 days", lang)], listing)]
+            Table("device_health", _("Kiosks' last diagnostic reports", lang),
+                  [_("Kiosk", lang), _("Outlet", lang), _("Health", lang), _("Failing checks", lang),
+                   _("Reported", lang), _("Silent over 2 days", lang)], listing)]

@@ -17,7 +17,7 @@ from kiosk.hub.console.tables import Table, pct
 from kiosk.hub.console.web import Viewer, local_time
 from kiosk.hub.evaluations import (BAD_LEVELS, DETAIL_CODES, RECTIFICATION_STATES, REVISIT_RESULTS, Evaluation,
                                    RectificationIn, RevisitIn, _cipher, rectify, revisit)
-from kiosk.i18n import N_, gettext
+from kiosk.i18n import N_, gettext as _
 from kiosk.privacy.masking import scrub
 
 LEVEL_NAMES = {5: N_("Very satisfied"), 4: N_("Satisfied"), 3: N_("Basically satisfied"), 2: N_("Dissatisfied"),
@@ -54,7 +54,7 @@ def summary_tables(s, period: Period, scope: Scope, lang: str) -> list[Table]:
     where = _where(period, scope)
     counts = dict(s.execute(select(Evaluation.level, func.count()).where(where).group_by(Evaluation.level)).all())
     total = sum(counts.values())
-    dist = [[gettext(LEVEL_NAMES[lv], lang), counts.get(lv, 0), pct(counts.get(lv, 0), total)] for lv in (5, 4, 3, 2, 1)]
+    dist = [[_(LEVEL_NAMES[lv], lang), counts.get(lv, 0), pct(counts.get(lv, 0), total)] for lv in (5, 4, 3, 2, 1)]
     bad = Evaluation.level.in_(BAD_LEVELS)
     one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
     rows = s.execute(
@@ -65,31 +65,31 @@ def summary_tables(s, period: Period, scope: Scope, lang: str) -> list[Table]:
     rect = sum(int(r[3] or 0) for r in rows)
     visited = sum(int(r[4] or 0) for r in rows)
     visited_ok = sum(int(r[5] or 0) for r in rows)
-    handling = [[gettext("Evaluations", lang), total, None], [gettext("差评 (levels 1 and 2)", lang), n_bad, pct(n_bad, total)],
-                [gettext("差评 rectified within the deadline", lang), rect, pct(rect, n_bad)],
-                [gettext("差评 followed up (回访)", lang), visited, pct(visited, n_bad)],
-                [gettext("差评 followed up within the deadline", lang), visited_ok, pct(visited_ok, n_bad)]]
+    handling = [[_("Evaluations", lang), total, None], [_("差评 (levels 1 and 2)", lang), n_bad, pct(n_bad, total)],
+                [_("差评 rectified within the deadline", lang), rect, pct(rect, n_bad)],
+                [_("差评 followed up (回访)", lang), visited, pct(visited, n_bad)],
+                [_("差评 followed up within the deadline", lang), visited_ok, pct(visited_ok, n_bad)]]
     by_outlet = []
     for code, n, b, r_ok, v, v_ok in rows:
         info = scope.outlets.get(code)
         by_outlet.append([code or "—", info.name if info else "—", n, int(b or 0), pct(b, n), pct(r_ok, b), pct(v, b)])
     by_outlet.sort(key=lambda r: (-r[3], r[0]))
-    return [Table("evaluation_levels", gettext("好差评 by level", lang),
-                  [gettext("Level", lang), gettext("Evaluations", lang), gettext("Share (%)", lang)], dist, chart="bar"),
-            Table("evaluation_handling", gettext("差评 rate and handling", lang),
-                  [gettext("What", lang), gettext("Count", lang), gettext("Share (%)", lang)], handling),
-            Table("evaluation_by_outlet", gettext("好差评 by outlet", lang),
-                  [gettext("Outlet code", lang), gettext("Outlet", lang), gettext("Evaluations", lang), gettext("差评", lang),
-                   gettext("差评 rate (%)", lang), gettext("Rectified in time (%)", lang), gettext("Followed up (%)", lang)],
-                  by_outlet, chart="bar", chart_columns=(3,))]
+    return [Table("evaluation_levels", _("好差评 by level", lang),
+                  [_("Level", lang), _("Evaluations", lang), _("Share (%)", lang)], dist, chart="bar"),
+            Table("evaluation_handling", _("差评 rate and handling", lang),
+                  [_("What", lang), _("Count", lang), _("Share (%)", lang)], handling),
+            Table("evaluation_by_outlet", _("好差评 by outlet", lang),
+                  [_("Outlet code", lang), _("Outlet", lang), _("Evaluations", lang), _("差评", lang),
+                   _("差评 rate (%)", lang), _("Rectified in time (%)", lang), _("Followed up (%)", lang)],
+                  by_outlet, chart="bar", chart_columns=(3,), label_column=1)]
 
 
 def bad_review_list(hub, s, period: Period, scope: Scope, lang: str, state: str, export: bool = False) -> tuple[list[Table], list[dict]]:
     """The 差评 of the period, oldest deadline first. The citizen's words are decrypted, passed through the
     personal-data filter and shown as text (the template escapes them: HTML in a review is never markup)."""
     if state and state not in STATES:
-        raise ConsoleInputError(gettext("Unknown filter {value!r}.", lang).format(value=state[:20]),
-                                gettext("Choose open, overdue or all.", lang))
+        raise ConsoleInputError(_("Unknown filter {value!r}.", lang).format(value=state[:20]),
+                                _("Choose open, overdue or all.", lang))
     state = state or "open"
     now = dt.datetime.now(dt.timezone.utc)
     conds = [_where(period, scope), Evaluation.level.in_(BAD_LEVELS)]
@@ -109,23 +109,23 @@ def bad_review_list(hub, s, period: Period, scope: Scope, lang: str, state: str,
             try:
                 words = scrub(cipher.decrypt_text(e.text_enc, f"evaluations.text:{e.idem_client}:{e.idem_key}"))
             except Exception:  # noqa: BLE001 - one unreadable row must not hide the list
-                words = gettext("(unreadable)", lang)
+                words = _("(unreadable)", lang)
         info = scope.outlets.get(e.outlet_code or "")
         due = e.rectification_due
         overdue = due is not None and (due if due.tzinfo else due.replace(tzinfo=dt.timezone.utc)) < now
         listing.append([e.id, local_time(e.created_at), info.name if info else (e.outlet_code or "—"), e.item_name or "—",
-                        gettext(LEVEL_NAMES.get(e.level, str(e.level)), lang),
-                        "、".join(gettext(DETAIL_NAMES.get(c, c), lang) for c in e.detail_codes or []), words,
+                        _(LEVEL_NAMES.get(e.level, str(e.level)), lang),
+                        "、".join(_(DETAIL_NAMES.get(c, c), lang) for c in e.detail_codes or []), words,
                         e.receipt_no or e.request_no or "—",
-                        gettext(RECTIFICATION_NAMES.get(e.rectification_status, e.rectification_status), lang),
+                        _(RECTIFICATION_NAMES.get(e.rectification_status, e.rectification_status), lang),
                         local_time(due, "%Y-%m-%d") + (" ⚠" if overdue and e.rectification_status in ("none", "open", "rectifying") else ""),
-                        gettext(REVISIT_NAMES.get(e.revisit_result or e.revisit_status, e.revisit_status), lang)])
+                        _(REVISIT_NAMES.get(e.revisit_result or e.revisit_status, e.revisit_status), lang)])
         items.append(dict(id=e.id, rectification=e.rectification_status, revisit=e.revisit_status))
-    table = Table("bad_reviews", gettext("差评 to handle", lang),
-                  [gettext("No.", lang), gettext("When", lang), gettext("Outlet", lang), gettext("Item", lang), gettext("Level", lang),
-                   gettext("Reasons", lang), gettext("The citizen's words", lang), gettext("Case or request", lang),
-                   gettext("Rectification", lang), gettext("Due", lang), gettext("回访", lang)], listing,
-                  note=gettext("At most 200 shown; export the table for all of them.", lang) if len(rows) >= LIST_LIMIT and not export else "")
+    table = Table("bad_reviews", _("差评 to handle", lang),
+                  [_("No.", lang), _("When", lang), _("Outlet", lang), _("Item", lang), _("Level", lang),
+                   _("Reasons", lang), _("The citizen's words", lang), _("Case or request", lang),
+                   _("Rectification", lang), _("Due", lang), _("回访", lang)], listing,
+                  note=_("At most 200 shown; export the table for all of them.", lang) if len(rows) >= LIST_LIMIT and not export else "")
     return [table], items
 
 
@@ -134,21 +134,20 @@ def evaluation_action(hub, viewer: Viewer, evaluation_id: str, action: str, form
     try:
         eid = int(evaluation_id)
     except ValueError:
-        raise ConsoleInputError(gettext("There is no such evaluation.", lang), "", 404) from None
+        raise ConsoleInputError(_("There is no such evaluation.", lang), "", 404) from None
     if action not in ("rectification", "revisit"):
-        raise ConsoleInputError(gettext("There is no such action.", lang), "", 404)
+        raise ConsoleInputError(_("There is no such action.", lang), "", 404)
     with hub.sessions() as s:
         e = s.get(Evaluation, eid)
         if e is None:
-            raise ConsoleInputError(gettext("There is no such evaluation.", lang), "", 404)
+            raise ConsoleInputError(_("There is no such evaluation.", lang), "", 404)
         scope, allowed = resolve_scope(s, None, viewer.root_outlet, lang)
         if allowed is not None and e.outlet_code not in allowed:
-            raise ConsoleInputError(gettext("This evaluation belongs to an outlet outside your own area.", lang), "", 403)
+            raise ConsoleInputError(_("This evaluation belongs to an outlet outside your own area.", lang), "", 403)
     note = str(form.get("note") or "").strip()
     if viewer.role not in ("window", "chief", "leader"):
-        raise ConsoleInputError(gettext("Rectification and 回访 are recorded by window staff, approval chiefs and centre"
-                                        " leaders; supervisors read them.", lang),
-                                gettext("Ask the outlet's window staff to record it.", lang), 403)
+        raise ConsoleInputError(_("Rectification and 回访 are recorded by window staff, approval chiefs and centre leaders; supervisors read them.", lang),
+                                _("Ask the outlet's window staff to record it.", lang), 403)
     shim = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(hub=hub)))
     from kiosk.hub.console.actions import caller_of
 
@@ -156,20 +155,20 @@ def evaluation_action(hub, viewer: Viewer, evaluation_id: str, action: str, form
         if action == "rectification":
             status = str(form.get("status") or "")
             if status not in RECTIFICATION_STATES:
-                raise ConsoleInputError(gettext("Choose what the rectification has reached.", lang), "", 422)
+                raise ConsoleInputError(_("Choose what the rectification has reached.", lang), "", 422)
             if not note:
-                raise ConsoleInputError(gettext("Describe what was done: the note is kept with the 差评.", lang), "", 422)
+                raise ConsoleInputError(_("Describe what was done: the note is kept with the 差评.", lang), "", 422)
             rectify(eid, RectificationIn(status=status, note=note[:1000]), shim, caller_of(viewer))
-            message = gettext("差评 {id}: rectification recorded ({state}).", lang).format(
-                id=eid, state=gettext(RECTIFICATION_NAMES[status], lang))
+            message = _("差评 {id}: rectification recorded ({state}).", lang).format(
+                id=eid, state=_(RECTIFICATION_NAMES[status], lang))
         else:
             result = str(form.get("result") or "")
             if result not in REVISIT_RESULTS:
-                raise ConsoleInputError(gettext("Choose how the 回访 went.", lang), "", 422)
+                raise ConsoleInputError(_("Choose how the 回访 went.", lang), "", 422)
             revisit(eid, RevisitIn(result=result, note=note[:1000]), shim, caller_of(viewer))
-            message = gettext("差评 {id}: 回访 recorded ({result}).", lang).format(id=eid, result=gettext(REVISIT_NAMES[result], lang))
+            message = _("差评 {id}: 回访 recorded ({result}).", lang).format(id=eid, result=_(REVISIT_NAMES[result], lang))
     except HTTPException as exc:
-        raise ConsoleInputError(str(exc.detail), gettext("Nothing was changed.", lang), exc.status_code) from None
+        raise ConsoleInputError(str(exc.detail), _("Nothing was changed.", lang), exc.status_code) from None
     with hub.sessions() as s, s.begin():
         audit.record(s, viewer.actor, "evaluation", str(eid), f"console_{action}")
     return message

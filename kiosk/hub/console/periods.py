@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from kiosk.i18n import gettext
+from kiosk.i18n import gettext as _
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 MAX_DAYS = 366  # a year of 考核; longer periods are refused, not truncated
@@ -62,24 +62,24 @@ def _date(raw: str, label: str, lang: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw.strip())
     except ValueError:
-        raise ConsoleInputError(gettext("The {label} date {value!r} is not a date.", lang).format(label=label, value=raw[:40]),
-                                gettext("Write dates as YYYY-MM-DD, e.g. 2026-11-01.", lang)) from None
+        raise ConsoleInputError(_("The {label} date {value!r} is not a date.", lang).format(label=label, value=raw[:40]),
+                                _("Write dates as YYYY-MM-DD, e.g. 2026-11-01.", lang)) from None
 
 
 def parse_period(raw_from: str | None, raw_to: str | None, lang: str, now: dt.datetime | None = None) -> Period:
-    """Default: the current month up to today. Refuses reversed periods and periods over MAX_DAYS days."""
+    """Default: the last 30 days up to today. Refuses reversed periods and periods over MAX_DAYS days."""
     today = today_cst(now)
-    first = _date(raw_from, gettext("start", lang), lang) if raw_from else today.replace(day=1)
-    last = _date(raw_to, gettext("end", lang), lang) if raw_to else today
+    first = _date(raw_from, _("start", lang), lang) if raw_from else today - dt.timedelta(days=29)
+    last = _date(raw_to, _("end", lang), lang) if raw_to else today
     if last < first:
-        raise ConsoleInputError(gettext("The period ends ({last}) before it starts ({first}).", lang).format(last=last, first=first),
-                                gettext("Choose an end date on or after the start date.", lang))
+        raise ConsoleInputError(_("The period ends ({last}) before it starts ({first}).", lang).format(last=last, first=first),
+                                _("Choose an end date on or after the start date.", lang))
     period = Period(first, last)
     if period.days > MAX_DAYS:
         raise ConsoleInputError(
-            gettext("The period {first} to {last} is {days} days long; the console reports on at most {max} days.", lang)
+            _("The period {first} to {last} is {days} days long; the console reports on at most {max} days.", lang)
             .format(first=first, last=last, days=period.days, max=MAX_DAYS),
-            gettext("Choose a period of one year or less (export each year separately).", lang))
+            _("Choose a period of one year or less (export each year separately).", lang))
     return period
 
 
@@ -90,8 +90,8 @@ def parse_month(raw: str | None, lang: str, now: dt.datetime | None = None) -> P
         year, month = (int(x) for x in raw.strip().split("-"))
         return Period.month_of(dt.date(year, month, 1))
     except ValueError:
-        raise ConsoleInputError(gettext("The month {value!r} is not a month.", lang).format(value=raw[:20]),
-                                gettext("Write the month as YYYY-MM, e.g. 2026-11.", lang)) from None
+        raise ConsoleInputError(_("The month {value!r} is not a month.", lang).format(value=raw[:20]),
+                                _("Write the month as YYYY-MM, e.g. 2026-11.", lang)) from None
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class Scope:
     outlets: dict[str, OutletInfo]
 
     def label(self, lang: str) -> str:
-        return self.outlet.name if self.outlet else gettext("All outlets", lang)
+        return self.outlet.name if self.outlet else _("All outlets", lang)
 
     def choices(self, root_codes: frozenset[str] | None) -> list[OutletInfo]:
         """The outlets a viewer may pick, county first, then by code."""
@@ -151,9 +151,9 @@ def resolve_scope(session, raw_outlet: str | None, viewer_root: str | None, lang
             return Scope(None, None, outlets), allowed
         return Scope(outlets.get(viewer_root), allowed, outlets), allowed
     if code not in outlets:
-        raise ConsoleInputError(gettext("There is no outlet with the code {code!r}.", lang).format(code=code[:40]),
-                                gettext("Choose an outlet from the list.", lang), status=404)
+        raise ConsoleInputError(_("There is no outlet with the code {code!r}.", lang).format(code=code[:40]),
+                                _("Choose an outlet from the list.", lang), status=404)
     if allowed is not None and code not in allowed:
-        raise ConsoleInputError(gettext("Outlet {code} is outside your own outlet's area.", lang).format(code=code),
-                                gettext("Choose an outlet under your own.", lang), status=403)
+        raise ConsoleInputError(_("Outlet {code} is outside your own outlet's area.", lang).format(code=code),
+                                _("Choose an outlet under your own.", lang), status=403)
     return Scope(outlets[code], subtree(outlets, code), outlets), allowed

@@ -13,7 +13,7 @@ from fpdf.fonts import FontFace
 
 from kiosk.fonts import UiFonts
 from kiosk.hub.console.tables import Table
-from kiosk.i18n import gettext
+from kiosk.i18n import gettext as _
 
 MAX_ROWS = 40  # per table in the PDF; the full tables are in the XLSX exports
 
@@ -64,7 +64,7 @@ def _table(pdf: _Report, table: Table, lang: str) -> None:
     pdf.ln(1)
     if not table.rows:
         pdf.set_font("sc", size=9)
-        pdf.multi_cell(0, 6, gettext("Nothing in this period.", lang), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, _("Nothing in this period.", lang), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
         return
     pdf.set_font("sc", size=8)
@@ -79,7 +79,7 @@ def _table(pdf: _Report, table: Table, lang: str) -> None:
             t.row([_cell(v) for v in row])
     if len(table.rows) > MAX_ROWS:
         pdf.set_font("sc", size=8)
-        pdf.multi_cell(0, 5, gettext("{n} more rows in the XLSX export.", lang).format(n=len(table.rows) - MAX_ROWS),
+        pdf.multi_cell(0, 5, _("{n} more rows in the XLSX export.", lang).format(n=len(table.rows) - MAX_ROWS),
                        new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
@@ -87,8 +87,8 @@ def _table(pdf: _Report, table: Table, lang: str) -> None:
 def monthly_report(fonts: UiFonts, title: str, subtitle: str, tables: list[Table], viewer_name: str, lang: str,
                    now: dt.datetime | None = None) -> bytes:
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=8)))
-    made = gettext("Made {time} by {name}", lang).format(time=now.strftime("%Y-%m-%d %H:%M"), name=viewer_name)
-    texts = [title, subtitle, made, gettext("Nothing in this period.", lang), gettext("{n} more rows in the XLSX export.", lang),
+    made = _("Made {time} by {name}", lang).format(time=now.strftime("%Y-%m-%d %H:%M"), name=viewer_name)
+    texts = [title, subtitle, made, _("Nothing in this period.", lang), _("{n} more rows in the XLSX export.", lang),
              "0123456789/{}—%.,:-() "]
     for table in tables:
         texts += [table.title, *map(str, table.columns)] + [_cell(v) for row in table.rows[:MAX_ROWS] for v in row]

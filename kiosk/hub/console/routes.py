@@ -21,7 +21,7 @@ from kiosk.hub.console.exports import filename, to_csv, to_xlsx
 from kiosk.hub.console.periods import ConsoleInputError
 from kiosk.hub.console.web import (HERE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, check_csrf, render, request_lang,
                                    secure_headers, set_cookie, store_of)
-from kiosk.i18n import gettext
+from kiosk.i18n import gettext as _
 
 log = logging.getLogger("kiosk.hub.console")
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -61,9 +61,9 @@ def page(fn):
                 target = "/console/?" + urlencode({"next": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
                                                    **({"expired": "1"} if exc.expired else {})})
                 return RedirectResponse(target, status_code=303)
-            return render(request, "error.html", 401, lang, title=gettext("Please sign in", lang),
-                          message=gettext("Your console session has ended; nothing was changed.", lang),
-                          action=gettext("Sign in again, then repeat the action.", lang))
+            return render(request, "error.html", 401, lang, title=_("Please sign in", lang),
+                          message=_("Your console session has ended; nothing was changed.", lang),
+                          action=_("Sign in again, then repeat the action.", lang))
         except ConsoleInputError as exc:
             lang = request_lang(request)
             sess = None
@@ -72,7 +72,7 @@ def page(fn):
                 lang = sess.viewer.lang if sess else lang
             except Exception:  # noqa: BLE001 - the error page must render whatever went wrong
                 pass
-            return render(request, "error.html", exc.status, lang, title=gettext("That did not work", lang),
+            return render(request, "error.html", exc.status, lang, title=_("That did not work", lang),
                           message=exc.message, action=exc.action, viewer=sess.viewer if sess else None,
                           csrf=sess.csrf if sess else "")
 
@@ -91,7 +91,7 @@ def _login_page(request: Request, status: int = 200, error: str = "", action: st
 
     lang = request_lang(request)
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    notice = gettext("Your session has expired; please sign in again.", lang) if request.query_params.get("expired") else ""
+    notice = _("Your session has expired; please sign in again.", lang) if request.query_params.get("expired") else ""
     nxt = request.query_params.get("next", "")
     resp = render(request, "login.html", status, lang, csrf=token, error=error, error_action=action, notice=notice,
                   next=nxt if nxt.startswith("/console/") and not nxt.startswith("//") else "")
@@ -101,7 +101,7 @@ def _login_page(request: Request, status: int = 200, error: str = "", action: st
 
 @router.get("/")
 async def login_form(request: Request):
-    sess, _ = store_of(request).get(request.cookies.get(SESSION_COOKIE))
+    sess, _expired = store_of(request).get(request.cookies.get(SESSION_COOKIE))
     if sess is not None:
         return RedirectResponse("/console/board", status_code=303)
     return _login_page(request)
@@ -112,13 +112,13 @@ async def login(request: Request):
     form = await request.form()
     lang = request_lang(request, str(form.get("lang") or "zh_CN"))
     if not check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
-        return _login_page(request, 403, gettext("The sign-in form was not sent from this console (missing or wrong CSRF token).", lang),
-                           gettext("Open the console's own page and sign in there.", lang))
+        return _login_page(request, 403, _("The sign-in form was not sent from this console (missing or wrong CSRF token).", lang),
+                           _("Open the console's own page and sign in there.", lang))
     store = store_of(request)
     client = _client(request)
     if store.too_many_failures(client):
-        return _login_page(request, 429, gettext("Too many failed sign-ins from this computer.", lang),
-                           gettext("Wait five minutes, then try again.", lang))
+        return _login_page(request, 429, _("Too many failed sign-ins from this computer.", lang),
+                           _("Wait five minutes, then try again.", lang))
     token = str(form.get("token") or "").strip()
     person, pin = str(form.get("person") or "").strip(), str(form.get("pin") or "")
     try:
@@ -127,7 +127,7 @@ async def login(request: Request):
         elif person and pin:
             viewer = await run_in_threadpool(viewer_from_pin, request.app, person, pin, lang)
         else:
-            return _login_page(request, 400, gettext("Enter your token, or your staff number and PIN.", lang))
+            return _login_page(request, 400, _("Enter your token, or your staff number and PIN.", lang))
     except ConsoleInputError as exc:
         store.failed(client)
         hub = request.app.state.hub
@@ -154,8 +154,8 @@ async def logout(request: Request):
     sess = _session(request)
     form = await request.form()
     if not check_csrf(sess.csrf, form.get("csrf")):
-        raise ConsoleInputError(gettext("This form was not sent from the console (missing or wrong CSRF token).", sess.viewer.lang),
-                                gettext("Reload the page and try again.", sess.viewer.lang), status=403)
+        raise ConsoleInputError(_("This form was not sent from the console (missing or wrong CSRF token).", sess.viewer.lang),
+                                _("Reload the page and try again.", sess.viewer.lang), status=403)
     store_of(request).drop(sess.sid)
     with request.app.state.hub.sessions() as s, s.begin():
         audit.record(s, sess.viewer.actor, "console", "login", "logout")
@@ -205,9 +205,9 @@ async def font(request: Request, weight: str):
 
 def _form_csrf(sess, form) -> None:
     if not check_csrf(sess.csrf, form.get("csrf")):
-        raise ConsoleInputError(gettext("This form was not sent from the console (missing or wrong CSRF token); nothing was changed.",
+        raise ConsoleInputError(_("This form was not sent from the console (missing or wrong CSRF token); nothing was changed.",
                                         sess.viewer.lang),
-                                gettext("Reload the page and try again.", sess.viewer.lang), status=403)
+                                _("Reload the page and try again.", sess.viewer.lang), status=403)
 
 
 def _page_context(sess, request: Request, view):
@@ -238,14 +238,14 @@ router.add_api_route("/devices", _view_page("devices", "devices.html"), methods=
 async def export(request: Request, view_name: str, table_file: str):
     sess = _session(request)
     lang = sess.viewer.lang
-    key, _, suffix = table_file.rpartition(".")
+    key, _dot, suffix = table_file.rpartition(".")
     if suffix not in ("csv", "xlsx") or view_name not in views.VIEWS:
-        raise ConsoleInputError(gettext("There is no such export.", lang), gettext("Use the export links under each table.", lang), 404)
+        raise ConsoleInputError(_("There is no such export.", lang), _("Use the export links under each table.", lang), 404)
     view = await run_in_threadpool(views.build, request.app.state.hub, view_name, sess.viewer, dict(request.query_params),
                                    export=key)
     table = next((t for t in view.tables if t.key == key), None)
     if table is None:
-        raise ConsoleInputError(gettext("There is no such export.", lang), gettext("Use the export links under each table.", lang), 404)
+        raise ConsoleInputError(_("There is no such export.", lang), _("Use the export links under each table.", lang), 404)
     if suffix == "csv":
         body, media = to_csv(table), "text/csv; charset=utf-8"
     else:

@@ -13,16 +13,16 @@ from kiosk.hub.console.periods import Period, Scope
 from kiosk.hub.console.sqlbits import bucket_percentiles, cst_day_key, is_pg, key_to_day, on_or_before_day
 from kiosk.hub.console.tables import Table, hours, pct
 from kiosk.hub.models import ApiToken, Case, Outlet, ProxyEvent, ProxyRequest
-from kiosk.i18n import gettext
+from kiosk.i18n import N_, gettext as _
 
 TOP_ITEMS = 20
 LEVEL_ORDER = {"county": 0, "town": 1, "village": 2, "partner": 3}
 
 
 def level_name(level: str | None, lang: str) -> str:
-    names = {"county": gettext("County centre", lang), "town": gettext("Town centre", lang),
-             "village": gettext("Village point", lang), "partner": gettext("Partner outlet", lang)}
-    return names.get(level or "", gettext("Unassigned", lang))
+    names = {"county": _("County centre", lang), "town": _("Town centre", lang),
+             "village": _("Village point", lang), "partner": _("Partner outlet", lang)}
+    return names.get(level or "", _("Unassigned", lang))
 
 
 def device_outlets(session) -> dict[str, str]:
@@ -79,13 +79,13 @@ def applications_by_outlet(session, period: Period, scope: Scope, lang: str) -> 
     out = []
     for code, (n, done, ok) in totals.items():
         info = scope.outlets.get(code) if code else None
-        out.append([code or "—", info.name if info else gettext("Unassigned kiosk", lang),
+        out.append([code or "—", info.name if info else _("Unassigned kiosk", lang),
                     level_name(info.level if info else None, lang), n, done, ok, pct(ok, done)])
     out.sort(key=lambda r: (-r[3], r[0]))
-    return Table("applications_by_outlet", gettext("Applications by outlet", lang),
-                 [gettext("Outlet code", lang), gettext("Outlet", lang), gettext("Level", lang), gettext("Applications", lang),
-                  gettext("Finished", lang), gettext("Within promised time", lang), gettext("Share in time (%)", lang)],
-                 out, chart="bar", chart_columns=(3,))
+    return Table("applications_by_outlet", _("Applications by outlet", lang),
+                 [_("Outlet code", lang), _("Outlet", lang), _("Level", lang), _("Applications", lang),
+                  _("Finished", lang), _("Within promised time", lang), _("Share in time (%)", lang)],
+                 out, chart="bar", chart_columns=(3,), label_column=1)
 
 
 def _by_column(session, column, where, title_key: str, title: str, label: str, lang: str, limit: int | None = None,
@@ -94,26 +94,26 @@ def _by_column(session, column, where, title_key: str, title: str, label: str, l
     if limit:
         q = q.limit(limit)
     rows = [[names(v) if names else (v if v not in (None, "") else "—"), n] for v, n in session.execute(q)]
-    return Table(title_key, title, [label, gettext("Count", lang)], rows, chart="bar")
+    return Table(title_key, title, [label, _("Count", lang)], rows, chart="bar")
 
 
 def applications_by_channel(session, period, scope, lang) -> Table:
-    channels = {"kiosk": gettext("Self-service kiosk", lang), "counter": gettext("Counter", lang)}
+    channels = {"kiosk": _("Self-service kiosk", lang), "counter": _("Counter", lang)}
     totals: dict[str, int] = {}
     for _device, channel, n, _done, _ok in case_groups(session, period, scope):
         totals[channel] = totals.get(channel, 0) + n
     rows = [[channels.get(c, c), n] for c, n in sorted(totals.items(), key=lambda kv: -kv[1])]
-    return Table("applications_by_channel", gettext("Applications by channel", lang),
-                 [gettext("Channel", lang), gettext("Count", lang)], rows, chart="bar")
+    return Table("applications_by_channel", _("Applications by channel", lang),
+                 [_("Channel", lang), _("Count", lang)], rows, chart="bar")
 
 
 def applications_by_item(session, period, scope, lang) -> Table:
     q = (select(Case.item_code, func.max(Case.item_name), func.count().label("n"))
          .where(_case_filter(session, period, scope)).group_by(Case.item_code).order_by(func.count().desc()).limit(TOP_ITEMS))
     rows = [[code, name, n] for code, name, n in session.execute(q)]
-    return Table("applications_by_item", gettext("Applications by item (top 20)", lang),
-                 [gettext("Item code", lang), gettext("Item", lang), gettext("Count", lang)], rows, chart="bar",
-                 chart_columns=(2,))
+    return Table("applications_by_item", _("Applications by item (top 20)", lang),
+                 [_("Item code", lang), _("Item", lang), _("Count", lang)], rows, chart="bar",
+                 chart_columns=(2,), label_column=1)
 
 
 def daily_volume(session, period: Period, scope: Scope, lang: str) -> Table:
@@ -130,8 +130,8 @@ def daily_volume(session, period: Period, scope: Scope, lang: str) -> Table:
         key = day.isoformat()
         rows.append([key, int(cases.get(key, 0)), int(reqs.get(key, 0))])
         day += dt.timedelta(days=1)
-    return Table("daily_volume", gettext("Daily volume", lang),
-                 [gettext("Day", lang), gettext("Applications", lang), gettext("代办 requests", lang)], rows,
+    return Table("daily_volume", _("Daily volume", lang),
+                 [_("Day", lang), _("Applications", lang), _("代办 requests", lang)], rows,
                  chart="line", chart_columns=(1, 2))
 
 
@@ -159,44 +159,44 @@ def requests_by_outlet(session, period, scope, lang) -> Table:
         rows.append([code, info.name if info else code, level_name(info.level if info else None, lang), n,
                      int(done or 0), int(ok or 0), pct(ok, done), int(escalated or 0)])
     rows.sort(key=lambda r: (-r[3], r[0]))
-    return Table("requests_by_outlet", gettext("代办 requests by outlet", lang),
-                 [gettext("Outlet code", lang), gettext("Outlet", lang), gettext("Level", lang), gettext("Requests", lang),
-                  gettext("Finished", lang), gettext("Within promised time", lang), gettext("Share in time (%)", lang),
-                  gettext("Escalated", lang)], rows, chart="bar", chart_columns=(3,))
+    return Table("requests_by_outlet", _("代办 requests by outlet", lang),
+                 [_("Outlet code", lang), _("Outlet", lang), _("Level", lang), _("Requests", lang),
+                  _("Finished", lang), _("Within promised time", lang), _("Share in time (%)", lang),
+                  _("Escalated", lang)], rows, chart="bar", chart_columns=(3,), label_column=1)
 
 
 def requests_by_level(session, period, scope, lang) -> Table:
     q = (select(Outlet.level, func.count()).select_from(ProxyRequest).join(Outlet, Outlet.code == ProxyRequest.outlet_code)
          .where(_request_filter(period, scope)).group_by(Outlet.level))
     rows = sorted(([level_name(lv, lang), n, LEVEL_ORDER.get(lv, 9)] for lv, n in session.execute(q)), key=lambda r: r[2])
-    return Table("requests_by_level", gettext("代办 requests by outlet level", lang),
-                 [gettext("Level", lang), gettext("Requests", lang)], [r[:2] for r in rows], chart="bar")
+    return Table("requests_by_level", _("代办 requests by outlet level", lang),
+                 [_("Level", lang), _("Requests", lang)], [r[:2] for r in rows], chart="bar")
 
 
-CHANNELS = {"kiosk": "Self-service kiosk", "counter": "Counter", "hotline": "12345 hotline",
-            "miniprogram": "Mini-program", "field": "Field visit", "other": "Other"}
-MODES = {"remote_guidance": "Remote guidance", "home_visit": "Home visit", "full_proxy": "Full proxy"}
+CHANNELS = {"kiosk": N_("Self-service kiosk"), "counter": N_("Counter"), "hotline": N_("12345 hotline"),
+            "miniprogram": N_("Mini-program"), "field": N_("Field visit"), "other": N_("Other")}
+MODES = {"remote_guidance": N_("Remote guidance"), "home_visit": N_("Home visit"), "full_proxy": N_("Full proxy")}
 
 
 def requests_by_channel(session, period, scope, lang) -> Table:
     return _by_column(session, ProxyRequest.channel, _request_filter(period, scope), "requests_by_channel",
-                      gettext("代办 requests by channel", lang), gettext("Channel", lang), lang,
-                      names=lambda v: gettext(CHANNELS[v], lang) if v in CHANNELS else v)
+                      _("代办 requests by channel", lang), _("Channel", lang), lang,
+                      names=lambda v: _(CHANNELS[v], lang) if v in CHANNELS else v)
 
 
 def requests_by_mode(session, period, scope, lang) -> Table:
     return _by_column(session, ProxyRequest.mode, _request_filter(period, scope), "requests_by_mode",
-                      gettext("代办 requests by mode", lang), gettext("Mode", lang), lang,
-                      names=lambda v: gettext(MODES[v], lang) if v in MODES else v)
+                      _("代办 requests by mode", lang), _("Mode", lang), lang,
+                      names=lambda v: _(MODES[v], lang) if v in MODES else v)
 
 
 def requests_by_item(session, period, scope, lang) -> Table:
     q = (select(ProxyRequest.item_code, func.max(ProxyRequest.item_name), func.count())
          .where(_request_filter(period, scope)).group_by(ProxyRequest.item_code).order_by(func.count().desc()).limit(TOP_ITEMS))
     rows = [[code or "—", name or "—", n] for code, name, n in session.execute(q)]
-    return Table("requests_by_item", gettext("代办 requests by item (top 20)", lang),
-                 [gettext("Item code", lang), gettext("Item", lang), gettext("Count", lang)], rows, chart="bar",
-                 chart_columns=(2,))
+    return Table("requests_by_item", _("代办 requests by item (top 20)", lang),
+                 [_("Item code", lang), _("Item", lang), _("Count", lang)], rows, chart="bar",
+                 chart_columns=(2,), label_column=1)
 
 
 def case_percentiles(session, period: Period, scope: Scope) -> list[float | None]:
@@ -220,12 +220,12 @@ def timeliness(session, period: Period, scope: Scope, lang: str) -> Table:
     rn, rfin, rok = session.execute(select(func.count(), func.sum(case((closed, 1), else_=0)),
                                            func.sum(case((_request_in_time(), 1), else_=0))).where(rf)).one()
     rmed, rp90 = bucket_percentiles(session, and_(rf, closed), ProxyRequest.created_at, ProxyRequest.sla_stopped_at)
-    rows = [[gettext("Applications", lang), n, int(finished or 0), int(ok or 0), pct(ok, finished), hours(med), hours(p90)],
-            [gettext("代办 requests", lang), rn, int(rfin or 0), int(rok or 0), pct(rok, rfin), hours(rmed), hours(rp90)]]
-    return Table("timeliness", gettext("Finished within the promised time", lang),
-                 [gettext("What", lang), gettext("Received", lang), gettext("Finished", lang),
-                  gettext("Within promised time", lang), gettext("Share in time (%)", lang),
-                  gettext("Median time to finish (h)", lang), gettext("90th percentile (h)", lang)], rows)
+    rows = [[_("Applications", lang), n, int(finished or 0), int(ok or 0), pct(ok, finished), hours(med), hours(p90)],
+            [_("代办 requests", lang), rn, int(rfin or 0), int(rok or 0), pct(rok, rfin), hours(rmed), hours(rp90)]]
+    return Table("timeliness", _("Finished within the promised time", lang),
+                 [_("What", lang), _("Received", lang), _("Finished", lang),
+                  _("Within promised time", lang), _("Share in time (%)", lang),
+                  _("Median time to finish (h)", lang), _("90th percentile (h)", lang)], rows)
 
 
 def workloads(session, period: Period, scope: Scope, lang: str) -> Table:
@@ -250,9 +250,9 @@ def workloads(session, period: Period, scope: Scope, lang: str) -> Table:
     for actor, n in holding.items():
         rows.setdefault(actor, [actor.split(":", 1)[0], actor.split(":", 1)[-1], 0, 0, 0, 0])[5] = n
     out = sorted(rows.values(), key=lambda r: (-r[2], r[1]))
-    return Table("workloads", gettext("Staff workloads", lang),
-                 [gettext("Role", lang), gettext("Name", lang), gettext("Actions", lang), gettext("Requests handled", lang),
-                  gettext("Escalations", lang), gettext("Holding now", lang)], out, chart="bar", chart_columns=(3,))
+    return Table("workloads", _("Staff workloads", lang),
+                 [_("Role", lang), _("Name", lang), _("Actions", lang), _("Requests handled", lang),
+                  _("Escalations", lang), _("Holding now", lang)], out, chart="bar", chart_columns=(3,), label_column=1)
 
 
 ORDER = ("timeliness", "daily_volume", "applications_by_outlet", "applications_by_channel", "applications_by_item",

@@ -13,6 +13,7 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)
     chart: str | None = None  # "bar" | "line" | None: draw the first column against the numeric ones
     chart_columns: tuple[int, ...] = (1,)  # which columns the chart plots
+    label_column: int = 0  # which column names the bars / points
     note: str = ""
 
     def as_dicts(self) -> list[dict[str, Any]]:

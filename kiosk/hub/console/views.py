@@ -15,10 +15,10 @@ from kiosk.hub.console.periods import (ConsoleInputError, OutletInfo, Period, Sc
                                        resolve_scope, today_cst)
 from kiosk.hub.console.tables import Table
 from kiosk.hub.console.web import Viewer
-from kiosk.i18n import gettext
+from kiosk.i18n import N_, gettext as _
 
 VIEWS = ("board", "stats", "evaluations", "devices")
-TITLES = {"board": "Today's board", "stats": "Statistics", "evaluations": "差评 list", "devices": "Device health"}
+TITLES = {"board": N_("Today's board"), "stats": N_("Statistics"), "evaluations": N_("差评 list"), "devices": N_("Device health")}
 
 
 @dataclass
@@ -45,12 +45,12 @@ def _subtitle(scope: Scope, period: Period | None, lang: str) -> str:
     where = scope.label(lang)
     if period is None:
         return where
-    return gettext("{outlet}, {first} to {last}", lang).format(outlet=where, first=period.first, last=period.last)
+    return _("{outlet}, {first} to {last}", lang).format(outlet=where, first=period.first, last=period.last)
 
 
 def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = None) -> View:
     if name not in VIEWS:
-        raise ConsoleInputError(gettext("There is no such page.", viewer.lang), "", 404)
+        raise ConsoleInputError(_("There is no such page.", viewer.lang), "", 404)
     lang = viewer.lang
     with hub.sessions() as s, s.begin():
         scope, choices = _scope(s, viewer, params)
@@ -59,7 +59,8 @@ def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = Non
         items: list[dict] = []
         extra: dict = {}
         if name == "board":
-            tables, items = board.board_tables(s, scope, lang, limit=None if export else board.LIST_LIMIT)
+            tables, items = board.board_tables(s, scope, lang, limit=None if export else board.LIST_LIMIT,
+                                               level=viewer.level, actor=viewer.actor)
             extra["can_act"] = viewer.level is not None
             if extra["can_act"] and not export:
                 _add_candidates(s, scope, items)
@@ -97,7 +98,7 @@ def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = Non
                 detail["records"] = [str(x) for x in shown[:500]]
             audit.record(s, viewer.actor, "console", name, "view", **detail)
     tag = (scope.outlet.code if scope.outlet else "all") + (f"-{period.first}-{period.last}" if period else "")
-    return View(name, gettext(TITLES[name], lang), _subtitle(scope, period, lang), query, tables, scope, period, choices,
+    return View(name, _(TITLES[name], lang), _subtitle(scope, period, lang), query, tables, scope, period, choices,
                 tag, items, extra)
 
 
@@ -144,8 +145,8 @@ def _evaluations(hub, s, period, scope, lang, params, export) -> tuple[list[Tabl
     try:
         from kiosk.hub.console import evals
     except ImportError:
-        return [Table("bad_reviews", gettext("差评 list", lang), [gettext("Note", lang)],
-                      [[gettext("This hub has no evaluations yet.", lang)]])], []
+        return [Table("bad_reviews", _("差评 list", lang), [_("Note", lang)],
+                      [[_("This hub has no evaluations yet.", lang)]])], []
     return evals.bad_review_list(hub, s, period, scope, lang, params.get("state") or "", export=bool(export))
 
 
@@ -165,7 +166,7 @@ def evaluation_action(hub, viewer: Viewer, evaluation_id: str, action: str, form
     try:
         from kiosk.hub.console import evals
     except ImportError:
-        raise ConsoleInputError(gettext("This hub has no evaluations yet.", viewer.lang), "", 404) from None
+        raise ConsoleInputError(_("This hub has no evaluations yet.", viewer.lang), "", 404) from None
     return evals.evaluation_action(hub, viewer, evaluation_id, action, form)
 
 
@@ -176,18 +177,18 @@ def monthly_pdf(hub, viewer: Viewer, params: dict, fonts) -> tuple[bytes, str]:
     lang = viewer.lang
     period = parse_month(params.get("month"), lang)
     if period.first > today_cst():
-        raise ConsoleInputError(gettext("The month {month} has not begun.", lang).format(month=period.first.strftime("%Y-%m")),
-                                gettext("Choose this month or an earlier one.", lang))
+        raise ConsoleInputError(_("The month {month} has not begun.", lang).format(month=period.first.strftime("%Y-%m")),
+                                _("Choose this month or an earlier one.", lang))
     with hub.sessions() as s, s.begin():
-        scope, _ = _scope(s, viewer, params)
+        scope, _choices = _scope(s, viewer, params)
         tables = [stats.timeliness(s, period, scope, lang), stats.applications_by_outlet(s, period, scope, lang),
                   stats.requests_by_outlet(s, period, scope, lang), stats.requests_by_level(s, period, scope, lang)]
         tables += _evaluation_summary(s, period, scope, lang)
         tables += [stats.workloads(s, period, scope, lang), devices.device_health(s, scope, lang)[0]]
         audit.record(s, viewer.actor, "console", "report", "export", table="monthly_pdf",
                      outlet=scope.outlet.code if scope.outlet else "*", period=period.first.strftime("%Y-%m"))
-    title = gettext("{outlet} — 考核 report for {month}", lang).format(outlet=scope.label(lang), month=period.first.strftime("%Y-%m"))
-    subtitle = gettext("Period {first} to {last} (China Standard Time)", lang).format(first=period.first, last=period.last)
+    title = _("{outlet} — 考核 report for {month}", lang).format(outlet=scope.label(lang), month=period.first.strftime("%Y-%m"))
+    subtitle = _("Period {first} to {last} (China Standard Time)", lang).format(first=period.first, last=period.last)
     body = monthly_report(fonts, title, subtitle, tables, viewer.name, lang)
     name = f"report-{scope.outlet.code if scope.outlet else 'all'}-{period.first.strftime('%Y-%m')}.pdf"
     return body, name
