@@ -257,3 +257,37 @@ def test_notifications_go_through_the_gateway_with_the_phone_masked(proxy_hub, c
     assert notified == ["received", "claimed", "waiting_for_you", "escalated", "done"]
     text = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert "13700009050" not in text and "欧阳娜娜" not in text
+
+
+# -- filed requests follow their case ------------------------------------------------------------
+
+def test_filed_request_follows_its_case_on_the_platform(proxy_hub):
+    import uuid as _uuid
+
+    from hub_support import case_payload, wait_for
+    from kiosk.hub.models import Case
+
+    sweeper = proxy_hub.app.state.proxy_runtime.sweeper
+    docs = []
+    for n in (1, 2):
+        receipt = f"K0001-20261201-000{n}"
+        r = proxy_hub.post("kiosk", "/api/v1/cases", case_payload(receipt), headers={"Idempotency-Key": str(_uuid.uuid4())})
+        assert r.status_code == 201, r.text
+        doc = proxy_hub.created()
+        proxy_hub.claim("clerk", id=doc["id"])
+        proxy_hub.act("clerk", doc["id"], "start")
+        filed = proxy_hub.act("clerk", doc["id"], "file", receipt_no=receipt).json()
+        assert filed["status"] == "filed"
+        docs.append((doc, receipt))
+    wait_for(lambda: all(proxy_hub.get("clerk", f"/api/v1/cases/{r}").json()["status"] == "submitted" for _, r in docs))
+    assert sweeper.cases() == 0  # the platform has not decided yet
+    with proxy_hub.app.state.hub.sessions() as s, s.begin():
+        for (doc, receipt), verdict in zip(docs, ("completed", "rejected")):
+            s.query(Case).filter_by(receipt_no=receipt).one().platform_status = verdict
+    assert sweeper.cases() == 2
+    done = proxy_hub.get("clerk", f"/api/v1/proxy-requests/{docs[0][0]['id']}").json()
+    assert done["status"] == "done" and done["events"][-2]["action"] == "done"
+    back = proxy_hub.get("clerk", f"/api/v1/proxy-requests/{docs[1][0]['id']}").json()
+    assert back["status"] == "in_progress" and back["holder"] == "clerk:zhang" and not back["sla"]["stopped"]
+    assert "case_rejected" in [e["action"] for e in back["events"]]
+    assert sweeper.cases() == 0
