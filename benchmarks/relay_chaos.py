@@ -502,6 +502,12 @@ def run(args) -> dict:
 
     requests.post(f"{sim.url}/sim/faults", json={"fail_rate": 0.0}, timeout=5)
     faults_stopped = time.monotonic()
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        from sqlalchemy import text as sql_text
+
+        queued_at_hub = conn.execute(sql_text("SELECT count(*) FROM cases WHERE status = 'queued'")).scalar()
+    engine.dispose()
     deadline = faults_stopped + args.deadline_s
     counts = platform_counts(sim_db, expected)
     while counts["cases_at_platform"] < len(expected) and time.monotonic() < deadline:
@@ -585,6 +591,7 @@ def run(args) -> dict:
         "kills": counter["kills"], "kills_mid_relay_step": counter["kills_mid_step"], "link_cuts": counter["link_cuts"],
         "platform_fail_rate": 0.2, "proxy": proxy_counts,
         "outboxes_empty_s": round(outboxes_empty_s, 1),
+        "queued_at_hub_when_faults_stopped": queued_at_hub,
         "last_case_after_faults_stopped_s": round(recovery_s, 1),
         "throughput_cases_per_s": round(counts["cases_at_platform"] / main_s, 2) if main_s else None,
         "backlog_cases": len(backlog), "backlog_at_platform": bcounts["cases_at_platform"],

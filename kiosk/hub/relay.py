@@ -44,7 +44,7 @@ class MaterialLost(Exception):
 
 class Relay:
     def __init__(self, hub, poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 60.0,
-                 lease_s: float = 15.0, probe_max_s: float = PROBE_MAX_S) -> None:
+                 lease_s: float = 15.0, probe_max_s: float = PROBE_MAX_S, concurrency: int = 4) -> None:
         self.hub = hub
         self.worker_id = f"relay-{uuid.uuid4().hex[:8]}"
         self.poll_s = poll_s
@@ -54,7 +54,8 @@ class Relay:
         self.probe_max_s = probe_max_s
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.concurrency = max(1, concurrency)  # deliveries in flight per hub process
+        self._threads: list[threading.Thread] = []
         self._failures = 0          # consecutive PlatformUnavailable
         self._probe_at = 0.0        # monotonic time of the next probe while the platform is down
         self._probe_every = PROBE_MIN_S
@@ -68,27 +69,31 @@ class Relay:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is None:
+        """Start `concurrency` delivery threads. Each claims its own case (the claim is the lock), so several
+        cases are in flight at once while each case's steps still run in order in one thread."""
+        if not self._threads:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name=self.worker_id, daemon=True)
-            self._thread.start()
+            self._threads = [threading.Thread(target=self._loop, args=(i,), name=f"{self.worker_id}-{i}", daemon=True)
+                             for i in range(self.concurrency)]
+            for t in self._threads:
+                t.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for t in self._threads:
+            t.join(timeout)
+        self._threads = []
 
     def wake(self) -> None:
         self._wake.set()
 
-    def _loop(self) -> None:
+    def _loop(self, index: int = 0) -> None:
         last_sweep = 0.0
         while not self._stop.is_set():
             try:
                 if self.platform_down:
-                    worked = self._probe()
+                    worked = self._probe() if index == 0 else False  # one prober per process
                 else:
                     worked = self.run_once()
             except Exception as exc:  # the database went away, say: keep the worker alive and try again later
@@ -98,7 +103,7 @@ class Relay:
                     self._throttle.exception("relay pass failed", exc, key="pass")
                     worked = False
             now = time.monotonic()
-            if now - last_sweep > SWEEP_EVERY_S:
+            if index == 0 and now - last_sweep > SWEEP_EVERY_S:
                 last_sweep = now
                 try:
                     self.purge_expired_uploads()
