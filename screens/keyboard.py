@@ -110,7 +110,7 @@ class KeyboardPanel(BoxLayout):
         self.caps = False
         # A field starts in 中 unless it asks for English (URLs, tokens) or Chinese cannot be typed.
         self.chinese = field.input_mode == "chinese" and not isinstance(ime, LettersOnlyEngine)
-        if not self.chinese:
+        if isinstance(ime, LettersOnlyEngine):
             self.say(_("Chinese input is not available on this kiosk: please type in letters or ask the staff."))
         self.page = "numeric" if field.mode == "digits" else "letters"
         self.title = field.label or _label_above(field)
@@ -147,14 +147,14 @@ class KeyboardPanel(BoxLayout):
             else:
                 self.field.text = ""
         elif key == "space":
-            self._insert(comp.commit_first() if comp.active else " ")
+            self._convert(" " if not comp.active else "")
         elif key == "done":
-            self._insert(comp.commit_first())
-            close_keyboard()
-            return
+            if self._convert():
+                close_keyboard()
+                return
         elif key == "lang":
             if comp.active:
-                self._insert(comp.commit_raw())
+                self._convert(raw=True)
             if isinstance(comp.engine, LettersOnlyEngine):
                 self.say(_("Chinese input is not available on this kiosk: please type in letters or ask the staff."))
             else:
@@ -188,6 +188,17 @@ class KeyboardPanel(BoxLayout):
         if key not in ("prev", "next"):
             self._reset_pages()
         self._refresh()
+
+    def _convert(self, extra: str = "", raw: bool = False) -> bool:
+        """Convert what is being spelled (first candidates, or the letters as typed) and insert it with `extra`.
+        When the field cannot take it, the spelling stays as it was (and the reason is shown)."""
+        comp = self.composition
+        snapshot = (comp.letters, list(comp.chosen))
+        text = (comp.commit_raw() if raw else comp.commit_first()) + extra
+        if self._insert(text):
+            return True
+        comp.letters, comp.chosen = snapshot
+        return False
 
     def choose(self, index_on_page: int) -> None:
         comp = self.composition
