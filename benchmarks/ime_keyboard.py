@@ -5,7 +5,8 @@ sentences, and a 40-letter worst case), asking for the candidates and the compos
 as the keyboard does, then chooses first candidates until the text is committed. The engine's answer cache is
 emptied before each spelling, so no key is answered from an earlier run. `rss_mb` is this process's resident
 memory with the engine loaded (Python itself included), `rss_engine_mb` the part the engine adds, `peak_rss_mb`
-the high-water mark. `--widget` also types the same spellings on the real keyboard widget, offscreen in a child
+the high-water mark. `cpu_*` is the CPU time this process spent per key (the wall-clock figures also carry other
+programs' load on a shared machine; `load_avg_1min` says how much). `--widget` also types the same spellings on the real keyboard widget, offscreen in a child
 process (Kivy and the Simplified Chinese font loaded), timing each key from the press to the candidate bar updated
 (`widget_*`) and to the next frame drawn (`frame_*`, llvmpipe software rendering here). Prints one JSON line.
 --smoke: one round.
@@ -134,6 +135,7 @@ def main() -> int:
     loaded = rss_mb()
 
     key_ms: list[float] = []
+    cpu_ms: list[float] = []  # CPU time of this process only: what the wall clock shows less other programs' load
     choose_ms: list[float] = []
     slowest = ("", 0.0)
     for _ in range(rounds):
@@ -142,10 +144,12 @@ def main() -> int:
             comp = Composition(engine)
             for ch in spelling:
                 t = time.perf_counter()
+                c = time.process_time()
                 comp.type(ch)
                 comp.candidates  # noqa: B018 - what the candidate bar shows
                 comp.preedit  # noqa: B018 - what the composition line shows
                 ms = (time.perf_counter() - t) * 1000
+                cpu_ms.append((time.process_time() - c) * 1000)
                 key_ms.append(ms)
                 if ms > slowest[1]:
                     slowest = (comp.letters, ms)
@@ -180,6 +184,10 @@ def main() -> int:
         "p95_ms": round(percentile(key_ms, 0.95), 2),
         "max_ms": round(max(key_ms), 2),
         "slowest_input": slowest[0],
+        "cpu_p50_ms": round(percentile(cpu_ms, 0.50), 2),
+        "cpu_p95_ms": round(percentile(cpu_ms, 0.95), 2),
+        "cpu_max_ms": round(max(cpu_ms), 2),
+        "load_avg_1min": round(os.getloadavg()[0], 1),
         "choose_p95_ms": round(percentile(choose_ms, 0.95), 2),
         "choose_max_ms": round(max(choose_ms), 2),
         "rss_mb": round(loaded, 1),
