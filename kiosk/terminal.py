@@ -251,10 +251,16 @@ class Terminal:
         from devices.scanner.detect import CONFIDENCE_THRESHOLD
         from devices.scanner.pipeline import encode_page, flatten_page
 
+        camera = self.camera()
         try:
-            still = self.camera().capture_still()
+            still = camera.capture_still()
         except DeviceError as exc:
-            raise TerminalError("camera_unavailable", str(exc)) from exc
+            if getattr(camera.status, "value", "") != "online":
+                raise TerminalError("camera_unavailable", str(exc)) from exc
+            try:  # a camera that is there but slow (a busy machine, a long exposure): once more, longer
+                still = camera.capture_still(timeout=10.0)
+            except DeviceError as again:
+                raise TerminalError("camera_unavailable", str(again)) from again
         dpi = self.cfg.devices.camera.dpi
         try:
             flat = flatten_page(still, dpi, kind="id1" if material.is_id_card else "auto", require_page=True)

@@ -181,7 +181,7 @@ class ScanScreen(KioskScreen):
                     Clock.schedule_once(lambda dt, st=status: None if stop.is_set() else self._camera_failed(st), 0)
                     opened_at = time.monotonic() + 3600  # said once; keep looking in case it comes back
             else:
-                if not seen_frame:
+                if not seen_frame or not self.camera_ok:  # first picture, or pictures again after a failure
                     seen_frame = True
                     Clock.schedule_once(lambda dt: None if stop.is_set() else self._camera_ready(), 0)
                 shown = draw_outline(frame, detection)
