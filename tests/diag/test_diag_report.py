@@ -148,3 +148,12 @@ def test_a_bad_config_is_a_check_naming_file_and_key(tmp_path):
     check = by_check(json.loads(proc.stdout))["config.valid"]
     assert check["severity"] == "error"
     assert str(cfg) in check["errors"][0]["message"] and "devices.printer.paper" in check["errors"][0]["message"]
+
+
+def test_cli_saves_the_report_and_sends_a_copy_to_the_hub(tmp_path):
+    out = tmp_path / "report.json"
+    proc = kiosk("diag", "--simulated", "--send", "--out", str(out), "--lang", "en", tmp_path=tmp_path)
+    assert proc.returncode == EXIT_OK, proc.stderr
+    saved = json.loads(out.read_text("utf-8"))
+    assert saved["overall"] == "ok" and saved["device_id"] == "K0001"
+    assert "report sent to the hub (report 1)" in proc.stderr
