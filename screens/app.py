@@ -338,6 +338,7 @@ class KioskApp(App):
         self.go("id_login")
         self.screen("id_login").card_placed(card)
         self.notice = self.tr._(NEW_CARD_MESSAGE)
+        self.speak(self.notice)
 
     def _card_taken_away(self) -> None:
         if self._card_return_event is not None:
@@ -353,6 +354,7 @@ class KioskApp(App):
             log.info("the card was not put back: session wiped")
             self.end_session()
             self.notice = self.tr._(CARD_GONE_MESSAGE)
+            self.speak(self.notice)
             return False
         return True
 
