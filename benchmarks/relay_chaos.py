@@ -11,8 +11,9 @@ platform simulator while:
 * the kiosks' link to the hub is cut and restored;
 * with PostgreSQL (`--pg URL`, else $KIOSK_TEST_PG_URL), a second hub serves the same database and upload volume.
 
-Then the faults stop, everything is counted at the simulator, and a backlog of queued cases (1,000; --quick 100)
-is drained after a link outage. One JSON line on stdout:
+Then the faults stop and everything is counted at the simulator; a platform outage with cases waiting at the hub
+measures recovery (and the calls a down platform gets); a backlog of queued cases (1,000; --quick 100) is
+drained after a link outage. One JSON line on stdout:
 cases_expected, cases_at_platform, duplicates, missing, sha256_mismatches, bytes_resent_after_interruptions,
 drain_s_after_outage, throughput, and the fault counts. `--quick`: 20 applications, two kills, under two minutes
 (run by the test suite); `--smoke`: a handful of cases and one kill.
@@ -517,6 +518,32 @@ def run(args) -> dict:
     main_s = time.monotonic() - t0
 
     main_patch_bytes = counter["patch_bytes"]
+
+    # A platform outage with cases waiting at the hub: how long after it is back do they arrive, and how hard is
+    # a platform that is down pressed meanwhile?
+    requests.post(f"{sim.url}/sim/faults", json={"fail_rate": 1.0}, timeout=5)
+    outage: dict[str, dict[str, str]] = {}
+    for i in range(args.outage_cases):
+        device, box, client = boxes[i % args.kiosks]
+        receipt_no = f"{device}-20261203-{i + 1:04d}"
+        doc, files, want = make_application(random.Random(1000 + i), receipt_no, work, 0.0)
+        box.enqueue(doc, files)
+        for f in files:
+            Path(f).unlink()
+        outage[receipt_no] = want
+    for _d, box, client in boxes:
+        box.drain(client)
+    time.sleep(3.0)  # the relays have failed a few times and switched to probing
+    calls_before = sum(p.counts["forwarded"] for p in proxies)
+    time.sleep(args.outage_s)
+    calls_while_down = sum(p.counts["forwarded"] for p in proxies) - calls_before
+    requests.post(f"{sim.url}/sim/faults", json={"fail_rate": 0.0}, timeout=5)
+    back = time.monotonic()
+    ocounts = platform_counts(sim_db, outage)
+    while ocounts["cases_at_platform"] < len(outage) and time.monotonic() - back < args.deadline_s:
+        time.sleep(0.1)
+        ocounts = platform_counts(sim_db, outage)
+    platform_recovery_s = time.monotonic() - back
     # A backlog queued while the kiosks' link is down, then drained.
     for link in links:
         link.cut()
@@ -594,6 +621,10 @@ def run(args) -> dict:
         "queued_at_hub_when_faults_stopped": queued_at_hub,
         "last_case_after_faults_stopped_s": round(recovery_s, 1),
         "throughput_cases_per_s": round(counts["cases_at_platform"] / main_s, 2) if main_s else None,
+        "outage_cases": len(outage), "outage_at_platform": ocounts["cases_at_platform"],
+        "outage_duplicates": ocounts["duplicates"],
+        "platform_calls_per_s_while_down": round(calls_while_down / args.outage_s, 2),
+        "platform_recovery_s": round(platform_recovery_s, 1),
         "backlog_cases": len(backlog), "backlog_at_platform": bcounts["cases_at_platform"],
         "backlog_duplicates": bcounts["duplicates"], "backlog_missing": bcounts["missing"],
         "drain_s_after_outage": round(drain_s, 1),
@@ -619,12 +650,15 @@ def main() -> None:
     if args.smoke:
         args.apps, args.kiosks, args.kills, args.link_cuts, args.backlog, args.big_share = 5, 2, 1, 1, 20, 0.0
         args.kill_every_s, args.deadline_s = (0.5, 1.5), 60.0
+        args.outage_cases, args.outage_s = 4, 5.0
     elif args.quick:
         args.apps, args.kiosks, args.kills, args.link_cuts, args.backlog, args.big_share = 20, 3, 2, 1, 100, 0.05
         args.kill_every_s, args.deadline_s = (1.0, 3.0), 90.0
+        args.outage_cases, args.outage_s = 10, 10.0
     else:
         args.apps, args.kiosks, args.kills, args.link_cuts, args.backlog, args.big_share = 200, 6, 12, 6, 1000, 0.05
         args.kill_every_s, args.deadline_s = (2.0, 6.0), 900.0
+        args.outage_cases, args.outage_s = 40, 60.0
     logging.basicConfig(level=logging.CRITICAL, stream=sys.stderr)
     print(json.dumps(run(args), ensure_ascii=False))
 

@@ -26,5 +26,6 @@ def test_relay_chaos_quick_loses_duplicates_and_corrupts_nothing():
     assert doc["backlog_at_platform"] == doc["backlog_cases"] == 100, doc
     assert doc["backlog_duplicates"] == 0 and doc["backlog_missing"] == 0, doc
     assert doc["personal_data_in_hub_logs"] == 0, doc
+    assert doc["outage_at_platform"] == doc["outage_cases"] and doc["outage_duplicates"] == 0, doc
     # Resumable uploads: an interruption costs at most about one chunk.
     assert doc["bytes_resent_after_interruptions"] <= max(1, doc["interruptions"]) * doc["chunk_bytes"], doc
