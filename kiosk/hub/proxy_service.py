@@ -751,8 +751,9 @@ class ProxyService:
             req = self._locked(t, caller, body.request_id)
             self._mandate_authority(caller, req, "create")
             now = utcnow()
-            if req.kind != "proxy":
-                raise Unprocessable("a 委托书 belongs to a proxy request, not to a complaint")
+            if req.kind != "proxy" or req.mode == "remote_guidance":
+                raise Unprocessable("a 委托书 belongs to a home_visit or full_proxy request; in remote guidance the"
+                                    " citizen acts alone, and a complaint has none")
             if req.status in CLOSED:
                 raise Conflict(f"request {req.id} is {req.status}", status=req.status, level=req.level)
             if req.item_code not in body.scope_items:
@@ -905,8 +906,8 @@ class ProxyService:
     def out(self, s, req: ProxyRequest, mandate: ProxyMandate | None | bool = False,
             now: dt.datetime | None = None) -> dict:
         now = now or utcnow()
-        if mandate is False:
-            mandate = self._latest_mandate(s, req.id)
+        if mandate is False:  # remote guidance and complaints never have a 委托书: no query for them
+            mandate = self._latest_mandate(s, req.id) if req.kind == "proxy" and req.mode != "remote_guidance" else None
         overdue = req.status in CLOCK_RUNS and req.sla_paused_at is None and aware(req.sla_due_at) < now
         return ProxyRequestOut(
             id=req.id, request_no=req.request_no, kind=req.kind, channel=req.channel, device_id=req.device_id,

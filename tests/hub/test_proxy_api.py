@@ -190,6 +190,8 @@ def test_mandate_lifecycle_gates_full_proxy(proxy_hub):
     mandate = {"request_id": a["id"], "scope_items": [PENSION], "scope_text": "代为申请", "expires_at": expires,
                "principal": {"name": "欧阳娜娜", "id_number": APPLICANT_ID}, "signature_png_b64": signature_b64()}
     assert proxy_hub.post("kiosk", "/api/v1/mandates", dict(mandate, scope_items=[BUSINESS])).status_code == 422
+    guidance = proxy_hub.created()  # remote guidance: the citizen acts alone, no 委托书
+    assert proxy_hub.post("kiosk", "/api/v1/mandates", dict(mandate, request_id=guidance["id"])).status_code == 422
     wrong = dict(mandate, principal={"name": "某人", "id_number": CLERK_ID})
     assert proxy_hub.post("kiosk", "/api/v1/mandates", wrong).status_code == 422
     m = proxy_hub.post("kiosk", "/api/v1/mandates", mandate)
