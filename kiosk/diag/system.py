@@ -26,10 +26,6 @@ def check_config(cfg: Config, level: HealthLevel, lang: str, problem: Exception 
     if cfg.source == "<defaults>":
         res.warn("config_missing", _("no config file was found; the built-in demo defaults are in use"),
                  _("run `kiosk setup`, or copy deploy/kiosk.example.toml to /etc/govkiosk/kiosk.toml"))
-    elif not cfg.hub.token:
-        res.fail("token_missing", _("{file}: key hub.token is empty", file=cfg.source),
-                 _("ask the hub operator for a device token (kiosk hub token create --role kiosk) and set hub.token"),
-                 Status.USER_ERROR, "error")
     if not cfg.installer.pin_hash and not cfg.source.startswith("<"):
         res.warn("installer_pin_missing", _("{file}: key installer.pin_hash is empty: nobody can open the installer screens", file=cfg.source),
                  _("set an installer PIN with `kiosk setup --pin`"))
