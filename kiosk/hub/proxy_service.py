@@ -245,7 +245,7 @@ class ProxyService:
 
     def notify(self, t: _Tx, req: ProxyRequest, template: str, **params: str) -> None:
         """Record a notification to the citizen (event `notified`) and send it once the change committed."""
-        phone = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone")
+        phone = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone_enc")
         params = {"request_no": req.request_no, **{k: str(v) for k, v in params.items()}}
         self.event(t, req, ACTOR, "notified", feed=False, template=template, phone=mask_phone(phone),
                    gateway=getattr(self.gateway, "name", type(self.gateway).__name__))
@@ -410,12 +410,12 @@ class ProxyService:
                 request_no=body.request_no or f"tmp-{uuid.uuid4().hex}", kind=body.kind, channel=body.channel,
                 device_id=device_id, outlet_code=body.outlet, item_code=body.item_code,
                 item_name=item_name or body.item_name, mode=body.mode, applicant_type=applicant["type"],
-                applicant_enc=self.cipher.encrypt_json(applicant, "proxy_requests.applicant"),
+                applicant_enc=self.cipher.encrypt_json(applicant, "proxy_requests.applicant_enc"),
                 applicant_masked=display[:120],
-                phone_enc=self.cipher.encrypt(body.contact_phone, "proxy_requests.phone"),
+                phone_enc=self.cipher.encrypt(body.contact_phone, "proxy_requests.phone_enc"),
                 phone_masked=mask_phone(body.contact_phone)[:32],
-                address_enc=self.cipher.encrypt(body.address, "proxy_requests.address") if body.address else None,
-                details_enc=self.cipher.encrypt(body.details, "proxy_requests.details") if body.details else None,
+                address_enc=self.cipher.encrypt(body.address, "proxy_requests.address_enc") if body.address else None,
+                details_enc=self.cipher.encrypt(body.details, "proxy_requests.details_enc") if body.details else None,
                 priority=body.priority, priority_rank=0 if body.priority == "green" else 1,
                 green_reason=body.green_reason, status="new", level=0, claims=0,
                 sla_days=days, sla_due_at=due, sla_budget_s=max(1, self.calendar.working_seconds(now, due)),
@@ -762,7 +762,7 @@ class ProxyService:
             if body.expires_at <= now:
                 raise Unprocessable("expires_at is in the past")
             if req.applicant_type == "person":
-                applicant = self.cipher.decrypt_json(req.applicant_enc, "proxy_requests.applicant")
+                applicant = self.cipher.decrypt_json(req.applicant_enc, "proxy_requests.applicant_enc")
                 if applicant["id_number"] != body.principal.id_number:
                     raise Unprocessable("the 委托人 (principal) must be the applicant of the request")
             for m in t.s.scalars(select(ProxyMandate).where(ProxyMandate.request_id == req.id,
@@ -778,7 +778,7 @@ class ProxyService:
             if body.agent is not None:
                 self._set_person(m, "agent", body.agent)
             if signature is not None:
-                m.signature_enc = self.cipher.encrypt(signature, "proxy_mandates.signature")
+                m.signature_enc = self.cipher.encrypt(signature, "proxy_mandates.signature_enc")
                 m.signature_sha256 = hashlib.sha256(signature).hexdigest()
             t.s.add(m)
             t.s.flush()
@@ -788,7 +788,7 @@ class ProxyService:
 
     def _set_person(self, m: ProxyMandate, role: str, p) -> None:
         doc = {"name": p.name, "id_number": p.id_number, "card_type": p.card_type}
-        setattr(m, f"{role}_enc", self.cipher.encrypt_json(doc, f"proxy_mandates.{role}"))
+        setattr(m, f"{role}_enc", self.cipher.encrypt_json(doc, f"proxy_mandates.{role}_enc"))
         setattr(m, f"{role}_masked", f"{mask_name(p.name)} {mask_document_number(p.id_number)}"[:120])
 
     def mandate_action(self, caller: Caller, mandate_id: int, body: MandateActionIn, device: str | None = None) -> dict:
@@ -809,13 +809,13 @@ class ProxyService:
                     self._set_person(m, "agent", body.agent)
                 if body.signature_png_b64:
                     sig = self._signature(body.signature_png_b64)
-                    m.signature_enc = self.cipher.encrypt(sig, "proxy_mandates.signature")
+                    m.signature_enc = self.cipher.encrypt(sig, "proxy_mandates.signature_enc")
                     m.signature_sha256 = hashlib.sha256(sig).hexdigest()
                 if m.agent_enc is None or m.signature_enc is None:
                     raise Unprocessable("a 委托书 is activated once signed by the citizen (signature_png_b64) and"
                                         " naming the agent with their ID (agent)")
                 if body.agent is None and caller.person_id is not None:
-                    agent = self.cipher.decrypt_json(m.agent_enc, "proxy_mandates.agent")
+                    agent = self.cipher.decrypt_json(m.agent_enc, "proxy_mandates.agent_enc")
                     from kiosk.hub.proxy_schemas import PersonIn
                     self._check_agent(t.s, caller, PersonIn(**agent))
                 m.agent_person_id = caller.person_id
@@ -825,7 +825,7 @@ class ProxyService:
                 if body.expires_at <= now:
                     raise Unprocessable("expires_at is in the past")
                 sig = self._signature(body.signature_png_b64)
-                m.signature_enc = self.cipher.encrypt(sig, "proxy_mandates.signature")
+                m.signature_enc = self.cipher.encrypt(sig, "proxy_mandates.signature_enc")
                 m.signature_sha256 = hashlib.sha256(sig).hexdigest()
                 m.expires_at = body.expires_at.astimezone(dt.timezone.utc)
             m.status = target
@@ -861,7 +861,7 @@ class ProxyService:
             if m.signature_enc is None:
                 raise NotFound(f"委托书 {mandate_id} has no signature yet")
             self.event(t, req, caller.actor, "signature_viewed", feed=False, device=device, mandate_id=m.id)
-            return self.cipher.decrypt(m.signature_enc, "proxy_mandates.signature")
+            return self.cipher.decrypt(m.signature_enc, "proxy_mandates.signature_enc")
 
     def _holds_quiet(self, caller: Caller, req: ProxyRequest, now: dt.datetime) -> bool:
         try:
@@ -870,8 +870,8 @@ class ProxyService:
             return False
 
     def mandate_out(self, m: ProxyMandate) -> dict:
-        principal = self._masked_person(m.principal_enc, "proxy_mandates.principal")
-        agent = self._masked_person(m.agent_enc, "proxy_mandates.agent") if m.agent_enc else None
+        principal = self._masked_person(m.principal_enc, "proxy_mandates.principal_enc")
+        agent = self._masked_person(m.agent_enc, "proxy_mandates.agent_enc") if m.agent_enc else None
         status = m.status
         if status in ("active", "renewed", "suspended") and aware(m.expires_at) <= utcnow():
             status = "expired"
@@ -896,7 +896,7 @@ class ProxyService:
                       paused=req.sla_paused_at is not None, stopped=req.sla_stopped_at is not None).model_dump()
 
     def applicant_masked(self, req: ProxyRequest) -> dict:
-        a = self.cipher.decrypt_json(req.applicant_enc, "proxy_requests.applicant")
+        a = self.cipher.decrypt_json(req.applicant_enc, "proxy_requests.applicant_enc")
         if a["type"] == "org":
             return {"type": "org", "org_name": a["org_name"], "uscc": a["uscc"],
                     "contact_name": mask_name(a.get("contact_name")) or ""}
@@ -935,13 +935,13 @@ class ProxyService:
                 raise Forbidden("clear personal data is shown only to the holder of the request and the level that"
                                 " owns it")
             doc = self.out(s, req, now=now)
-            address = self.cipher.decrypt_text(req.address_enc, "proxy_requests.address") if req.address_enc else ""
-            details = self.cipher.decrypt_text(req.details_enc, "proxy_requests.details") if req.details_enc else ""
+            address = self.cipher.decrypt_text(req.address_enc, "proxy_requests.address_enc") if req.address_enc else ""
+            details = self.cipher.decrypt_text(req.details_enc, "proxy_requests.details_enc") if req.details_enc else ""
             if unmasked:
-                a = self.cipher.decrypt_json(req.applicant_enc, "proxy_requests.applicant")
+                a = self.cipher.decrypt_json(req.applicant_enc, "proxy_requests.applicant_enc")
                 a.pop("type", None)
                 doc["applicant"] = {"type": req.applicant_type, **a}
-                doc["contact_phone"] = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone")
+                doc["contact_phone"] = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone_enc")
                 self.event(t, req, caller.actor, "personal_data_viewed", feed=False, device=device)
             else:
                 address, details = mask_address(address) or "", scrub(details)
