@@ -22,12 +22,13 @@ pytestmark = pytest.mark.ui
 def _run(tmp_path, *flags) -> dict:
     out = Path(os.environ.get("KIOSK_UI_SHOTS", tmp_path / "shots"))
     proc = subprocess.run([sys.executable, __file__, str(out), str(tmp_path / "data"), *flags],
-                          capture_output=True, text=True, timeout=240, cwd=ROOT)
+                          capture_output=True, text=True, timeout=540, cwd=ROOT)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, (proc.stdout[-2000:], proc.stderr[-6000:])
     return json.loads(lines[-1][7:])
 
 
+@pytest.mark.timeout(600)
 def test_typing_pinyin_and_initials_fills_the_field(tmp_path):
     r = _run(tmp_path)
     assert r["after_xian"] == "西安"
@@ -51,6 +52,7 @@ def test_typing_pinyin_and_initials_fills_the_field(tmp_path):
         assert Path(shot).stat().st_size > 10_000
 
 
+@pytest.mark.timeout(600)
 def test_elder_mode_english_portrait(tmp_path):
     r = _run(tmp_path, "--elder", "--english", "--portrait")
     assert r["key_height_dp"] >= 80  # 60 dp × the elder scale
