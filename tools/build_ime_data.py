@@ -55,6 +55,15 @@ SHAANXI_PLACES = """
 长安路街道|chang an lu jie dao 张家村街道 含光路 劳动路 桃园路 枣园 红庙坡 汉城街道 六村堡街道 徐家湾街道
 """.split()
 
+# A government kiosk never offers an insult as a candidate: words containing these are left out of the lexicon.
+BLOCKED = ("他妈", "妈的", "妈逼", "婊", "鸡巴", "几把", "煞笔", "傻逼", "傻比", "沙比", "操你", "草你", "日你", "狗日",
+           "屌", "屄", "王八蛋", "贱人", "杂种", "滚蛋", "尼玛", "你妹")
+
+
+def _blocked(word: str) -> bool:
+    return any(b in word for b in BLOCKED)
+
+
 def _gb_chars() -> set[str]:
     chars = set()
     for hi in range(0xB0, 0xF8):  # GB 2312 level 1 and 2 hanzi rows
@@ -116,7 +125,7 @@ def build(out: Path) -> dict:
     char_reading_weight: dict[tuple[str, str], float] = defaultdict(float)
 
     def add(word: str, key: list[str], freq: int) -> None:
-        if not key or len(key) != len(word) or any(s not in syl_set for s in key):
+        if not key or len(key) != len(word) or any(s not in syl_set for s in key) or _blocked(word):
             return
         bucket = words[tuple(key)]
         bucket[word] = max(bucket.get(word, 0), freq)

@@ -254,6 +254,13 @@ def _ENGINE():
     return _cache["e"]
 
 
+@pytest.mark.parametrize("letters", ["tmd", "tamade", "biaozi", "jiba", "shabi", "sb", "nmb"])
+def test_no_insults_among_the_candidates(engine, letters):
+    offered = "".join(texts(engine, letters, 300))
+    for bad in ("他妈", "婊", "鸡巴", "几把", "煞笔", "傻逼", "沙比", "屌", "屄"):
+        assert bad not in offered
+
+
 def test_data_file_is_small_and_lexicon_compact(engine):
     assert DATA_FILE.stat().st_size < 4_000_000
     assert len(engine.lexicon) > 100_000
