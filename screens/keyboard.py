@@ -5,6 +5,10 @@ docks the keyboard at the bottom of the window over a dimmed screen. The keyboar
 mixed) with a candidate bar, English letters, digits and punctuation; a field with `mode: 'digits'` gets a numeric
 pad instead. What is typed lands in the field at once, so closing the keyboard never loses anything. The pinyin
 engine is `kiosk.ime`; it loads on a worker thread when the first field is made.
+
+Other screens and the tours rely on: `ChineseTextField` (`keyboard_open`, `max_len`, `mode`, `digit_extras`,
+`input_mode`, `label`), `current_panel()` → the open `KeyboardPanel` (`field`, `preedit`, `candidates`,
+`press(key)`, `choose(i)`), `open_keyboard(field)`, `close_keyboard()`, and each `KeyButton`'s `key`.
 """
 from __future__ import annotations
 
