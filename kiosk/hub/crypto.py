@@ -134,6 +134,13 @@ class FieldCipher:
         try:
             return self._aead.decrypt(blob[1:13], blob[13:], context.encode("utf-8"))
         except InvalidTag:
+            pass
+        # A column's context is its `table.column` name; readers spell it with or without the `_enc` suffix
+        # (proxy_mandates.agent_enc / proxy_mandates.agent), so both open the same value.
+        alias = context[:-4] if context.endswith("_enc") else context + "_enc"
+        try:
+            return self._aead.decrypt(blob[1:13], blob[13:], alias.encode("utf-8"))
+        except InvalidTag:
             raise DecryptionError(f"{context}: does not open with this hub key") from None
 
     def decrypt_text(self, blob: bytes, context: str) -> str:
