@@ -124,9 +124,8 @@ class CitizenSession:
 
     @property
     def display_address(self) -> str:
-        if not self.card:
-            return ""
-        return mask_address(self.card.get("address_latest") or self.card.get("address") or "") or ""
+        address = self.card_address
+        return (mask_address(address) or "") if address else ""  # a card without an address shows none
 
     @property
     def display_phone(self) -> str:

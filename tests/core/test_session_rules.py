@@ -113,4 +113,6 @@ def test_same_holder_and_english_greeting():
     s.login({**CARD, "name_en": "GARCIA LOPEZ MARIA"})
     assert s.same_holder(dict(CARD)) and not s.same_holder({**CARD, "id_number": "610324199001010071"})
     assert s.greeting_name("en") == "Garcia L. M."
+    s.login({**CARD, "address": None, "address_latest": None})
+    assert s.display_address == "" and s.card_address == ""  # a foreigner's card: nothing to mail to
     assert s.greeting_name("zh_CN") == "张**"
