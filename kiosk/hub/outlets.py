@@ -82,6 +82,7 @@ class OutletTree:
         self._children: dict[str | None, list[str]] = {}
         self._parent: dict[str, str | None] = {}
         self._active: set[str] = set()
+        self._names: dict[str, str] = {}
 
     def _refresh(self, session=None) -> None:
         """Reload when stale. Inside a transaction pass its `session`: on SQLite a second connection would wait
@@ -90,18 +91,19 @@ class OutletTree:
         with self._lock:
             if now - self._loaded < self.ttl_s:
                 return
-            query = select(Outlet.code, Outlet.parent_code, Outlet.active)
+            query = select(Outlet.code, Outlet.parent_code, Outlet.active, Outlet.name)
             if session is not None:
                 rows = session.execute(query).all()
             else:
                 with self.sessions() as s:
                     rows = s.execute(query).all()
             children: dict[str | None, list[str]] = {}
-            for code, parent, _active in rows:
+            for code, parent, _active, _name in rows:
                 children.setdefault(parent, []).append(code)
             self._children = children
-            self._parent = {code: parent for code, parent, _ in rows}
-            self._active = {code for code, _, active in rows if active}
+            self._parent = {code: parent for code, parent, _, _ in rows}
+            self._active = {code for code, _, active, _ in rows if active}
+            self._names = {code: name for code, _, _, name in rows}
             self._loaded = now
 
     def invalidate(self) -> None:
@@ -114,6 +116,10 @@ class OutletTree:
             self.invalidate()  # registered a moment ago by the CLI?
             self._refresh()
         return code in self._parent
+
+    def name(self, code: str, session=None) -> str:
+        self._refresh(session)
+        return self._names.get(code, code)
 
     def active(self, code: str) -> bool:
         return self.exists(code) and code in self._active

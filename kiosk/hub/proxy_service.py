@@ -452,10 +452,8 @@ class ProxyService:
                         "bytes": up.length})
         return out
 
-    @staticmethod
-    def _outlet_name(s, code: str) -> str:
-        row = s.get(Outlet, code)
-        return row.name if row else code
+    def _outlet_name(self, s, code: str) -> str:
+        return self.tree.name(code, s)
 
     # -- claims --------------------------------------------------------------------------------
     def claim(self, caller: Caller, body: ClaimIn, device: str | None = None) -> dict | None:
