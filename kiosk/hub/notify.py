@@ -5,6 +5,7 @@ code and its parameters, never free text. The default gateway writes the message
 masked; the proxy service records every notification as a request event (`notified`)."""
 from __future__ import annotations
 
+import collections
 import logging
 from typing import Protocol
 
@@ -37,7 +38,9 @@ class LogSmsGateway:
     name = "log"
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str, dict[str, str]]] = []  # (masked phone, template, params), for tests
+        # The last messages (masked phone, template, params), for tests and diagnostics; bounded, so a hub
+        # that runs for months keeps a constant footprint.
+        self.sent: collections.deque[tuple[str, str, dict[str, str]]] = collections.deque(maxlen=1000)
 
     def send(self, phone: str, template: str, params: dict[str, str]) -> None:
         masked = mask_phone(phone)
