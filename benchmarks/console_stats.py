@@ -99,6 +99,24 @@ def seed(conn, cases: int, reqs: int) -> None:
                (ARRAY['created','claimed','started','done'])[1 + e], NULL, NULL, r.level, '', '{}'
         FROM proxy_requests r, generate_series(0, 3) e
     """))
+    # 好差评: three evaluations for every ten cases, one in 25 a 差评 (levels 1-2) with its rectification state.
+    x(text("""
+        INSERT INTO evaluations (idem_client, idem_key, receipt_no, item_code, item_name, outlet_code, level, detail_codes,
+               channel, assess_number, proxied, device_id, created_by, created_at, upload_state, rectification_status,
+               rectification_due, rectified_by, rectified_at, revisit_status, revisit_result, revisited_at)
+        SELECT 'kiosk:K0001', 'e' || g, 'B' || lpad((g * 3)::text, 8, '0'), 'ITEM' || (g % 40), '事项' || (g % 40),
+               'V-' || (1 + g % :towns) || '-' || (1 + g % :v),
+               CASE WHEN g % 25 = 0 THEN 1 + g % 2 WHEN g % 7 = 0 THEN 3 WHEN g % 3 = 0 THEN 4 ELSE 5 END,
+               CASE WHEN g % 25 = 0 THEN '["slow"]'::json ELSE '[]'::json END, '5', 1, false, 'K0001', 'kiosk:K0001', c.at,
+               'uploaded',
+               CASE WHEN g % 25 <> 0 THEN 'none' WHEN g % 50 = 0 THEN 'rectified' ELSE 'open' END,
+               CASE WHEN g % 25 = 0 THEN c.at + interval '21 days' END,
+               CASE WHEN g % 50 = 0 THEN 'window:w' END, CASE WHEN g % 50 = 0 THEN c.at + interval '3 days' END,
+               CASE WHEN g % 25 <> 0 THEN 'none' WHEN g % 50 = 0 THEN 'done' ELSE 'pending' END,
+               CASE WHEN g % 50 = 0 THEN 'satisfied' END, CASE WHEN g % 50 = 0 THEN c.at + interval '4 days' END
+        FROM generate_series(1, :n) g
+        CROSS JOIN LATERAL (SELECT now() - make_interval(secs => ((g::bigint * 15485863) % (:days * 86400))::int) AS at) c
+    """), {"n": cases * 3 // 10, "towns": TOWNS, "v": VILLAGES_PER_TOWN, "days": DAYS})
     x(text("""
         INSERT INTO diag_reports (device_id, sent_by, overall, level, report, created_at)
         SELECT 'K' || lpad(k::text, 4, '0'), 'kiosk:K' || lpad(k::text, 4, '0'),
@@ -149,12 +167,22 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="console-bench-") as tmp:
             os.environ.setdefault("KIOSK_HUB_KEY", "22" * 32)
+            # The 代办 SLA sweeper would start escalating the seeded requests while the views are timed.
+            (Path(tmp) / "hub").mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / "hub" / "proxy.toml").write_text("sweep_s = 86400\n", encoding="utf-8")
             app = create_app(url, None, relay=False, data_dir=tmp)
             t0 = time.perf_counter()
             with app.state.hub.engine.begin() as conn:
                 seed(conn, args.cases, args.requests)
+                # The citizen's words of the open 差评 the list shows, encrypted as the hub stores them.
+                cipher = app.state.hub.cipher
+                rows = conn.execute(text("SELECT id, idem_client, idem_key FROM evaluations WHERE rectification_status = 'open'"
+                                         " ORDER BY rectification_due LIMIT 2000")).all()
+                conn.execute(text("UPDATE evaluations SET text_enc = :t WHERE id = :id"),
+                             [{"id": i, "t": cipher.encrypt("排队太久，窗口说系统坏了 <b>!</b>", f"evaluations.text:{c}:{k}")}
+                              for i, c, k in rows])
             with app.state.hub.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("ANALYZE"))
+                conn.execute(text("VACUUM ANALYZE"))
             seed_s = time.perf_counter() - t0
             with app.state.hub.sessions() as s, s.begin():
                 token = create_token(s, "supervisor", "bench")
@@ -167,18 +195,20 @@ def main() -> None:
                 n_cases = conn.execute(text("SELECT count(*) FROM cases")).scalar_one()
                 n_reqs = conn.execute(text("SELECT count(*) FROM proxy_requests")).scalar_one()
             year = "from={}&to={}".format(*conn_dates())
+            month = "from={}&to={}".format(*conn_dates(29))
             views = {
                 "login": "/console/",
                 "board": "/console/board",
                 "board_town": "/console/board?outlet=T-3",
-                "stats_month": "/console/stats",
+                "stats_30d": f"/console/stats?{month}",
                 "stats_year": f"/console/stats?{year}",
                 "stats_year_town": f"/console/stats?{year}&outlet=T-3",
-                "evaluations": f"/console/evaluations?{year}",
+                "evaluations": "/console/evaluations",
+                "evaluations_year_all": f"/console/evaluations?{year}&state=all",
                 "devices": "/console/devices",
                 "export_board_csv": "/console/export/board/open_requests.csv",
                 "export_outlets_xlsx": f"/console/export/stats/applications_by_outlet.xlsx?{year}",
-                "report_pdf": "/console/report.pdf",
+                "report_pdf": "/console/report.pdf?month={}".format(conn_dates(31)[0].strftime("%Y-%m")),
             }
             views_ms = {name: timed(http, server.url + path, args.runs) for name, path in views.items()}
     finally:
@@ -188,16 +218,18 @@ def main() -> None:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+    load = os.getloadavg()[0]
     print(json.dumps({"cases": n_cases, "requests": n_reqs, "views_ms": views_ms, "seed_s": round(seed_s, 1),
+                      "load_avg_1m": round(load, 1),
                       "max_view_ms": max(views_ms.values()), "median_view_ms": statistics.median(views_ms.values())},
                      ensure_ascii=False))
 
 
-def conn_dates():
+def conn_dates(back: int = 364):
     import datetime as dt
 
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
-    return today - dt.timedelta(days=364), today
+    return today - dt.timedelta(days=back), today
 
 
 if __name__ == "__main__":

@@ -117,6 +117,26 @@ def test_refused_sign_ins_change_nothing(console_hub, case):
     assert not [e for e in audit_rows(console_hub, entity="console") if e.action == "login"]
 
 
+def test_sign_in_with_staff_number_and_pin(console_hub):
+    from kiosk.hub.console import auth as console_auth
+    from kiosk.hub.models import Person
+
+    with console_hub.sessions() as s, s.begin():
+        person = s.get(Person, console_hub.people["chief"])
+        person.pin_hash = console_auth._pins.hash("246810")
+        clerk = s.get(Person, console_hub.people["clerk"])
+        clerk.pin_hash = console_auth._pins.hash("135790")
+    for person, pin, status in [(console_hub.people["chief"], "000000", 401), (console_hub.people["clerk"], "135790", 403),
+                                ("x", "246810", 401), (console_hub.people["chief"], "246810", 303)]:
+        http = requests.Session()
+        csrf = login_csrf(http, console_hub.url)
+        r = http.post(console_hub.url + "/console/login", data={"csrf": csrf, "person": str(person), "pin": pin, "lang": "en"},
+                      allow_redirects=False)
+        assert r.status_code == status, (person, pin, r.text[:300])
+    board = http.get(console_hub.url + "/console/board")
+    assert "科长赵强" in board.text
+
+
 def test_pages_need_a_session_and_an_expired_one_says_so(console_hub):
     r = requests.get(console_hub.url + "/console/stats", allow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/console/?next=%2Fconsole%2Fstats")

@@ -76,8 +76,12 @@ def viewer_from_pin(app, person_id: str, pin: str, lang: str) -> Viewer:
 
 def still_valid(app, viewer: Viewer) -> bool:
     """A session ends when its token is revoked or expires (checked on every request)."""
-    if not viewer.token_id:
-        return True
+    if not viewer.token_id:  # signed in by PIN without a token of their own: the person must stay active
+        from kiosk.hub.models import Person
+
+        with app.state.hub.sessions() as s:
+            person = s.get(Person, viewer.person_id) if viewer.person_id else None
+            return person is not None and person.active
     with app.state.hub.sessions() as s:
         row = s.get(ApiToken, viewer.token_id)
         if row is None or row.revoked:

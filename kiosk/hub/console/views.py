@@ -181,10 +181,11 @@ def monthly_pdf(hub, viewer: Viewer, params: dict, fonts) -> tuple[bytes, str]:
                                 _("Choose this month or an earlier one.", lang))
     with hub.sessions() as s, s.begin():
         scope, _choices = _scope(s, viewer, params)
-        tables = [stats.timeliness(s, period, scope, lang), stats.applications_by_outlet(s, period, scope, lang),
-                  stats.requests_by_outlet(s, period, scope, lang), stats.requests_by_level(s, period, scope, lang)]
+        parallel = hub.sessions if s.get_bind().dialect.name == "postgresql" else None
+        by_key = {t.key: t for t in stats.statistics(s, period, scope, lang, sessions=parallel)}
+        tables = [by_key[k] for k in ("timeliness", "applications_by_outlet", "requests_by_outlet", "requests_by_level")]
         tables += _evaluation_summary(s, period, scope, lang)
-        tables += [stats.workloads(s, period, scope, lang), devices.device_health(s, scope, lang)[0]]
+        tables += [by_key["workloads"], devices.device_health(s, scope, lang)[0]]
         audit.record(s, viewer.actor, "console", "report", "export", table="monthly_pdf",
                      outlet=scope.outlet.code if scope.outlet else "*", period=period.first.strftime("%Y-%m"))
     title = _("{outlet} — 考核 report for {month}", lang).format(outlet=scope.label(lang), month=period.first.strftime("%Y-%m"))
