@@ -44,6 +44,7 @@ class SearchSpace:
     camera_sources: list[str] | None = None  # None: /dev/v4l/by-id/*-video-index0, else /dev/video*
     usb: bool = True
     usb_find: object = None  # a fake pyusb `find` (tests)
+    exclude_ports: list[str] = field(default_factory=list)  # a serial printer already known: never sent reader frames
 
 
 def find_readers(space: SearchSpace) -> list[dict]:
@@ -52,7 +53,7 @@ def find_readers(space: SearchSpace) -> list[dict]:
     from devices.idcard.reader import open_reader
 
     found = []
-    for port in candidate_ports(globs=space.reader_globs):
+    for port in candidate_ports(space.exclude_ports, globs=space.reader_globs):
         try:
             reader = open_reader(port, "auto")
         except DeviceError:

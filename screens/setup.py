@@ -57,7 +57,12 @@ class SetupScreen(KioskScreen):
     def search_space(self):
         from kiosk.setup_wizard import SearchSpace
 
-        return getattr(self.app, "setup_search_space", None) or SearchSpace()
+        from devices.idcard.ports import serial_path_of
+
+        space = getattr(self.app, "setup_search_space", None) or SearchSpace()
+        known_printer = serial_path_of(self.app.cfg.devices.printer.uri)  # GA 467 frames would come out as print
+        space.exclude_ports = [known_printer] if known_printer else []
+        return space
 
     def find(self) -> None:
         from kiosk.setup_wizard import discover, propose

@@ -92,7 +92,12 @@ def setup_cmd(config_path, yes, list_only, outlet, hub_url, token, device_id, pr
         fail(str(exc), "use one of the faults listed", 2)
     try:
         click.echo(_("Looking for devices…"), err=True)
-        found = discover(_space(site, printer_hosts))
+        space = _space(site, printer_hosts)
+        from devices.idcard.ports import serial_path_of
+
+        known_printer = serial_path_of(base.devices.printer.uri)  # GA 467 frames would come out as print
+        space.exclude_ports = [known_printer] if known_printer else []
+        found = discover(space)
         if list_only:
             echo_json(found.as_dict())
             return

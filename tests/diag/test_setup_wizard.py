@@ -124,3 +124,11 @@ def test_dump_writes_every_section_including_platform_and_installer():
     for table in ("[kiosk]", "[hub]", "[platform]", "[devices.idcard]", "[devices.camera]", "[devices.printer]",
                   "[display]", "[installer]"):
         assert table in text
+
+
+def test_a_known_serial_printer_port_is_never_probed_as_a_reader(tmp_path):
+    with SimulatedSite(tmp_path / "site") as site:
+        before = site.reader.received_frames
+        found = discover(SearchSpace(reader_globs=[site.reader.port], serial_globs=[], lp_globs=[], usb=False,
+                                     camera_sources=[], exclude_ports=[site.reader.port]))
+        assert found.readers == [] and site.reader.received_frames == before
