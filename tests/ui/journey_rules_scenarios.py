@@ -203,7 +203,7 @@ def capture_rules(work: Path) -> dict:
             d.screenshot(OUT / "capture" / "empty_desk.png")
             # A new page is taken by itself; the same page left there is not taken again.
             lay("a")
-            d.wait(lambda: pages() == 1 and not app.busy, 30, "auto-capture of a new page")
+            d.wait(lambda: pages() == 1 and not app.busy, 90, "auto-capture of a new page")
             out["second_prompt"] = scan.page_prompt
             time.sleep(3.0)
             d.frames(5)
@@ -214,9 +214,9 @@ def capture_rules(work: Path) -> dict:
             out["same_page_problem"] = scan.problem
             # The back of the card, then a blurred page gets advice before it is accepted.
             lay("b")
-            d.wait(lambda: pages() == 2 and not app.busy, 30, "back of the card")
+            d.wait(lambda: pages() == 2 and not app.busy, 90, "back of the card")
             lay("blurred")
-            d.wait(lambda: scan.pending is not None or pages() == 3, 30, "blurred page")
+            d.wait(lambda: scan.pending is not None or pages() == 3, 90, "blurred page")
             d.idle(60)
             out["blur_advice"] = scan.problem
             out["blur_pending"] = scan.pending is not None
@@ -224,9 +224,9 @@ def capture_rules(work: Path) -> dict:
             if scan.pending is not None:
                 d.tap("btn_retake_pending")
             lay("c")
-            d.wait(lambda: pages() == 3 and not app.busy, 30, "sharp page instead")
+            d.wait(lambda: pages() == 3 and not app.busy, 90, "sharp page instead")
             lay("d")
-            d.wait(lambda: not app.session.missing_materials() and not app.busy, 30, "all pages")
+            d.wait(lambda: not app.session.missing_materials() and not app.busy, 90, "all pages")
             # Look at a page large, retake it, delete one, add a page.
             d.tap(scan.ids.material_chips.children[-1])  # the first material: the ID card
             d.frames(3)
@@ -237,15 +237,15 @@ def capture_rules(work: Path) -> dict:
             out["retake_prompt"] = scan.page_prompt
             first_before = app.session.materials[0].pages[0].path
             lay("e")
-            d.wait(lambda: app.session.materials[0].pages[0].path != first_before and not app.busy, 30, "retaken")
+            d.wait(lambda: app.session.materials[0].pages[0].path != first_before and not app.busy, 90, "retaken")
             out["retake_replaced"] = len(app.session.materials[0].pages) == 2
             second = app.session.materials[1]
+            lay("a")  # "a" was retaken away from the ID card, so it is a page this session does not hold any more
             d.tap(scan.ids.material_chips.children[-2])
             d.frames(3)
             out["can_add_page"] = scan.can_add_page
             d.tap("btn_add_page")
-            lay("a")  # a page not yet in this session? "a" was retaken away from the ID card, so it is free again
-            d.wait(lambda: len(second.pages) == second.declared_pages + 1 and not app.busy, 30, "added page")
+            d.wait(lambda: len(second.pages) == second.declared_pages + 1 and not app.busy, 90, "added page")
             d.tap(list(reversed(scan.ids.thumb_row.children))[-1])
             d.tap("btn_delete_page")
             out["after_delete"] = len(second.pages)
