@@ -9,6 +9,7 @@ import uuid
 from kivy.core.image import Image as CoreImage
 from kivy.properties import ObjectProperty, StringProperty
 
+from kiosk.citizen.proxy import MANDATE_SCOPE
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_
 from screens import voice_controls  # noqa: F401
@@ -124,7 +125,9 @@ def _slip(app, request: dict, mandate: dict | None) -> dict:
     if request.get("sla_due_at"):
         doc["sla_due_at"] = request["sla_due_at"]
     if mandate:
-        doc.update(mandate_status=mandate.get("status", "pending"), mandate_scope=", ".join(mandate.get("scope_items") or []),
+        # Signed here; it takes effect once the clerk who takes the request confirms it (activate).
+        status = "已签署待代办员确认" if mandate.get("status") == "pending" and mandate.get("signed") else mandate.get("status", "")
+        doc.update(mandate_status=status, mandate_scope=mandate.get("scope_text") or MANDATE_SCOPE,
                    mandate_expires=str(mandate.get("expires_at", ""))[:10])
     return doc
 

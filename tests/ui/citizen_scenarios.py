@@ -1,0 +1,437 @@
+"""UI scenarios of the citizen journeys beyond applying, each run in its own process by test_citizen_journeys.py.
+
+Like scenarios.py: the real stack (platform simulator and hub processes, simulated reader, printer and camera),
+the real app offscreen, synthetic touches; a failed assertion exits non-zero with its traceback on stderr.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from kiosk.demo import DemoStack, sample_card  # noqa: E402
+from scenarios import running_app  # noqa: E402
+from screens.tour import swap_card_out  # noqa: E402
+
+OUT = Path(os.environ.get("KIOSK_UI_SHOTS", tempfile.mkdtemp(prefix="ui-shots-")))
+PHONE = "13712349050"
+
+
+def _ready(d, app) -> None:
+    d.wait_screen("home")
+    d.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
+
+
+def _card_in(d, app, stack, screen: str) -> None:
+    d.wait_screen("id_login")
+    stack.reader.place(sample_card("resident"))
+    d.wait(lambda: app.current == screen and not app.busy, 60, f"{screen} after the card")
+
+
+def _digits(d, text: str) -> None:
+    for ch in text:
+        d.tap_text(ch, exact=True)
+
+
+def _hub(stack, path: str, method: str = "GET", **kw):
+    return requests.request(method, f"{stack.hub_url}{path}", headers={"Authorization": f"Bearer {stack.token}"},
+                            timeout=10, **kw)
+
+
+def _submit_case(app, d, stack, shot=None) -> str:
+    """Apply for the first item of the list the usual way (the application journey's own steps), back to home."""
+    from screens.tour import capture_all, fill_form, log_in, swap_card_out, to_form, to_login
+
+    to_login(d)
+    log_in(d, stack)
+    to_form(d)
+    fill_form(d)
+    d.tap("btn_next")
+    d.wait_screen("scan", 60)
+    capture_all(d)
+    d.tap("btn_next")
+    d.wait_screen("confirm")
+    d.tap("btn_next")
+    d.wait_screen("receipt", 120)
+    receipt_no = app.screen("receipt").receipt_no
+    d.tap("btn_next")
+    d.wait_screen("done")
+    d.tap("btn_home")
+    d.wait_screen("home")
+    swap_card_out(d, stack)
+    return receipt_no
+
+
+def find_and_search(work: Path) -> dict:
+    """办事指南 without a card: categories by department and life event, search by initials on the keyboard, the
+    full guide of an item that needs the person (said up front), then of one this kiosk cannot take."""
+    from screens.citizen_tour import tap_item, to_search
+
+    with DemoStack(work) as stack:
+        with running_app(stack) as (app, cfg, d):
+            _ready(d, app)
+            d.tap("btn_guide")
+            d.wait_screen("service_list", 60)
+            scr = app.screen("service_list")
+            d.screenshot(OUT / "find" / "service_list.png")
+            departments = len(scr.ids.categories.children)
+            d.tap("tab_event")
+            events = len(scr.ids.categories.children)
+            d.tap("tab_bundle")
+            bundles = [r["title"] for r in scr.ids.service_items.data]
+            d.tap("tab_department")
+            to_search(d, "ylbx", lambda n: d.screenshot(OUT / "find" / f"{n}.png"))
+            search = app.screen("search")
+            hits = [r["title"] for r in search.ids.results.data]
+            search_ms = search.last_ms
+            d.screenshot(OUT / "find" / "search.png")
+            # An item that needs the person: the row says so before anything starts.
+            search.ids.search_field.text = "护照"
+            d.frames(2)
+            passport = search.ids.results.data[0]
+            tap_item(d, search.ids.results, passport["item_code"])
+            d.wait_screen("item_detail")
+            detail = app.screen("item_detail")
+            shown = {"warning": detail.warning, "body": detail.body, "can_apply": detail.can_apply}
+            d.screenshot(OUT / "find" / "guide_in_person.png")
+            d.tap("btn_back")
+            d.wait_screen("search")
+            # Every item of the catalog is searchable; the whole catalog in one list is virtualised.
+            search.ids.search_field.text = "z"
+            d.frames(2)
+            many = len(search.ids.results.data)
+            widgets = len(search.ids.results.layout_manager.children)
+            return {"departments": departments, "events": events, "bundles": bundles, "hits": hits,
+                    "search_ms": search_ms, "passport_badge": passport["badge"], "detail": shown, "many": many,
+                    "row_widgets": widgets}
+
+
+def proxy_full(work: Path) -> dict:
+    """我要代办: intro, card, an in-person item refused with the nearest window, then 全程代办 for a proxy-able
+    item with the 委托书 signed by finger, the 代办受理单 printed with the request number and QR."""
+    from devices.printer.decoder import decode
+    from screens.citizen_tour import tap_item
+
+    with DemoStack(work) as stack:
+        with running_app(stack) as (app, cfg, d):
+            shots = OUT / "proxy"
+            _ready(d, app)
+            d.tap("btn_proxy")
+            d.wait_screen("proxy_intro")
+            intro = app.screen("proxy_intro").ids.body.text
+            d.tap("btn_next")
+            _card_in(d, app, stack, "service_list")
+            scr = app.screen("service_list")
+            scr.pick("police")
+            d.frames(3)
+            passport = next(r for r in scr.ids.service_items.data if "护照" in r["title"])
+            tap_item(d, scr.ids.service_items, passport["item_code"])
+            d.wait_screen("item_detail")
+            refusal = app.screen("item_detail").warning
+            d.screenshot(shots / "proxy_refused.png")
+            d.tap("btn_back")
+            d.wait_screen("service_list")
+            scr.pick("hrss")
+            d.frames(3)
+            tap_item(d, scr.ids.service_items, scr.ids.service_items.data[0]["item_code"])
+            d.wait_screen("proxy_mode")
+            d.tap("btn_next")
+            no_mode = app.screen("proxy_mode").problem
+            d.tap("mode_full_proxy")
+            _digits(d, PHONE)
+            d.screenshot(shots / "proxy_mode.png")
+            d.tap("btn_next")
+            d.wait_screen("proxy_consent")
+            consent = app.screen("proxy_consent").body
+            d.screenshot(shots / "proxy_consent.png")
+            d.tap("btn_next")
+            d.wait_screen("proxy_signature")
+            sig = app.screen("proxy_signature")
+            sig.ids.pad.draw_strokes([[(60 + i * 9, 80 + (i % 6) * 12) for i in range(40)]])
+            d.screenshot(shots / "proxy_signature.png")
+            d.tap("btn_next")
+            d.wait_screen("proxy_receipt", 60)
+            receipt = app.screen("proxy_receipt")
+            seen = {"request_no": receipt.request_no, "details": receipt.details, "qr": receipt.qr_texture is not None}
+            d.screenshot(shots / "proxy_receipt.png")
+        listed = _hub(stack, "/api/v1/proxy-requests").json()["items"]
+        printed = decode(stack.printer.received)
+        return {"intro": intro, "refusal": refusal, "no_mode": no_mode, "consent": consent, **seen,
+                "hub": [{k: r.get(k) for k in ("request_no", "mode", "kind", "status", "contact_phone", "priority")}
+                        | {"mandate": (r.get("mandate") or {}).get("status"), "signed": (r.get("mandate") or {}).get("signed")}
+                        for r in listed],
+                "printed": printed.text, "printed_qr": printed.qr_payloads}
+
+
+def proxy_hub_down(work: Path) -> dict:
+    """我要代办 while the hub is unreachable: the citizen is told nothing was sent and stays on the screen."""
+    with DemoStack(work) as stack:
+        with running_app(stack) as (app, cfg, d):
+            _ready(d, app)
+            from kiosk.citizen.services import citizen_services
+
+            citizen_services(app).load_catalog()  # a cached catalog, as after a day of use
+            d.tap("btn_proxy")
+            d.wait_screen("proxy_intro")
+            d.tap("btn_next")
+            _card_in(d, app, stack, "service_list")
+            stack.stop_process("hub")
+            from screens.citizen_tour import tap_item
+
+            scr = app.screen("service_list")
+            tap_item(d, scr.ids.service_items, scr.ids.service_items.data[0]["item_code"])
+            d.wait_screen("proxy_mode")
+            d.tap("mode_remote_guidance")
+            _digits(d, PHONE)
+            d.tap("btn_next")
+            d.idle(60)
+            d.frames(3)
+            d.screenshot(OUT / "proxy" / "hub_down.png")
+            return {"screen": app.current, "notice": app.notice}
+
+
+def query_and_evaluate(work: Path) -> dict:
+    """进度查询 after an application: by card (status in words with dates, reprint for the card holder), by the
+    receipt's QR under the camera, by a QR that is not ours, by a typed number; then 好差评: a 差评 without a reason
+    is refused, with one it goes through the outbox to the hub and the platform."""
+    import qrcode
+
+    qr_dir = work / "qr"
+    qr_dir.mkdir(parents=True)
+    with DemoStack(work) as stack:
+        from kiosk.config import Config
+
+        base = Config()
+        out = {}
+        with running_app(stack, base=base) as (app, cfg, d):
+            _ready(d, app)
+            receipt_no = _submit_case(app, d, stack)
+            printed_before = len(stack.printer.received)
+            # By card.
+            d.tap("btn_query")
+            d.wait_screen("query")
+            d.screenshot(OUT / "query" / "query.png")
+            d.tap("btn_by_card")
+            _card_in(d, app, stack, "query_result")
+            result = app.screen("query_result")
+            d.wait(lambda: bool(result.results), 30, "results")
+            card = result.ids.cards.children[-1]
+            out["by_card"] = {"status": card.status, "body": card.body, "n": len(result.results)}
+            d.screenshot(OUT / "query" / "query_result.png")
+            d.tap_text(app.tr._("Print the receipt again"))
+            d.idle(30)
+            out["reprinted"] = len(stack.printer.received) > printed_before
+            d.tap("btn_finish")
+            d.wait_screen("home")
+            swap_card_out(d, stack)
+        # The receipt's QR under the camera (the simulated 高拍仪 shows the picture), then a QR that is not ours.
+        for name, payload in (("ours", f"{cfg.kiosk.tracking_base_url}?r={receipt_no}"),
+                              ("foreign", "https://pay.example.com/order/88812")):
+            from PIL import Image
+
+            canvas = Image.new("RGB", (1600, 1200), "white")
+            canvas.paste(qrcode.make(payload, box_size=12, border=4).convert("RGB"), (500, 300))
+            path = qr_dir / f"{name}.png"
+            canvas.save(path)
+            with running_app(stack, base=base) as (app, cfg, d):
+                cfg.devices.camera.source = f"sim:{path}"  # the simulated 高拍仪 shows the receipt
+                _ready(d, app)
+                d.tap("btn_query")
+                d.wait_screen("query")
+                d.tap("btn_by_qr")
+                if name == "ours":
+                    d.wait_screen("query_result", 60)
+                    d.wait(lambda: bool(app.screen("query_result").results), 30, "results by QR")
+                    out["by_qr"] = [r.get("receipt_no") for r in app.screen("query_result").results]
+                else:
+                    d.wait(lambda: bool(app.screen("query").problem), 60, "QR refused")
+                    out["foreign"] = app.screen("query").problem
+                    d.screenshot(OUT / "query" / "qr_not_ours.png")
+                    # Typing the number works the same.
+                    d.tap("btn_by_number")
+                    for ch in receipt_no:
+                        d.tap_text(ch, exact=True)
+                    d.tap("btn_next")
+                    d.wait_screen("query_result", 30)
+                    d.wait(lambda: bool(app.screen("query_result").results), 30, "results by number")
+                    out["typed"] = [r.get("receipt_no") for r in app.screen("query_result").results]
+                    # 好差评 of that case: a 差评 needs a reason.
+                    d.tap_text(app.tr._("Rate this service"))
+                    d.wait_screen("evaluation")
+                    d.screenshot(OUT / "query" / "evaluation.png")
+                    d.tap(app.screen("evaluation").ids.face_2.children[-1])
+                    d.wait_screen("evaluation_reason")
+                    d.tap("btn_next")
+                    out["no_reason"] = app.screen("evaluation_reason").problem
+                    d.tap_text(app.tr._("It took too long"))
+                    d.screenshot(OUT / "query" / "evaluation_reason.png")
+                    d.tap("btn_next")
+                    d.wait_screen("home", 30)
+                    out["thanks"] = app.notice
+                    from kiosk.citizen.services import citizen_services
+
+                    box = citizen_services(app).actions()
+                    d.wait(lambda: not box.pending(), 30, "evaluation delivered")
+        case_no = _hub(stack, f"/api/v1/cases/{receipt_no}").json()["case_no"]
+        sim = requests.get(f"{stack.platform_url}/sim/cases/{case_no}", timeout=5).json()
+        out["platform_evaluations"] = sim["evaluations"]
+        out["receipt_no"] = receipt_no
+        return out
+
+
+def evaluation_hub_down(work: Path) -> dict:
+    """好差评 from the home tile while the hub goes away after listing: the evaluation waits in the kiosk's outbox
+    and reaches the hub and platform once it is back."""
+    from screens.tour import swap_card_out
+
+    with DemoStack(work) as stack:
+        with running_app(stack) as (app, cfg, d):
+            _ready(d, app)
+            receipt_no = _submit_case(app, d, stack)
+            d.tap("btn_evaluate")
+            _card_in(d, app, stack, "query_result")
+            result = app.screen("query_result")
+            d.wait(lambda: bool(result.results), 30, "the citizen's cases")
+            heading = result.heading
+            stack.stop_process("hub")
+            d.tap_text(app.tr._("Rate this service"))
+            d.wait_screen("evaluation")
+            d.tap(app.screen("evaluation").ids.face_5.children[-1])
+            d.wait_screen("home", 30)
+            from kiosk.citizen.services import citizen_services
+
+            box = citizen_services(app).actions()
+            waiting = box.pending()
+            stack.restart_hub()
+            citizen_services(app)._actions_worker.wake()
+            d.wait(lambda: not box.pending(), 60, "delivered after the hub came back")
+        case_no = _hub(stack, f"/api/v1/cases/{receipt_no}").json()["case_no"]
+        sim = requests.get(f"{stack.platform_url}/sim/cases/{case_no}", timeout=5).json()
+        return {"heading": heading, "waiting": [w["kind"] for w in waiting], "platform": sim["evaluations"]}
+
+
+def cannot_do(work: Path) -> dict:
+    """办不成事反映: card, the item, where, what happened, phone → a number; the hub files it as a complaint."""
+    from screens.citizen_tour import tap_item
+
+    with DemoStack(work) as stack:
+        with running_app(stack) as (app, cfg, d):
+            _ready(d, app)
+            d.tap("btn_cannot")
+            _card_in(d, app, stack, "cannot_do")
+            d.tap("btn_next")
+            empty = app.screen("cannot_do").problem
+            d.tap("btn_item")
+            d.wait_screen("service_list", 60)
+            scr = app.screen("service_list")
+            tap_item(d, scr.ids.service_items, scr.ids.service_items.data[1]["item_code"])
+            d.wait_screen("cannot_do")
+            d.tap("where_window")
+            d.tap("what_sent_back")
+            _digits(d, PHONE)
+            d.screenshot(OUT / "cannot_do" / "cannot_do.png")
+            d.tap("btn_next")
+            d.idle(30)
+            d.frames(3)
+            number = app.screen("cannot_do").number
+            d.screenshot(OUT / "cannot_do" / "cannot_do_number.png")
+        listed = _hub(stack, "/api/v1/proxy-requests?kind=complaint").json()["items"]
+        return {"empty": empty, "number": number,
+                "hub": [{k: r.get(k) for k in ("request_no", "kind", "item_name", "status", "level")} for r in listed]}
+
+
+def bundle(work: Path) -> dict:
+    """一件事: the questionnaire one question per screen, the combined materials, then one application through
+    the usual form, scan, confirm and receipt; the platform records it as a bundle."""
+    from screens.citizen_tour import tap_item
+    from screens.tour import capture_all, fill_form, log_in, to_login
+
+    with DemoStack(work) as stack:
+        with running_app(stack) as (app, cfg, d):
+            _ready(d, app)
+            to_login(d)
+            log_in(d, stack)
+            d.tap("tab_bundle")
+            scr = app.screen("service_list")
+            birth = next(r for r in scr.ids.service_items.data if r["title"] == "出生一件事")
+            tap_item(d, scr.ids.service_items, birth["item_code"])
+            d.wait_screen("bundle_questions")
+            q = app.screen("bundle_questions")
+            questions = []
+            while app.current == "bundle_questions":
+                questions.append(q.question)
+                if len(questions) == 1:
+                    d.screenshot(OUT / "bundle" / "bundle_questions.png")
+                # First option ("yes") everywhere but the first question (both parents here: nothing extra).
+                buttons = list(reversed(q.ids.options.children))
+                d.tap(buttons[0])
+            d.wait_screen("bundle_summary")
+            summary = app.screen("bundle_summary").body
+            d.screenshot(OUT / "bundle" / "bundle_summary.png")
+            d.tap("btn_next")
+            d.wait_screen("guide")
+            materials = [m.name for m in app.session.materials]
+            d.tap("btn_next", "guide")
+            d.wait_screen("form")
+            d.screenshot(OUT / "bundle" / "form.png")
+            fill_form(d)
+            d.tap("btn_next")
+            d.wait_screen("scan", 60)
+            capture_all(d)
+            d.tap("btn_next")
+            d.wait_screen("confirm")
+            d.tap("btn_next")
+            d.wait_screen("receipt", 120)
+            receipt_no = app.screen("receipt").receipt_no
+        deadline = time.monotonic() + 60
+        case_no = None
+        while not case_no and time.monotonic() < deadline:
+            case_no = _hub(stack, f"/api/v1/cases/{receipt_no}").json().get("case_no")
+            time.sleep(0.5)
+        sim = requests.get(f"{stack.platform_url}/sim/cases/{case_no}", timeout=5).json() if case_no else {}
+        return {"questions": questions, "summary": summary, "materials": materials, "case_no": case_no,
+                "bundle": sim.get("bundle"), "item_name": sim.get("item_name")}
+
+
+def elder_voice_new_screens(work: Path) -> dict:
+    """Elder mode speaks the new screens' prompts; the replay button says it again in standard mode too; volume
+    steps down."""
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    from kiosk.i18n import gettext
+
+    with DemoStack(work) as stack:
+        with running_app(stack) as (app, cfg, d):
+            _ready(d, app)
+            d.tap("btn_query")
+            d.wait_screen("query")
+            query_wav = app.voice.wav_path(gettext(app.screen("query").voice_prompt, "zh_CN"), "zh_CN")
+            silent = not query_wav.exists()
+            d.tap("btn_replay")
+            d.wait(lambda: query_wav.exists(), 60, "replayed prompt synthesised")
+            d.tap("btn_volume")
+            volume = app.voice.player.volume
+            d.tap("btn_back")
+            d.wait_screen("home")
+            d.tap("btn_elder")
+            d.tap("btn_proxy")
+            d.wait_screen("proxy_intro")
+            intro_wav = app.voice.wav_path(gettext(app.screen("proxy_intro").voice_prompt, "zh_CN"), "zh_CN")
+            d.wait(lambda: intro_wav.exists(), 60, "proxy intro prompt synthesised")
+            return {"silent_before_replay": silent, "replayed": query_wav.exists(), "volume": volume,
+                    "elder_prompt": intro_wav.exists()}
+
+
+if __name__ == "__main__":
+    name = sys.argv[1]
+    with tempfile.TemporaryDirectory(prefix=f"ui-{name}-") as tmp:
+        result = globals()[name](Path(tmp))
+    print("RESULT " + json.dumps(result, ensure_ascii=False, default=str))
