@@ -126,6 +126,43 @@ class HubProc:
                 self.proc.wait()
 
 
+class SimProc:
+    """The platform simulator (`kiosk platform-sim serve`) in a child process, failing 20 % of calls."""
+
+    def __init__(self, db: Path, work: Path) -> None:
+        from kiosk.hub.serving import free_port
+
+        self.port = free_port()
+        self.log = open(work / "platform.log", "ab")
+        env = dict(os.environ, KIOSK_DATA_DIR=str(work / "sim-data"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from kiosk.cli import main; main()", "platform-sim", "serve", "--db", str(db),
+             "--port", str(self.port), "--fail-rate", "0.2"], stdout=self.log, stderr=self.log, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                c.request("GET", "/sim/faults")
+                if c.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the platform simulator did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
 # -- the faulty proxy between a hub and the platform ---------------------------------------------------
 class FaultProxy(ThreadingHTTPServer):
     daemon_threads = True
@@ -144,6 +181,9 @@ class FaultProxy(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # resets are the point of this proxy
 
     def roll(self, key: str) -> bool:
         with self.lock:
@@ -233,6 +273,9 @@ class Link(socketserver.ThreadingTCPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request, client_address) -> None:
+        pass
 
     def cut(self) -> None:
         self.up = False
@@ -356,14 +399,12 @@ def platform_counts(sim_db: Path, expected: dict[str, dict[str, str]]) -> dict:
 def run(args) -> dict:
     from kiosk.hub.auth import create_token
     from kiosk.hub.db import make_engine, migrate, session_factory
-    from kiosk.hub.serving import ServerThread
-    from kiosk.platform.simulator import create_app as create_sim_app
     from kiosk.sync.outbox import Outbox
 
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="relay-chaos-"))
     sim_db = work / "platform.db"
-    sim = ServerThread(create_sim_app(sim_db, fail_rate=0.2)).start()
+    sim = SimProc(sim_db, work)  # its own process: the simulator does not share this process's GIL
     pg_base = args.pg or os.environ.get("KIOSK_TEST_PG_URL")
     schema = None
     if pg_base and not args.sqlite:
