@@ -5,9 +5,10 @@ row); on PostgreSQL the hub runs as a role that may only read and append to it (
 that the log is a hash chain: each row carries the SHA-256 of the row before it and of its own content, so a
 row changed, removed or slipped in by someone who can bypass both shows up in `kiosk hub audit verify`.
 
-Rows are chained when they are flushed: the transaction takes the chain's lock (PostgreSQL: a transaction-level
-advisory lock; SQLite: BEGIN IMMEDIATE already serialises writers), reads the last hash and links its own rows,
-so concurrent hubs on one database append one after the other.
+Rows are chained at commit, after every other change of the transaction is written: the transaction then takes
+the chain's lock (PostgreSQL: a transaction-level advisory lock; SQLite: BEGIN IMMEDIATE already serialises
+writers), reads the last hash, links and inserts its own rows and commits, so concurrent hubs on one database
+append one after the other, and no transaction waits for a row lock while it holds the chain's lock.
 """
 from __future__ import annotations
 
@@ -26,10 +27,15 @@ GENESIS = "0" * 64
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('govkiosk-audit:' || current_schema()))"
 
 
+_PENDING = "audit_pending"
+
+
 def record(session: Session, actor: str, entity: str, entity_id: str, action: str, **detail: Any) -> None:
-    """Add an event in the caller's transaction, so the change and its record commit together."""
-    session.add(AuditEvent(actor=actor, entity=entity, entity_id=entity_id, action=action, detail=mask_mapping(detail),
-                           at=utcnow()))
+    """Add an event in the caller's transaction, so the change and its record commit together (the row is
+    inserted at commit, see the module docstring)."""
+    session.info.setdefault(_PENDING, []).append(
+        AuditEvent(actor=actor, entity=entity, entity_id=entity_id, action=action, detail=mask_mapping(detail),
+                   at=utcnow()))
 
 
 def _canonical_at(value: dt.datetime | str | None) -> str:
@@ -55,11 +61,31 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS
 
 
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()  # every other change first: its row locks are taken before the chain's lock
+    _link(session, pending)
+    session.add_all(pending)
+    session.flush()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, _previous) -> None:
+    session.info.pop(_PENDING, None)
+
+
 @event.listens_for(Session, "before_flush")
 def _chain(session: Session, _context, _instances) -> None:
+    """Audit rows added to the session directly (not through `record`) are chained when flushed."""
     new = [o for o in session.new if isinstance(o, AuditEvent) and o.row_hash is None]
-    if not new:
-        return
+    if new:
+        _link(session, new)
+
+
+def _link(session: Session, new: list[AuditEvent]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(_LOCK))
     with session.no_autoflush:

@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +15,7 @@ from kiosk.hub import audit, case_fields
 from kiosk.hub.auth import Caller, authenticated, require_roles
 from kiosk.hub.limits import limited_route
 from kiosk.hub.models import Case, IdempotencyRecord, Upload
-from kiosk.hub.schemas import MAX_CASE_BODY_BYTES, CaseDetail, CaseIn, CaseOut
+from kiosk.hub.schemas import MAX_CASE_BODY_BYTES, RECEIPT_NO_PATH, CaseDetail, CaseIn, CaseOut
 from kiosk.hub.tus import _aware, upload_id_from_url, upload_path
 from kiosk.hub.models import utcnow
 
@@ -144,7 +144,8 @@ async def submit_case(body: CaseIn, request: Request, caller: Caller = Depends(s
 
 
 @router.get("/{receipt_no}", response_model=CaseDetail)
-def case_status(receipt_no: str, request: Request, caller: Caller = Depends(authenticated)):
+def case_status(request: Request, receipt_no: str = Path(pattern=RECEIPT_NO_PATH),
+                caller: Caller = Depends(authenticated)):
     hub = request.app.state.hub
     with hub.sessions() as s:
         case = s.scalar(select(Case).where(Case.receipt_no == receipt_no))

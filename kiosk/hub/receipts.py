@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, require_roles
 from kiosk.hub.models import Case, ReceiptCopy, utcnow
+from kiosk.hub.schemas import RECEIPT_NO_PATH
 from kiosk.hub.tus import _aware
 
 log = logging.getLogger("kiosk.hub.receipts")
@@ -87,7 +88,8 @@ def _store(hub, caller: Caller, receipt_no: str, escpos: bytes) -> tuple[int, di
 @router.put("/{receipt_no}/receipt", status_code=201,
             responses={200: {"description": "the same bytes were stored before (unchanged), or replaced"},
                        413: {"description": f"body larger than {MAX_RECEIPT_BYTES} bytes"}})
-async def store_receipt(receipt_no: str, request: Request, caller: Caller = Depends(storers)):
+async def store_receipt(request: Request, receipt_no: str = Path(pattern=RECEIPT_NO_PATH),
+                        caller: Caller = Depends(storers)):
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/octet-stream":
         raise HTTPException(415, "send the receipt's ESC/POS bytes as Content-Type: application/octet-stream")
@@ -112,7 +114,8 @@ def _fetch(hub, caller: Caller, receipt_no: str) -> ReceiptCopy:
 
 @router.get("/{receipt_no}/receipt", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}, "description": "the ESC/POS bytes"}})
-async def fetch_receipt(receipt_no: str, request: Request, caller: Caller = Depends(readers)):
+async def fetch_receipt(request: Request, receipt_no: str = Path(pattern=RECEIPT_NO_PATH),
+                        caller: Caller = Depends(readers)):
     copy = await run_in_threadpool(_fetch, request.app.state.hub, caller, receipt_no)
     log.info("receipt copy fetched", extra={"receipt_no": receipt_no})
     return Response(copy.escpos, media_type="application/octet-stream",

@@ -16,6 +16,7 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 # naming the field, on SQLite and PostgreSQL alike, so no input can reach the relay that the platform or the
 # database cannot take.
 MAX_RECEIPT_NO = 40
+RECEIPT_NO_PATH = r"^[A-Za-z0-9-]{1,40}$"  # what a receipt number in a URL may look like (else 422)
 MAX_FORM_BYTES = 16 * 1024          # the form as compact JSON (UTF-8)
 MAX_FORM_DEPTH = 4
 MAX_FORM_KEY = 64

@@ -41,6 +41,7 @@ STATUS_CHECKSUM_MISMATCH = 460  # tus checksum extension
 READ_ONLY_ROLES = {"installer"}  # may read diagnostics, never store anything
 MAX_METADATA_VALUE = 255
 _DIGITS = re.compile(r"^[0-9]{1,15}$")  # Upload-Length / Upload-Offset: plain decimal, nothing int() also takes
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")  # what create() hands out; anything else is unknown (never reaches SQL)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -106,7 +107,7 @@ def _parse_length(value: str | None) -> int | None:
 
 def upload_id_from_url(url: str) -> str | None:
     tail = url.rstrip("/").rsplit("/files/", 1)
-    if len(tail) != 2 or not tail[1] or "/" in tail[1]:
+    if len(tail) != 2 or not _UPLOAD_ID.match(tail[1]):
         return None
     return tail[1]
 
@@ -226,6 +227,8 @@ def _parse_checksum(header: str | None):
 
 async def _patch_body(request: Request, upload_id: str, caller: Caller, offset: int) -> Response:
     hub = request.app.state.hub
+    if not _UPLOAD_ID.match(upload_id):
+        return _error(404, "no such upload")
     checksum = _parse_checksum(request.headers.get("upload-checksum"))
     if isinstance(checksum, Response):
         return checksum
@@ -341,6 +344,8 @@ def head(upload_id: str, request: Request, caller: Caller = Depends(authenticate
     hub = request.app.state.hub
     if (bad := _check_version(request)) is not None:
         return Response(status_code=412, headers=bad.headers)
+    if not _UPLOAD_ID.match(upload_id):
+        return Response(status_code=404, headers=_tus_headers(**{"Cache-Control": "no-store"}))
     with hub.sessions() as s:
         row = s.get(Upload, upload_id)
     if row is None or row.owner != caller.actor:
@@ -370,6 +375,8 @@ async def patch(upload_id: str, request: Request, caller: Caller = Depends(uploa
 @router.delete("/files/{upload_id}")
 def terminate(upload_id: str, request: Request, caller: Caller = Depends(uploader)) -> Response:
     hub = request.app.state.hub
+    if not _UPLOAD_ID.match(upload_id):
+        return Response(status_code=404, headers=_tus_headers())
     with hub.sessions() as s, s.begin():
         row = s.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
         if row is None or row.owner != caller.actor or row.purged:

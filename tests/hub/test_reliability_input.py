@@ -114,3 +114,20 @@ def test_good_case_after_bad_ones_is_accepted(hub):
     assert _post_raw(hub, json.dumps(_doc()).replace('"500"', "NaN")).status_code == 422
     r = _post_raw(hub, json.dumps(_doc()))
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("raw", ["K%00", "%ED%A0%80", "x" * 300, "%FF%FE", "K0001-20261122-0001%0A"])
+def test_receipt_numbers_in_urls_that_cannot_be_stored_get_a_4xx(hub, raw):
+    headers = hub.headers(hub.clerk_token) | {"Content-Type": "application/octet-stream"}
+    for method, suffix in (("GET", ""), ("GET", "/receipt"), ("PUT", "/receipt")):
+        r = requests.request(method, f"{hub.url}/api/v1/cases/{raw}{suffix}", headers=headers, data=b"x", timeout=5)
+        assert 400 <= r.status_code < 500, (method, raw, suffix, r.status_code, r.text[:200])
+
+
+@pytest.mark.parametrize("raw", ["a%00b", "%ED%A0%80", "z" * 300, "..%2F..%2Fetc"])
+def test_upload_ids_that_cannot_exist_are_404(hub, raw):
+    tus = {"Tus-Resumable": "1.0.0"}
+    for method in ("HEAD", "PATCH", "DELETE"):
+        r = requests.request(method, f"{hub.url}/files/{raw}", timeout=5, data=b"x", headers=hub.headers() | tus | {
+            "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
+        assert r.status_code in (404, 405), (method, raw, r.status_code)
