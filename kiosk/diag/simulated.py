@@ -40,6 +40,30 @@ def parse_faults(specs) -> dict[str, str]:
     return out
 
 
+def _demo_page(size: tuple[int, int] = (2592, 1944)):
+    """The simulated camera's A4 form at its full mode. Drawing it takes seconds, so it is kept in the user's cache."""
+    import os
+
+    import cv2
+
+    from devices.scanner.synthetic import demo_scene
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "govkiosk" / f"diag-page-{size[0]}x{size[1]}.png"
+    page = cv2.imread(str(cache), cv2.IMREAD_COLOR) if cache.is_file() else None
+    if page is None or (page.shape[1], page.shape[0]) != size:
+        page, _ = demo_scene(seed=1, size=size)
+        try:
+            from devices.files import atomic_write
+
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            ok, png = cv2.imencode(".png", page)
+            if ok:
+                atomic_write(cache, png.tobytes())
+        except OSError:
+            pass  # no cache: drawn again next time
+    return page
+
+
 class SimulatedSite:
     def __init__(self, workdir: str | Path, faults=(), device_id: str = "K0001") -> None:
         self.workdir = Path(workdir)
@@ -92,7 +116,6 @@ class SimulatedSite:
         from devices.idcard.simulator import SimulatedReader
         from devices.printer.simulator import SimulatedPrinter
         from devices.scanner import simulator as camsim
-        from devices.scanner.synthetic import demo_scene
         from kiosk.demo import sample_card
 
         fault = self.faults.get("idcard")
@@ -119,7 +142,7 @@ class SimulatedSite:
         fault = self.faults.get("camera")
         pages = self.workdir / "camera"
         pages.mkdir(parents=True, exist_ok=True)
-        page, _ = demo_scene(seed=1, size=(2592, 1944))
+        page = _demo_page()
         if fault == "blurred":
             page = cv2.GaussianBlur(page, (21, 21), 0)
         elif fault == "dark":

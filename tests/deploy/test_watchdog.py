@@ -1,5 +1,5 @@
-"""A frozen UI is restarted: the app pings systemd's watchdog from the Kivy clock, so when the UI thread hangs
-the pings stop. A stand-in for systemd (its NOTIFY_SOCKET and WatchdogSec rules: READY=1, WATCHDOG=1 within
+"""A frozen UI is restarted: the real kiosk app pings systemd's watchdog from its Kivy clock, so when the UI thread
+hangs the pings stop. A stand-in for systemd (its NOTIFY_SOCKET and WatchdogSec rules: READY=1, WATCHDOG=1 within
 the period, else kill and Restart=always) runs the app, sees the freeze, restarts it, and the new one is ready."""
 import os
 import signal
@@ -14,7 +14,7 @@ import pytest
 from kiosk.watchdog import SystemdNotifier
 
 APP = Path(__file__).with_name("frozen_ui.py")
-WATCHDOG_S = 1.5
+WATCHDOG_S = 10.0
 pytestmark = pytest.mark.slow
 
 
@@ -23,6 +23,7 @@ class Supervisor:
 
     def __init__(self, tmp_path: Path) -> None:
         self.path = str(tmp_path / "notify.sock")
+        self.data_dir = str(tmp_path / "data")  # kept across restarts, as /var/lib/govkiosk is
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
         self.sock.settimeout(0.1)
@@ -34,7 +35,7 @@ class Supervisor:
         self.starts += 1
         env = dict(os.environ, NOTIFY_SOCKET=self.path, WATCHDOG_USEC=str(int(WATCHDOG_S * 1e6)),
                    SDL_VIDEODRIVER="offscreen", KIVY_NO_CONFIG="1", KIVY_NO_FILELOG="1", KIVY_LOG_MODE="PYTHON",
-                   **env_extra)
+                   KIVY_NO_ARGS="1", KIOSK_TEST_DATA_DIR=self.data_dir, **env_extra)
         env.pop("DISPLAY", None)
         env.pop("WATCHDOG_PID", None)
         self.proc = subprocess.Popen([sys.executable, str(APP)], env=env, stdout=subprocess.DEVNULL,
@@ -75,14 +76,14 @@ class Supervisor:
 def test_a_frozen_ui_is_restarted(tmp_path):
     sup = Supervisor(tmp_path)
     try:
-        sup.start(FREEZE_AFTER_S="3")
-        outcome = sup.watch(time.monotonic() + 60)
+        sup.start(FREEZE_AFTER_S="20")
+        outcome = sup.watch(time.monotonic() + 120)
         assert outcome == "timeout", outcome
         first = [m for n, m, _ in sup.events if n == 1]
         assert first[0] == "READY=1" and first.count("WATCHDOG=1") >= 3  # fed while the UI ran
         sup.kill()  # what systemd does at the watchdog timeout; Restart=always starts it again
         sup.start()
-        assert sup.watch(time.monotonic() + 8) == "running"  # the new one keeps feeding it
+        assert sup.watch(time.monotonic() + 60) in ("running",)  # the new one comes up and keeps feeding it
         second = [m for n, m, _ in sup.events if n == 2]
         assert second[0] == "READY=1" and second.count("WATCHDOG=1") >= 3
     finally:
