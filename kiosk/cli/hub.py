@@ -131,9 +131,11 @@ def register(cli: click.Group) -> None:
     @click.option("--person-id-number", default=None, envvar="KIOSK_PERSON_ID_NUMBER",
                   help="The person's ID number, kept only as an HMAC (to match their own card at sign-in).")
     @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
+    @click.option("--expires-in-days", type=click.IntRange(1, 3650), default=None,
+                  help="The token stops working after this many days (default: until revoked).")
     @click.option("--json", "as_json", is_flag=True, help='Print {"token", "role", "name", "outlet", "person_id"}.')
     @config_option
-    def create(role, name, outlet, person, person_id_number, db, as_json, config_path):
+    def create(role, name, outlet, person, person_id_number, db, expires_in_days, as_json, config_path):
         """Create a token and print it once; the hub keeps only its argon2 hash."""
         from kiosk.errors import InvalidInput
         from kiosk.hub import audit
@@ -177,7 +179,11 @@ def register(cli: click.Group) -> None:
                     elif id_hash:
                         row.id_number_hash = id_hash
                     person_id = row.id
-                tok = create_token(s, role, name, outlet_code=outlet, person_id=person_id)
+                import datetime as dt
+
+                expires_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=expires_in_days)
+                              if expires_in_days else None)
+                tok = create_token(s, role, name, outlet_code=outlet, person_id=person_id, expires_at=expires_at)
                 audit.record(s, "cli", "token", name.strip(), "created", role=role, outlet=outlet,
                              person_id=person_id)
         finally:

@@ -266,3 +266,14 @@ def test_key_rotation_reencrypts_every_case(hub, tmp_path, monkeypatch):
             assert unseal(new, case).name == "欧阳娜娜"
             with pytest.raises(Exception):
                 unseal(old, case)
+
+
+def test_token_create_can_set_an_expiry(tmp_path, monkeypatch):
+    from kiosk.cli import cli
+
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+    r = CliRunner().invoke(cli, ["hub", "token", "create", "--role", "kiosk", "--name", "K0004", "--expires-in-days", "7"])
+    assert r.exit_code == 0, r.output
+    listed = CliRunner().invoke(cli, ["hub", "token", "list", "--json"])
+    tok = json.loads(listed.output.strip().splitlines()[-1])["tokens"][0]
+    assert tok["name"] == "K0004" and tok["state"] == "active" and tok["expires_at"]
