@@ -191,6 +191,10 @@ def run_tour(out_dir: str | Path, workdir: str | Path, role: str = "citizen", el
                     overflow[name] = problems
 
             journey(driver, stack, shot)
+            from screens.citizen_tour import citizen_journeys  # 一件事, 代办, progress, 好差评, 办不成事 (issue 11)
+
+            swap_card_out(driver, stack)
+            citizen_journeys(driver, stack, shot, out)
             result_png = None
             receipts = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.png"))
             if receipts:

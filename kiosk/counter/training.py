@@ -70,8 +70,12 @@ def add_sample_requests(hub_url: str, token: str, device_id: str) -> list[dict]:
     made = []
     for body in SAMPLE_REQUESTS:
         doc = {**body, "outlet": OUTLET["code"], "channel": "kiosk", "device_id": device_id}
-        r = requests.post(f"{hub_url}/api/v1/proxy-requests", json=doc, timeout=10,
-                          headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())})
+        try:
+            r = requests.post(f"{hub_url}/api/v1/proxy-requests", json=doc, timeout=30,
+                              headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())})
+        except requests.RequestException as exc:  # samples are a convenience: training runs without them
+            log.warning("sample request not made: %s", exc)
+            continue
         if r.status_code >= 400:
             log.warning("sample request refused: %s %s", r.status_code, r.text[:200])
             continue
@@ -97,6 +101,41 @@ class TrainingStack(DemoStack):
             self.stop()
             raise
         return self
+
+    def start_kept(self, timeout_s: float = 120.0) -> "TrainingStack":
+        """Start from a thread that lives as long as the training: the processes are bound to the thread that
+        started them (they end when it ends, so nothing outlives the app), and a worker thread ends too soon."""
+        import threading
+
+        started, self._release = threading.Event(), threading.Event()
+        failure: list[BaseException] = []
+
+        def keeper():
+            try:
+                self.start()
+            except BaseException as exc:  # handed to the caller below
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            self._release.wait()
+            self.stop()
+
+        self._keeper = threading.Thread(target=keeper, name="training-stack", daemon=True)
+        self._keeper.start()
+        if not started.wait(timeout_s):
+            raise TimeoutError("the training hub did not start in time")
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop_kept(self) -> None:
+        release = getattr(self, "_release", None)
+        if release is None:
+            self.stop()
+            return
+        release.set()
+        self._keeper.join(timeout=30)
 
     def wipe(self) -> None:
         """Training leaves nothing behind: its databases, uploads and keys go when it ends."""

@@ -21,6 +21,19 @@ from screens.widgets import BigButton
 OTHER = {"code": "SUPP", "name": "其他补充材料", "name_en": "Other supporting paper"}
 
 
+def _camera_ready(terminal, timeout_s: float = 20.0) -> None:
+    """Start the document camera and wait until it sends fresh pictures (it may be reconnecting)."""
+    import time
+
+    cam = terminal.camera()
+    deadline = time.monotonic() + timeout_s
+    start = cam.latest()[0]
+    while time.monotonic() < deadline:
+        if cam.latest()[0] > start + 1:
+            return
+        time.sleep(0.05)
+
+
 class PickButton(BigButton):
     payload = DictProperty({})
 
@@ -44,6 +57,11 @@ class CollectScreen(CounterScreen):
         self.ids.code.text = ""
         self.ids.case_items.clear_widgets()
         self.ids.material_items.clear_widgets()
+
+    def on_pre_enter(self, *args):
+        import threading
+
+        threading.Thread(target=lambda: _camera_ready(self.app.terminal), daemon=True, name="collect-camera").start()
 
     def on_leave(self, *args):
         self.reset()
@@ -123,29 +141,47 @@ class CollectScreen(CounterScreen):
         english = self.app.language == "en"
         for m in self._session.materials if self._session else []:
             label = next((x["name_en"] for x in self.materials if x["code"] == m.code and english), m.name)
-            b = PickButton(payload={"code": m.code}, kind="primary" if m.document is not None else "secondary")
-            b.text = (self._("Retake: {name} (scanned)") if m.document is not None else self._("Scan: {name}")).format(name=label)
+            b = PickButton(payload={"code": m.code}, kind="primary" if m.pages else "secondary")
+            b.text = (self._("Add a page: {name} ({n} scanned)").format(name=label, n=len(m.pages)) if m.pages
+                      else self._("Scan: {name}").format(name=label))
             b.bind(on_release=lambda btn: self.scan(btn.payload["code"]))
             box.add_widget(b)
-        done = [m for m in (self._session.materials if self._session else []) if m.document is not None]
-        self.scanned_line = self._("{n} material(s) scanned").format(n=len(done)) if done else ""
+        pages = sum(len(m.pages) for m in (self._session.materials if self._session else []))
+        self.scanned_line = self._("{n} page(s) scanned").format(n=pages) if pages else ""
 
     def scan(self, code: str) -> None:
+        """One page under the camera for this material (press again for its next page)."""
         material = next(m for m in self._session.materials if m.code == code)
         self.problem = ""
-        self.app.run_bg(lambda: self.app.terminal.capture_material(self._session, material),
-                        lambda path: self._refresh_materials(), self._scan_failed,
+
+        def work():
+            _camera_ready(self.app.terminal)
+            page = self.app.terminal.capture_page(self._session, material)
+            material.pages.append(page)
+            return page
+
+        self.app.run_bg(work, lambda page: self._refresh_materials(), self._scan_failed,
                         busy_text=self._("Scanning, hold still…"))
 
+    def start_again(self) -> None:
+        """Retake: forget every page scanned for this application."""
+        for m in self._session.materials if self._session else []:
+            m.pages = []
+        self._refresh_materials()
+
     def _scan_failed(self, exc) -> None:
-        if getattr(exc, "message_id", "") == "no_page_found":
+        code = getattr(exc, "message_id", "")
+        if code == "no_page_found":
             self.problem = self._("No page was found. Put the whole page inside the frame, away from bright light, and try again.")
+        elif code == "same_page":
+            self.problem = self._("This page was already scanned ({name}). Lay the next page under the camera.").format(
+                name=getattr(exc, "detail", ""))
         else:
             self.problem = self._("The document camera is not available. Please check its cable.")
 
     # -- filing --------------------------------------------------------------------------------
     def file(self) -> None:
-        scanned = [m for m in (self._session.materials if self._session else []) if m.document is not None]
+        scanned = [m for m in (self._session.materials if self._session else []) if m.pages]
         if not self.selected:
             self.problem = self._("Find the application first.")
             return
@@ -153,14 +189,16 @@ class CollectScreen(CounterScreen):
             self.problem = self._("Scan at least one paper first.")
             return
         case = dict(self.selected)
-        body = {"receipt_no": case["receipt_no"],
-                "materials": [{"code": m.code, "name": m.name, "pages": max(1, len(m.pages)), "sha256": m.sha256,
-                               "bytes": m.size, "upload_url": "pending"} for m in scanned]}
-        files = [{"path": str(m.document), "code": m.code} for m in scanned]
+        session = self._session
 
         def work():
             from kiosk.counter.printing import print_slip
 
+            self.app.terminal.assemble(session)  # one PDF per material from its pages
+            body = {"receipt_no": case["receipt_no"],
+                    "materials": [{"code": m.code, "name": m.name, "pages": len(m.pages), "sha256": m.sha256,
+                                   "bytes": m.size, "upload_url": "pending"} for m in scanned]}
+            files = [{"path": str(m.document), "code": m.code} for m in scanned]
             answer = self.services.perform("collection", "POST", "/api/v1/counter/collections", body, files=files)
             clerk = self.services.clerk
             now = dt.datetime.now().astimezone()

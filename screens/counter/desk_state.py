@@ -173,7 +173,7 @@ class CounterDesk(EventDispatcher):
             services.sign_out()
         if services.training is None:
             stack = TrainingStack(Path(self.app.cfg.kiosk.data_dir) / "training", self.app.cfg.kiosk.device_id)
-            stack.start()
+            stack.start_kept()
             services.training = stack
             self._real = (terminal._hub, terminal._outbox, self.app.cfg.devices.camera.source)
             from kiosk.sync.client import HubClient
@@ -189,7 +189,7 @@ class CounterDesk(EventDispatcher):
         terminal._hub, terminal._outbox = hub, outbox
         terminal.release_camera()
         self.app.cfg.devices.camera.source = camera
-        stack.stop()
+        stack.stop_kept()
         stack.wipe()
         return False
 
@@ -216,7 +216,7 @@ class CounterDesk(EventDispatcher):
         stack = self.services.training
         if stack is not None:
             self.services.training = None
-            stack.stop()
+            stack.stop_kept()
             stack.wipe()
 
 

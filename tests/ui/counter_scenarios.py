@@ -21,17 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from kiosk.counter import sample_card as staff_card  # noqa: E402
-from kiosk.counter.training import OUTLET, TRAINING_PIN, seed  # noqa: E402
-from kiosk.demo import DemoStack, sample_card  # noqa: E402
+from kiosk.counter.training import OUTLET, TRAINING_PIN  # noqa: E402
+from kiosk.demo import sample_card  # noqa: E402
+from screens.counter.tour_steps import (bar_widget, counter_stack, draw_signature, finish_at_platform, hub_get,  # noqa: E402
+                                        sign_in, submit_case, take_card_away, type_pin)
 
 OUT = Path(os.environ.get("KIOSK_UI_SHOTS", tempfile.mkdtemp(prefix="ui-counter-")))
-
-
-@contextlib.contextmanager
-def counter_stack(work: Path):
-    with DemoStack(work, role="counter") as stack:
-        stack.token = seed(stack.hub_db, stack.workdir, device_token_name=stack.device_id)["device_token"]
-        yield stack
 
 
 @contextlib.contextmanager
@@ -39,6 +34,7 @@ def counter_app(stack, **cfg_overrides):
     from screens.tour import make_app
 
     cfg = stack.kiosk_config(**cfg_overrides)
+    cfg.hub.timeout_s = 30.0  # a busy machine answers slowly: these scenarios are not about an unreachable hub
     app = make_app(cfg, headless=True)
     from screens.driver import AppDriver
 
@@ -48,46 +44,6 @@ def counter_app(stack, **cfg_overrides):
         yield app, cfg, d
     finally:
         d.stop()
-
-
-def type_pin(d, pin: str) -> None:
-    for digit in pin:
-        d.tap_text(digit, exact=True)
-
-
-def sign_in(d, stack, card: str = "clerk", pin: str = TRAINING_PIN) -> None:
-    app = d.app
-    d.wait_screen("counter_clerk_login", 60)
-    d.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
-    stack.reader.place(staff_card(card))
-    d.wait(lambda: app.screen("counter_clerk_login").has_card, 30, "clerk card read")
-    type_pin(d, pin)
-    d.tap("btn_sign_in")
-    d.idle(60)
-    d.frames(3)
-    scr = app.screen("counter_clerk_login")
-    if app.current != "counter_desk":
-        raise AssertionError(f"sign-in failed: {scr.problem!r} (card: {scr.card_line!r})")
-
-
-def take_card_away(d, stack) -> None:
-    from screens.tour import swap_card_out
-
-    swap_card_out(d, stack)
-    d.wait(lambda: not d.app.terminal.device_status.blocking, 30, "devices ready")
-
-
-def bar_widget(app, widget_id: str):
-    """A widget of the clerk bar (above the screens)."""
-    from screens.counter.widgets import ClerkBar
-
-    bar = next(w for w in app.root.walk() if isinstance(w, ClerkBar))
-    return bar.ids[widget_id]
-
-
-def hub_get(stack, path: str, token: str | None = None) -> dict:
-    return requests.get(f"{stack.hub_url}{path}", headers={"Authorization": f"Bearer {token or stack.token}"},
-                        timeout=10).json()
 
 
 def pin_lockout(work: Path) -> dict:
@@ -143,48 +99,6 @@ def pin_lockout(work: Path) -> dict:
             return {"citizen_refusal": citizen_refusal, "problems": problems, "wait_after_third": wait_after_third,
                     "button_disabled": button_disabled, "locked_code": locked_code, "header": header,
                     "after_sign_out": app.current, "signed_in": app.counter.signed_in}
-
-
-def sample_form(item: dict) -> dict:
-    """Values for the item's own form fields, as the citizen journey's form would send them."""
-    from screens.tour import FIELD_SAMPLES
-
-    form = {}
-    for f in item.get("form_fields", []):
-        kind = f.get("type", "text")
-        if kind == "choice":
-            form[f["key"]] = (f.get("choices") or [""])[0]
-        elif kind == "date":
-            form[f["key"]] = "2024-03-01"
-        else:
-            form[f["key"]] = FIELD_SAMPLES.get(kind, FIELD_SAMPLES["text"])
-    return form
-
-
-def submit_case(stack, receipt_no: str, card: dict, delivery: str = "网点代发") -> str:
-    """A case filed at a kiosk (as a citizen would), relayed to the platform; returns its 办件编号."""
-    from kiosk.sync.client import HubClient
-
-    hub = HubClient(stack.hub_url, stack.token)
-    item = hub.catalog()[0]
-    payload = {"receipt_no": receipt_no, "device_id": stack.device_id, "channel": "kiosk",
-               "item_code": item["item_code"], "item_name": item["name"],
-               "applicant": {"name": card["name"], "id_number": card["id_number"], "card_type": "111",
-                             "phone": "13712349050", "address": card["address"]},
-               "form": sample_form(item), "materials": [], "delivery": delivery, "submitted_at": "2026-12-01T10:00:00+08:00"}
-    hub.submit_case(payload, f"key-{receipt_no}")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = hub.case_status(receipt_no)
-        if status.get("case_no"):
-            return status["case_no"]
-        time.sleep(0.3)
-    raise AssertionError(f"case {receipt_no} not relayed: {status}")
-
-
-def finish_at_platform(stack, case_no: str) -> None:
-    requests.post(f"{stack.platform_url}/sim/cases/{case_no}/advance", json={"status": "completed", "note": "办结"},
-                  timeout=10).raise_for_status()
 
 
 def handout(work: Path) -> dict:
@@ -291,19 +205,6 @@ def entry(work: Path) -> dict:
             form = personal(hub_app.state.hub, case)["form"]
         return {"receipt_no": receipt_no, "case": list(row) if row else None, "counter": form.get("counter"),
                 "slip": decode(stack.printer.received).text, "back_at": back_at}
-
-
-def draw_signature(d, pad) -> None:
-    from kivy.tests.common import UnitTestTouch
-
-    x0, y0 = pad.to_window(pad.x + pad.width * 0.15, pad.y + pad.height * 0.4)
-    touch = UnitTestTouch(x0, y0)
-    touch.touch_down()
-    for i in range(1, 25):
-        touch.touch_move(x0 + i * pad.width * 0.03, y0 + (30 if i % 4 < 2 else -30))
-        d.frames(1)
-    touch.touch_up()
-    d.frames(2)
 
 
 def full_proxy(work: Path) -> dict:
