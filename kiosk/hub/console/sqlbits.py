@@ -52,24 +52,37 @@ def seconds_between(session, start, end) -> ColumnElement:
 BUCKET_S = 360  # durations are counted in 6-minute buckets: percentiles are exact to that
 
 
-def bucket_percentiles(session, where, start, end, fractions=(0.5, 0.9)) -> list[float | None]:
-    """Percentiles of `end - start` over the rows matching `where`, from a histogram the database builds
-    (GROUP BY bucket — one pass, no sort of every row); each answer is the middle of its 6-minute bucket."""
+def histogram(session, where, start, end) -> list[tuple[int, int]]:
+    """(bucket, count) of `end - start` over the rows matching `where`, 6-minute buckets, built by the database."""
     bucket = func.floor(seconds_between(session, start, end) / BUCKET_S)
-    rows = session.execute(select(bucket.label("b"), func.count()).where(where).group_by(literal_column("b"))
-                           .order_by(literal_column("b"))).all()
-    total = sum(n for _, n in rows)
+    return [(int(b), n) for b, n in session.execute(select(bucket.label("b"), func.count()).where(where)
+                                                    .group_by(literal_column("b")))]
+
+
+def histogram_percentiles(rows, fractions=(0.5, 0.9)) -> list[float | None]:
+    """Percentiles from (bucket, count) rows (several histograms may be concatenated): the middle of the bucket
+    where the cumulative count reaches each rank — a walk over a few hundred buckets, not over rows."""
+    merged: dict[int, int] = {}
+    for b, n in rows:
+        merged[int(b)] = merged.get(int(b), 0) + int(n)
+    total = sum(merged.values())
     if not total:
         return [None for _ in fractions]
     out = []
+    ordered = sorted(merged.items())
     for f in fractions:
         rank, seen = f * total, 0
-        for b, n in rows:  # cumulative over the histogram's buckets (a few hundred), not over rows
+        for b, n in ordered:
             seen += n
             if seen >= rank:
                 out.append((float(b) + 0.5) * BUCKET_S)
                 break
     return out
+
+
+def bucket_percentiles(session, where, start, end, fractions=(0.5, 0.9)) -> list[float | None]:
+    """Percentiles of `end - start` over the rows matching `where`, exact to their 6-minute bucket."""
+    return histogram_percentiles(histogram(session, where, start, end), fractions)
 
 
 def percentiles(session, base_query, duration, fractions=(0.5, 0.9)) -> list[float | None]:

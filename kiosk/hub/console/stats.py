@@ -10,7 +10,9 @@ import datetime as dt
 from sqlalchemy import and_, case, func, or_, select
 
 from kiosk.hub.console.periods import Period, Scope
-from kiosk.hub.console.sqlbits import bucket_percentiles, cst_day_key, is_pg, key_to_day, on_or_before_day
+from kiosk.hub.console import rollup
+from kiosk.hub.console.sqlbits import (bucket_percentiles, cst_day_key, histogram, histogram_percentiles, is_pg,
+                                         key_to_day, on_or_before_day)
 from kiosk.hub.console.tables import Table, hours, pct
 from kiosk.hub.models import ApiToken, Case, Outlet, ProxyEvent, ProxyRequest
 from kiosk.i18n import N_, gettext as _
@@ -33,12 +35,29 @@ def device_outlets(session) -> dict[str, str]:
     return {name: outlet for name, outlet in rows}
 
 
-def _case_filter(session, period: Period, scope: Scope):
+def _scope_devices(scope: Scope):
+    return select(ApiToken.name).where(ApiToken.role == "kiosk", ApiToken.outlet_code.in_(scope.codes))
+
+
+def _case_filter(session, period: Period, scope: Scope, live_only: bool = False):
+    """The period's applications in the subtree; with `live_only`, only those of days not rolled up."""
     conds = [Case.created_at >= period.start_utc, Case.created_at < period.end_utc]
+    if live_only:
+        conds.append(rollup.raw_where(rollup.split(session, period)[1]))
     if scope.codes is not None:
-        devices = select(ApiToken.name).where(ApiToken.role == "kiosk", ApiToken.outlet_code.in_(scope.codes))
-        conds.append(Case.device_id.in_(devices))
+        conds.append(Case.device_id.in_(_scope_devices(scope)))
     return and_(*conds)
+
+
+def _rolled(session, period: Period, scope: Scope, table) -> tuple[list[str], list]:
+    """The rolled-up days of a long period on PostgreSQL (empty otherwise) and the rollup table's scope filter."""
+    if not rollup.usable(session, period):
+        return [], []
+    days = rollup.split(session, period)[0]
+    conds = [table.c.day.in_(days)] if days else []
+    if days and scope.codes is not None and "device_id" in table.c:
+        conds.append(table.c.device_id.in_(_scope_devices(scope)))
+    return days, conds
 
 
 def _request_filter(period: Period, scope: Scope):
@@ -61,10 +80,22 @@ def case_groups(session, period: Period, scope: Scope) -> list[tuple]:
     key = (period, scope.codes)
     if key not in memo:
         done = Case.platform_status == "completed"
-        memo[key] = session.execute(
+        days, conds = _rolled(session, period, scope, rollup.case_days)
+        rows = session.execute(
             select(Case.device_id, Case.channel, func.count(), func.sum(case((done, 1), else_=0)),
                    func.sum(case((_case_in_time(session), 1), else_=0)))
-            .where(_case_filter(session, period, scope)).group_by(Case.device_id, Case.channel)).all()
+            .where(_case_filter(session, period, scope, live_only=bool(days))).group_by(Case.device_id, Case.channel)).all()
+        if days:
+            t = rollup.case_days
+            rows += session.execute(select(t.c.device_id, t.c.channel, func.sum(t.c.n), func.sum(t.c.finished),
+                                           func.sum(t.c.in_time)).where(*conds).group_by(t.c.device_id, t.c.channel)).all()
+        merged: dict[tuple, list[int]] = {}
+        for device, channel, n, fin, ok in rows:
+            acc = merged.setdefault((device, channel), [0, 0, 0])
+            acc[0] += int(n or 0)
+            acc[1] += int(fin or 0)
+            acc[2] += int(ok or 0)
+        memo[key] = [(d, c, *v) for (d, c), v in merged.items()]
     return memo[key]
 
 
@@ -108,19 +139,37 @@ def applications_by_channel(session, period, scope, lang) -> Table:
 
 
 def applications_by_item(session, period, scope, lang) -> Table:
-    q = (select(Case.item_code, func.max(Case.item_name), func.count().label("n"))
-         .where(_case_filter(session, period, scope)).group_by(Case.item_code).order_by(func.count().desc()).limit(TOP_ITEMS))
-    rows = [[code, name, n] for code, name, n in session.execute(q)]
+    days, conds = _rolled(session, period, scope, rollup.item_days)
+    if days and scope.codes is None:  # the item rollup has no kiosk: whole-network views only
+        t = rollup.item_days
+        rows = session.execute(select(t.c.item_code, func.max(t.c.item_name), func.sum(t.c.n)).where(*conds)
+                               .group_by(t.c.item_code)).all()
+        rows += session.execute(select(Case.item_code, func.max(Case.item_name), func.count())
+                                .where(_case_filter(session, period, scope, live_only=True)).group_by(Case.item_code)).all()
+        merged: dict[str, list] = {}
+        for code, name, n in rows:
+            acc = merged.setdefault(code, [name, 0])
+            acc[1] += int(n or 0)
+        top = sorted(([c, v[0], v[1]] for c, v in merged.items()), key=lambda r: (-r[2], r[0]))[:TOP_ITEMS]
+    else:
+        q = (select(Case.item_code, func.max(Case.item_name), func.count().label("n"))
+             .where(_case_filter(session, period, scope)).group_by(Case.item_code).order_by(func.count().desc()).limit(TOP_ITEMS))
+        top = [[code, name, n] for code, name, n in session.execute(q)]
     return Table("applications_by_item", _("Applications by item (top 20)", lang),
-                 [_("Item code", lang), _("Item", lang), _("Count", lang)], rows, chart="bar",
+                 [_("Item code", lang), _("Item", lang), _("Count", lang)], top, chart="bar",
                  chart_columns=(2,), label_column=1)
 
 
 def daily_volume(session, period: Period, scope: Scope, lang: str) -> Table:
     """Applications and 代办 requests per day: the line chart of the statistics page."""
     cday = cst_day_key(session, Case.created_at)
+    days, conds = _rolled(session, period, scope, rollup.case_days)
     cases = {key_to_day(k): n for k, n in
-             session.execute(select(cday, func.count()).where(_case_filter(session, period, scope)).group_by(cday))}
+             session.execute(select(cday, func.count()).where(_case_filter(session, period, scope, live_only=bool(days)))
+                             .group_by(cday))}
+    if days:
+        t = rollup.case_days
+        cases.update({d: int(n) for d, n in session.execute(select(t.c.day, func.sum(t.c.n)).where(*conds).group_by(t.c.day))})
     rday = cst_day_key(session, ProxyRequest.created_at)
     reqs = {key_to_day(k): n for k, n in
             session.execute(select(rday, func.count()).where(_request_filter(period, scope)).group_by(rday))}
@@ -203,8 +252,17 @@ def case_percentiles(session, period: Period, scope: Scope) -> list[float | None
     memo = session.info.setdefault("console_case_percentiles", {})
     key = (period, scope.codes)
     if key not in memo:
-        memo[key] = bucket_percentiles(session, and_(_case_filter(session, period, scope), Case.platform_status == "completed"),
-                                       Case.created_at, Case.updated_at)
+        days, conds = _rolled(session, period, scope, rollup.duration_days)
+        done = Case.platform_status == "completed"
+        if days and scope.codes is None:  # the duration rollup has no kiosk: whole-network views only
+            t = rollup.duration_days
+            rows = session.execute(select(t.c.bucket, func.sum(t.c.n)).where(*conds).group_by(t.c.bucket)).all()
+            rows += histogram(session, and_(_case_filter(session, period, scope, live_only=True), done),
+                              Case.created_at, Case.updated_at)
+            memo[key] = histogram_percentiles(rows)
+        else:
+            memo[key] = bucket_percentiles(session, and_(_case_filter(session, period, scope), done),
+                                           Case.created_at, Case.updated_at)
     return memo[key]
 
 

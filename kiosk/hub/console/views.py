@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.hub import audit
-from kiosk.hub.console import board, devices, stats
+from kiosk.hub.console import board, devices, rollup, stats
 from kiosk.hub.console.periods import (ConsoleInputError, OutletInfo, Period, Scope, parse_month, parse_period,
                                        resolve_scope, today_cst)
 from kiosk.hub.console.tables import Table
@@ -68,6 +68,8 @@ def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = Non
             period = parse_period(params.get("from"), params.get("to"), lang)
             query.update(period.query())
             parallel = hub.sessions if s.get_bind().dialect.name == "postgresql" else None
+            if rollup.usable(s, period):
+                rollup.refresh(hub.sessions, limit=rollup.PER_VIEW_DAYS)
             if export is None or export in stats.BUILDERS:
                 tables = stats.statistics(s, period, scope, lang, only=export, sessions=parallel)
             else:
@@ -182,6 +184,8 @@ def monthly_pdf(hub, viewer: Viewer, params: dict, fonts) -> tuple[bytes, str]:
     with hub.sessions() as s, s.begin():
         scope, _choices = _scope(s, viewer, params)
         parallel = hub.sessions if s.get_bind().dialect.name == "postgresql" else None
+        if rollup.usable(s, period):
+            rollup.refresh(hub.sessions, limit=rollup.PER_VIEW_DAYS)
         by_key = {t.key: t for t in stats.statistics(s, period, scope, lang, sessions=parallel)}
         tables = [by_key[k] for k in ("timeliness", "applications_by_outlet", "requests_by_outlet", "requests_by_level")]
         tables += _evaluation_summary(s, period, scope, lang)
