@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from hub_support import start_hub
+from hub_support import start_hub, wait_for
 from kiosk.hub.auth import create_token
 from kiosk.hub.models import Person
 from kiosk.hub.outlets import add_outlet
@@ -123,5 +123,8 @@ def proxy_hub(db_url, sim, tmp_path):
     (tmp_path / "proxy.toml").write_text("sweep_s = 3600\n", encoding="utf-8")  # tests sweep by hand
     server, app = start_hub(db_url, sim.url, tmp_path)
     tokens, persons = build_network(app)
-    yield ProxyHub(server.url, app, tokens, db_url, server, persons)
+    hub = ProxyHub(server.url, app, tokens, db_url, server, persons)
+    # The catalog is fetched once and cached: fetch it now, patiently (a loaded machine may be slow to answer).
+    wait_for(lambda: hub.get("supervisor", "/api/v1/catalog", timeout=30).status_code == 200, timeout=60)
+    yield hub
     server.stop()
