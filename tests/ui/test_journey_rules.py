@@ -11,7 +11,7 @@ import pytest
 from kiosk.demo import sample_card
 
 SCENARIOS = Path(__file__).with_name("journey_rules_scenarios.py")
-pytestmark = [pytest.mark.ui, pytest.mark.slow]
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.timeout(600)]  # one real app and stack each
 
 
 def run(name: str, tmp_path) -> dict:

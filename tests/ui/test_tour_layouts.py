@@ -8,7 +8,7 @@ import sys
 import pytest
 from PIL import Image
 
-pytestmark = [pytest.mark.ui, pytest.mark.slow]
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.mark.parametrize("orientation,language,size", [("portrait", "en", (1080, 1920)), ("landscape", "zh_CN", (1280, 800))])
