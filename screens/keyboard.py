@@ -357,7 +357,8 @@ class KeyboardPanel(BoxLayout):
 
 
 class KeyboardOverlay(FloatLayout):
-    """Dims the window and docks the panel at the bottom; a touch outside the panel closes the keyboard."""
+    """Shades the window and docks the panel at the bottom. A touch outside the panel closes the keyboard and goes
+    on to what is under it: tapping another field moves the keyboard there, tapping a search result opens it."""
 
     panel = ObjectProperty(None)
 
@@ -365,7 +366,7 @@ class KeyboardOverlay(FloatLayout):
         if self.panel is not None and self.panel.collide_point(*touch.pos):
             return super().on_touch_down(touch)
         close_keyboard()
-        return True
+        return False
 
     def on_touch_move(self, touch):
         super().on_touch_move(touch)

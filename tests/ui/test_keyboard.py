@@ -39,6 +39,7 @@ def test_typing_pinyin_and_initials_fills_the_field(tmp_path):
     assert r["after_punct"].endswith("，3号")
     assert r["max_len_refused"] and r["max_len_text_len"] == 9  # 西安，3号养老保险; a second 养老保险 would make 13
     assert r["max_len_spoken"]  # handed to the app's voice (heard in elder mode)
+    assert r["moved_to_ident"] == [True, "numeric", False]
     assert r["digits_field"] == "61010319900101123X"
     assert r["keyboard_closed_on_done"] and r["closed_on_screen_change"]
     assert r["letters_only"] == ["ab", True, False]
@@ -90,6 +91,11 @@ def _scenario(out: Path, data_dir: Path, elder: bool, english: bool, portrait: b
         scale = NumericProperty(theme.ELDER_SCALE if elder else 1.0)
         idle_countdown = NumericProperty(0)
         spoken: list = []
+        notice = ""
+
+        @property
+        def current(self):  # what AppDriver reports when a wait times out
+            return self.sm.current
 
         def speak(self, text, personal=False):  # KioskApp.speak: voiced in elder mode only
             self.spoken.append(text)
@@ -276,10 +282,15 @@ def _scenario(out: Path, data_dir: Path, elder: bool, english: bool, portrait: b
         finally:
             kb._engine = real_engine
 
-        # A digits field gets the numeric pad, its extra key and nothing else.
+        # Tapping another field while typing converts the spelling and moves the keyboard there; a digits field
+        # gets the numeric pad, its extra key and nothing else.
         ident = app.form.ids.ident
+        d.tap(address)
+        d.wait(lambda: kb.current_panel() is not None, 10, "keyboard open again")
+        type_letters("xian")
         d.tap(ident)
-        d.wait(lambda: kb.current_panel() is not None, 10, "numeric pad open")
+        d.wait(lambda: kb.current_panel() is not None and kb.current_panel().field == ident, 10, "numeric pad open")  # ids are proxies
+        r["moved_to_ident"] = (address.text.endswith("西安"), kb.current_panel().page, address.keyboard_open)
         for ch in "61010319900101123":
             key(ch)
         key("X")
