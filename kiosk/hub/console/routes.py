@@ -79,6 +79,11 @@ def page(fn):
     return wrapper
 
 
+def _audit(app, actor: str, action: str, **detail) -> None:
+    with app.state.hub.sessions() as s, s.begin():
+        audit.record(s, actor, "console", "login", action, **detail)
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "?"
 
@@ -130,15 +135,12 @@ async def login(request: Request):
             return _login_page(request, 400, _("Enter your token, or your staff number and PIN.", lang))
     except ConsoleInputError as exc:
         store.failed(client)
-        hub = request.app.state.hub
-        with hub.sessions() as s, s.begin():
-            audit.record(s, f"console:{client}", "console", "login", "login_refused", reason=exc.message[:200])
+        await run_in_threadpool(_audit, request.app, f"console:{client}", "login_refused", reason=exc.message[:200])
         return _login_page(request, exc.status, exc.message, exc.action)
     store.succeeded(client)
     viewer.lang = lang
     sess = store.create(viewer)
-    with request.app.state.hub.sessions() as s, s.begin():
-        audit.record(s, viewer.actor, "console", "login", "login", client=client)
+    await run_in_threadpool(_audit, request.app, viewer.actor, "login", client=client)
     nxt = str(form.get("next") or "")
     target = nxt if nxt.startswith("/console/") and not nxt.startswith("//") else "/console/board"
     resp = RedirectResponse(target, status_code=303)
@@ -151,14 +153,13 @@ async def login(request: Request):
 @router.post("/logout")
 @page
 async def logout(request: Request):
-    sess = _session(request)
+    sess = await run_in_threadpool(_session, request)
     form = await request.form()
     if not check_csrf(sess.csrf, form.get("csrf")):
         raise ConsoleInputError(_("This form was not sent from the console (missing or wrong CSRF token).", sess.viewer.lang),
                                 _("Reload the page and try again.", sess.viewer.lang), status=403)
     store_of(request).drop(sess.sid)
-    with request.app.state.hub.sessions() as s, s.begin():
-        audit.record(s, sess.viewer.actor, "console", "login", "logout")
+    await run_in_threadpool(_audit, request.app, sess.viewer.actor, "logout")
     resp = RedirectResponse("/console/", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/console")
     return resp
@@ -219,7 +220,7 @@ def _page_context(sess, request: Request, view):
 
 def _view_page(name: str, template: str):
     async def handler(request: Request):
-        sess = _session(request)
+        sess = await run_in_threadpool(_session, request)
         view = await run_in_threadpool(views.build, request.app.state.hub, name, sess.viewer, dict(request.query_params))
         return render(request, template, 200, sess.viewer.lang, **_page_context(sess, request, view))
 
@@ -236,7 +237,7 @@ router.add_api_route("/devices", _view_page("devices", "devices.html"), methods=
 @router.get("/export/{view_name}/{table_file}")
 @page
 async def export(request: Request, view_name: str, table_file: str):
-    sess = _session(request)
+    sess = await run_in_threadpool(_session, request)
     lang = sess.viewer.lang
     key, _dot, suffix = table_file.rpartition(".")
     if suffix not in ("csv", "xlsx") or view_name not in views.VIEWS:
@@ -260,7 +261,7 @@ async def export(request: Request, view_name: str, table_file: str):
 @router.get("/report.pdf")
 @page
 async def report(request: Request):
-    sess = _session(request)
+    sess = await run_in_threadpool(_session, request)
     fonts = await run_in_threadpool(fonts_of, request)
     body, name = await run_in_threadpool(views.monthly_pdf, request.app.state.hub, sess.viewer, dict(request.query_params), fonts)
     resp = Response(body, media_type="application/pdf")
@@ -272,7 +273,7 @@ async def report(request: Request):
 @router.post("/requests/{request_no}/{action}")
 @page
 async def request_action(request: Request, request_no: str, action: str):
-    sess = _session(request)
+    sess = await run_in_threadpool(_session, request)
     form = await request.form()
     _form_csrf(sess, form)
     message = await run_in_threadpool(views.request_action, request.app, sess.viewer, request_no, action, dict(form))
@@ -284,7 +285,7 @@ async def request_action(request: Request, request_no: str, action: str):
 @router.get("/requests/{request_no}")
 @page
 async def request_detail(request: Request, request_no: str):
-    sess = _session(request)
+    sess = await run_in_threadpool(_session, request)
     view = await run_in_threadpool(views.request_detail, request.app, sess.viewer, request_no)
     return render(request, "request.html", 200, sess.viewer.lang, **_page_context(sess, request, view))
 
@@ -292,7 +293,7 @@ async def request_detail(request: Request, request_no: str):
 @router.post("/evaluations/{evaluation_id}/{action}")
 @page
 async def evaluation_action(request: Request, evaluation_id: str, action: str):
-    sess = _session(request)
+    sess = await run_in_threadpool(_session, request)
     form = await request.form()
     _form_csrf(sess, form)
     message = await run_in_threadpool(views.evaluation_action, request.app.state.hub, sess.viewer, evaluation_id, action, dict(form))
@@ -304,7 +305,7 @@ async def evaluation_action(request: Request, evaluation_id: str, action: str):
 @router.get("/lang/{lang}")
 @page
 async def switch_language(request: Request, lang: str):
-    sess = _session(request)
+    sess = await run_in_threadpool(_session, request)
     if lang in ("zh_CN", "en"):
         sess.viewer.lang = lang
     back = request.query_params.get("back", "/console/board")
