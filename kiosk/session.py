@@ -81,6 +81,7 @@ class CitizenSession:
     form: dict[str, str] = field(default_factory=dict)  # the item's own form_fields, by key
     materials: list[Material] = field(default_factory=list)
     scratch: Path | None = None
+    language: str = "zh_CN"  # the kiosk's language for this citizen (a foreigner's card greets in English)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
 
     # -- login -------------------------------------------------------------------------------
@@ -105,18 +106,19 @@ class CitizenSession:
 
     @property
     def display_name(self) -> str:
-        if not self.card:
-            return ""
-        return mask_name(self.card.get("name") or self.card.get("name_en") or "") or ""
+        """The masked name to greet with, in the session's language."""
+        return self.greeting_name(self.language)
 
     def greeting_name(self, language: str) -> str:
         """The masked name to greet with: a foreigner's card greets by its English name in English mode."""
         if not self.card:
             return ""
-        if language == "en" and self.card.get("name_en"):
+        if language != "en" or not self.card.get("name_en"):
+            return mask_name(self.card.get("name") or self.card.get("name_en") or "") or ""
+        if self.card.get("name_en"):
             first, *rest = self.card["name_en"].split()
             return " ".join([first.title()] + [f"{w[0]}." for w in rest])  # "Garcia L. M. F. A.": family name, initials
-        return self.display_name
+        return ""
 
     @property
     def display_id_number(self) -> str:

@@ -148,6 +148,8 @@ class KioskApp(App):
 
     def on_language(self, *_):
         self.tr = Translator(self.language)
+        if getattr(self, "session", None) is not None:
+            self.session.language = self.language
         self.speak_screen()
 
     def on_start(self):
@@ -252,7 +254,7 @@ class KioskApp(App):
         self.session.wipe()
         if self.voice is not None:
             self.voice.forget_session()
-        self.session = CitizenSession()
+        self.session = CitizenSession(language=self.language)
         self.last_result = None
         if ended:
             self._session_ended_at = time.monotonic()

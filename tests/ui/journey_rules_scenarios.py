@@ -458,7 +458,7 @@ def fresh_and_english(work: Path) -> dict:
             to_login(d)
             stack.reader.place(sample_card("foreign_2023"))
             d.wait(lambda: app.current == "service_list" and not app.busy, 60, "logged in")
-            out["greeting"] = app.session.greeting_name(app.language)
+            out["greeting"] = app.session.display_name  # what the screens greet with
             _choose(d, app.catalog[0]["item_code"])
             d.tap("btn_back")
             d.wait_screen("guide")
