@@ -58,7 +58,7 @@ def bar_widget(app, widget_id: str):
 
 def hub_get(stack, path: str, token: str | None = None) -> dict:
     return requests.get(f"{stack.hub_url}{path}", headers={"Authorization": f"Bearer {token or stack.token}"},
-                        timeout=10).json()
+                        timeout=30).json()
 
 
 def sample_form(item: dict) -> dict:
@@ -81,7 +81,7 @@ def submit_case(stack, receipt_no: str, card: dict, delivery: str = "网点代�
     """A case filed at a kiosk (as a citizen would), relayed to the platform; returns its 办件编号."""
     from kiosk.sync.client import HubClient
 
-    hub = HubClient(stack.hub_url, stack.token)
+    hub = HubClient(stack.hub_url, stack.token, timeout=30)
     item = hub.catalog()[0]
     payload = {"receipt_no": receipt_no, "device_id": stack.device_id, "channel": "kiosk",
                "item_code": item["item_code"], "item_name": item["name"],
@@ -100,7 +100,7 @@ def submit_case(stack, receipt_no: str, card: dict, delivery: str = "网点代�
 
 def finish_at_platform(stack, case_no: str) -> None:
     requests.post(f"{stack.platform_url}/sim/cases/{case_no}/advance", json={"status": "completed", "note": "办结"},
-                  timeout=10).raise_for_status()
+                  timeout=30).raise_for_status()
 
 
 def draw_signature(d, pad) -> None:
@@ -126,7 +126,7 @@ def create_request(stack, item: dict, citizen: dict, mode: str = "full_proxy", g
         body.update(priority="green", green_reason="elderly")
     if mode == "home_visit":
         body["address"] = citizen["address"]
-    r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", json=body, timeout=10,
+    r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", json=body, timeout=30,
                       headers={"Authorization": f"Bearer {stack.token}", "Idempotency-Key": str(uuid.uuid4())})
     r.raise_for_status()
     return r.json()
@@ -136,8 +136,8 @@ def escalate_by_api(stack, request_id: int, card: str = "clerk", reason: str = "
     """A clerk (signed in over the API) claims a request and escalates it to 窗口人员."""
     from kiosk.counter.client import CounterClient
 
-    doc = CounterClient(stack.hub_url, stack.token).sign_in(staff_card(card)["id_number"], TRAINING_PIN)
-    clerk = CounterClient(stack.hub_url, doc["token"])
+    doc = CounterClient(stack.hub_url, stack.token, timeout=30).sign_in(staff_card(card)["id_number"], TRAINING_PIN)
+    clerk = CounterClient(stack.hub_url, doc["token"], timeout=30)
     clerk.call("POST", "/api/v1/proxy-requests/claim", json={"id": request_id})
     clerk.call("POST", f"/api/v1/proxy-requests/{request_id}/escalations", json={"direction": "up", "reason": reason})
     clerk.call("POST", "/api/v1/counter/sign-out")
@@ -165,7 +165,7 @@ def run_counter_tour(out_dir, work, elder: bool = False, language: str = "zh_CN"
     with counter_stack(work) as stack:
         from kiosk.sync.client import HubClient
 
-        item = HubClient(stack.hub_url, stack.token).catalog()[0]
+        item = HubClient(stack.hub_url, stack.token, timeout=30).catalog()[0]
         ready = f"{stack.device_id}-20261201-0901"
         finish_at_platform(stack, submit_case(stack, ready, citizen))
         elsewhere = f"{stack.device_id}-20261201-0902"

@@ -76,7 +76,7 @@ def pin_lockout(work: Path) -> dict:
             from kiosk.counter.client import CounterClient, CounterRefused
 
             try:
-                CounterClient(stack.hub_url, stack.token).sign_in(staff_card("clerk")["id_number"], TRAINING_PIN)
+                CounterClient(stack.hub_url, stack.token, timeout=30).sign_in(staff_card("clerk")["id_number"], TRAINING_PIN)
                 locked_code = "signed_in"
             except CounterRefused as exc:
                 locked_code = exc.code
@@ -218,7 +218,7 @@ def full_proxy(work: Path) -> dict:
     with counter_stack(work) as stack:
         from kiosk.sync.client import HubClient
 
-        item = HubClient(stack.hub_url, stack.token).catalog()[0]
+        item = HubClient(stack.hub_url, stack.token, timeout=30).catalog()[0]
         r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", timeout=10,
                           headers={"Authorization": f"Bearer {stack.token}", "Idempotency-Key": str(uuid.uuid4())},
                           json={"outlet": OUTLET["code"], "item_code": item["item_code"], "item_name": item["name"],
