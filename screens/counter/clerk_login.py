@@ -12,7 +12,7 @@ from screens.base import load_kv
 from screens.counter.base import CounterScreen
 
 
-class ClerkLoginScreen(CounterScreen):
+class CounterLoginScreen(CounterScreen):
     voice_prompt = N_("Clerk sign-in: place your own ID card on the reader, then enter your PIN.")
     problem = StringProperty("")
     card_line = StringProperty("")
@@ -101,5 +101,5 @@ class ClerkLoginScreen(CounterScreen):
                         busy_text=self._("Switching training mode…"))
 
 
-SCREEN_CLASS = ClerkLoginScreen
+SCREEN_CLASS = CounterLoginScreen
 load_kv("counter/clerk_login")

@@ -34,11 +34,11 @@ def _camera_ready(terminal, timeout_s: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-class PickButton(BigButton):
+class CounterPickButton(BigButton):
     payload = DictProperty({})
 
 
-class CollectScreen(CounterScreen):
+class CounterCollectScreen(CounterScreen):
     voice_prompt = N_("Find the application, then scan the papers the citizen brought.")
     problem = StringProperty("")
     message = StringProperty("")
@@ -109,7 +109,7 @@ class CollectScreen(CounterScreen):
             self.problem = self._("No application was found for this card or number.")
             return
         for r in results:
-            b = PickButton(payload=r, kind="secondary")
+            b = CounterPickButton(payload=r, kind="secondary")
             b.text = f"{r['receipt_no']} · {r['item_name']}\n{r['applicant_name']} {r['applicant_id_number']}"
             b.bind(on_release=lambda btn: self.select(btn.payload))
             box.add_widget(b)
@@ -141,7 +141,7 @@ class CollectScreen(CounterScreen):
         english = self.app.language == "en"
         for m in self._session.materials if self._session else []:
             label = next((x["name_en"] for x in self.materials if x["code"] == m.code and english), m.name)
-            b = PickButton(payload={"code": m.code}, kind="primary" if m.pages else "secondary")
+            b = CounterPickButton(payload={"code": m.code}, kind="primary" if m.pages else "secondary")
             b.text = (self._("Add a page: {name} ({n} scanned)").format(name=label, n=len(m.pages)) if m.pages
                       else self._("Scan: {name}").format(name=label))
             b.bind(on_release=lambda btn: self.scan(btn.payload["code"]))
@@ -228,5 +228,5 @@ class CollectScreen(CounterScreen):
         self.scanned_line = ""
 
 
-SCREEN_CLASS = CollectScreen
+SCREEN_CLASS = CounterCollectScreen
 load_kv("counter/collect")

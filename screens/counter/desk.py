@@ -7,7 +7,7 @@ from screens.base import load_kv
 from screens.counter.base import CounterScreen
 
 
-class DeskScreen(CounterScreen):
+class CounterDeskScreen(CounterScreen):
     voice_prompt = N_("Choose what to do for the citizen at the counter.")
 
     def enter_application(self) -> None:
@@ -19,5 +19,5 @@ class DeskScreen(CounterScreen):
         self.app.go(name)
 
 
-SCREEN_CLASS = DeskScreen
+SCREEN_CLASS = CounterDeskScreen
 load_kv("counter/desk")

@@ -87,11 +87,11 @@ class CounterDesk(EventDispatcher):
         terminal._outbox = StampingOutbox(terminal.outbox(), self)
 
     def attach(self, root) -> None:
-        from screens.counter.widgets import ClerkBar, TrainingWatermark
+        from screens.counter.widgets import CounterClerkBar, CounterTrainingWatermark
 
         column = root.children[-1]  # the vertical box: header bar, then the screen frame
-        column.add_widget(ClerkBar(), index=1)
-        root.add_widget(TrainingWatermark(), index=2)  # under the notice and the busy/idle overlays
+        column.add_widget(CounterClerkBar(), index=1)
+        root.add_widget(CounterTrainingWatermark(), index=2)  # under the notice and the busy/idle overlays
         from kivy.core.window import Window
 
         Window.bind(on_touch_down=lambda *a: self.touched())
@@ -129,7 +129,10 @@ class CounterDesk(EventDispatcher):
     def signed_in_as(self, clerk) -> None:
         self.signed_in = True
         self.clerk_role = clerk.role
-        self.clerk_line = clerk.header_line()
+        from screens.counter.queue import LEVELS
+
+        role = self.app.tr._(LEVELS.get(clerk.level, "")) if clerk.role != "runner" else self.app.tr._("Runner")
+        self.clerk_line = f"{clerk.name}（{role}） · {clerk.outlet_name or clerk.outlet_code}"
         self.last_touch = time.monotonic()
 
     def sign_out(self, reason: str = "sign_out") -> None:

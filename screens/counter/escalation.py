@@ -9,11 +9,11 @@ from kiosk.i18n import N_
 from screens.base import load_kv
 from screens.counter.base import CounterScreen
 from screens.counter.queue import LEVELS, row_text
-from screens.counter.widgets import QueueRow
+from screens.counter.widgets import CounterQueueRow
 from kiosk.counter.sla import level
 
 
-class EscalationScreen(CounterScreen):
+class CounterEscalationScreen(CounterScreen):
     voice_prompt = N_("Requests escalated to your level.")
     problem = StringProperty("")
     title_line = StringProperty("")
@@ -37,7 +37,7 @@ class EscalationScreen(CounterScreen):
         self.problem = "" if items else self._("Nothing has reached your level.")
         for r in items:
             share = float((r.get("sla") or {}).get("percent", 0)) / 100.0
-            row = QueueRow(request=r, share=share, level=level(share), text=row_text(self._, r))
+            row = CounterQueueRow(request=r, share=share, level=level(share), text=row_text(self._, r))
             row.bind(on_release=lambda b: self.open(b.request))
             box.add_widget(row)
 
@@ -50,5 +50,5 @@ class EscalationScreen(CounterScreen):
         self.app.go("counter_request_detail")
 
 
-SCREEN_CLASS = EscalationScreen
+SCREEN_CLASS = CounterEscalationScreen
 load_kv("counter/escalation")

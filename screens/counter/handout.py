@@ -21,11 +21,11 @@ RESULT_STATES = {"ready": N_("Ready for pickup (待领取)"), "not_ready": N_("N
                  "handed_out": N_("Already handed out")}
 
 
-class ResultButton(BigButton):
+class CounterResultButton(BigButton):
     result = DictProperty({})
 
 
-class HandoutScreen(CounterScreen):
+class CounterHandoutScreen(CounterScreen):
     voice_prompt = N_("Place the recipient's ID card on the reader, or enter the pickup code or receipt number.")
     problem = StringProperty("")
     message = StringProperty("")
@@ -99,7 +99,7 @@ class HandoutScreen(CounterScreen):
             self.problem = self._("No result was found for this card or number.")
             return
         for r in results:
-            b = ResultButton(result=r, kind="secondary")
+            b = CounterResultButton(result=r, kind="secondary")
             b.text = "{item}\n{who} {id} · {state}".format(item=r["item_name"], who=r["applicant_name"],
                                                        id=r["applicant_id_number"],
                                                        state=self._(RESULT_STATES.get(r["result"], r["result"])))
@@ -186,5 +186,5 @@ class HandoutScreen(CounterScreen):
         self.after_refusal(exc)
 
 
-SCREEN_CLASS = HandoutScreen
+SCREEN_CLASS = CounterHandoutScreen
 load_kv("counter/handout")

@@ -15,9 +15,12 @@ from screens.base import load_kv
 from screens.counter.base import CounterScreen
 
 TERMS = (30, 90, 180)  # days the 委托书 is valid
+# The document's own words: a legal text, in Chinese whatever the screen's language.
+MANDATE_TEXT = ("本人自愿委托{outlet}代办员{agent}，代为申请「{item}」并领取办理结果，委托期限至{until}。"
+                "代办不收取任何费用；本人仍为申请人，对所提交材料的真实性负责，并可随时撤回委托。")
 
 
-class ProxySignatureScreen(CounterScreen):
+class CounterSignatureScreen(CounterScreen):
     voice_prompt = N_("Please read the power of attorney and sign in the box with your finger.")
     request = DictProperty({})
     principal_line = StringProperty("")
@@ -53,11 +56,8 @@ class ProxySignatureScreen(CounterScreen):
         r = self.request
         until = (dt.date.today() + dt.timedelta(days=int(self.term_days))).isoformat()
         clerk = self.services.clerk
-        self.text = self._(
-            "I entrust {agent} of {outlet} to apply for 「{item}」 on my behalf and to collect the result, free of "
-            "charge, until {until}. I remain the applicant and answer for my papers; I may withdraw at any time."
-        ).format(agent=clerk.name if clerk else "", outlet=clerk.outlet_name if clerk else "",
-                 item=r.get("item_name") or "", until=until)
+        self.text = MANDATE_TEXT.format(agent=clerk.name if clerk else "", outlet=clerk.outlet_name if clerk else "",
+                                        item=r.get("item_name") or "", until=until)
 
     def set_term(self, days: int) -> None:
         self.term_days = days
@@ -125,5 +125,5 @@ class ProxySignatureScreen(CounterScreen):
         self.after_refusal(exc)
 
 
-SCREEN_CLASS = ProxySignatureScreen
+SCREEN_CLASS = CounterSignatureScreen
 load_kv("counter/proxy_signature")

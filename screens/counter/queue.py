@@ -11,7 +11,7 @@ from kiosk.counter.sla import level, parse_time, waiting
 from kiosk.i18n import N_
 from screens.base import load_kv
 from screens.counter.base import CounterScreen
-from screens.counter.widgets import QueueRow
+from screens.counter.widgets import CounterQueueRow
 
 REFRESH_S = 3.0
 MODES = {"remote_guidance": N_("Remote guidance"), "home_visit": N_("Home visit"), "full_proxy": N_("Full proxy"),
@@ -22,23 +22,24 @@ STATUS = {"new": N_("New"), "released": N_("Back in the pool"), "claimed": N_("C
 LEVELS = {0: N_("Clerk"), 1: N_("Window"), 2: N_("Section chief"), 3: N_("Centre leader")}
 
 
-def row_text(tr, r: dict) -> str:
+def row_text(_, r: dict) -> str:
+    """A queue row: marks (绿色通道, complaint, level), item and mode; masked applicant, status, wait, SLA."""
     marks = []
     if r.get("priority") == "green":
-        marks.append(tr("Green channel"))
+        marks.append(_("Green channel"))
     if r.get("kind") == "complaint":
-        marks.append(tr("Complaint"))
+        marks.append(_("Complaint"))
     if r.get("level"):
-        marks.append(tr("Level {n}").format(n=r["level"]))
-    head = " · ".join([r.get("item_name") or r.get("request_no", ""), tr(MODES.get(r.get("mode"), r.get("mode") or ""))])
+        marks.append(_(LEVELS.get(r["level"], "")))
+    head = " · ".join([r.get("item_name") or r.get("request_no", ""), _(MODES.get(r.get("mode"), r.get("mode") or ""))])
     who = (r.get("applicant") or {}).get("name") or (r.get("applicant") or {}).get("org_name") or ""
-    tail = " · ".join([who, tr(STATUS.get(r.get("status"), r.get("status") or "")),
-                       tr("waiting {t}").format(t=waiting(r.get("created_at"))),
-                       tr("SLA {p}%").format(p=int(round((r.get("sla") or {}).get("percent", 0))))])
+    tail = " · ".join([who, _(STATUS.get(r.get("status"), r.get("status") or "")),
+                       _("waiting {t}").format(t=waiting(r.get("created_at"))),
+                       _("time used {p}%").format(p=int(round((r.get("sla") or {}).get("percent", 0))))])
     return (("【" + "｜".join(marks) + "】") if marks else "") + head + "\n" + tail
 
 
-class QueueScreen(CounterScreen):
+class CounterQueueScreen(CounterScreen):
     voice_prompt = N_("The proxy request queue of this outlet.")
     problem = StringProperty("")
     summary = StringProperty("")
@@ -84,7 +85,7 @@ class QueueScreen(CounterScreen):
         box.clear_widgets()
         for r in items:
             share = float((r.get("sla") or {}).get("percent", 0)) / 100.0
-            row = QueueRow(request=r, share=share, level=level(share), text=row_text(self._, r))
+            row = CounterQueueRow(request=r, share=share, level=level(share), text=row_text(self._, r))
             row.bind(on_release=lambda b: self.open(b.request))
             box.add_widget(row)
         pool = sum(1 for r in items if r.get("status") in ("new", "released"))
@@ -109,5 +110,5 @@ class QueueScreen(CounterScreen):
         self.app.go("counter_request_detail")
 
 
-SCREEN_CLASS = QueueScreen
+SCREEN_CLASS = CounterQueueScreen
 load_kv("counter/queue")

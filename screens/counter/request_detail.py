@@ -29,11 +29,20 @@ MANDATE = {"pending": N_("waiting for signature"), "active": N_("in force"), "re
            "suspended": N_("suspended"), "revoked": N_("revoked"), "expired": N_("expired"), "completed": N_("completed")}
 
 
-class RequestActionButton(BigButton):
+EVENTS = {"created": N_("created"), "notified": N_("SMS sent"), "claimed": N_("claimed"), "started": N_("started"),
+          "waiting_citizen": N_("waiting for the citizen"), "resumed": N_("resumed"), "filed": N_("filed"),
+          "done": N_("done"), "cancelled": N_("cancelled"), "refused": N_("refused"), "released": N_("back to the pool"),
+          "lease_expired": N_("claim ran out"), "escalated": N_("escalated"), "deescalated": N_("sent down"),
+          "sla_warning": N_("time warning"), "sla_breached": N_("time exceeded"), "mandate_created": N_("委托书 created"),
+          "mandate_activated": N_("委托书 in force"), "personal_data_viewed": N_("personal data viewed"),
+          "case_rejected": N_("case rejected by the platform")}
+
+
+class CounterActionButton(BigButton):
     action = StringProperty("")
 
 
-class RequestDetailScreen(CounterScreen):
+class CounterRequestScreen(CounterScreen):
     voice_prompt = N_("The proxy request and what can be done with it.")
     request = DictProperty({})
     info = StringProperty("")
@@ -98,7 +107,8 @@ class RequestDetailScreen(CounterScreen):
         else:
             self.mandate_line = self._("No power of attorney (委托书) yet.") if r.get("mode") == "full_proxy" else ""
         self.history = "\n".join(
-            f"{(e.get('at') or '')[5:16].replace('T', ' ')}  {e.get('actor', '')}  {e.get('action', '')}"
+            f"{(e.get('at') or '')[5:16].replace('T', ' ')}  {e.get('actor', '')}  "
+            f"{self._(EVENTS[e['action']]) if e.get('action') in EVENTS else e.get('action', '')}"
             + (f"  「{e['note']}」" if e.get("note") else "") for e in (r.get("events") or [])[-8:])
         self.full_proxy = r.get("mode") == "full_proxy"
         self.holder_is_me = bool(clerk) and r.get("holder") == clerk.actor
@@ -115,7 +125,7 @@ class RequestDetailScreen(CounterScreen):
         if r.get("status") not in ("done", "cancelled", "refused") and (self.holder_is_me or (clerk and clerk.level >= 1 and r.get("level") == clerk.level)) and r.get("level", 0) < 3:
             actions.append("up")
         for a in actions:
-            b = RequestActionButton(action=a, kind="danger" if a in ("cancel", "refuse") else ("primary" if a in ("start", "claim", "complete", "resume", "down") else "secondary"),
+            b = CounterActionButton(action=a, kind="danger" if a in ("cancel", "refuse") else ("primary" if a in ("start", "claim", "complete", "resume", "down") else "secondary"),
                              text=self._(LABELS[a]))
             b.bind(on_release=lambda btn: self.act(btn.action))
             box.add_widget(b)
@@ -199,5 +209,5 @@ class RequestDetailScreen(CounterScreen):
                         busy_text=self._("Printing…"))
 
 
-SCREEN_CLASS = RequestDetailScreen
+SCREEN_CLASS = CounterRequestScreen
 load_kv("counter/request_detail")

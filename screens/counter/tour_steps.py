@@ -50,9 +50,9 @@ def take_card_away(d, stack) -> None:
 
 def bar_widget(app, widget_id: str):
     """A widget of the clerk bar (above the screens)."""
-    from screens.counter.widgets import ClerkBar
+    from screens.counter.widgets import CounterClerkBar
 
-    bar = next(w for w in app.root.walk() if isinstance(w, ClerkBar))
+    bar = next(w for w in app.root.walk() if isinstance(w, CounterClerkBar))
     return bar.ids[widget_id]
 
 

@@ -13,11 +13,11 @@ from kivy.uix.widget import Widget
 from screens.widgets import BigButton
 
 
-class ClerkBar(BoxLayout):
+class CounterClerkBar(BoxLayout):
     pass
 
 
-class TrainingWatermark(FloatLayout):
+class CounterTrainingWatermark(FloatLayout):
     """Over every screen while training: 培训, and it lets every touch through."""
 
     def on_touch_down(self, touch):
@@ -30,12 +30,12 @@ class TrainingWatermark(FloatLayout):
         return False
 
 
-class SlaBar(Widget):
+class CounterSlaBar(Widget):
     share = NumericProperty(0.0)  # of the promised time used
     level = StringProperty("ok")  # ok | amber | red
 
 
-class QueueRow(BigButton):
+class CounterQueueRow(BigButton):
     request = DictProperty({})
     share = NumericProperty(0.0)
     level = StringProperty("ok")
@@ -97,7 +97,7 @@ class CounterSignaturePad(Widget):
         return buf.getvalue()
 
 
-class PinPad(BoxLayout):
+class CounterPinPad(BoxLayout):
     """0–9, delete and clear for the clerk's PIN (at most 8 digits), writing into `target`."""
 
     from kivy.properties import ObjectProperty as _ObjectProperty
