@@ -95,6 +95,26 @@ class CounterDesk(EventDispatcher):
         from kivy.core.window import Window
 
         Window.bind(on_touch_down=lambda *a: self.touched())
+        self._guard_card_on_reader()
+
+    def _guard_card_on_reader(self) -> None:
+        """A journey started with the clerk's own card still on the reader must not take it for the citizen's."""
+        app = self.app
+        original = getattr(app, "card_on_reader", None)
+        if original is None:
+            return
+
+        def card_on_reader():
+            card = original()
+            clerk = self.services.clerk
+            if card and clerk is not None:
+                data = card.to_dict() if hasattr(card, "to_dict") else dict(card)
+                if clerk.is_own_card(data.get("id_number")):
+                    app.notice = app.tr._("This is your own ID card. Please place the citizen's card.")
+                    return False  # like a card from an earlier session: it must be lifted, the citizen's placed
+            return card
+
+        app.card_on_reader = card_on_reader
 
     # -- navigation ---------------------------------------------------------------------------
     def home_screen(self) -> str:
