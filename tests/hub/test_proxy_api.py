@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import requests
 from sqlalchemy import select, text
 
 from kiosk.hub.models import ProxyRequest
@@ -264,3 +265,17 @@ def test_kiosk_reads_only_its_own_cases(proxy_hub):
     assert proxy_hub.get("kiosk", "/api/v1/cases/K0001-20261201-0001").status_code == 200
     assert proxy_hub.get("kiosk2", "/api/v1/cases/K0001-20261201-0001").status_code == 404
     assert proxy_hub.get("clerk", "/api/v1/cases/K0001-20261201-0001").status_code == 200
+
+
+def test_malformed_and_oversized_bodies_change_nothing(proxy_hub):
+    url = f"{proxy_hub.url}/api/v1/proxy-requests"
+    h = proxy_hub.h("kiosk", **{"Idempotency-Key": "k1", "Content-Type": "application/json"})
+    assert requests.post(url, data=b"{not json", headers=h, timeout=10).status_code == 422
+    assert requests.post(url, data=b"[1, 2]", headers=h, timeout=10).status_code == 422
+    huge = b'{"outlet": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    assert requests.post(url, data=huge, headers=h, timeout=30).status_code == 413
+    assert requests.post(url, data=b"{}", headers={"Authorization": "Bearer gk_forged_token"}, timeout=10).status_code == 401
+    assert requests.post(url + "/1/transitions", json={"action": "start"}, timeout=10).status_code == 401
+    assert proxy_hub.act("clerk", 2 ** 31, "start").status_code == 422  # beyond any id: refused before the database
+    assert proxy_hub.act("clerk", 999, "start").status_code == 404
+    assert proxy_hub.get("supervisor", "/api/v1/proxy-requests").json()["total"] == 0
