@@ -66,8 +66,8 @@ def _platform_probe(platform) -> dict:
     date = resp.headers.get("date")
     if date:
         try:
-            platform_ts = email.utils.parsedate_to_datetime(date).timestamp()
-            # The Date header has whole seconds: the skew is known to within about one second.
+            # The Date header has whole seconds (truncated): half a second is the best guess of the rest.
+            platform_ts = email.utils.parsedate_to_datetime(date).timestamp() + 0.5
             out["skew_s"] = round(platform_ts - (sent + received) / 2, 1)
         except (TypeError, ValueError):
             pass

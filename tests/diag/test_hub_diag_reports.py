@@ -77,8 +77,9 @@ def test_ping_checks_the_token_and_reports_clock_and_platform(hub):
     body = r.json()
     assert body["caller"] == {"role": "kiosk", "name": "K0001"}
     hub_time = dt.datetime.fromisoformat(body["hub_time"])
-    assert abs((hub_time - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 5
-    assert body["platform"]["reachable"] is True and abs(body["platform"]["skew_s"]) < 3
+    # Hub, platform and test share one clock: far below the 120 s at which diag calls a clock wrong.
+    assert abs((hub_time - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 60
+    assert body["platform"]["reachable"] is True and abs(body["platform"]["skew_s"]) < 60
     assert call("GET", url + "/api/v1/diag/ping", "gk_nope_wrong").status_code == 401
     sim.stop()
     assert call("GET", url + "/api/v1/diag/ping", tokens["K0001"]).json()["platform"]["reachable"] is False
