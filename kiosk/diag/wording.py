@@ -9,6 +9,8 @@ from kiosk.i18n import N_, gettext
 WORDING: dict[str, tuple[str, str]] = {
     "no_port": (N_("the ID-card reader port {port} does not exist"),
                 N_("plug the reader in (USB), check `ls -l /dev/idcard`; install deploy/udev/99-govkiosk.rules")),
+    "no_port_auto": (N_("no serial port for the ID-card reader was found (looked for /dev/idcard, /dev/serial/by-id, ttyUSB, ttyACM)"),
+                     N_("plug the reader in (USB) and install deploy/udev/99-govkiosk.rules; or set devices.idcard.port")),
     "no_reader": (N_("no ID-card reader answered on any serial port"),
                   N_("check that the reader is plugged in and powered; run `kiosk setup` to find it")),
     "permission_denied": (N_("no permission to open the ID-card reader port {port}"),
@@ -53,6 +55,10 @@ WORDING: dict[str, tuple[str, str]] = {
 
 def device_error(code: str, message: str, action: str, lang: str, **values) -> tuple[str, str]:
     """(message, action) for a device error in `lang`; unknown codes keep the device's own words."""
+    if code == "no_port" and values.get("port") in ("auto", ""):
+        code = "no_port_auto"  # nothing to open at all, not one named port missing
+    if values.get("source") in ("auto", ""):
+        values["source"] = gettext(N_("(found automatically)"), lang)
     entry = WORDING.get(code)
     if entry is None:
         return message, action
