@@ -57,3 +57,181 @@ def tap_item(driver, list_widget, item_code: str) -> None:
         driver.frames(4)
         row = list_widget.row_for(item_code)
     driver.tap(row)
+
+
+PHONE = "13712349050"
+
+
+def _window_shot(driver, shot_path):
+    """The whole window (the keyboard docks on the window, above the screen)."""
+    from kivy.core.window import Window
+
+    driver.frames(3)
+    try:
+        Window.screenshot(name=str(shot_path))
+    except Exception:
+        return None
+    # Window.screenshot numbers the file (name0001.png): move it to the asked name.
+    from pathlib import Path
+
+    path = Path(shot_path)
+    made = sorted(path.parent.glob(path.stem + "*" + path.suffix), key=lambda p: p.stat().st_mtime)
+    if made and made[-1] != path:
+        made[-1].replace(path)
+    return path if path.exists() else None
+
+
+def _card(driver, stack, screen: str) -> None:
+    from kiosk.demo import sample_card
+
+    driver.wait_screen("id_login")
+    stack.reader.place(sample_card("resident"))
+    driver.wait(lambda: driver.app.current == screen and not driver.app.busy, 60, f"{screen} after the card")
+
+
+def _out(driver, stack) -> None:
+    from screens.tour import swap_card_out
+
+    app = driver.app
+    if app.current != "home":
+        app.end_session()
+    driver.wait_screen("home")
+    swap_card_out(driver, stack)
+
+
+def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
+    """Every journey beyond applying, one screenshot per screen (`kiosk tour`): search with the keyboard, 一件事,
+    我要代办, 进度查询, 好差评, 办不成事, and the hub, the reader and the idle timeout failing."""
+    app = driver.app
+    driver.wait_screen("home")
+    # Finding an item without a card: categories, search on the keyboard, the full guide.
+    driver.tap("btn_guide")
+    driver.wait_screen("service_list", 60)
+    shot("service_list_guides")
+
+    def keyboard_shot(name):
+        if out_dir is not None and _window_shot(driver, out_dir / f"{name}.png") is not None:
+            return
+        shot(name)
+
+    to_search(driver, "ylbx", keyboard_shot)
+    shot("search")
+    scr = app.screen("search")
+    tap_item(driver, scr.ids.results, scr.ids.results.data[0]["item_code"])
+    driver.wait_screen("item_detail")
+    shot("item_detail")
+    _out(driver, stack)
+    # 一件事 after the card: one question per screen, then the combined list.
+    driver.tap("btn_start")
+    _card(driver, stack, "service_list")
+    driver.tap("tab_bundle")
+    lst = app.screen("service_list").ids.service_items
+    tap_item(driver, lst, lst.data[0]["item_code"])
+    driver.wait_screen("bundle_questions")
+    shot("bundle_questions")
+    while app.current == "bundle_questions":
+        driver.tap(list(reversed(app.screen("bundle_questions").ids.options.children))[0])
+    driver.wait_screen("bundle_summary")
+    shot("bundle_summary")
+    _out(driver, stack)
+    # 我要代办: 全程代办 with the 委托书 signed by finger, then 好差评 of it with a 差评's reason.
+    driver.tap("btn_proxy")
+    driver.wait_screen("proxy_intro")
+    shot("proxy_intro")
+    driver.tap("btn_next")
+    _card(driver, stack, "service_list")
+    lst = app.screen("service_list").ids.service_items
+    tap_item(driver, lst, lst.data[0]["item_code"])
+    driver.wait_screen("proxy_mode")
+    driver.tap("mode_full_proxy")
+    for ch in PHONE:
+        driver.tap_text(ch, exact=True)
+    shot("proxy_mode")
+    driver.tap("btn_next")
+    driver.wait_screen("proxy_consent")
+    shot("proxy_consent")
+    driver.tap("btn_next")
+    driver.wait_screen("proxy_signature")
+    pad = app.screen("proxy_signature").ids.pad
+    pad.draw_strokes([[(60 + i * 9, 70 + 30 * ((i // 4) % 2) + (i % 4) * 6) for i in range(48)]])
+    shot("proxy_signature")
+    driver.tap("btn_next")
+    driver.wait_screen("proxy_receipt", 60)
+    shot("proxy_receipt")
+    driver.tap("btn_rate")
+    driver.wait_screen("evaluation")
+    shot("evaluation")
+    driver.tap(app.screen("evaluation").ids.face_2.children[-1])
+    driver.wait_screen("evaluation_reason")
+    driver.tap("btn_next")  # no reason yet: refused with words
+    driver.tap_text(app.tr._("It took too long"))
+    shot("evaluation_reason")
+    driver.tap("btn_next")
+    driver.wait_screen("home", 30)
+    _out(driver, stack)
+    # 进度查询 by card.
+    driver.tap("btn_query")
+    driver.wait_screen("query")
+    shot("query")
+    driver.tap("btn_by_card")
+    _card(driver, stack, "query_result")
+    driver.wait(lambda: bool(app.screen("query_result").results) or bool(app.screen("query_result").problem), 30,
+                "query results")
+    shot("query_result")
+    _out(driver, stack)
+    # 办不成事反映.
+    driver.tap("btn_cannot")
+    _card(driver, stack, "cannot_do")
+    driver.tap("where_window")
+    driver.tap("what_sent_back")
+    for ch in PHONE:
+        driver.tap_text(ch, exact=True)
+    shot("cannot_do")
+    driver.tap("btn_next")
+    driver.idle(30)
+    shot("cannot_do_number")
+    _out(driver, stack)
+    # The hub away: a 代办 request cannot be sent, and the citizen is told so.
+    driver.tap("btn_proxy")
+    driver.wait_screen("proxy_intro")
+    driver.tap("btn_next")
+    _card(driver, stack, "service_list")
+    stack.stop_process("hub")
+    try:
+        lst = app.screen("service_list").ids.service_items
+        tap_item(driver, lst, lst.data[0]["item_code"])
+        driver.wait_screen("proxy_mode")
+        driver.tap("mode_remote_guidance")
+        for ch in PHONE:
+            driver.tap_text(ch, exact=True)
+        driver.tap("btn_next")
+        driver.idle(60)
+        shot("hub_down")
+    finally:
+        stack.restart_hub()
+    _out(driver, stack)
+    # The reader unplugged while the card screen waits.
+    driver.tap("btn_start")
+    driver.wait_screen("id_login")
+    stack.reader.unplug()
+    driver.wait(lambda: app.terminal.card_reader_status == "no_device", 30, "reader reported missing")
+    driver.frames(5)
+    shot("reader_down")
+    stack.reader.replug()
+    driver.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader back")
+    # The idle warning on a journey screen.
+    app.end_session()
+    driver.wait_screen("home")
+    saved = app.cfg.kiosk.idle_timeout_s
+    app.cfg.kiosk.idle_timeout_s = 1.0
+    try:
+        driver.tap("btn_query")
+        driver.wait_screen("query")
+        driver.wait(lambda: app.idle_countdown > 0, 10, "idle warning")
+        shot("idle_warning")
+        driver.tap("btn_continue")
+    finally:
+        app.cfg.kiosk.idle_timeout_s = saved
+    app.keep_going()
+    app.end_session()
+    driver.wait_screen("home")
