@@ -1,0 +1,88 @@
+"""tuspy's uploader with sha256 chunk checksums and timeouts, for `HubClient.upload`.
+
+A module of its own because tuspy imports aiohttp (about 0.6 s): `kiosk.sync.client` imports it only when a file
+is uploaded, so nothing that merely talks to the hub (the app's start on the UI thread, every `kiosk` command)
+pays for it.
+"""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urljoin
+
+import requests
+from tusclient.client import TusClient
+from tusclient.exceptions import TusCommunicationError
+from tusclient.request import TusRequest
+from tusclient.uploader import Uploader
+
+__all__ = ["TusClient", "TusCommunicationError", "_Uploader"]
+
+
+class _TimedRequest(TusRequest):
+    """tuspy's PATCH, sent through the uploader's session with a timeout (tuspy itself sets none)."""
+
+    def perform(self):
+        up = self._uploader
+        chunk = self.file.read(self._content_length)
+        self.add_checksum(chunk)
+        try:
+            resp = up.session.patch(self._url, data=chunk, headers=self._request_headers, timeout=up.timeout)
+        except requests.RequestException as exc:
+            raise TusCommunicationError(exc) from None
+        self.status_code = resp.status_code
+        self.response_content = resp.content
+        self.response_headers = {k.lower(): v for k, v in resp.headers.items()}
+
+    def __init__(self, uploader):
+        self._uploader = uploader
+        super().__init__(uploader)
+
+
+class _Uploader(Uploader):
+    """tuspy's uploader with sha256 chunk checksums (tus checksum extension) and timeouts."""
+
+    def __init__(self, *args, session: requests.Session, timeout: float, on_created=None, **kwargs):
+        self.session = session
+        self.timeout = timeout
+        self.on_created = on_created
+        super().__init__(*args, **kwargs)
+
+    @property
+    def checksum_algorithm(self):
+        return hashlib.sha256
+
+    @property
+    def checksum_algorithm_name(self):
+        return "sha256"
+
+    def create_url(self):
+        try:
+            resp = self.session.post(self.client.url, headers=self.get_url_creation_headers(), timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TusCommunicationError(exc) from None
+        url = resp.headers.get("location")
+        if url is None:
+            raise TusCommunicationError(f"upload creation failed with status {resp.status_code}", resp.status_code,
+                                        resp.content)
+        url = urljoin(self.client.url, url)
+        if self.on_created is not None:
+            self.on_created(url)  # the caller records it now, so an interrupted upload can be resumed later
+        return url
+
+    def get_offset(self):
+        try:
+            resp = self.session.head(self.url, headers=self.get_headers(), timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TusCommunicationError(exc) from None
+        offset = resp.headers.get("upload-offset")
+        if offset is None:
+            raise TusCommunicationError(f"offset lookup failed with status {resp.status_code}", resp.status_code,
+                                        resp.content)
+        return int(offset)
+
+    def _do_request(self):
+        self.request = _TimedRequest(self)
+        self.request.perform()
+        if not 200 <= (self.request.status_code or 0) < 300:
+            raise TusCommunicationError(f"chunk upload failed with status {self.request.status_code}",
+                                        self.request.status_code, self.request.response_content)

@@ -1,0 +1,31 @@
+"""The kiosk app starts fast: what its UI thread imports at start loads no library only some screens need
+(tuspy/aiohttp for uploads, pypinyin's phrase data for search, OpenCV/numpy for the camera)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("tusclient", "aiohttp", "pypinyin", "cv2", "numpy", "fastapi", "escpos")
+
+
+def _loaded_after(statement: str) -> str:
+    code = f"import sys; {statement}; heavy = {HEAVY!r}; print(','.join(m for m in heavy if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return out.stdout.strip()
+
+
+def test_terminal_outbox_and_citizen_services_load_nothing_heavy():
+    loaded = _loaded_after("import kiosk.terminal, kiosk.sync, kiosk.sync.outbox, kiosk.citizen.services")
+    assert loaded == "", f"importing the app's start-up modules loaded {loaded}"
+
+
+def test_search_index_still_computes_pinyin():
+    code = ("from kiosk.citizen.catalog_index import CatalogIndex; "
+            "idx = CatalogIndex([{'item_code': 'a', 'name': '养老保险'}]); "
+            "print([h['item_code'] for h in idx.search('ylbx')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "['a']"
+
+
+def test_upload_module_loads_tuspy_when_used():
+    assert _loaded_after("import kiosk.sync.tus_upload").startswith("tusclient")
