@@ -132,3 +132,30 @@ def test_a_known_serial_printer_port_is_never_probed_as_a_reader(tmp_path):
         found = discover(SearchSpace(reader_globs=[site.reader.port], serial_globs=[], lp_globs=[], usb=False,
                                      camera_sources=[], exclude_ports=[site.reader.port]))
         assert found.readers == [] and site.reader.received_frames == before
+
+
+def test_setup_asks_and_keeps_the_proposals_on_enter(tmp_path):
+    target = tmp_path / "kiosk.toml"
+    env = dict(os.environ, HOME=str(tmp_path))
+    env.pop("KIOSK_CONFIG", None)
+    # Kiosk id, outlet typed; hub URL, token, reader, printer and camera: Enter keeps what was found.
+    answers = "K0001\n新区邮政网点\n\n\n\n\n\n"
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "setup", "--simulated", "--config", str(target), "--lang", "en"],
+                          input=answers, capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 6, proc.stdout + proc.stderr  # written; the one warning: no installer PIN yet
+    assert "installer.pin_hash is empty" in proc.stdout
+    cfg = load_config(target, env={})
+    assert cfg.kiosk.outlet == "新区邮政网点"
+    assert cfg.devices.idcard.port.endswith("/idcard") and cfg.devices.printer.uri.startswith("tcp://")
+    assert cfg.installer.pin_hash == ""  # no --pin: the PIN is left as it was (none)
+
+
+def test_setup_refuses_a_short_pin_and_writes_nothing(tmp_path):
+    target = tmp_path / "kiosk.toml"
+    env = dict(os.environ, HOME=str(tmp_path))
+    env.pop("KIOSK_CONFIG", None)
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "setup", "--simulated", "--yes", "--pin", "--config",
+                           str(target), "--lang", "en"], input="123\n123\n", capture_output=True, text=True, env=env,
+                          timeout=180)
+    assert proc.returncode == 5 and "6 to 12 digits" in proc.stderr
+    assert not target.exists()
