@@ -192,6 +192,12 @@ def main() -> None:
             rollup_s = time.perf_counter() - t0
             with app.state.hub.sessions() as s, s.begin():
                 token = create_token(s, "supervisor", "bench")
+            # The font the PDF report subsets: extracted from fonts-noto-cjk, and its kept common-character subset.
+            from kiosk.fonts import ensure_ui_fonts
+            from kiosk.hub.console.report import prepare_font
+
+            app.state.console_fonts = ensure_ui_fonts(Path(tmp) / "hub")
+            prepare_font(app.state.console_fonts)
             server = ServerThread(app).start()
             http = requests.Session()
             page = http.get(server.url + "/console/")

@@ -15,7 +15,7 @@ from kiosk.hub import audit
 from kiosk.hub.console.periods import ConsoleInputError, Period, Scope, resolve_scope
 from kiosk.hub.console.tables import Table, pct
 from kiosk.hub.console.web import Viewer, local_time
-from kiosk.hub.evaluations import (BAD_LEVELS, DETAIL_CODES, RECTIFICATION_STATES, REVISIT_RESULTS, Evaluation,
+from kiosk.hub.evaluations import (BAD_LEVELS, RECTIFICATION_STATES, REVISIT_RESULTS, Evaluation,
                                    RectificationIn, RevisitIn, _cipher, rectify, revisit)
 from kiosk.i18n import N_, gettext as _
 from kiosk.privacy.masking import scrub
@@ -174,5 +174,4 @@ def evaluation_action(hub, viewer: Viewer, evaluation_id: str, action: str, form
     return message
 
 
-__all__ = ["summary_tables", "bad_review_list", "evaluation_action", "DETAIL_CODES", "RECTIFICATION_STATES",
-           "REVISIT_RESULTS", "LEVEL_NAMES", "RECTIFICATION_NAMES", "REVISIT_NAMES"]
+__all__ = ["summary_tables", "bad_review_list", "evaluation_action", "LEVEL_NAMES", "RECTIFICATION_NAMES", "REVISIT_NAMES"]

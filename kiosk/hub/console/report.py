@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import tempfile
+import threading
+from pathlib import Path
 
 from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
@@ -15,7 +18,58 @@ from kiosk.fonts import UiFonts
 from kiosk.hub.console.tables import Table
 from kiosk.i18n import gettext as _
 
+log = logging.getLogger("kiosk.hub.console.report")
 MAX_ROWS = 40  # per table in the PDF; the full tables are in the XLSX exports
+
+
+_BASE_NAME = "console-report-base.otf"
+_base_lock = threading.Lock()
+_base_cmaps: dict[str, set[int]] = {}
+
+
+def _common_text() -> str:
+    """GB 2312 level-1 hanzi (the 3,755 most common), ASCII and Chinese punctuation: nearly every report's text."""
+    chars = []
+    for hi in range(0xB0, 0xD8):
+        for lo in range(0xA1, 0xFF):
+            try:
+                chars.append(bytes([hi, lo]).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    return "".join(chars) + "".join(map(chr, range(32, 127))) + "，。：；（）《》、—％…·“”‘’"
+
+
+def _build_base(source: Path, target: Path) -> None:
+    with _base_lock:
+        if target.exists():
+            return
+        tmp = target.with_suffix(".tmp")
+        try:
+            _subset_font(source, _common_text(), str(tmp))
+            os.replace(tmp, target)
+        except OSError:
+            log.warning("could not keep the report font's common subset in %s", target.parent)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def prepare_font(fonts: UiFonts) -> None:
+    """Build the kept common-character subset now (a hub may call this at start; it takes some seconds once)."""
+    _build_base(Path(fonts.regular), Path(fonts.regular).parent / _BASE_NAME)
+
+
+def _source_for(regular: Path, text: str) -> Path:
+    """Subsetting the whole 16 MB face takes most of the report's time; a kept subset of the common characters
+    (built once, in the background) serves every report whose text it covers."""
+    base = regular.parent / _BASE_NAME
+    if not base.exists():
+        threading.Thread(target=_build_base, args=(regular, base), name="console-report-font", daemon=True).start()
+        return regular
+    cmap = _base_cmaps.get(str(base))
+    if cmap is None:
+        cmap = _base_cmaps[str(base)] = set(TTFont(str(base), lazy=True).getBestCmap())
+    return base if all(ord(ch) in cmap for ch in set(text) if ch.isprintable() and not ch.isspace()) else regular
 
 
 def _subset_font(source, text: str, target: str) -> None:
@@ -94,7 +148,8 @@ def monthly_report(fonts: UiFonts, title: str, subtitle: str, tables: list[Table
         texts += [table.title, *map(str, table.columns)] + [_cell(v) for row in table.rows[:MAX_ROWS] for v in row]
     with tempfile.TemporaryDirectory(prefix="console-report-") as tmp:
         regular = os.path.join(tmp, "regular.otf")
-        _subset_font(fonts.regular, "".join(texts), regular)
+        text = "".join(texts)
+        _subset_font(_source_for(Path(fonts.regular), text), text, regular)
         pdf = _Report(regular, made)
         _compose(pdf, title, subtitle, made, tables, lang)
         return bytes(pdf.output())

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 
 from kiosk.hub.console.periods import Period, Scope
 from kiosk.hub.console import rollup
-from kiosk.hub.console.sqlbits import (bucket_percentiles, cst_day_key, histogram, histogram_percentiles, is_pg,
-                                         key_to_day, on_or_before_day)
+from kiosk.hub.console.sqlbits import (bucket_percentiles, cst_day_key, histogram, histogram_percentiles, key_to_day,
+                                         on_or_before_day)
 from kiosk.hub.console.tables import Table, hours, pct
 from kiosk.hub.models import ApiToken, Case, Outlet, ProxyEvent, ProxyRequest
 from kiosk.i18n import N_, gettext as _
@@ -347,4 +347,4 @@ def statistics(session, period: Period, scope: Scope, lang: str, only: str | Non
     return [results[n] for n in ORDER]
 
 
-__all__ = ["statistics", "device_outlets", "level_name", "is_pg", "or_"]
+__all__ = ["statistics", "device_outlets", "level_name", "BUILDERS", "ORDER"]

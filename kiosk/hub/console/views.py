@@ -199,4 +199,4 @@ def monthly_pdf(hub, viewer: Viewer, params: dict, fonts) -> tuple[bytes, str]:
     return body, name
 
 
-__all__ = ["build", "monthly_pdf", "VIEWS", "dt"]
+__all__ = ["build", "monthly_pdf", "request_detail", "request_action", "evaluation_action", "VIEWS"]
