@@ -915,7 +915,7 @@ class ProxyService:
             holder=req.holder, lease_until=iso(req.lease_until), claims=req.claims or 0,
             sla_due_at=iso(req.sla_due_at), sla=self.sla(req, now), overdue=overdue, receipt_no=req.receipt_no,
             materials=[{"code": m["code"], "name": m["name"], "upload_id": m["upload_id"]} for m in req.materials or []],
-            delivery=req.delivery, reason=req.reason, proxy_fee=0,
+            delivery=req.delivery, reason=scrub(req.reason) if req.reason else None, proxy_fee=0,
             mandate=self.mandate_out(mandate) if mandate else None, created_by=req.created_by,
             created_at=iso(req.created_at), updated_at=iso(req.updated_at), closed_at=iso(req.closed_at),
         ).model_dump()
@@ -944,7 +944,8 @@ class ProxyService:
             else:
                 address, details = mask_address(address) or "", scrub(details)
             events = [ProxyEventOut(id=e.id, at=iso(e.at), actor=e.actor, device=e.device, action=e.action,
-                                    from_status=e.from_status, to_status=e.to_status, level=e.level, note=e.note,
+                                    from_status=e.from_status, to_status=e.to_status, level=e.level,
+                                    note=e.note if unmasked else scrub(e.note),
                                     detail=e.detail or {}).model_dump()
                       for e in s.scalars(select(ProxyEvent).where(ProxyEvent.request_id == req.id)
                                          .order_by(ProxyEvent.id))]
