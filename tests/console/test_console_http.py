@@ -117,6 +117,18 @@ def test_refused_sign_ins_change_nothing(console_hub, case):
     assert not [e for e in audit_rows(console_hub, entity="console") if e.action == "login"]
 
 
+def test_repeated_failures_lock_the_form_for_a_while(console_hub):
+    http = requests.Session()
+    csrf = login_csrf(http, console_hub.url)
+    for _ in range(8):
+        r = http.post(console_hub.url + "/console/login", data={"csrf": csrf, "token": "gk_x_wrong", "lang": "en"})
+        assert r.status_code == 401
+    r = http.post(console_hub.url + "/console/login", data={"csrf": csrf, "token": console_hub.tokens["supervisor"], "lang": "en"},
+                  allow_redirects=False)
+    assert r.status_code == 429 and "Too many failed sign-ins" in error_of(r.text)
+    assert "gk_console=" not in r.headers.get("set-cookie", "")
+
+
 def test_sign_in_with_staff_number_and_pin(console_hub):
     from kiosk.hub.console import auth as console_auth
     from kiosk.hub.models import Person
