@@ -41,15 +41,27 @@ class CitizenServices:
 
     # -- catalog ---------------------------------------------------------------------------
     def load_catalog(self) -> list[dict]:
-        """The catalog from the hub (or its cached copy), indexed once per distinct copy. Blocking."""
+        """The catalog from the hub (or its cached copy), indexed once per distinct copy, and the items this outlet
+        is entrusted with (when the hub knows the outlet). Blocking."""
         items = self.terminal.catalog()
+        codes = [i.get("item_code") for i in items]
         with self._lock:
-            if items is not self._catalog and [i.get("item_code") for i in items] != [i.get("item_code") for i in self._catalog]:
-                self._index = CatalogIndex(items)
-            elif self._index is None:
+            if self._index is None or codes != [i.get("item_code") for i in self._catalog]:
                 self._index = CatalogIndex(items)
             self._catalog = items
+        self.outlet_items = self._outlet_items()
         return items
+
+    def _outlet_items(self) -> list[str] | None:
+        code = self.cfg.kiosk.outlet_code
+        if not code:
+            return None
+        try:
+            outlet = self.terminal.hub()._call("GET", f"/api/v1/outlets/{code}").json()
+        except Exception as exc:  # the hub away or the outlet unknown: every item is shown as the catalog says
+            log.info("outlet %s not known to the hub: %s", code, exc)
+            return self.outlet_items
+        return list(outlet.get("items") or []) or None
 
     @property
     def index(self) -> CatalogIndex:

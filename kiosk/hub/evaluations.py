@@ -209,6 +209,7 @@ def citizen_lookup(body: LookupIn, request: Request, caller: Caller = Depends(re
             by = "receipt"
         results = [_case_doc(hub, s, c) for c in cases] + [_request_doc(s, r) for r in requests]
         audit.record(s, caller.actor, "citizen", by, "lookup", found=len(results))
+    upload_pending(hub)  # evaluations whose case has reached the platform since
     return {"results": results}
 
 

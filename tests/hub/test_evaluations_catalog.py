@@ -98,3 +98,39 @@ def test_hub_catalog_serves_everything_with_an_etag(hub):
     assert again.status_code == 304 and again.content == b""
     other = requests.get(f"{hub.url}/api/v1/catalog", headers={**hub.headers(), "If-None-Match": '"x"'}, timeout=10)
     assert other.status_code == 200 and other.headers["ETag"] == etag
+
+
+def test_search_by_chinese_full_pinyin_initials_and_english():
+    from kiosk.citizen.catalog_index import CatalogIndex
+
+    index = CatalogIndex(SERVICES)
+    for query in ("养老保险", "yanglaobaoxian", "yanglao"):
+        hits = [i["name"] for i in index.search(query)]
+        assert hits and hits[0] == "城乡居民养老保险参保登记" and all("养老" in h for h in hits), (query, hits)
+    initials = [i["name"] for i in index.search("ylbx")]  # 养老保险 and 医疗保险 share their initials
+    assert initials[0] == "城乡居民养老保险参保登记" and "城乡居民医疗保险参保登记" in initials
+    assert [i["name"] for i in index.search("gjj")][:1] == ["住房公积金个人账户设立"]
+    assert any(i["name"] == "出生一件事" for i in index.search("出生"))
+    assert "城乡居民养老保险参保登记" in [i["name"] for i in index.search("pension")]
+    assert index.search("") == [] and index.search("qqqqqq") == []
+    assert len(index.departments()) >= 12 and all(n > 0 for *_, n in index.departments())
+    assert all(i.get("kind") == "bundle" for i in index.bundles()) and len(index.bundles()) >= 10
+
+
+def test_receipt_qr_payloads_and_bad_reviews_at_the_kiosk():
+    from kiosk.citizen.evaluation import NeedsReason, evaluation_body
+    from kiosk.citizen.progress import describe, receipt_from_qr
+
+    assert receipt_from_qr("https://zwfw.example.gov.cn/track?r=K0001-20261201-0007") == "K0001-20261201-0007"
+    assert receipt_from_qr("K0001-20261201-0007") == "K0001-20261201-0007"
+    for foreign in ("https://pay.example.com/order/88812", "wxp://f2f0abc", "hello", ""):
+        assert receipt_from_qr(foreign) is None, foreign
+    with pytest.raises(NeedsReason):
+        evaluation_body(2, receipt_no="K1-20261201-0001")
+    assert evaluation_body(2, receipt_no="K1", detail_codes=["slow"])["detail_codes"] == ["slow"]
+    assert evaluation_body(5, request_no="HUB-1")["request_no"] == "HUB-1"
+    words = describe({"kind": "case", "receipt_no": "K1", "case_no": "61", "status": "accepted", "submitted_at":
+                      "2026-12-01T10:00:00+08:00", "promised_by": "2026-12-08",
+                      "history": [{"at": "2026-12-01T10:00:05+08:00", "status": "accepted"}]}, lambda m: m)
+    assert words["status"] == "Accepted by the department"
+    assert "Promised by: 2026-12-08" in words["lines"] and any("2026-12-01 10:00" in line for line in words["lines"])
