@@ -45,6 +45,19 @@ class InstallerGroupRow(BoxLayout):
         pass
 
 
+class InstallerCheckRow(BoxLayout):
+    """One named check, what it found and what to do, with a button that runs it again (with its group: the
+    checks of one device open it once)."""
+
+    check = StringProperty("")
+    markup = StringProperty("")
+    busy = BooleanProperty(False)
+    __events__ = ("on_run",)
+
+    def on_run(self, *_):
+        pass
+
+
 class InstallerScreen(KioskScreen):
     verdicts = DictProperty({})  # group → ok | warning | error | "" (not run yet)
     details = StringProperty("")  # the checks of the last run, as markup
@@ -109,10 +122,36 @@ class InstallerScreen(KioskScreen):
                 verdicts[g] = max((c["severity"] for c in checks), key=("ok", "warning", "error").index, default="ok")
             self.verdicts = verdicts
             self.details = self.render(tuple(GROUP_NAMES))
+            self._rebuild_checks()
             if not quiet:
                 self.message = ""
 
         self._background(lambda: self.svc.run(groups), done, "" if quiet else self._("Checking…"))
+
+    def _rebuild_checks(self) -> None:
+        from kiosk.installer import _group_of
+
+        box = self.ids.checks
+        box.clear_widgets()
+        for g in GROUP_NAMES:
+            for c in self.svc.results.get(g, []):
+                row = InstallerCheckRow(check=c["check"], markup=self._check_markup(c), busy=self.working)
+                self.bind(working=row.setter("busy"))
+                row.bind(on_run=lambda r: self.run_groups((_group_of(r.check),)))
+                box.add_widget(row)
+
+    @staticmethod
+    def _check_markup(c: dict) -> str:
+        colour = COLOURS[c["severity"]]
+        mark = {"ok": "✓", "warning": "!", "error": "✗"}[c["severity"]]
+        lines = [f"[color={colour}][b]{mark} {escape_markup(c['check'])}[/b][/color]"]
+        for err in c["errors"]:
+            lines.append(f"    {escape_markup(err['message'])}")
+            lines.append(f"    → {escape_markup(err['action'])}")
+        return "\n".join(lines)
+
+    def check_row(self, check: str):
+        return next((w for w in self.ids.checks.children if getattr(w, "check", None) == check), None)
 
     def render(self, groups) -> str:
         lines = []

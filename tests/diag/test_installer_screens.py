@@ -29,7 +29,8 @@ def test_installer_screens(tmp_path, language):
     assert "王" in r["card_message"] and "王小" not in r["card_message"]  # masked: first character only
     assert r["test_page_bytes"] > 1000
     assert r["meter"] >= 0.4
-    assert r["printer_after_near_end"] == "warning"
+    assert r["printer_after_near_end"] == "warning" and "printer.paper" in r["paper_row"]
+    assert r["printer_after_paper_loaded"] == "ok"
     assert [(x["device_id"], x["failing"]) for x in r["hub_reports"]] == [("K0001", ["printer.paper"])]
     assert "2592×1944" in r["found_text"] and "tcp://127.0.0.1:" in r["found_text"]
     assert r["back_home"]

@@ -103,9 +103,17 @@ def main(work: Path, language: str) -> dict:
             d.wait_screen("installer")
             d.wait(lambda: not scr.working, 60, "checks on return")
             site.printer.set_state("near_end")
-            d.tap(d.widget("row_printer").ids["run"])  # that row's Run button
+            d.tap(scr.check_row("printer.paper").ids["run"])  # that check's own Run button
             d.wait(lambda: not scr.working, 30, "printer check")
             r["printer_after_near_end"] = scr.verdicts["printer"]
+            r["paper_row"] = scr.check_row("printer.paper").markup
+            site.printer.set_state("ok")
+            d.tap(d.widget("row_printer").ids["run"])  # the group's Run button
+            d.wait(lambda: not scr.working, 30, "printer group")
+            r["printer_after_paper_loaded"] = scr.verdicts["printer"]
+            site.printer.set_state("near_end")
+            d.tap(d.widget("row_printer").ids["run"])
+            d.wait(lambda: not scr.working, 30, "printer group")
             d.screenshot(out / "installer_printer_near_end.png")
             d.tap("btn_export")
             d.wait(lambda: not scr.working, 30, "export")
