@@ -20,7 +20,7 @@ def register(cli: click.Group) -> None:
         from kiosk.sync.outbox import Outbox
 
         cfg = load(config_path)
-        doc = Outbox(cfg.data_dir).status()
+        doc = Outbox(cfg.data_dir).status(limit=None)
         if as_json:
             echo_json(doc)
             return

@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import email.utils
+import fcntl
 import hashlib
 import logging
 import os
@@ -147,35 +148,48 @@ def options(request: Request) -> Response:
 
 
 def _append(hub, upload_id: str, caller: Caller, offset: int, part: Path, size: int) -> dict:
-    """Append the chunk kept in `part` at `offset` under the upload row's lock; returns the new state or an error.
+    """Append the chunk kept in `part` at `offset`; returns the new state or an error.
 
-    The chunk arrived in a file of its own first, so a slow client never holds the row (or the database);
-    here it is only copied into place."""
-    with hub.sessions() as s, s.begin():
-        row = s.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
-        if row is None or row.owner != caller.actor:
-            return {"error": (404, "no such upload")}
-        if row.purged or _aware(row.expires_at) < utcnow():
-            return {"error": (410, "upload expired or terminated; create a new one")}
-        if row.offset != offset:
-            return {"error": (409, f"Upload-Offset {offset} does not match the server's offset {row.offset}"),
-                    "offset": row.offset}
-        if offset + size > row.length:
-            return {"error": (400, f"chunk would exceed Upload-Length {row.length}")}
-        path = upload_path(hub.upload_dir, upload_id)
-        with open(path, "r+b" if path.exists() else "w+b") as f, open(part, "rb") as src:
+    The chunk arrived in a file of its own first, so a slow client never holds anything. Here the upload's own
+    file lock (flock, per upload) keeps two PATCHes of one upload apart while the bytes are copied into place
+    with no database transaction open; the new offset is then stored by a short compare-and-set update, which
+    also refuses the chunk if the upload was terminated or purged meanwhile."""
+    path = upload_path(hub.upload_dir, upload_id)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with hub.sessions() as s:
+            row = s.get(Upload, upload_id)
+            if row is None or row.owner != caller.actor:
+                return {"error": (404, "no such upload")}
+            if row.purged or _aware(row.expires_at) < utcnow():
+                return {"error": (410, "upload expired or terminated; create a new one")}
+            if row.offset != offset:
+                return {"error": (409, f"Upload-Offset {offset} does not match the server's offset {row.offset}"),
+                        "offset": row.offset}
+            if offset + size > row.length:
+                return {"error": (400, f"chunk would exceed Upload-Length {row.length}")}
+            length, expires_at = row.length, row.expires_at
+        with os.fdopen(os.dup(fd), "r+b") as f, open(part, "rb") as src:
             f.seek(offset)
             shutil.copyfileobj(src, f, 1 << 20)
             f.truncate()
             f.flush()
             os.fsync(f.fileno())
         new_offset = offset + size
-        s.execute(update(Upload).where(Upload.id == upload_id).values(offset=new_offset))
-        if new_offset == row.length:
-            digest = _file_sha256(path)
-            s.execute(update(Upload).where(Upload.id == upload_id).values(sha256=digest))
-            audit.record(s, caller.actor, "upload", upload_id, "completed", bytes=row.length, sha256=digest)
-        return {"offset": new_offset, "expires_at": row.expires_at}
+        values: dict = {"offset": new_offset}
+        if new_offset == length:
+            values["sha256"] = _file_sha256(path)
+        with hub.sessions() as s, s.begin():
+            done = s.execute(update(Upload).where(Upload.id == upload_id, Upload.offset == offset,
+                                                  Upload.purged.is_(False)).values(**values)).rowcount
+            if done != 1:
+                return {"error": (409, "the upload changed while this chunk was written; ask for its offset (HEAD)")}
+            if "sha256" in values:
+                audit.record(s, caller.actor, "upload", upload_id, "completed", bytes=length, sha256=values["sha256"])
+        return {"offset": new_offset, "expires_at": expires_at}
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def _peek(hub, upload_id: str, caller: Caller) -> dict:

@@ -84,8 +84,48 @@ _UPSERT_RECEIPT = ("INSERT INTO receipts (receipt_no, escpos, sha256, bytes, sta
                    " attempts = 0, last_error = NULL, created_at = excluded.created_at, last_attempt_at = NULL")
 
 
+class _Borrowed:
+    """The outbox's one connection, lent to one thread at a time: `with db:` is a transaction, `close()` gives
+    the connection back (it stays open)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        lock.acquire()
+        self._conn = conn
+        self._lock = lock
+        self._held = True
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._conn.__enter__()
+
+    def __exit__(self, *exc):
+        return self._conn.__exit__(*exc)
+
+    def close(self) -> None:
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Outbox:
@@ -97,19 +137,41 @@ class Outbox:
         os.chmod(self.root, 0o700)
         self.db_path = self.root / "outbox.db"
         self._sealer = Sealer(load_or_create_key(self.data_dir / "outbox.key"))
-        with self._db() as db:
-            db.executescript(_SCHEMA)
-            cols = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
-            if "server_errors" not in cols:  # an outbox made before entries could be set aside
-                db.execute("ALTER TABLE entries ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0")
+        # One connection for the outbox's life, shared by the UI and the drain worker under a lock (WAL lets
+        # another process — `kiosk outbox retry` — read and write beside it).
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(self.db_path), timeout=30, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL: every commit is atomic and survives a crash of the program; only enqueue (a citizen's new case)
+        # commits with FULL, so it survives a power cut too. Bookkeeping during a drain (attempts, upload URLs,
+        # "sent") may roll back on a power cut, which costs a resend the hub answers from its idempotency record.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        db = self._db()
+        try:
+            with db:
+                db.executescript(_SCHEMA)
+                cols = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
+                if "server_errors" not in cols:  # an outbox made before entries could be set aside
+                    db.execute("ALTER TABLE entries ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0")
+                db.execute("CREATE INDEX IF NOT EXISTS ix_entries_state ON entries (state, created_at)")
+        finally:
+            db.close()
         self._adopt_old_receipts()
 
-    def _db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.db_path), timeout=30)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")  # a citizen's case must survive a power cut
-        return db
+    def _db(self) -> "_Borrowed":
+        """The shared connection, held by this thread until `.close()` (which only gives it back)."""
+        return _Borrowed(self._conn, self._lock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __del__(self) -> None:
+        try:
+            self._conn.close()
+        except Exception:
+            pass
 
     def _update(self, receipt_no: str, table: str = "entries", **values) -> None:
         cols = ", ".join(f"{k} = ?" for k in values)
@@ -173,7 +235,7 @@ class Outbox:
                 except OSError as exc:
                     raise InvalidInput(f"cannot read material file {path}: {exc.strerror}", "scan the page again") from None
                 name = Path(path).name
-                (tmp_dir / f"{i}.bin").write_bytes(self._sealer.seal(data, receipt_no.encode()))
+                _write_synced(tmp_dir / f"{i}.bin", self._sealer.seal(data, receipt_no.encode()))
                 m = dict(materials[i]) if i < len(materials) else {"code": f"M{i + 1:02d}", "name": name, "pages": 1}
                 m["sha256"] = hashlib.sha256(data).hexdigest()
                 m["bytes"] = len(data)
@@ -188,8 +250,10 @@ class Outbox:
             sealed = self._sealer.seal(json.dumps(payload, ensure_ascii=False).encode("utf-8"), receipt_no.encode())
             receipt_row = self._sealed_receipt(receipt_no, receipt_escpos) if receipt_escpos else None
             os.rename(tmp_dir, entry_dir)
+            _fsync_dir(self.files_dir)
             db = self._db()
             try:
+                db.execute("PRAGMA synchronous=FULL")  # a citizen's case must survive a power cut
                 with db:
                     db.execute("INSERT INTO entries (receipt_no, idempotency_key, state, item_code, item_name, payload,"
                                " files, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
@@ -198,6 +262,7 @@ class Outbox:
                     if receipt_row is not None:
                         db.execute(_UPSERT_RECEIPT, receipt_row)
             finally:
+                db.execute("PRAGMA synchronous=NORMAL")
                 db.close()
         except BaseException as exc:
             shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -235,31 +300,38 @@ class Outbox:
             db.close()
         return [self._summary(r) for r in rows]
 
-    def status(self) -> dict:
-        """Counts and entries waiting; `receipts` lists receipt copies not yet on the hub (`waiting_for_case`:
-        their case has not reached the hub yet)."""
+    def status(self, limit: int | None = 20) -> dict:
+        """Counts by state and the oldest entries waiting (at most `limit`; None: all), and the same for receipt
+        copies not yet on the hub (`waiting_for_case`: their case has not reached the hub yet). The counts come
+        from the state index, so the cost does not grow with what is listed."""
         db = self._db()
         try:
             counts = dict(db.execute("SELECT state, COUNT(*) FROM entries GROUP BY state").fetchall())
             last = db.execute("SELECT last_error FROM entries WHERE state != 'sent' AND last_error IS NOT NULL"
                               " ORDER BY last_attempt_at DESC LIMIT 1").fetchone()
+            n = -1 if limit is None else int(limit)
+            rows = db.execute("SELECT * FROM entries WHERE state != 'sent' ORDER BY created_at, rowid LIMIT ?",
+                              (n,)).fetchall()
+            oldest = db.execute("SELECT MIN(created_at) FROM entries WHERE state = 'pending'").fetchone()[0]
+            rcounts = dict(db.execute("SELECT state, COUNT(*) FROM receipts GROUP BY state").fetchall())
             receipts = db.execute(
                 "SELECT r.receipt_no, r.state, r.bytes, r.attempts, r.last_error, r.created_at, r.last_attempt_at,"
                 " e.state AS case_state FROM receipts r LEFT JOIN entries e ON e.receipt_no = r.receipt_no"
-                " ORDER BY r.created_at, r.rowid").fetchall()
+                " ORDER BY r.created_at, r.rowid LIMIT ?", (n,)).fetchall()
         finally:
             db.close()
-        entries = self.pending()
+        entries = [self._summary(r) for r in rows]
         copies = [{"receipt_no": r["receipt_no"], "state": r["state"], "bytes": r["bytes"], "attempts": r["attempts"],
                    "last_error": r["last_error"], "created_at": r["created_at"],
                    "last_attempt_at": r["last_attempt_at"],
                    "waiting_for_case": r["case_state"] is not None and r["case_state"] != "sent"} for r in receipts]
+        waiting = sum(v for k, v in counts.items() if k != "sent")
         return {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0), "sent": counts.get("sent", 0),
                 "set_aside": counts.get("set_aside", 0),
-                "oldest_pending_at": entries[0]["created_at"] if entries else None,
-                "last_error": last[0] if last else None, "entries": entries,
-                "receipts_pending": sum(1 for c in copies if c["state"] == "pending"),
-                "receipts_failed": sum(1 for c in copies if c["state"] == "failed"), "receipts": copies}
+                "oldest_pending_at": oldest,
+                "last_error": last[0] if last else None, "entries": entries, "entries_not_listed": waiting - len(entries),
+                "receipts_pending": rcounts.get("pending", 0), "receipts_failed": rcounts.get("failed", 0),
+                "receipts": copies}
 
     def lookup(self, receipt_no: str) -> dict | None:
         row = self._row(receipt_no)
@@ -326,7 +398,7 @@ class Outbox:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 result["busy"] = True
-                st = self.status()
+                st = self.status(limit=0)
                 result["pending"], result["receipts_pending"] = st["pending"], st["receipts_pending"]
                 return result
             db = self._db()
@@ -391,7 +463,7 @@ class Outbox:
             if reachable:
                 self._push_receipts(client, result, should_stop)
             self._prune_sent()
-            st = self.status()
+            st = self.status(limit=0)
             result["pending"], result["receipts_pending"] = st["pending"], st["receipts_pending"]
             return result
         finally:
@@ -499,7 +571,8 @@ class Outbox:
                 files[i]["upload_url"] = None
                 url = client.upload_material("", meta, file_stream=io.BytesIO(data), on_created=remember)
             files[i].update(upload_url=url, uploaded=True)
-            self._update(receipt_no, files=json.dumps(files))
+            if len(files) > 1:  # with one file the next write is the final one; a crash before it resumes by URL
+                self._update(receipt_no, files=json.dumps(files))
         for i, f in enumerate(files):
             payload["materials"][i]["upload_url"] = f["upload_url"]
         answer = client.submit_case(payload, row["idempotency_key"])
@@ -554,7 +627,7 @@ class OutboxWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                st = self.outbox.status()
+                st = self.outbox.status(limit=0)
                 if st["pending"] or st["receipts_pending"]:
                     self.last_result = self.outbox.drain(self.client, should_stop=self._stop.is_set)
                     if self.on_result is not None:

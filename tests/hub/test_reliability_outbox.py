@@ -122,14 +122,12 @@ def test_enqueue_on_a_full_disk_is_a_clear_error_and_leaves_nothing(tmp_path, mo
     box = Outbox(tmp_path / "data")
     f = tmp_path / "m.pdf"
     f.write_bytes(b"%PDF-1.4 x")
-    real = Path.write_bytes
+    import kiosk.sync.outbox as outbox_mod
 
-    def full(self, data):
-        if self.suffix == ".bin":
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, data)
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_bytes", full)
+    monkeypatch.setattr(outbox_mod, "_write_synced", full)
     with pytest.raises(DiskFull) as err:
         box.enqueue(case_payload("K0001-20261122-0001"), [str(f)])
     assert "disk is full" in err.value.message and err.value.action

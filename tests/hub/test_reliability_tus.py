@@ -118,3 +118,19 @@ def test_a_chunk_is_written_whole_and_resumable(hub):
     up = upload_id_from_url(url)
     assert upload_path(hub.state.upload_dir, up).read_bytes() == b"abcdefgh"
     assert os.listdir(hub.state.upload_dir).count(f"{up}.bin") == 1
+
+
+def test_concurrent_patches_of_one_upload_do_not_interleave(hub):
+    import concurrent.futures
+
+    url = _create(hub, 2_000_000).headers["Location"]
+    first, second = os.urandom(1_000_000), os.urandom(1_000_000)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(lambda _i: _patch(hub, url, 0, first).status_code, range(4)))
+    assert sorted(codes) == [204, 409, 409, 409]
+    assert _patch(hub, url, 1_000_000, second).status_code == 204
+    up = upload_id_from_url(url)
+    assert upload_path(hub.state.upload_dir, up).read_bytes() == first + second
+    with hub.state.sessions() as s:
+        row = s.get(Upload, up)
+        assert row.offset == 2_000_000 and row.sha256 is not None
