@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 # The citizen journey's screens, reused for 代录; a clerk's own card is not a citizen's card there.
 CITIZEN_SCREENS = ("id_login", "service_list", "guide", "form", "scan", "confirm", "receipt", "done")
+DRAIN_EVERY_S = 10.0  # how often actions waiting for the hub are retried
 COUNTER_SCREENS = ("counter_clerk_login", "counter_desk", "counter_queue", "counter_request_detail", "counter_proxy_signature", "counter_collect", "counter_handout",
                    "counter_escalation")
 
@@ -78,6 +79,8 @@ class CounterDesk(EventDispatcher):
         self.last_touch = time.monotonic()
         self._wrap_outbox()
         self._real = None
+        self._draining = False
+        self._last_drain = 0.0
         app.bind(on_stop=self.stop_training)
         Clock.schedule_interval(lambda dt: self._tick(), 1.0)
 
@@ -183,6 +186,20 @@ class CounterDesk(EventDispatcher):
             self.waiting_actions = len(self.services.actions().waiting()) if clerk is not None else 0
         except Exception:  # the count is a hint on the bar, never a reason to stop
             pass
+        # Actions kept while the hub was away go out by themselves once it answers again.
+        if self.waiting_actions and not self._draining and time.monotonic() - self._last_drain > DRAIN_EVERY_S:
+            self._last_drain = time.monotonic()
+            self._draining = True
+
+            def drain():
+                try:
+                    self.services.drain()
+                except Exception as exc:
+                    log.info("counter actions still waiting: %s", exc)
+                finally:
+                    self._draining = False
+
+            threading_run(drain)
 
     # -- training -----------------------------------------------------------------------------
     def toggle_training_work(self) -> bool:

@@ -294,6 +294,43 @@ def full_proxy(work: Path) -> dict:
                 "actions": [e["action"] for e in final.get("events", [])], "slip": slip}
 
 
+def handout_hub_down(work: Path) -> dict:
+    """The hub goes away between finding the result and handing it out: the hand-out waits in the counter's
+    queue (the slip says so), the bar counts it, and it reaches the hub by itself once the hub is back."""
+    from devices.printer.decoder import decode
+
+    citizen = sample_card("resident")
+    with counter_stack(work) as stack:
+        receipt_no = f"{stack.device_id}-20261201-0201"
+        finish_at_platform(stack, submit_case(stack, receipt_no, citizen))
+        with counter_app(stack) as (app, cfg, d):
+            cfg.hub.timeout_s = 3.0
+            sign_in(d, stack)
+            take_card_away(d, stack)
+            d.tap("btn_handout")
+            d.wait_screen("counter_handout")
+            scr = app.screen("counter_handout")
+            stack.reader.place(citizen)
+            d.wait(lambda: scr.selected.get("result") == "ready", 60, "result found by the card")
+            stack.stop_process("hub")
+            d.tap("btn_hand_out")
+            d.idle(90)
+            d.wait(lambda: bool(scr.message), 30, "hand-out kept")
+            message = scr.message
+            d.wait(lambda: app.counter.waiting_actions == 1, 30, "bar counts the waiting action")
+            waiting_on_bar = app.counter.waiting_actions
+            d.screenshot(OUT / "offline" / "handout_queued.png")
+            stack.restart_hub()
+            d.wait(lambda: app.counter.waiting_actions == 0, 90, "queued hand-out sent")
+        import sqlite3
+
+        db = sqlite3.connect(stack.hub_db[len("sqlite:///"):])
+        rows = db.execute("SELECT recipient, clerk FROM counter_handouts").fetchall()
+        db.close()
+        return {"message": message, "waiting_on_bar": waiting_on_bar, "rows": rows,
+                "slip": decode(stack.printer.received).text}
+
+
 if __name__ == "__main__":
     name = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix=f"ui-{name}-") as tmp:

@@ -31,7 +31,7 @@ def test_clerk_pin_lockout(tmp_path):
     assert r["button_disabled"] is True
     assert r["locked_code"] == "locked"  # the hub refuses even the right PIN while it waits
     assert "李文华" in r["header"]  # the header shows who is signed in
-    assert r["after_sign_out"] == "clerk_login" and r["signed_in"] is False
+    assert r["after_sign_out"] == "counter_clerk_login" and r["signed_in"] is False
 
 
 def test_handout_with_a_wrong_card_then_the_right_one(tmp_path):
@@ -67,3 +67,11 @@ def test_full_proxy_from_claim_to_filed(tmp_path):
     assert "clerk:李文华" in r["actors"]  # every clerk action under the clerk's name
     assert "代办受理单" in r["slip"] and "全程代办" in r["slip"] and "王小明" not in r["slip"]
     assert "受理回执" in r["slip"]  # the application filed by 代录 printed its receipt too
+
+
+def test_handout_while_the_hub_is_away_waits_then_goes_out(tmp_path):
+    r = run("handout_hub_down", tmp_path)
+    assert "自动上报" in r["message"] or "sent automatically" in r["message"]
+    assert r["waiting_on_bar"] == 1
+    assert "网络中断" in r["slip"] and "取件凭条" in r["slip"]  # the slip says the hand-out waits to be reported
+    assert r["rows"] == [["applicant", "李文华"]]  # recorded once, under the clerk's name, when the hub came back
