@@ -81,6 +81,25 @@ def _window_shot(driver, shot_path):
     return path if path.exists() else None
 
 
+def _scroll_top(driver) -> None:
+    """Scroll the screen's scroll views back to the top, as the citizen saw it first (for the screenshot)."""
+    from kivy.uix.recycleview import RecycleView
+    from kivy.uix.scrollview import ScrollView
+
+    for w in driver.app.screen(driver.app.current).walk():
+        if isinstance(w, ScrollView) and not isinstance(w, RecycleView):
+            w.scroll_y = 1
+    driver.frames(3)
+
+
+def _first_department(driver) -> None:
+    """Show the first department's items (the 社保 list starts with an item open to 代办)."""
+    scr = driver.app.screen("service_list")
+    driver.tap("tab_department")
+    scr.pick(scr.categories()[0][0])
+    driver.frames(3)
+
+
 def _card(driver, stack, screen: str) -> None:
     from kiosk.demo import sample_card
 
@@ -140,12 +159,14 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
     shot("proxy_intro")
     driver.tap("btn_next")
     _card(driver, stack, "service_list")
+    _first_department(driver)
     lst = app.screen("service_list").ids.service_items
     tap_item(driver, lst, lst.data[0]["item_code"])
     driver.wait_screen("proxy_mode")
     driver.tap("mode_full_proxy")
     for ch in PHONE:
         driver.tap_text(ch, exact=True)
+    _scroll_top(driver)
     shot("proxy_mode")
     driver.tap("btn_next")
     driver.wait_screen("proxy_consent")
@@ -186,6 +207,7 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
     driver.tap("what_sent_back")
     for ch in PHONE:
         driver.tap_text(ch, exact=True)
+    _scroll_top(driver)
     shot("cannot_do")
     driver.tap("btn_next")
     driver.idle(30)
@@ -198,6 +220,7 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
     _card(driver, stack, "service_list")
     stack.stop_process("hub")
     try:
+        _first_department(driver)
         lst = app.screen("service_list").ids.service_items
         tap_item(driver, lst, lst.data[0]["item_code"])
         driver.wait_screen("proxy_mode")
@@ -229,7 +252,7 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
         driver.wait_screen("query")
         driver.wait(lambda: app.idle_countdown > 0, 10, "idle warning")
         shot("idle_warning")
-        driver.tap("btn_continue")
+        driver.tap(app.root.ids.btn_continue)
     finally:
         app.cfg.kiosk.idle_timeout_s = saved
     app.keep_going()

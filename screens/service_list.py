@@ -60,6 +60,8 @@ class ServiceListScreen(KioskScreen):
     def reset(self) -> None:
         self.problem = ""
         self.greeting_name = ""
+        self.tab = "department"
+        self.category = ""
         self.ids.service_items.data = []
 
     def load(self) -> None:
