@@ -10,11 +10,13 @@ from kiosk.hub.console.periods import Scope
 from kiosk.hub.console.tables import Table
 from kiosk.hub.console.web import local_time
 from kiosk.hub.models import ProxyRequest
+from kiosk.hub.proxy_service import HELD, POOL
 from kiosk.i18n import N_, gettext as _
 
 LIST_LIMIT = 200
 LEVEL_KEYS = {0: N_("Proxy clerk"), 1: N_("Window staff"), 2: N_("Approval chief"), 3: N_("Centre leader")}
 STAGES = (100, 90, 80, 70)
+OPEN_STATES = POOL + HELD + ("filed",)  # every state but the final ones (done, cancelled, refused)
 
 
 def level_label(level: int, lang: str) -> str:
@@ -31,7 +33,9 @@ def status_label(status: str, lang: str) -> str:
 def _open(scope: Scope, level: int | None = None, actor: str | None = None):
     """Open requests of the subtree; an escalation level sees those at or below its level, or held by itself
     (the read rule of the 代办 API)."""
-    conds = [ProxyRequest.closed_at.is_(None)]
+    # Open = not in a final state; spelled as the open states so the status index finds them (the closed are
+    # nearly all of the table).
+    conds = [ProxyRequest.status.in_(OPEN_STATES)]
     if scope.codes is not None:
         conds.append(ProxyRequest.outlet_code.in_(scope.codes))
     if level is not None:

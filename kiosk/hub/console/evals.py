@@ -52,27 +52,37 @@ def _revisited_in_time():
 
 def summary_tables(s, period: Period, scope: Scope, lang: str) -> list[Table]:
     where = _where(period, scope)
-    counts = dict(s.execute(select(Evaluation.level, func.count()).where(where).group_by(Evaluation.level)).all())
+    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
+    # One pass: per outlet and level, how many, and (for 差评) how many were rectified and followed up in time.
+    groups = s.execute(
+        select(func.coalesce(Evaluation.outlet_code, ""), Evaluation.level, func.count(), one(_rectified_in_time()),
+               one(Evaluation.revisit_status == "done"), one(_revisited_in_time()))
+        .where(where).group_by(Evaluation.outlet_code, Evaluation.level)).all()
+    counts: dict[int, int] = {}
+    per_outlet: dict[str, list[int]] = {}
+    for code, level, n, r_ok, v, v_ok in groups:
+        counts[level] = counts.get(level, 0) + n
+        acc = per_outlet.setdefault(code, [0, 0, 0, 0, 0])
+        acc[0] += n
+        if level in BAD_LEVELS:
+            acc[1] += n
+            acc[2] += int(r_ok or 0)
+            acc[3] += int(v or 0)
+            acc[4] += int(v_ok or 0)
     total = sum(counts.values())
     dist = [[_(LEVEL_NAMES[lv], lang), counts.get(lv, 0), pct(counts.get(lv, 0), total)] for lv in (5, 4, 3, 2, 1)]
-    bad = Evaluation.level.in_(BAD_LEVELS)
-    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
-    rows = s.execute(
-        select(func.coalesce(Evaluation.outlet_code, ""), func.count(), one(bad), one(and_(bad, _rectified_in_time())),
-               one(and_(bad, Evaluation.revisit_status == "done")), one(and_(bad, _revisited_in_time())))
-        .where(where).group_by(Evaluation.outlet_code)).all()
-    n_bad = sum(int(r[2] or 0) for r in rows)
-    rect = sum(int(r[3] or 0) for r in rows)
-    visited = sum(int(r[4] or 0) for r in rows)
-    visited_ok = sum(int(r[5] or 0) for r in rows)
+    n_bad = sum(a[1] for a in per_outlet.values())
+    rect = sum(a[2] for a in per_outlet.values())
+    visited = sum(a[3] for a in per_outlet.values())
+    visited_ok = sum(a[4] for a in per_outlet.values())
     handling = [[_("Evaluations", lang), total, None], [_("差评 (levels 1 and 2)", lang), n_bad, pct(n_bad, total)],
                 [_("差评 rectified within the deadline", lang), rect, pct(rect, n_bad)],
                 [_("差评 followed up (回访)", lang), visited, pct(visited, n_bad)],
                 [_("差评 followed up within the deadline", lang), visited_ok, pct(visited_ok, n_bad)]]
     by_outlet = []
-    for code, n, b, r_ok, v, v_ok in rows:
+    for code, (n, b, r_ok, v, _v_ok) in per_outlet.items():
         info = scope.outlets.get(code)
-        by_outlet.append([code or "—", info.name if info else "—", n, int(b or 0), pct(b, n), pct(r_ok, b), pct(v, b)])
+        by_outlet.append([code or "—", info.name if info else "—", n, b, pct(b, n), pct(r_ok, b), pct(v, b)])
     by_outlet.sort(key=lambda r: (-r[3], r[0]))
     return [Table("evaluation_levels", _("好差评 by level", lang),
                   [_("Level", lang), _("Evaluations", lang), _("Share (%)", lang)], dist, chart="bar"),

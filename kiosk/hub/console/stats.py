@@ -119,15 +119,6 @@ def applications_by_outlet(session, period: Period, scope: Scope, lang: str) -> 
                  out, chart="bar", chart_columns=(3,), label_column=1)
 
 
-def _by_column(session, column, where, title_key: str, title: str, label: str, lang: str, limit: int | None = None,
-               names=None) -> Table:
-    q = select(column, func.count().label("n")).where(where).group_by(column).order_by(func.count().desc())
-    if limit:
-        q = q.limit(limit)
-    rows = [[names(v) if names else (v if v not in (None, "") else "—"), n] for v, n in session.execute(q)]
-    return Table(title_key, title, [label, _("Count", lang)], rows, chart="bar")
-
-
 def applications_by_channel(session, period, scope, lang) -> Table:
     channels = {"kiosk": _("Self-service kiosk", lang), "counter": _("Counter", lang)}
     totals: dict[str, int] = {}
@@ -196,17 +187,45 @@ def _request_in_time():
     return and_(_request_finished(), ProxyRequest.sla_stopped_at <= ProxyRequest.sla_due_at)
 
 
+def request_groups(session, period: Period, scope: Scope) -> list[tuple]:
+    """One pass over the period's 代办 requests: (outlet, channel, mode, item, item name, received, finished,
+    in time, escalated) per group; the five request tables and the timeliness row are sums of these rows."""
+    memo = session.info.setdefault("console_request_groups", {})
+    key = (period, scope.codes)
+    if key not in memo:
+        r = ProxyRequest
+        memo[key] = [tuple(row) for row in session.execute(
+            select(r.outlet_code, r.channel, r.mode, r.item_code, func.max(r.item_name), func.count(),
+                   func.sum(case((_request_finished(), 1), else_=0)), func.sum(case((_request_in_time(), 1), else_=0)),
+                   func.sum(case((r.level > 0, 1), else_=0)))
+            .where(_request_filter(period, scope)).group_by(r.outlet_code, r.channel, r.mode, r.item_code))]
+    return memo[key]
+
+
+def request_percentiles(session, period: Period, scope: Scope) -> list[float | None]:
+    memo = session.info.setdefault("console_request_percentiles", {})
+    key = (period, scope.codes)
+    if key not in memo:
+        memo[key] = bucket_percentiles(session, and_(_request_filter(period, scope), _request_finished()),
+                                       ProxyRequest.created_at, ProxyRequest.sla_stopped_at)
+    return memo[key]
+
+
+def _sum_by(groups, index, *values) -> dict:
+    out: dict = {}
+    for g in groups:
+        acc = out.setdefault(g[index], [0] * len(values))
+        for k, v in enumerate(values):
+            acc[k] += int(g[v] or 0)
+    return out
+
+
 def requests_by_outlet(session, period, scope, lang) -> Table:
-    finished = _request_finished()
-    in_time = _request_in_time()
-    q = (select(ProxyRequest.outlet_code, func.count(), func.sum(case((finished, 1), else_=0)),
-                func.sum(case((in_time, 1), else_=0)), func.sum(case((ProxyRequest.level > 0, 1), else_=0)))
-         .where(_request_filter(period, scope)).group_by(ProxyRequest.outlet_code))
     rows = []
-    for code, n, done, ok, escalated in session.execute(q):
+    for code, (n, done, ok, escalated) in _sum_by(request_groups(session, period, scope), 0, 5, 6, 7, 8).items():
         info = scope.outlets.get(code)
         rows.append([code, info.name if info else code, level_name(info.level if info else None, lang), n,
-                     int(done or 0), int(ok or 0), pct(ok, done), int(escalated or 0)])
+                     done, ok, pct(ok, done), escalated])
     rows.sort(key=lambda r: (-r[3], r[0]))
     return Table("requests_by_outlet", _("代办 requests by outlet", lang),
                  [_("Outlet code", lang), _("Outlet", lang), _("Level", lang), _("Requests", lang),
@@ -215,9 +234,12 @@ def requests_by_outlet(session, period, scope, lang) -> Table:
 
 
 def requests_by_level(session, period, scope, lang) -> Table:
-    q = (select(Outlet.level, func.count()).select_from(ProxyRequest).join(Outlet, Outlet.code == ProxyRequest.outlet_code)
-         .where(_request_filter(period, scope)).group_by(Outlet.level))
-    rows = sorted(([level_name(lv, lang), n, LEVEL_ORDER.get(lv, 9)] for lv, n in session.execute(q)), key=lambda r: r[2])
+    levels: dict[str | None, int] = {}
+    for code, (n,) in _sum_by(request_groups(session, period, scope), 0, 5).items():
+        info = scope.outlets.get(code)
+        lv = info.level if info else None
+        levels[lv] = levels.get(lv, 0) + n
+    rows = sorted(([level_name(lv, lang), n, LEVEL_ORDER.get(lv or "", 9)] for lv, n in levels.items()), key=lambda r: r[2])
     return Table("requests_by_level", _("代办 requests by outlet level", lang),
                  [_("Level", lang), _("Requests", lang)], [r[:2] for r in rows], chart="bar")
 
@@ -227,24 +249,29 @@ CHANNELS = {"kiosk": N_("Self-service kiosk"), "counter": N_("Counter"), "hotlin
 MODES = {"remote_guidance": N_("Remote guidance"), "home_visit": N_("Home visit"), "full_proxy": N_("Full proxy")}
 
 
+def _counted(groups, index, names, lang) -> list[list]:
+    totals = _sum_by(groups, index, 5)
+    return [[_(names[k], lang) if k in names else (k or "—"), n] for k, (n,) in sorted(totals.items(), key=lambda kv: -kv[1][0])]
+
+
 def requests_by_channel(session, period, scope, lang) -> Table:
-    return _by_column(session, ProxyRequest.channel, _request_filter(period, scope), "requests_by_channel",
-                      _("代办 requests by channel", lang), _("Channel", lang), lang,
-                      names=lambda v: _(CHANNELS[v], lang) if v in CHANNELS else v)
+    return Table("requests_by_channel", _("代办 requests by channel", lang), [_("Channel", lang), _("Count", lang)],
+                 _counted(request_groups(session, period, scope), 1, CHANNELS, lang), chart="bar")
 
 
 def requests_by_mode(session, period, scope, lang) -> Table:
-    return _by_column(session, ProxyRequest.mode, _request_filter(period, scope), "requests_by_mode",
-                      _("代办 requests by mode", lang), _("Mode", lang), lang,
-                      names=lambda v: _(MODES[v], lang) if v in MODES else v)
+    return Table("requests_by_mode", _("代办 requests by mode", lang), [_("Mode", lang), _("Count", lang)],
+                 _counted(request_groups(session, period, scope), 2, MODES, lang), chart="bar")
 
 
 def requests_by_item(session, period, scope, lang) -> Table:
-    q = (select(ProxyRequest.item_code, func.max(ProxyRequest.item_name), func.count())
-         .where(_request_filter(period, scope)).group_by(ProxyRequest.item_code).order_by(func.count().desc()).limit(TOP_ITEMS))
-    rows = [[code or "—", name or "—", n] for code, name, n in session.execute(q)]
+    names: dict[str, str] = {}
+    for g in request_groups(session, period, scope):
+        names.setdefault(g[3], g[4])
+    totals = _sum_by(request_groups(session, period, scope), 3, 5)
+    rows = sorted(([code or "—", names.get(code) or "—", n] for code, (n,) in totals.items()), key=lambda r: (-r[2], r[0]))
     return Table("requests_by_item", _("代办 requests by item (top 20)", lang),
-                 [_("Item code", lang), _("Item", lang), _("Count", lang)], rows, chart="bar",
+                 [_("Item code", lang), _("Item", lang), _("Count", lang)], rows[:TOP_ITEMS], chart="bar",
                  chart_columns=(2,), label_column=1)
 
 
@@ -273,11 +300,11 @@ def timeliness(session, period: Period, scope: Scope, lang: str) -> Table:
     finished = sum(int(g[3] or 0) for g in groups)
     ok = sum(int(g[4] or 0) for g in groups)
     med, p90 = case_percentiles(session, period, scope)
-    rf = _request_filter(period, scope)
-    closed = _request_finished()
-    rn, rfin, rok = session.execute(select(func.count(), func.sum(case((closed, 1), else_=0)),
-                                           func.sum(case((_request_in_time(), 1), else_=0))).where(rf)).one()
-    rmed, rp90 = bucket_percentiles(session, and_(rf, closed), ProxyRequest.created_at, ProxyRequest.sla_stopped_at)
+    rgroups = request_groups(session, period, scope)
+    rn = sum(int(g[5] or 0) for g in rgroups)
+    rfin = sum(int(g[6] or 0) for g in rgroups)
+    rok = sum(int(g[7] or 0) for g in rgroups)
+    rmed, rp90 = request_percentiles(session, period, scope)
     rows = [[_("Applications", lang), n, int(finished or 0), int(ok or 0), pct(ok, finished), hours(med), hours(p90)],
             [_("代办 requests", lang), rn, int(rfin or 0), int(rok or 0), pct(rok, rfin), hours(rmed), hours(rp90)]]
     return Table("timeliness", _("Finished within the promised time", lang),
@@ -292,10 +319,12 @@ def workloads(session, period: Period, scope: Scope, lang: str) -> Table:
     if scope.codes is not None:
         ev_where.append(ProxyEvent.request_id.in_(select(ProxyRequest.id).where(ProxyRequest.outlet_code.in_(scope.codes))))
     acted = session.execute(
-        select(ProxyEvent.actor, func.count(), func.count(func.distinct(ProxyEvent.request_id)),
-               func.sum(case((ProxyEvent.action == "escalate", 1), else_=0)))
+        select(ProxyEvent.actor, func.count(), func.sum(case((ProxyEvent.action == "claimed", 1), else_=0)),
+               func.sum(case((ProxyEvent.action == "escalated", 1), else_=0)))
         .where(*ev_where).group_by(ProxyEvent.actor)).all()
-    hold_where = [ProxyRequest.closed_at.is_(None), ProxyRequest.holder.is_not(None)]
+    from kiosk.hub.console.board import OPEN_STATES
+
+    hold_where = [ProxyRequest.status.in_(OPEN_STATES), ProxyRequest.holder.is_not(None)]
     if scope.codes is not None:
         hold_where.append(ProxyRequest.outlet_code.in_(scope.codes))
     holding = dict(session.execute(select(ProxyRequest.holder, func.count()).where(*hold_where)
@@ -309,7 +338,7 @@ def workloads(session, period: Period, scope: Scope, lang: str) -> Table:
         rows.setdefault(actor, [actor.split(":", 1)[0], actor.split(":", 1)[-1], 0, 0, 0, 0])[5] = n
     out = sorted(rows.values(), key=lambda r: (-r[2], r[1]))
     return Table("workloads", _("Staff workloads", lang),
-                 [_("Role", lang), _("Name", lang), _("Actions", lang), _("Requests handled", lang),
+                 [_("Role", lang), _("Name", lang), _("Actions", lang), _("Requests taken", lang),
                   _("Escalations", lang), _("Holding now", lang)], out, chart="bar", chart_columns=(3,), label_column=1)
 
 
@@ -332,18 +361,20 @@ def statistics(session, period: Period, scope: Scope, lang: str, only: str | Non
         with sessions() as s:
             return fn(s)
 
-    heavy = {"groups": lambda s: case_groups(s, period, scope), "pct": lambda s: case_percentiles(s, period, scope)}
-    light = ["daily_volume", "applications_by_item", "workloads", "requests_by_outlet", "requests_by_level",
-             "requests_by_channel", "requests_by_mode", "requests_by_item"]
+    heavy = {"groups": lambda s: case_groups(s, period, scope), "pct": lambda s: case_percentiles(s, period, scope),
+             "rgroups": lambda s: request_groups(s, period, scope), "rpct": lambda s: request_percentiles(s, period, scope)}
+    light = ["daily_volume", "applications_by_item", "workloads"]
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-stats") as pool:
         futures = {k: pool.submit(in_own_session, fn) for k, fn in heavy.items()}
         futures.update({n: pool.submit(in_own_session, lambda s, n=n: BUILDERS[n](s, period, scope, lang)) for n in light})
         results = {k: f.result() for k, f in futures.items()}
     key = (period, scope.codes)
-    session.info.setdefault("console_case_groups", {})[key] = results.pop("groups")
-    session.info.setdefault("console_case_percentiles", {})[key] = results.pop("pct")
-    for n in ("timeliness", "applications_by_outlet", "applications_by_channel"):
-        results[n] = BUILDERS[n](session, period, scope, lang)
+    for memo, name in (("console_case_groups", "groups"), ("console_case_percentiles", "pct"),
+                       ("console_request_groups", "rgroups"), ("console_request_percentiles", "rpct")):
+        session.info.setdefault(memo, {})[key] = results.pop(name)
+    for n in ORDER:
+        if n not in results:
+            results[n] = BUILDERS[n](session, period, scope, lang)
     return [results[n] for n in ORDER]
 
 
