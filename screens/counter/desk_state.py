@@ -223,10 +223,19 @@ class CounterDesk(EventDispatcher):
             terminal._outbox = StampingOutbox(Outbox(services.data_dir), self)
             terminal.release_camera()
             self.app.cfg.devices.camera.source = "sim:"  # sample papers under a simulated camera
+            original = terminal.render_receipt
+
+            def training_receipt(kind, data, receipt_no):
+                # The citizen's 受理回执 printed during training says so under its title.
+                data = dict(data, outlet=f"【培训 TRAINING】{data.get('outlet') or ''}")
+                return original(kind, data, receipt_no)
+
+            terminal.render_receipt = training_receipt
             return True
         stack, services.training = services.training, None
         hub, outbox, camera = self._real
         terminal._hub, terminal._outbox = hub, outbox
+        terminal.__dict__.pop("render_receipt", None)
         terminal.release_camera()
         self.app.cfg.devices.camera.source = camera
         stack.stop_kept()

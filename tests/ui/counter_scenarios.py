@@ -331,6 +331,118 @@ def handout_hub_down(work: Path) -> dict:
                 "slip": decode(stack.printer.received).text}
 
 
+def training(work: Path) -> dict:
+    """Training mode: its own hub with sample clerks and citizens; an application entered there prints a receipt
+    marked 培训 and never reaches the real hub; leaving training deletes it."""
+    from devices.printer.decoder import decode
+    from screens.tour import capture_all, fill_form, log_in, to_form
+
+    with counter_stack(work) as stack:
+        real_before = hub_get(stack, "/healthz")
+        with counter_app(stack) as (app, cfg, d):
+            d.wait_screen("counter_clerk_login", 60)
+            d.tap("btn_training")
+            d.idle(240)
+            d.wait(lambda: app.counter.training, 60, "training on")
+            training_hub = app.counter.services.hub_url
+            app.counter.inject_sample_card("clerk")
+            d.wait(lambda: app.screen("counter_clerk_login").has_card, 30, "sample clerk card")
+            type_pin(d, TRAINING_PIN)
+            d.tap("btn_sign_in")
+            d.idle(60)
+            d.wait_screen("counter_desk", 30)
+            watermark = next(w for w in app.root.walk() if type(w).__name__ == "CounterTrainingWatermark").opacity
+            d.tap("btn_entry")
+            d.wait_screen("id_login", 30)
+            log_in(d, stack)
+            to_form(d)
+            fill_form(d)
+            d.tap("btn_next")
+            d.wait_screen("scan", 60)
+            capture_all(d)
+            d.tap("btn_next")
+            d.wait_screen("confirm")
+            d.tap("btn_next")
+            d.wait_screen("receipt", 120)
+            receipt_no = app.screen("receipt").receipt_no
+            d.tap("btn_next")
+            d.wait_screen("done")
+            d.tap("btn_home")
+            d.wait_screen("counter_desk", 30)
+            training_dir = Path(cfg.kiosk.data_dir) / "training"
+            existed = training_dir.exists()
+            d.tap(bar_widget(app, "btn_sign_out"))
+            d.wait_screen("counter_clerk_login", 30)
+            d.tap("btn_training")
+            d.idle(120)
+            d.wait(lambda: not app.counter.training, 60, "training off")
+            gone = not training_dir.exists()
+        import sqlite3
+
+        db = sqlite3.connect(stack.hub_db[len("sqlite:///"):])
+        real_cases = db.execute("SELECT count(*) FROM cases").fetchone()[0]
+        real_sessions = db.execute("SELECT count(*) FROM counter_sessions").fetchone()[0]
+        db.close()
+        return {"training_hub": training_hub, "real_hub": stack.hub_url, "watermark": watermark,
+                "receipt_no": receipt_no, "slip": decode(stack.printer.received).text, "real_cases": real_cases,
+                "real_sessions": real_sessions, "existed": existed, "gone": gone, "real_ok": real_before.get("ok")}
+
+
+def escalation_seat(work: Path) -> dict:
+    """A request escalated to 窗口人员 shows on the window clerk's seat with its history; the seat resolves it
+    and sends it back down with the resolution."""
+    from kiosk.sync.client import HubClient
+    from screens.counter.tour_steps import create_request, escalate_by_api
+
+    with counter_stack(work) as stack:
+        item = HubClient(stack.hub_url, stack.token, timeout=30).catalog()[0]
+        req = create_request(stack, item, staff_card("stranger"), mode="remote_guidance", green=False)
+        escalate_by_api(stack, req["id"])
+        with counter_app(stack) as (app, cfg, d):
+            sign_in(d, stack, card="window")
+            take_card_away(d, stack)
+            d.tap("btn_escalation")
+            d.wait_screen("counter_escalation", 30)
+            d.wait(lambda: len(d.widget("rows").children) > 0, 60, "escalated requests")
+            seen = len(d.widget("rows").children)
+            d.tap(list(reversed(d.widget("rows").children))[0])
+            d.idle(60)
+            d.wait_screen("counter_request_detail", 30)
+            detail = app.screen("counter_request_detail")
+            d.wait(lambda: bool(detail.history), 30, "history")
+            history = detail.history
+            d.tap(detail.button("down"))
+            refused_without_note = detail.problem
+            d.widget("note").text = "已联系申请人补齐材料，退回代办员继续办理"
+            d.tap(detail.button("down"))
+            d.idle(60)
+            d.wait(lambda: detail.request.get("level") == 0, 30, "sent down")
+            final = detail.request
+        return {"seen": seen, "history": history, "refused_without_note": refused_without_note,
+                "level": final.get("level"), "last_event": (final.get("events") or [{}])[-1]}
+
+
+def shift_timeout(work: Path) -> dict:
+    """No touch for the idle sign-out time: the clerk is signed out, told why, and the token no longer works."""
+    with counter_stack(work) as stack:
+        with counter_app(stack) as (app, cfg, d):
+            sign_in(d, stack)
+            token = app.counter.services.clerk.token
+            d.wait(lambda: app.current == "counter_clerk_login", 60, "signed out after the pause")
+            notice = app.notice
+            import time as _t
+
+            deadline = _t.monotonic() + 30
+            status = None
+            while _t.monotonic() < deadline:
+                status = requests.get(f"{stack.hub_url}/api/v1/counter/me", timeout=30,
+                                      headers={"Authorization": f"Bearer {token}"}).status_code
+                if status == 401:
+                    break
+                _t.sleep(0.5)
+        return {"screen": app.current, "notice": notice, "me_after": status, "signed_in": app.counter.signed_in}
+
+
 if __name__ == "__main__":
     name = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix=f"ui-{name}-") as tmp:

@@ -12,8 +12,8 @@ SCENARIOS = Path(__file__).with_name("counter_scenarios.py")
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
 
-def run(name: str, tmp_path) -> dict:
-    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", KIOSK_UI_SHOTS=str(tmp_path / "shots"))
+def run(name: str, tmp_path, **extra_env) -> dict:
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", KIOSK_UI_SHOTS=str(tmp_path / "shots"), **extra_env)
     env.pop("DISPLAY", None)
     proc = subprocess.run([sys.executable, str(SCENARIOS), name], capture_output=True, text=True, env=env, timeout=400)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
@@ -75,3 +75,28 @@ def test_handout_while_the_hub_is_away_waits_then_goes_out(tmp_path):
     assert r["waiting_on_bar"] == 1
     assert "网络中断" in r["slip"] and "取件凭条" in r["slip"]  # the slip says the hand-out waits to be reported
     assert r["rows"] == [["applicant", "李文华"]]  # recorded once, under the clerk's name, when the hub came back
+
+
+def test_training_mode_never_touches_the_real_hub(tmp_path):
+    r = run("training", tmp_path)
+    assert r["training_hub"] != r["real_hub"]
+    assert r["watermark"] == 1  # 培训 over every screen
+    assert "培训" in r["slip"] and r["receipt_no"] in r["slip"]  # the receipt printed in training says so
+    assert r["real_cases"] == 0 and r["real_sessions"] == 0  # nothing reached the real hub
+    assert r["existed"] is True and r["gone"] is True  # training leaves nothing behind
+
+
+def test_escalation_seat_resolves_and_sends_down(tmp_path):
+    r = run("escalation_seat", tmp_path)
+    assert r["seen"] >= 1
+    assert "材料缺失" in r["history"]  # the escalation's reason is in the history
+    assert r["refused_without_note"]  # a resolution needs its words
+    assert r["level"] == 0
+    assert r["last_event"]["action"] == "deescalated" and r["last_event"]["actor"].startswith("window:")
+
+
+def test_shift_timeout_signs_the_clerk_out(tmp_path):
+    r = run("shift_timeout", tmp_path, KIOSK_COUNTER_IDLE_SIGN_OUT_S="4")
+    assert r["screen"] == "counter_clerk_login" and r["signed_in"] is False
+    assert r["notice"]
+    assert r["me_after"] == 401  # the clerk token ended at the hub too
