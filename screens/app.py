@@ -16,13 +16,15 @@ from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.screenmanager import NoTransition
 
+from kiosk import memory
 from kiosk.i18n import N_, gettext
 from kiosk.session import CitizenSession
 from kiosk.voice import VoicePrompter
 from screens import theme
 from screens.base import load_kv
+from screens.lazy_screens import LazyScreenManager
 from screens.voice_player import KivySoundPlayer
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class KioskApp(App):
 
     def __init__(self, cfg, terminal, fonts=None, **kwargs) -> None:
         super().__init__(**kwargs)
+        memory.limit_heap()  # camera frames and pages freed on workers must not pin hundreds of MB (kiosk.memory)
         self.voice: VoicePrompter | None = None  # made in on_start: elder mode's spoken prompts
         self.last_spoken = ""  # what was last handed to the voice (tests read it)
         self.cfg = cfg
@@ -129,10 +132,11 @@ class KioskApp(App):
         load_kv("widgets")
         importlib.import_module("screens.widgets")
         importlib.import_module("screens.device_banner")  # used by home.kv
-        self.sm = ScreenManager(transition=NoTransition())
-        for name in SCREENS:
+        self.sm = LazyScreenManager(transition=NoTransition())
+        for name in SCREENS:  # each screen is built when first shown (home now), the rest while home idles
             module = importlib.import_module(f"screens.{name}")
-            self.sm.add_widget(module.SCREEN_CLASS(name=name))
+            self.sm.add_lazy(name, module.SCREEN_CLASS)
+        self.sm.build("home")
         load_kv("root")
         root = Builder.load_string("KioskRoot:")
         root.ids.frame.add_widget(self.sm)
@@ -170,6 +174,7 @@ class KioskApp(App):
         importlib.import_module("screens.installer").install(self)  # PIN pad behind a hidden gesture on home
         importlib.import_module("kiosk.watchdog").feed_from_clock(Clock)  # systemd restarts a frozen UI
         self.go("home")
+        self.sm.prebuild()
 
     def on_stop(self):
         self.end_session(go_home=False)
@@ -259,7 +264,9 @@ class KioskApp(App):
         if ended:
             self._session_ended_at = time.monotonic()
         for name in SCREENS:
-            self.screen(name).reset()
+            if name not in self.sm.unbuilt:  # a screen not built yet shows nothing to forget
+                self.screen(name).reset()
+        memory.trim()  # the session's pages and pictures go back to the system, not into a fragmented heap
         try:
             self.terminal.release_camera()
         except Exception:

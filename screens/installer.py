@@ -202,9 +202,12 @@ def install(app) -> None:
     from screens.installer_gesture import attach
 
     for name in ("installer_pin", "installer", "installer_camera", "setup"):
-        if name not in app.sm.screen_names:
+        if not app.sm.has_screen(name):
             module = importlib.import_module(f"screens.{name}")
-            app.sm.add_widget(module.SCREEN_CLASS(name=name))
+            if hasattr(app.sm, "add_lazy"):  # built when staff first open it, not at the kiosk's start
+                app.sm.add_lazy(name, module.SCREEN_CLASS)
+            else:
+                app.sm.add_widget(module.SCREEN_CLASS(name=name))
     attach(app.screen("home"), lambda: app.go("installer_pin"))
 
     def left_installer(_sm, name):

@@ -1,0 +1,52 @@
+"""A ScreenManager that builds each screen when it is first needed, so the app's first frame waits only for home.
+
+`add_lazy(name, factory)` registers a screen without building it; `get_screen`/`has_screen` (and so `current = name`
+and `app.screen(name)`) build it on first use. `prebuild()` then builds the rest one at a time from the clock,
+while the kiosk idles on home, so a citizen's first journey does not pay for them either.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from kivy.clock import Clock
+from kivy.uix.screenmanager import ScreenManager
+
+PREBUILD_DELAY_S = 3.0  # after start: the first frames and the devices' start come first
+PREBUILD_STEP_S = 0.1  # one screen per step, so a touch on home waits for at most one screen's build
+
+
+class LazyScreenManager(ScreenManager):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._factories: dict[str, Callable] = {}
+
+    def add_lazy(self, name: str, factory: Callable) -> None:
+        """`factory(name=name)` makes the screen when it is first needed."""
+        if not super().has_screen(name):
+            self._factories[name] = factory
+
+    def build(self, name: str) -> None:
+        factory = self._factories.pop(name, None)
+        if factory is not None:
+            self.add_widget(factory(name=name))
+
+    @property
+    def unbuilt(self) -> list[str]:
+        return list(self._factories)
+
+    def get_screen(self, name):
+        self.build(name)
+        return super().get_screen(name)
+
+    def has_screen(self, name):
+        return name in self._factories or super().has_screen(name)
+
+    def prebuild(self, delay: float = PREBUILD_DELAY_S, step: float = PREBUILD_STEP_S) -> None:
+        """Build the screens not built yet, one per clock step, starting after `delay` seconds."""
+
+        def one(_dt):
+            if self._factories:
+                self.build(next(iter(self._factories)))
+                Clock.schedule_once(one, step)
+
+        Clock.schedule_once(one, delay)
