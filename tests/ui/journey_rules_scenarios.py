@@ -453,9 +453,11 @@ def fresh_and_english(work: Path) -> dict:
     with DemoStack(work) as stack:
         with running_app(stack, base=_config(idle_timeout_s=2.0, idle_warning_s=1.0)) as (app, cfg, d):
             d.wait_screen("home")
-            d.tap("btn_lang")
+            d.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
+            d.tap("btn_lang")  # chosen just before starting: the idle reset on home is 2 s here
             d.tap("btn_elder")
-            to_login(d)
+            d.tap("btn_start")
+            d.wait_screen("id_login")
             stack.reader.place(sample_card("foreign_2023"))
             d.wait(lambda: app.current == "service_list" and not app.busy, 60, "logged in")
             out["greeting"] = app.session.display_name  # what the screens greet with
