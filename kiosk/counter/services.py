@@ -126,8 +126,6 @@ class CounterServices:
     def lookup(self, **by) -> list[dict]:
         return list(self.call("POST", "/api/v1/counter/lookup", json={k: v for k, v in by.items() if v})["results"])
 
-    __all__ = ["CounterServices", "CounterRefused", "NotSignedIn"]
-
 
 # -- the 代办 queue (docs/proxy-api.md) ----------------------------------------------------------
 OPEN_STATUSES = "new,released,claimed,in_progress,waiting_citizen,filed"
