@@ -347,10 +347,11 @@ ORDER = ("timeliness", "daily_volume", "applications_by_outlet", "applications_b
 BUILDERS = {name: globals()[name] for name in ORDER}
 
 
-def statistics(session, period: Period, scope: Scope, lang: str, only: str | None = None, sessions=None) -> list[Table]:
+def statistics(session, period: Period, scope: Scope, lang: str, only: str | None = None, sessions=None,
+               names: tuple[str, ...] = ORDER) -> list[Table]:
     """The statistics page's tables (or just `only`). With `sessions` (PostgreSQL), the independent scans run
     at once on their own connections — each is one aggregate; together they finish in the time of the longest."""
-    names = [only] if only else list(ORDER)
+    names = [only] if only else list(names)
     if only and only not in BUILDERS:
         return []
     if sessions is None or only:
@@ -363,7 +364,7 @@ def statistics(session, period: Period, scope: Scope, lang: str, only: str | Non
 
     heavy = {"groups": lambda s: case_groups(s, period, scope), "pct": lambda s: case_percentiles(s, period, scope),
              "rgroups": lambda s: request_groups(s, period, scope), "rpct": lambda s: request_percentiles(s, period, scope)}
-    light = ["daily_volume", "applications_by_item", "workloads"]
+    light = [n for n in ("daily_volume", "applications_by_item", "workloads") if n in names]
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-stats") as pool:
         futures = {k: pool.submit(in_own_session, fn) for k, fn in heavy.items()}
         futures.update({n: pool.submit(in_own_session, lambda s, n=n: BUILDERS[n](s, period, scope, lang)) for n in light})
@@ -372,10 +373,10 @@ def statistics(session, period: Period, scope: Scope, lang: str, only: str | Non
     for memo, name in (("console_case_groups", "groups"), ("console_case_percentiles", "pct"),
                        ("console_request_groups", "rgroups"), ("console_request_percentiles", "rpct")):
         session.info.setdefault(memo, {})[key] = results.pop(name)
-    for n in ORDER:
+    for n in names:
         if n not in results:
             results[n] = BUILDERS[n](session, period, scope, lang)
-    return [results[n] for n in ORDER]
+    return [results[n] for n in names]
 
 
 __all__ = ["statistics", "device_outlets", "level_name", "BUILDERS", "ORDER"]

@@ -186,7 +186,8 @@ def monthly_pdf(hub, viewer: Viewer, params: dict, fonts) -> tuple[bytes, str]:
         parallel = hub.sessions if s.get_bind().dialect.name == "postgresql" else None
         if rollup.usable(s, period):
             rollup.refresh(hub.sessions, limit=rollup.PER_VIEW_DAYS)
-        by_key = {t.key: t for t in stats.statistics(s, period, scope, lang, sessions=parallel)}
+        wanted = ("timeliness", "applications_by_outlet", "requests_by_outlet", "requests_by_level", "workloads")
+        by_key = {t.key: t for t in stats.statistics(s, period, scope, lang, sessions=parallel, names=wanted)}
         tables = [by_key[k] for k in ("timeliness", "applications_by_outlet", "requests_by_outlet", "requests_by_level")]
         tables += _evaluation_summary(s, period, scope, lang)
         tables += [by_key["workloads"], devices.device_health(s, scope, lang)[0]]
