@@ -17,6 +17,8 @@ from kiosk.errors import KioskError
 
 log = logging.getLogger("kiosk.counter")
 
+__all__ = ["CounterServices", "CounterRefused", "NotSignedIn"]
+
 
 class NotSignedIn(KioskError):
     def __init__(self) -> None:

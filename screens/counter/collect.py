@@ -12,7 +12,6 @@ import datetime as dt
 from kivy.properties import DictProperty, ListProperty, StringProperty
 
 from kiosk.i18n import N_
-from kiosk.privacy.masking import mask_document_number, mask_name
 from kiosk.session import CitizenSession, Material
 from screens.base import load_kv
 from screens.counter.base import CounterScreen

@@ -4,7 +4,6 @@ request's item, and the term ends on the chosen day. The hub keeps the signature
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 

@@ -7,7 +7,7 @@ from kivy.clock import Clock
 from kivy.properties import StringProperty
 
 from kiosk.counter import services as svc
-from kiosk.counter.sla import level, parse_time, waiting
+from kiosk.counter.sla import level, waiting
 from kiosk.i18n import N_
 from screens.base import load_kv
 from screens.counter.base import CounterScreen
