@@ -8,6 +8,7 @@ import datetime as dt
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 
 from kiosk.counter import services as svc
+from kiosk.counter.paper import paper_png
 from kiosk.i18n import N_
 from kiosk.privacy.masking import mask_document_number, mask_name
 from screens.base import load_kv
@@ -72,13 +73,7 @@ class CounterSignatureScreen(CounterScreen):
         def work():
             import cv2
 
-            still = self.app.terminal.camera().capture_still()
-            h, w = still.shape[:2]
-            scale = min(1.0, 1000.0 / max(h, w))
-            grey = cv2.cvtColor(still, cv2.COLOR_BGR2GRAY)
-            small = cv2.resize(grey, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
-            ok, png = cv2.imencode(".png", small)
-            return png.tobytes()
+            return paper_png(self.app.terminal.camera().capture_still())
 
         def done(png):
             self._scan_png = png

@@ -64,3 +64,17 @@ def test_receipt_qr_under_the_camera():
     assert read_receipt_qr(np.array(canvas)[:, :, ::-1].copy()) == "K0001-20261201-0007"
     assert read_receipt_qr(np.full((300, 300, 3), 200, np.uint8)) == ""
     assert receipt_no_from_text(" K0001-20261201-0007 ") == "K0001-20261201-0007"
+
+
+def test_a_paper_mandate_photo_fits_the_hubs_signature_limit():
+    import cv2
+
+    from kiosk.counter.paper import MAX_SIGNATURE_BYTES, paper_png
+
+    page = np.full((2448, 3264, 3), 235, np.uint8)
+    cv2.putText(page, "WEITUOSHU 2026", (300, 1200), cv2.FONT_HERSHEY_SIMPLEX, 8, (20, 20, 20), 20)
+    noisy = (np.random.default_rng(1).random((2448, 3264, 3)) * 255).astype(np.uint8)
+    for still in (page, noisy):
+        png = paper_png(still)
+        assert png.startswith(b"\x89PNG") and len(png) <= MAX_SIGNATURE_BYTES
+    assert cv2.imdecode(np.frombuffer(paper_png(page), np.uint8), cv2.IMREAD_GRAYSCALE).min() == 0  # the ink is there
