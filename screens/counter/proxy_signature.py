@@ -71,8 +71,6 @@ class CounterSignatureScreen(CounterScreen):
 
     def scan(self) -> None:
         def work():
-            import cv2
-
             return paper_png(self.app.terminal.camera().capture_still())
 
         def done(png):
