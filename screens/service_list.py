@@ -4,6 +4,7 @@ search button; the list is virtualised. What choosing an item does depends on th
 from __future__ import annotations
 
 from kivy.clock import Clock
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.citizen.services import citizen_services
@@ -98,9 +99,13 @@ class ServiceListScreen(KioskScreen):
             self.category = cats[0][0]
         for key, label in cats:
             button = BigButton(text=label, kind="primary" if key == self.category else "secondary")
-            button.bind(on_release=lambda b, k=key: self.pick(k))
+            button.bind(on_release=lambda b, k=key: self.pick(k), texture_size=self._fit)
             box.add_widget(button)
         self.show_items(self.items_shown())
+
+    def _fit(self, button, texture_size) -> None:
+        """A category name that wraps (English, elder mode, portrait) makes its button taller, never clipped."""
+        button.height = max(dp(72) * self.app.scale, texture_size[1] + dp(16))
 
     def pick(self, category: str) -> None:
         self.category = category
