@@ -19,6 +19,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.hub.db import read_only
 from kiosk.hub.models import ApiToken
 
 # kiosk: a self-service terminal; channel: another intake (12345 hotline 专席, the provincial mini-program, …);
@@ -90,6 +91,7 @@ class TokenVerifier:
         if len(parts) != 3 or parts[0] != "gk" or len(parts[1]) > 16:
             return None
         with self.sessions() as s:
+            read_only(s)
             row = s.scalar(select(ApiToken).where(ApiToken.key_id == parts[1]))
             if row is None or row.revoked or _expired(row.expires_at):
                 return None
@@ -106,6 +108,7 @@ class TokenVerifier:
 
     def _still_valid(self, token_id: int) -> bool:
         with self.sessions() as s:
+            read_only(s)
             row = s.execute(select(ApiToken.revoked, ApiToken.expires_at).where(ApiToken.id == token_id)).first()
         return row is not None and not row.revoked and not _expired(row.expires_at)
 

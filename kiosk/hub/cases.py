@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.hub import audit, case_fields
 from kiosk.hub.auth import Caller, authenticated, require_roles
+from kiosk.hub.db import read_only
 from kiosk.hub.limits import limited_route
 from kiosk.hub.models import Case, IdempotencyRecord, Upload
 from kiosk.hub.schemas import MAX_CASE_BODY_BYTES, RECEIPT_NO_PATH, CaseDetail, CaseIn, CaseOut
@@ -148,6 +149,7 @@ def case_status(request: Request, receipt_no: str = Path(pattern=RECEIPT_NO_PATH
                 caller: Caller = Depends(authenticated)):
     hub = request.app.state.hub
     with hub.sessions() as s:
+        read_only(s)
         case = s.scalar(select(Case).where(Case.receipt_no == receipt_no))
         # A kiosk or channel token reads only the cases it submitted: another citizen's case answers as unknown.
         if case is not None and caller.role in ("kiosk", "channel") and case.created_by != caller.actor:

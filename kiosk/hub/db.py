@@ -54,7 +54,12 @@ def make_engine(db_url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn):
             # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A session that only reads (read_only(session)) begins a deferred transaction: it never waits for
+            # the write lock, and WAL lets it read beside the writer.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # No ping per checkout (a round trip on every request): a connection that died with the server is
@@ -64,6 +69,16 @@ def make_engine(db_url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+READ_ONLY = "govkiosk_read_only"
+
+
+def read_only(session: Session) -> Session:
+    """Mark a fresh session as one that only reads (call before its first query): on SQLite it then does not
+    take the database's write lock. Writing through it on SQLite may fail with "database is locked"."""
+    session.connection(execution_options={READ_ONLY: True})
+    return session
 
 
 def migrate(db_url: str, revision: str = "heads", app_role: str | None = None) -> None:

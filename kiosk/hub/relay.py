@@ -21,6 +21,7 @@ import uuid
 from sqlalchemy import select, update
 
 from kiosk.hub import audit, case_fields
+from kiosk.hub.db import read_only
 from kiosk.hub.limits import is_disk_full
 from kiosk.hub.logs_throttle import Throttle
 from kiosk.hub.models import Case, Upload, utcnow
@@ -206,6 +207,7 @@ class Relay:
         if case_id is None:
             return False
         with self.hub.sessions() as s:
+            read_only(s)
             case = s.get(Case, case_id)
             receipt_no = case.receipt_no
             try:
@@ -249,6 +251,7 @@ class Relay:
 
     def _attempts(self, case_id: int) -> int:
         with self.hub.sessions() as s:
+            read_only(s)
             return s.get(Case, case_id).attempts
 
     def _submission(self, s, case: Case) -> CaseSubmission:

@@ -27,6 +27,7 @@ from starlette.requests import ClientDisconnect
 
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated
+from kiosk.hub.db import read_only
 from kiosk.hub.limits import disk_full_response, is_disk_full
 from kiosk.hub.models import Upload, utcnow
 from kiosk.hub.schemas import bad_char
@@ -159,6 +160,7 @@ def _append(hub, upload_id: str, caller: Caller, offset: int, part: Path, size: 
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with hub.sessions() as s:
+            read_only(s)
             row = s.get(Upload, upload_id)
             if row is None or row.owner != caller.actor:
                 return {"error": (404, "no such upload")}
@@ -195,6 +197,7 @@ def _append(hub, upload_id: str, caller: Caller, offset: int, part: Path, size: 
 def _peek(hub, upload_id: str, caller: Caller) -> dict:
     """The upload's state without a lock: enough to refuse a request before reading its body."""
     with hub.sessions() as s:
+        read_only(s)
         row = s.get(Upload, upload_id)
         if row is None or row.owner != caller.actor:
             return {"error": (404, "no such upload")}
@@ -361,6 +364,7 @@ def head(upload_id: str, request: Request, caller: Caller = Depends(authenticate
     if not _UPLOAD_ID.match(upload_id):
         return Response(status_code=404, headers=_tus_headers(**{"Cache-Control": "no-store"}))
     with hub.sessions() as s:
+        read_only(s)
         row = s.get(Upload, upload_id)
     if row is None or row.owner != caller.actor:
         return Response(status_code=404, headers=_tus_headers(**{"Cache-Control": "no-store"}))
