@@ -451,10 +451,10 @@ def _has_exits(d) -> dict:
 def fresh_and_english(work: Path) -> dict:
     out: dict = {}
     with DemoStack(work) as stack:
-        with running_app(stack, base=_config(idle_timeout_s=2.0, idle_warning_s=1.0)) as (app, cfg, d):
+        with running_app(stack, base=_config(idle_timeout_s=8.0, idle_warning_s=1.0)) as (app, cfg, d):
             d.wait_screen("home")
             d.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
-            d.tap("btn_lang")  # chosen just before starting: the idle reset on home is 2 s here
+            d.tap("btn_lang")
             d.tap("btn_elder")
             d.tap("btn_start")
             d.wait_screen("id_login")
@@ -477,7 +477,7 @@ def fresh_and_english(work: Path) -> dict:
             out["after_quit"] = {"language": app.language, "elder": app.elder_mode, "card": app.session.card}
             # Chosen on home and left behind: reset by the idle timeout.
             d.tap("btn_lang")
-            d.wait(lambda: app.language == "zh_CN", 15, "idle reset on home")
+            d.wait(lambda: app.language == "zh_CN", 30, "idle reset on home")
             out["idle_reset"] = app.language
     return out
 
