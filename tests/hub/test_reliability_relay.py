@@ -281,3 +281,40 @@ def test_log_throttle_counts_what_it_suppressed(caplog):
         t.warning("disk full")
     recs = [r for r in caplog.records if r.name == "test.throttle"]
     assert len(recs) == 2 and recs[1].repeated == 49
+
+
+def test_several_deliveries_in_flight_each_case_once(hub):
+    relay = hub.state.relay
+    relay.stop()
+    inner = hub.state.platform
+    state = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    class Overlapping:
+        def __getattr__(self, name):
+            return getattr(inner, name)
+
+        def submit(self, case):
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            try:
+                time.sleep(0.3)  # a slow platform: deliveries overlap when the relay runs several
+                return inner.submit(case)
+            finally:
+                with lock:
+                    state["now"] -= 1
+
+    hub.state.platform = Overlapping()
+    nos = [f"K0001-20261122-{i:04d}" for i in range(1, 13)]
+    for no in nos:
+        assert _post(hub.url, hub.headers(), case_payload(no)).status_code == 201
+    relay.concurrency = 4
+    relay.start()
+    wait_for(lambda: all(_status(hub, no) == "submitted" for no in nos), timeout=60)
+    assert 2 <= state["max"] <= 4
+    for no in nos:
+        found = requests.get(f"{hub.sim_url}/sim/cases", params={"client_ref": no}, timeout=5).json()["cases"]
+        assert len(found) == 1, (no, found)
+    with hub.state.sessions() as s:
+        assert all(c.attempts == 1 for c in s.scalars(select(Case)))
