@@ -41,12 +41,17 @@ class LazyScreenManager(ScreenManager):
     def has_screen(self, name):
         return name in self._factories or super().has_screen(name)
 
-    def prebuild(self, delay: float = PREBUILD_DELAY_S, step: float = PREBUILD_STEP_S) -> None:
-        """Build the screens not built yet, one per clock step, starting after `delay` seconds."""
+    def prebuild(self, delay: float = PREBUILD_DELAY_S, step: float = PREBUILD_STEP_S, idle_on: str = "home") -> None:
+        """Build the screens not built yet, one per clock step, starting after `delay` seconds, only while the
+        `idle_on` screen is shown (nobody is using the kiosk; elsewhere a screen is built when it is shown)."""
 
         def one(_dt):
-            if self._factories:
-                self.build(next(iter(self._factories)))
-                Clock.schedule_once(one, step)
+            if not self._factories:
+                return
+            if self.current != idle_on:
+                Clock.schedule_once(one, delay)
+                return
+            self.build(next(iter(self._factories)))
+            Clock.schedule_once(one, step)
 
         Clock.schedule_once(one, delay)
