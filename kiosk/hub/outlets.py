@@ -86,20 +86,22 @@ class OutletTree:
 
     def _refresh(self, session=None) -> None:
         """Reload when stale. Inside a transaction pass its `session`: on SQLite a second connection would wait
-        for the write lock that transaction holds."""
+        for the write lock that transaction holds. The query runs outside this object's lock, so a thread waiting
+        for the database never holds up a thread that holds the database and asks for names."""
         now = time.monotonic()
         with self._lock:
             if now - self._loaded < self.ttl_s:
                 return
-            query = select(Outlet.code, Outlet.parent_code, Outlet.active, Outlet.name)
-            if session is not None:
-                rows = session.execute(query).all()
-            else:
-                with self.sessions() as s:
-                    rows = s.execute(query).all()
-            children: dict[str | None, list[str]] = {}
-            for code, parent, _active, _name in rows:
-                children.setdefault(parent, []).append(code)
+        query = select(Outlet.code, Outlet.parent_code, Outlet.active, Outlet.name)
+        if session is not None:
+            rows = session.execute(query).all()
+        else:
+            with self.sessions() as s:
+                rows = s.execute(query).all()
+        children: dict[str | None, list[str]] = {}
+        for code, parent, _active, _name in rows:
+            children.setdefault(parent, []).append(code)
+        with self._lock:
             self._children = children
             self._parent = {code: parent for code, parent, _, _ in rows}
             self._active = {code for code, _, active, _ in rows if active}
