@@ -174,6 +174,7 @@ class KioskApp(App):
         importlib.import_module("screens.installer").install(self)  # PIN pad behind a hidden gesture on home
         importlib.import_module("kiosk.watchdog").feed_from_clock(Clock)  # systemd restarts a frozen UI
         self.go("home")
+        memory.freeze()  # what start-up made lives as long as the app: kept out of later collections (kiosk.memory)
         self.sm.prebuild()
 
     def on_stop(self):

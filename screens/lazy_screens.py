@@ -11,6 +11,8 @@ from typing import Callable
 from kivy.clock import Clock
 from kivy.uix.screenmanager import ScreenManager
 
+from kiosk import memory
+
 PREBUILD_DELAY_S = 3.0  # after start: the first frames and the devices' start come first
 PREBUILD_STEP_S = 0.1  # one screen per step, so a touch on home waits for at most one screen's build
 
@@ -47,6 +49,7 @@ class LazyScreenManager(ScreenManager):
 
         def one(_dt):
             if not self._factories:
+                memory.freeze()  # the screens live as long as the app: later collections need not walk them
                 return
             if self.current != idle_on:
                 Clock.schedule_once(one, delay)

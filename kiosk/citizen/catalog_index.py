@@ -14,10 +14,20 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 
 
+_lazy_pinyin = None
+
+
 def _pinyin_keys(text: str) -> tuple[str, str]:
     """(full pinyin without spaces, initials) of the Chinese characters in `text`."""
-    from pypinyin import lazy_pinyin  # its phrase data takes 0.6 s to load: paid by the first index, off the UI thread
+    global _lazy_pinyin
+    if _lazy_pinyin is None:
+        from pypinyin import lazy_pinyin  # its phrase data takes 0.6 s to load: paid by the first index, off the UI thread
 
+        from kiosk import memory
+
+        memory.freeze()  # those few hundred thousand objects live for good: no collection walks them again
+        _lazy_pinyin = lazy_pinyin
+    lazy_pinyin = _lazy_pinyin
     syllables = [s for s in lazy_pinyin(text, errors="ignore") if s.isascii() and s.isalpha()]
     return "".join(syllables).lower(), "".join(s[0] for s in syllables).lower()
 
