@@ -247,6 +247,7 @@ def test_board_is_masked_and_every_view_audited(console_hub):
     page = http.get(console_hub.url + "/console/board")
     assert page.status_code == 200
     assert "欧***" in page.text and "欧阳娜娜" not in page.text and "13700009050" not in page.text
+    assert "<script" not in page.text and "http://" not in page.text.replace(console_hub.url, "")  # no script, no CDN
     views = [e for e in audit_rows(console_hub, actor="supervisor:督查李明") if e.action == "view" and e.entity_id == "board"]
     assert len(views) == 1 and len(views[0].detail["records"]) == 3
     deadline = list(csv.reader(io.StringIO(http.get(console_hub.url + "/console/export/board/open_by_deadline.csv").content.decode("utf-8-sig"))))
