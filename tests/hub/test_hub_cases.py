@@ -58,8 +58,33 @@ def test_every_api_route_has_the_auth_dependency(hub):
     for route in hub.app.routes:
         if not isinstance(route, APIRoute) or route.path in open_paths or route.methods == {"OPTIONS"}:
             continue
+        if route.path.startswith("/console/"):
+            continue  # the web console signs people in with a session cookie: checked route by route below
         found = set(deps(route.dependant))
         assert authenticated in found or (route.path == "/callbacks/platform" and platform_signed in found), route.path
+
+
+CONSOLE_PUBLIC = {"/console/", "/console/login", "/console/logout", "/console/static/{name}",
+                  "/console/fonts/{weight}.otf", "/console/lang/{lang}"}
+
+
+def test_every_console_page_refuses_a_visitor_without_a_session(hub):
+    """The console's pages check the session cookie in each handler: every one of them, asked without a session
+    (but with a bearer token, which the console does not accept), answers a redirect to sign-in or a refusal."""
+    import re
+
+    from fastapi.routing import APIRoute
+
+    routes = [r for r in hub.app.routes if isinstance(r, APIRoute) and r.path.startswith("/console/")
+              and r.path not in CONSOLE_PUBLIC]
+    assert routes, "no console pages found"
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", "x1", route.path)
+        for method in route.methods - {"HEAD", "OPTIONS"}:
+            r = requests.request(method, f"{hub.url}{path}", headers=hub.headers(), allow_redirects=False, timeout=10)
+            assert r.status_code in (303, 401, 403), (method, route.path, r.status_code)
+            if r.status_code == 303:
+                assert r.headers["location"].startswith("/console/"), (route.path, r.headers["location"])
 
 
 def test_catalog_comes_from_platform_and_survives_an_outage(hub):
