@@ -472,9 +472,13 @@ def fresh_and_english(work: Path) -> dict:
             out["form_labels"] = [row.label for _, row in app.screen("form")._rows.values()]
             out["form_choices"] = [b.text for _, row in app.screen("form")._rows.values()
                                    for b in getattr(row.ids.holder.children[0], "children", []) if hasattr(b, "choice_value")]
+            from screens.voice_controls import VOLUME_STATE
+
+            VOLUME_STATE.step = 2  # the quietest step, as the citizen set it
             d.tap("btn_quit")
             d.wait_screen("home")
-            out["after_quit"] = {"language": app.language, "elder": app.elder_mode, "card": app.session.card}
+            out["after_quit"] = {"language": app.language, "elder": app.elder_mode, "card": app.session.card,
+                                 "volume_step": VOLUME_STATE.step}
             # Chosen on home and left behind: reset by the idle timeout.
             d.tap("btn_lang")
             d.wait(lambda: app.language == "zh_CN", 30, "idle reset on home")

@@ -107,5 +107,5 @@ def test_every_session_starts_fresh_and_english_is_english(tmp_path):
     assert r["guide"]["title"] == "Urban and rural residents' pension insurance enrolment"
     assert "Resident ID card" in r["guide"]["body"] and "居民身份证" not in r["guide"]["body"]
     assert all(label.isascii() for label in r["form_labels"]), r["form_labels"]
-    assert r["after_quit"] == {"language": "zh_CN", "elder": False, "card": None}
+    assert r["after_quit"] == {"language": "zh_CN", "elder": False, "card": None, "volume_step": 0}
     assert r["idle_reset"] == "zh_CN"
