@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def ready_tap(driver, widget_id: str) -> None:
+    """Tap a button once it is laid out and enabled (under load a frame can lag behind the screen change)."""
+    driver.wait(lambda: (w := driver.widget(widget_id)).width > 40 and w.opacity > 0 and not w.disabled, 10,
+                f"{widget_id} ready")
+    driver.tap(widget_id)
+
+
 def keyboard_type(driver, letters: str) -> None:
     """Type `letters` on the open on-screen keyboard (or the letter pad), key by key, like a finger."""
     from kivy.core.window import Window
@@ -35,7 +42,7 @@ def close_keyboard(driver) -> None:
 def to_search(driver, query: str, shot=None) -> None:
     """From the item list, open the search, tap the field and type `query` on the keyboard."""
     shot = shot or (lambda name: None)
-    driver.tap("btn_search")
+    ready_tap(driver, "btn_search")
     driver.wait_screen("search")
     scr = driver.app.screen("search")
     if scr.keyboard:
@@ -95,7 +102,7 @@ def _scroll_top(driver) -> None:
 def _first_department(driver) -> None:
     """Show the first department's items (the 社保 list starts with an item open to 代办)."""
     scr = driver.app.screen("service_list")
-    driver.tap("tab_department")
+    ready_tap(driver, "tab_department")
     scr.pick(scr.categories()[0][0])
     driver.frames(3)
 
@@ -124,7 +131,7 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
     app = driver.app
     driver.wait_screen("home")
     # Finding an item without a card: categories, search on the keyboard, the full guide.
-    driver.tap("btn_guide")
+    ready_tap(driver, "btn_guide")
     driver.wait_screen("service_list", 60)
     shot("service_list_guides")
 
@@ -141,9 +148,9 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
     shot("item_detail")
     _out(driver, stack)
     # 一件事 after the card: one question per screen, then the combined list.
-    driver.tap("btn_start")
+    ready_tap(driver, "btn_start")
     _card(driver, stack, "service_list")
-    driver.tap("tab_bundle")
+    ready_tap(driver, "tab_bundle")
     lst = app.screen("service_list").ids.service_items
     tap_item(driver, lst, lst.data[0]["item_code"])
     driver.wait_screen("bundle_questions")
@@ -154,69 +161,69 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
     shot("bundle_summary")
     _out(driver, stack)
     # 我要代办: 全程代办 with the 委托书 signed by finger, then 好差评 of it with a 差评's reason.
-    driver.tap("btn_proxy")
+    ready_tap(driver, "btn_proxy")
     driver.wait_screen("proxy_intro")
     shot("proxy_intro")
-    driver.tap("btn_next")
+    ready_tap(driver, "btn_next")
     _card(driver, stack, "service_list")
     _first_department(driver)
     lst = app.screen("service_list").ids.service_items
     tap_item(driver, lst, lst.data[0]["item_code"])
     driver.wait_screen("proxy_mode")
-    driver.tap("mode_full_proxy")
+    ready_tap(driver, "mode_full_proxy")
     for ch in PHONE:
         driver.tap_text(ch, exact=True)
     _scroll_top(driver)
     shot("proxy_mode")
-    driver.tap("btn_next")
+    ready_tap(driver, "btn_next")
     driver.wait_screen("proxy_consent")
     shot("proxy_consent")
-    driver.tap("btn_next")
+    ready_tap(driver, "btn_next")
     driver.wait_screen("proxy_signature")
     pad = app.screen("proxy_signature").ids.pad
     pad.draw_strokes([[(60 + i * 9, 70 + 30 * ((i // 4) % 2) + (i % 4) * 6) for i in range(48)]])
     shot("proxy_signature")
-    driver.tap("btn_next")
+    ready_tap(driver, "btn_next")
     driver.wait_screen("proxy_receipt", 60)
     shot("proxy_receipt")
-    driver.tap("btn_rate")
+    ready_tap(driver, "btn_rate")
     driver.wait_screen("evaluation")
     shot("evaluation")
     driver.tap(app.screen("evaluation").ids.face_2.children[-1])
     driver.wait_screen("evaluation_reason")
-    driver.tap("btn_next")  # no reason yet: refused with words
+    ready_tap(driver, "btn_next")  # no reason yet: refused with words
     driver.tap_text(app.tr._("It took too long"))
     shot("evaluation_reason")
-    driver.tap("btn_next")
+    ready_tap(driver, "btn_next")
     driver.wait_screen("home", 30)
     _out(driver, stack)
     # 进度查询 by card.
-    driver.tap("btn_query")
+    ready_tap(driver, "btn_query")
     driver.wait_screen("query")
     shot("query")
-    driver.tap("btn_by_card")
+    ready_tap(driver, "btn_by_card")
     _card(driver, stack, "query_result")
     driver.wait(lambda: bool(app.screen("query_result").results) or bool(app.screen("query_result").problem), 30,
                 "query results")
     shot("query_result")
     _out(driver, stack)
     # 办不成事反映.
-    driver.tap("btn_cannot")
+    ready_tap(driver, "btn_cannot")
     _card(driver, stack, "cannot_do")
-    driver.tap("where_window")
-    driver.tap("what_sent_back")
+    ready_tap(driver, "where_window")
+    ready_tap(driver, "what_sent_back")
     for ch in PHONE:
         driver.tap_text(ch, exact=True)
     _scroll_top(driver)
     shot("cannot_do")
-    driver.tap("btn_next")
+    ready_tap(driver, "btn_next")
     driver.idle(30)
     shot("cannot_do_number")
     _out(driver, stack)
     # The hub away: a 代办 request cannot be sent, and the citizen is told so.
-    driver.tap("btn_proxy")
+    ready_tap(driver, "btn_proxy")
     driver.wait_screen("proxy_intro")
-    driver.tap("btn_next")
+    ready_tap(driver, "btn_next")
     _card(driver, stack, "service_list")
     stack.stop_process("hub")
     try:
@@ -224,17 +231,17 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
         lst = app.screen("service_list").ids.service_items
         tap_item(driver, lst, lst.data[0]["item_code"])
         driver.wait_screen("proxy_mode")
-        driver.tap("mode_remote_guidance")
+        ready_tap(driver, "mode_remote_guidance")
         for ch in PHONE:
             driver.tap_text(ch, exact=True)
-        driver.tap("btn_next")
+        ready_tap(driver, "btn_next")
         driver.idle(60)
         shot("hub_down")
     finally:
         stack.restart_hub()
     _out(driver, stack)
     # The reader unplugged while the card screen waits.
-    driver.tap("btn_start")
+    ready_tap(driver, "btn_start")
     driver.wait_screen("id_login")
     stack.reader.unplug()
     driver.wait(lambda: app.terminal.card_reader_status == "no_device", 30, "reader reported missing")
@@ -248,7 +255,7 @@ def citizen_journeys(driver, stack, shot, out_dir=None) -> None:
     saved = app.cfg.kiosk.idle_timeout_s
     app.cfg.kiosk.idle_timeout_s = 1.0
     try:
-        driver.tap("btn_query")
+        ready_tap(driver, "btn_query")
         driver.wait_screen("query")
         driver.wait(lambda: app.idle_countdown > 0, 10, "idle warning")
         shot("idle_warning")

@@ -26,6 +26,13 @@ OUT = Path(os.environ.get("KIOSK_UI_SHOTS", tempfile.mkdtemp(prefix="ui-shots-")
 PHONE = "13712349050"
 
 
+def tap(d, widget_id: str) -> None:
+    """Tap a button once it is laid out and enabled (under load a frame can lag behind the screen change)."""
+    d.wait(lambda: (w := d.widget(widget_id)).width > 40 and w.opacity > 0 and not w.disabled, 10,
+           f"{widget_id} ready")
+    d.tap(widget_id)
+
+
 def _ready(d, app) -> None:
     d.wait_screen("home")
     d.wait(lambda: app.terminal.card_reader_status == "online", 30, "card reader online")
@@ -55,17 +62,17 @@ def _submit_case(app, d, stack, shot=None) -> str:
     log_in(d, stack)
     to_form(d)
     fill_form(d)
-    d.tap("btn_next")
+    tap(d, "btn_next")
     d.wait_screen("scan", 60)
     capture_all(d)
-    d.tap("btn_next")
+    tap(d, "btn_next")
     d.wait_screen("confirm")
-    d.tap("btn_next")
+    tap(d, "btn_next")
     d.wait_screen("receipt", 120)
     receipt_no = app.screen("receipt").receipt_no
-    d.tap("btn_next")
+    tap(d, "btn_next")
     d.wait_screen("done")
-    d.tap("btn_home")
+    tap(d, "btn_home")
     d.wait_screen("home")
     swap_card_out(d, stack)
     return receipt_no
@@ -79,16 +86,16 @@ def find_and_search(work: Path) -> dict:
     with DemoStack(work) as stack:
         with running_app(stack) as (app, cfg, d):
             _ready(d, app)
-            d.tap("btn_guide")
+            tap(d, "btn_guide")
             d.wait_screen("service_list", 60)
             scr = app.screen("service_list")
             d.screenshot(OUT / "find" / "service_list.png")
             departments = len(scr.ids.categories.children)
-            d.tap("tab_event")
+            tap(d, "tab_event")
             events = len(scr.ids.categories.children)
-            d.tap("tab_bundle")
+            tap(d, "tab_bundle")
             bundles = [r["title"] for r in scr.ids.service_items.data]
-            d.tap("tab_department")
+            tap(d, "tab_department")
             to_search(d, "ylbx", lambda n: d.screenshot(OUT / "find" / f"{n}.png"))
             search = app.screen("search")
             hits = [r["title"] for r in search.ids.results.data]
@@ -103,7 +110,7 @@ def find_and_search(work: Path) -> dict:
             detail = app.screen("item_detail")
             shown = {"warning": detail.warning, "body": detail.body, "can_apply": detail.can_apply}
             d.screenshot(OUT / "find" / "guide_in_person.png")
-            d.tap("btn_back")
+            tap(d, "btn_back")
             d.wait_screen("search")
             # Every item of the catalog is searchable; the whole catalog in one list is virtualised.
             search.ids.search_field.text = "z"
@@ -125,10 +132,10 @@ def proxy_full(work: Path) -> dict:
         with running_app(stack) as (app, cfg, d):
             shots = OUT / "proxy"
             _ready(d, app)
-            d.tap("btn_proxy")
+            tap(d, "btn_proxy")
             d.wait_screen("proxy_intro")
             intro = app.screen("proxy_intro").ids.body.text
-            d.tap("btn_next")
+            tap(d, "btn_next")
             _card_in(d, app, stack, "service_list")
             scr = app.screen("service_list")
             scr.pick("police")
@@ -138,27 +145,27 @@ def proxy_full(work: Path) -> dict:
             d.wait_screen("item_detail")
             refusal = app.screen("item_detail").warning
             d.screenshot(shots / "proxy_refused.png")
-            d.tap("btn_back")
+            tap(d, "btn_back")
             d.wait_screen("service_list")
             scr.pick("hrss")
             d.frames(3)
             tap_item(d, scr.ids.service_items, scr.ids.service_items.data[0]["item_code"])
             d.wait_screen("proxy_mode")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             no_mode = app.screen("proxy_mode").problem
-            d.tap("mode_full_proxy")
+            tap(d, "mode_full_proxy")
             _digits(d, PHONE)
             d.screenshot(shots / "proxy_mode.png")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.wait_screen("proxy_consent")
             consent = app.screen("proxy_consent").body
             d.screenshot(shots / "proxy_consent.png")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.wait_screen("proxy_signature")
             sig = app.screen("proxy_signature")
             sig.ids.pad.draw_strokes([[(60 + i * 9, 80 + (i % 6) * 12) for i in range(40)]])
             d.screenshot(shots / "proxy_signature.png")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.wait_screen("proxy_receipt", 60)
             receipt = app.screen("proxy_receipt")
             seen = {"request_no": receipt.request_no, "details": receipt.details, "qr": receipt.qr_texture is not None}
@@ -180,9 +187,9 @@ def proxy_hub_down(work: Path) -> dict:
             from kiosk.citizen.services import citizen_services
 
             citizen_services(app).load_catalog()  # a cached catalog, as after a day of use
-            d.tap("btn_proxy")
+            tap(d, "btn_proxy")
             d.wait_screen("proxy_intro")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             _card_in(d, app, stack, "service_list")
             stack.stop_process("hub")
             from screens.citizen_tour import tap_item
@@ -190,9 +197,9 @@ def proxy_hub_down(work: Path) -> dict:
             scr = app.screen("service_list")
             tap_item(d, scr.ids.service_items, scr.ids.service_items.data[0]["item_code"])
             d.wait_screen("proxy_mode")
-            d.tap("mode_remote_guidance")
+            tap(d, "mode_remote_guidance")
             _digits(d, PHONE)
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.idle(60)
             d.frames(3)
             d.screenshot(OUT / "proxy" / "hub_down.png")
@@ -204,23 +211,23 @@ def query_and_evaluate(work: Path) -> dict:
     receipt's QR under the camera, by a QR that is not ours, by a typed number; then 好差评: a 差评 without a reason
     is refused, with one it goes through the outbox to the hub and the platform."""
     import qrcode
+    from PIL import Image
+
+    from kiosk.citizen.services import citizen_services
 
     qr_dir = work / "qr"
     qr_dir.mkdir(parents=True)
+    out = {}
     with DemoStack(work) as stack:
-        from kiosk.config import Config
-
-        base = Config()
-        out = {}
-        with running_app(stack, base=base) as (app, cfg, d):
+        with running_app(stack) as (app, cfg, d):
             _ready(d, app)
             receipt_no = _submit_case(app, d, stack)
             printed_before = len(stack.printer.received)
             # By card.
-            d.tap("btn_query")
+            tap(d, "btn_query")
             d.wait_screen("query")
             d.screenshot(OUT / "query" / "query.png")
-            d.tap("btn_by_card")
+            tap(d, "btn_by_card")
             _card_in(d, app, stack, "query_result")
             result = app.screen("query_result")
             d.wait(lambda: bool(result.results), 30, "results")
@@ -230,24 +237,24 @@ def query_and_evaluate(work: Path) -> dict:
             d.tap_text(app.tr._("Print the receipt again"))
             d.idle(30)
             out["reprinted"] = len(stack.printer.received) > printed_before
-            d.tap("btn_finish")
+            tap(d, "btn_finish")
             d.wait_screen("home")
             swap_card_out(d, stack)
-        # The receipt's QR under the camera (the simulated 高拍仪 shows the picture), then a QR that is not ours.
-        for name, payload in (("ours", f"{cfg.kiosk.tracking_base_url}?r={receipt_no}"),
-                              ("foreign", "https://pay.example.com/order/88812")):
-            from PIL import Image
-
-            canvas = Image.new("RGB", (1600, 1200), "white")
-            canvas.paste(qrcode.make(payload, box_size=12, border=4).convert("RGB"), (500, 300))
-            path = qr_dir / f"{name}.png"
-            canvas.save(path)
-            with running_app(stack, base=base) as (app, cfg, d):
-                cfg.devices.camera.source = f"sim:{path}"  # the simulated 高拍仪 shows the receipt
-                _ready(d, app)
-                d.tap("btn_query")
+            # The receipt's QR under the simulated 高拍仪, then a QR that is not ours.
+            for name, payload in (("ours", f"{cfg.kiosk.tracking_base_url}?r={receipt_no}"),
+                                  ("foreign", "https://pay.example.com/order/88812")):
+                canvas = Image.new("RGB", (1600, 1200), "white")
+                canvas.paste(qrcode.make(payload, box_size=12, border=4).convert("RGB"), (500, 300))
+                path = qr_dir / f"{name}.png"
+                canvas.save(path)
+                app.terminal.release_camera()
+                cfg.devices.camera.source = f"sim:{path}"  # the camera opens on this picture
+                if app.current != "home":
+                    app.end_session()
+                d.wait_screen("home")
+                tap(d, "btn_query")
                 d.wait_screen("query")
-                d.tap("btn_by_qr")
+                tap(d, "btn_by_qr")
                 if name == "ours":
                     d.wait_screen("query_result", 60)
                     d.wait(lambda: bool(app.screen("query_result").results), 30, "results by QR")
@@ -256,31 +263,29 @@ def query_and_evaluate(work: Path) -> dict:
                     d.wait(lambda: bool(app.screen("query").problem), 60, "QR refused")
                     out["foreign"] = app.screen("query").problem
                     d.screenshot(OUT / "query" / "qr_not_ours.png")
-                    # Typing the number works the same.
-                    d.tap("btn_by_number")
-                    for ch in receipt_no:
-                        d.tap_text(ch, exact=True)
-                    d.tap("btn_next")
-                    d.wait_screen("query_result", 30)
-                    d.wait(lambda: bool(app.screen("query_result").results), 30, "results by number")
-                    out["typed"] = [r.get("receipt_no") for r in app.screen("query_result").results]
-                    # 好差评 of that case: a 差评 needs a reason.
-                    d.tap_text(app.tr._("Rate this service"))
-                    d.wait_screen("evaluation")
-                    d.screenshot(OUT / "query" / "evaluation.png")
-                    d.tap(app.screen("evaluation").ids.face_2.children[-1])
-                    d.wait_screen("evaluation_reason")
-                    d.tap("btn_next")
-                    out["no_reason"] = app.screen("evaluation_reason").problem
-                    d.tap_text(app.tr._("It took too long"))
-                    d.screenshot(OUT / "query" / "evaluation_reason.png")
-                    d.tap("btn_next")
-                    d.wait_screen("home", 30)
-                    out["thanks"] = app.notice
-                    from kiosk.citizen.services import citizen_services
-
-                    box = citizen_services(app).actions()
-                    d.wait(lambda: not box.pending(), 30, "evaluation delivered")
+            # Typing the number works the same.
+            tap(d, "btn_by_number")
+            for ch in receipt_no:
+                d.tap_text(ch, exact=True)
+            tap(d, "btn_next")
+            d.wait_screen("query_result", 30)
+            d.wait(lambda: bool(app.screen("query_result").results), 30, "results by number")
+            out["typed"] = [r.get("receipt_no") for r in app.screen("query_result").results]
+            # 好差评 of that case: a 差评 needs a reason.
+            d.tap_text(app.tr._("Rate this service"))
+            d.wait_screen("evaluation")
+            d.screenshot(OUT / "query" / "evaluation.png")
+            d.tap(app.screen("evaluation").ids.face_2.children[-1])
+            d.wait_screen("evaluation_reason")
+            tap(d, "btn_next")
+            out["no_reason"] = app.screen("evaluation_reason").problem
+            d.tap_text(app.tr._("It took too long"))
+            d.screenshot(OUT / "query" / "evaluation_reason.png")
+            tap(d, "btn_next")
+            d.wait_screen("home", 30)
+            out["thanks"] = app.notice
+            box = citizen_services(app).actions()
+            d.wait(lambda: not box.pending(), 30, "evaluation delivered")
         case_no = _hub(stack, f"/api/v1/cases/{receipt_no}").json()["case_no"]
         sim = requests.get(f"{stack.platform_url}/sim/cases/{case_no}", timeout=5).json()
         out["platform_evaluations"] = sim["evaluations"]
@@ -297,7 +302,7 @@ def evaluation_hub_down(work: Path) -> dict:
         with running_app(stack) as (app, cfg, d):
             _ready(d, app)
             receipt_no = _submit_case(app, d, stack)
-            d.tap("btn_evaluate")
+            tap(d, "btn_evaluate")
             _card_in(d, app, stack, "query_result")
             result = app.screen("query_result")
             d.wait(lambda: bool(result.results), 30, "the citizen's cases")
@@ -326,20 +331,20 @@ def cannot_do(work: Path) -> dict:
     with DemoStack(work) as stack:
         with running_app(stack) as (app, cfg, d):
             _ready(d, app)
-            d.tap("btn_cannot")
+            tap(d, "btn_cannot")
             _card_in(d, app, stack, "cannot_do")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             empty = app.screen("cannot_do").problem
-            d.tap("btn_item")
+            tap(d, "btn_item")
             d.wait_screen("service_list", 60)
             scr = app.screen("service_list")
             tap_item(d, scr.ids.service_items, scr.ids.service_items.data[1]["item_code"])
             d.wait_screen("cannot_do")
-            d.tap("where_window")
-            d.tap("what_sent_back")
+            tap(d, "where_window")
+            tap(d, "what_sent_back")
             _digits(d, PHONE)
             d.screenshot(OUT / "cannot_do" / "cannot_do.png")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.idle(30)
             d.frames(3)
             number = app.screen("cannot_do").number
@@ -360,7 +365,7 @@ def bundle(work: Path) -> dict:
             _ready(d, app)
             to_login(d)
             log_in(d, stack)
-            d.tap("tab_bundle")
+            tap(d, "tab_bundle")
             scr = app.screen("service_list")
             birth = next(r for r in scr.ids.service_items.data if r["title"] == "出生一件事")
             tap_item(d, scr.ids.service_items, birth["item_code"])
@@ -377,19 +382,19 @@ def bundle(work: Path) -> dict:
             d.wait_screen("bundle_summary")
             summary = app.screen("bundle_summary").body
             d.screenshot(OUT / "bundle" / "bundle_summary.png")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.wait_screen("guide")
             materials = [m.name for m in app.session.materials]
             d.tap("btn_next", "guide")
             d.wait_screen("form")
             d.screenshot(OUT / "bundle" / "form.png")
             fill_form(d)
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.wait_screen("scan", 60)
             capture_all(d)
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.wait_screen("confirm")
-            d.tap("btn_next")
+            tap(d, "btn_next")
             d.wait_screen("receipt", 120)
             receipt_no = app.screen("receipt").receipt_no
         deadline = time.monotonic() + 60
@@ -411,18 +416,18 @@ def elder_voice_new_screens(work: Path) -> dict:
     with DemoStack(work) as stack:
         with running_app(stack) as (app, cfg, d):
             _ready(d, app)
-            d.tap("btn_query")
+            tap(d, "btn_query")
             d.wait_screen("query")
             query_wav = app.voice.wav_path(gettext(app.screen("query").voice_prompt, "zh_CN"), "zh_CN")
             silent = not query_wav.exists()
-            d.tap("btn_replay")
+            tap(d, "btn_replay")
             d.wait(lambda: query_wav.exists(), 60, "replayed prompt synthesised")
-            d.tap("btn_volume")
+            tap(d, "btn_volume")
             volume = app.voice.player.volume
-            d.tap("btn_back")
+            tap(d, "btn_back")
             d.wait_screen("home")
-            d.tap("btn_elder")
-            d.tap("btn_proxy")
+            tap(d, "btn_elder")
+            tap(d, "btn_proxy")
             d.wait_screen("proxy_intro")
             intro_wav = app.voice.wav_path(gettext(app.screen("proxy_intro").voice_prompt, "zh_CN"), "zh_CN")
             d.wait(lambda: intro_wav.exists(), 60, "proxy intro prompt synthesised")
