@@ -18,7 +18,7 @@ def test_tour_in_elder_mode_english(tmp_path):
     env.pop("DISPLAY", None)
     out = tmp_path / "tour"
     proc = subprocess.run([sys.executable, "-m", "kiosk", "tour", "--out", str(out), "--elder", "--lang", "en",
-                           "--role", "citizen", "--json"], capture_output=True, text=True, env=env, timeout=280)
+                           "--role", "citizen", "--json"], capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads(proc.stdout)
     names = {os.path.basename(p)[:-4] for p in result["screens"]}
