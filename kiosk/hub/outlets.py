@@ -6,7 +6,7 @@ import re
 import threading
 import time
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -153,7 +153,7 @@ router = APIRouter(prefix="/api/v1/outlets", tags=["outlets"], dependencies=[Dep
 
 
 @router.get("", response_model=list[OutletOut])
-def list_outlets(request: Request, under: str | None = Query(default=None, max_length=32)):
+def list_outlets(request: Request, under: str | None = Query(default=None, pattern=CODE.pattern)):
     hub = request.app.state.hub
     with hub.sessions() as s:
         rows = list(s.scalars(select(Outlet).where(Outlet.active.is_(True)).order_by(Outlet.code)))
@@ -166,7 +166,7 @@ def list_outlets(request: Request, under: str | None = Query(default=None, max_l
 
 
 @router.get("/{code}", response_model=OutletOut)
-def get_outlet(code: str, request: Request):
+def get_outlet(request: Request, code: str = Path(pattern=CODE.pattern)):
     with request.app.state.hub.sessions() as s:
         row = s.get(Outlet, code)
         if row is None:

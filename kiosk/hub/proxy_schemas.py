@@ -8,7 +8,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kiosk.hub.schemas import RECEIPT_NO
+from kiosk.hub.schemas import RECEIPT_NO, bad_char
 
 MODES = ("remote_guidance", "home_visit", "full_proxy")
 KINDS = ("proxy", "complaint")
@@ -62,8 +62,22 @@ def uscc_problem(value: str) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Inputs
 
+MULTILINE = {"note", "details", "scope_text", "reason"}  # free text: tabs and newlines allowed
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _printable(self):
+        """No NUL, other control characters or lone surrogates (PostgreSQL and the platform refuse them)."""
+        for name, value in self.__dict__.items():
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str):
+                    why = bad_char(v, single_line=name not in MULTILINE)
+                    if why:
+                        raise ValueError(f"{name} must be printable text; found {why}")
+        return self
 
 
 class PersonIn(_In):

@@ -278,4 +278,7 @@ def test_malformed_and_oversized_bodies_change_nothing(proxy_hub):
     assert requests.post(url + "/1/transitions", json={"action": "start"}, timeout=10).status_code == 401
     assert proxy_hub.act("clerk", 2 ** 31, "start").status_code == 422  # beyond any id: refused before the database
     assert proxy_hub.act("clerk", 999, "start").status_code == 404
+    assert proxy_hub.act("clerk", 999, "refuse", note="bad\x00byte").status_code == 422  # NUL: refused, not stored
+    assert proxy_hub.create(item_name="养老\ud800").status_code == 422  # a lone surrogate
+    assert proxy_hub.get("clerk", "/api/v1/outlets?under=T%00").status_code == 422
     assert proxy_hub.get("supervisor", "/api/v1/proxy-requests").json()["total"] == 0
