@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS actions (
     person_id INTEGER NOT NULL,
     actor TEXT NOT NULL,               -- 'clerk:李文华', for the list on screen
     sealed BLOB NOT NULL,              -- {"body": …, "token": …, "files": [...]}
-    state TEXT NOT NULL,               -- pending | needs_sign_in | sent | refused
+    state TEXT NOT NULL,               -- pending | sending | needs_sign_in | sent | refused
     attempts INTEGER NOT NULL DEFAULT 0,
     answer TEXT,                       -- the hub's answer once sent (JSON), or the refusal
     created_at TEXT NOT NULL,
@@ -55,6 +55,8 @@ class ActionQueue:
         self._sealer = Sealer(load_or_create_key(Path(data_dir) / "outbox.key"))
         with self._db() as db:
             db.executescript(_SCHEMA)
+            # An action that was being sent when the app stopped is sent again (same key: the hub applies it once).
+            db.execute("UPDATE actions SET state = 'pending' WHERE state = 'sending'")
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.root / "actions.db"), timeout=30)
@@ -117,17 +119,21 @@ class ActionQueue:
     def _send(self, action_id: str) -> dict:
         row, doc = self._load(action_id)
         client = CounterClient(self.hub_url, doc["token"], self.timeout, self.verify_tls)
-        self._set(action_id, attempts=row["attempts"] + 1)
+        # 'sending': the periodic drain leaves it alone while this call is in flight.
+        self._set(action_id, attempts=row["attempts"] + 1, state="sending")
         try:
             body = self._upload_files(doc, action_id)
             answer = client.call(row["method"], row["path"], json=body, key=action_id)
         except CounterRefused as exc:
-            if exc.status == 401:
-                self._set(action_id, state="needs_sign_in", answer=json.dumps({"code": exc.code, "message": exc.message}))
-                raise
-            self._set(action_id, state="refused", answer=json.dumps({"code": exc.code, "message": exc.message},
-                                                                    ensure_ascii=False))
-            self._drop_files(doc)
+            note = json.dumps({"code": exc.code, "message": exc.message}, ensure_ascii=False)
+            if exc.status == 401:  # the clerk token ran out: wait for the same clerk's next sign-in
+                self._set(action_id, state="needs_sign_in", answer=note)
+            else:  # refused as asked: retrying would not help
+                self._set(action_id, state="refused", answer=note)
+                self._drop_files(doc)
+            raise
+        except BaseException:  # unreachable hub, or anything else: it waits for the next try
+            self._set(action_id, state="pending")
             raise
         finally:
             client.close()
