@@ -25,6 +25,7 @@ ACTIONS = {  # status → the holder's buttons, in order
 LABELS = {"claim": N_("Claim"), "start": N_("Start"), "wait_citizen": N_("Wait for the citizen"), "resume": N_("Resume"),
           "complete": N_("Complete"), "release": N_("Back to the pool"), "cancel": N_("Cancel (citizen withdrew)"),
           "refuse": N_("Refuse (reason told to the citizen)"), "up": N_("Escalate"), "down": N_("Resolve and send down")}
+SLA_WORDS = {"ok": N_("on time"), "amber": N_("warning"), "red": N_("urgent")}
 MANDATE = {"pending": N_("waiting for signature"), "active": N_("in force"), "renewed": N_("renewed, in force"),
            "suspended": N_("suspended"), "revoked": N_("revoked"), "expired": N_("expired"), "completed": N_("completed")}
 
@@ -92,7 +93,7 @@ class CounterRequestScreen(CounterScreen):
                                                     id=who.get("id_number") or who.get("uscc") or "") +
             "  " + self._("Phone: {p}").format(p=r.get("contact_phone", "")),
             self._("Promised by: {date}").format(date=(r.get("sla_due_at") or "")[:10]) + "  " +
-            self._("SLA used: {p}% ({state})").format(p=int(round(share * 100)), state={"ok": "正常", "amber": "预警", "red": "紧急"}[sla_level(share)]),
+            self._("SLA used: {p}% ({state})").format(p=int(round(share * 100)), state=self._(SLA_WORDS[sla_level(share)])),
             self._("Held by: {h}").format(h=r.get("holder") or "—") + ("  " + self._("Green channel") if r.get("priority") == "green" else ""),
             self._("Materials: {m}").format(m="、".join(m.get("name", "") for m in r.get("materials") or []) or "—"),
         ]
