@@ -3,50 +3,23 @@ KIOSK_TEST_PG_URL is set), and Debian's headless Chromium driven by Selenium tha
 JavaScript console error."""
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import create_engine, text
 
-import kiosk.hub.auth
 from console_seed import add_outlets, add_person
 from kiosk.hub.app import create_app
 from kiosk.hub.auth import create_token
 from kiosk.hub.serving import ServerThread
 
-kiosk.hub.auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
                   "--window-size=1280,1000", "--lang=zh-CN"]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/hub/hub.db"
-        return
-    base = os.environ.get("KIOSK_TEST_PG_URL")
-    if not base:
-        pytest.skip("KIOSK_TEST_PG_URL is not set (deploy/test.sh sets it)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @dataclass

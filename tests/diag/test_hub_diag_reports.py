@@ -1,43 +1,15 @@
 """The hub's side of diagnostics: `GET /api/v1/diag/ping` (token, clock, platform), kiosks sending reports, and a
 supervisor listing each kiosk's last report; on SQLite and PostgreSQL (migration 0007)."""
 import datetime as dt
-import os
-import uuid
 
 import pytest
 import requests
-from argon2 import PasswordHasher
-from sqlalchemy import create_engine, text
 
-import kiosk.hub.auth
 from kiosk.hub.app import create_app
 from kiosk.hub.auth import create_token
 from kiosk.hub.serving import ServerThread
 from kiosk.platform.http_adapter import ReferenceHttpAdapter
 from kiosk.platform.simulator import create_app as create_sim_app
-
-kiosk.hub.auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/hub.db"
-        return
-    base = os.environ.get("KIOSK_TEST_PG_URL")
-    if not base:
-        pytest.skip("KIOSK_TEST_PG_URL is not set (deploy/test.sh sets it)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
