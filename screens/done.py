@@ -1,6 +1,9 @@
-"""Goodbye: remind the citizen to take the ID card and the original papers; then wipe and go home."""
+"""Goodbye: remind the citizen to take the ID card and the original papers, offer 好差评 for the case just filed;
+then wipe and go home."""
 from kivy.clock import Clock
+from kivy.properties import BooleanProperty
 
+from kiosk.citizen.services import citizen_services
 from kiosk.i18n import N_
 from screens.base import KioskScreen, load_kv
 
@@ -10,6 +13,15 @@ RETURN_HOME_S = 20
 class DoneScreen(KioskScreen):
     voice_prompt = N_("Please take your ID card and your original papers")
     _event = None
+    can_rate = BooleanProperty(False)
+    _rate_case: dict | None = None
+
+    def on_pre_enter(self, *args):
+        # What may be rated is the receipt number and the item's name, nothing personal: kept past the wipe below.
+        result, service = self.app.last_result, self.app.session.service
+        self._rate_case = ({"receipt_no": result.receipt_no, "item_name": (service or {}).get("name", "")}
+                           if result is not None else None)
+        self.can_rate = self._rate_case is not None
 
     def on_enter(self, *args):
         # The receipt is in the citizen's hand: nothing personal needs to stay in memory or on disk.
@@ -22,7 +34,16 @@ class DoneScreen(KioskScreen):
             self._event = None
 
     def finish(self) -> None:
+        self._rate_case = None
         self.app.end_session()
+
+    def rate(self) -> None:
+        """好差评 is offered after every transaction (国办发〔2019〕51号): the evaluation screen ends the session."""
+        if self._rate_case is None:
+            return
+        citizen_services(self.app).last_case = dict(self._rate_case)
+        self._rate_case = None
+        self.app.go("evaluation")
 
 
 SCREEN_CLASS = DoneScreen

@@ -54,8 +54,9 @@ def _hub(stack, path: str, method: str = "GET", **kw):
                             timeout=10, **kw)
 
 
-def _submit_case(app, d, stack, shot=None) -> str:
-    """Apply for the first item of the list the usual way (the application journey's own steps), back to home."""
+def _submit_case(app, d, stack, shot=None, rate: int | None = None) -> str:
+    """Apply for the first item of the list the usual way (the application journey's own steps), back to home;
+    with `rate`, through the goodbye screen's 评价本次服务 and that face."""
     from screens.tour import capture_all, fill_form, log_in, swap_card_out, to_form, to_login
 
     to_login(d)
@@ -72,8 +73,14 @@ def _submit_case(app, d, stack, shot=None) -> str:
     receipt_no = app.screen("receipt").receipt_no
     tap(d, "btn_next")
     d.wait_screen("done")
-    tap(d, "btn_home")
-    d.wait_screen("home")
+    if rate is None:
+        tap(d, "btn_home")
+    else:
+        tap(d, "btn_rate")
+        d.wait_screen("evaluation")
+        assert app.screen("evaluation").subject, "the goodbye screen's case has no name on the evaluation screen"
+        d.tap(app.screen("evaluation").ids[f"face_{rate}"].children[-1])
+    d.wait_screen("home", 30)
     swap_card_out(d, stack)
     return receipt_no
 
@@ -301,7 +308,10 @@ def evaluation_hub_down(work: Path) -> dict:
     with DemoStack(work) as stack:
         with running_app(stack) as (app, cfg, d):
             _ready(d, app)
-            receipt_no = _submit_case(app, d, stack)
+            receipt_no = _submit_case(app, d, stack, rate=4)  # offered on the goodbye screen, hub up
+            from kiosk.citizen.services import citizen_services
+
+            d.wait(lambda: not citizen_services(app).actions().pending(), 60, "the first evaluation delivered")
             tap(d, "btn_evaluate")
             _card_in(d, app, stack, "query_result")
             result = app.screen("query_result")
@@ -312,8 +322,6 @@ def evaluation_hub_down(work: Path) -> dict:
             d.wait_screen("evaluation")
             d.tap(app.screen("evaluation").ids.face_5.children[-1])
             d.wait_screen("home", 30)
-            from kiosk.citizen.services import citizen_services
-
             box = citizen_services(app).actions()
             waiting = box.pending()
             stack.restart_hub()

@@ -69,11 +69,11 @@ def test_query_by_card_qr_and_number_then_bad_review_needs_a_reason(tmp_path):
     assert ev["level"] == 2 and ev["channel"] == "5" and ev["detail"]["detail_codes"] == ["slow"]
 
 
-def test_evaluation_waits_in_the_outbox_while_the_hub_is_down(tmp_path):
+def test_rating_after_the_application_then_again_while_the_hub_is_down(tmp_path):
     r = run("evaluation_hub_down", tmp_path)
     assert r["heading"] == "请选择要评价的事项"
     assert r["waiting"] == ["evaluation"]
-    assert [e["level"] for e in r["platform"]] == [5]
+    assert [e["level"] for e in r["platform"]] == [4, 5]  # after the application, then from the home tile
 
 
 def test_cannot_do_report_gets_a_number_and_reaches_the_ladder(tmp_path):
