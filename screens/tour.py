@@ -102,6 +102,37 @@ def page_count(app) -> int:
     return sum(len(m.pages) for m in app.session.materials)
 
 
+def blurry_page(driver, shot=None) -> None:
+    """An out-of-focus lens: the shot gets the blur advice before it is accepted (`blurry_page`), the citizen
+    retakes, and the lens is sharp again."""
+    from devices.scanner.simulator import device as sim_device
+
+    app = driver.app
+    scan = app.screen("scan")
+    camera = sim_device(app.cfg.devices.camera.source)
+    driver.wait(lambda: scan.camera_ok, 60, "camera preview")
+    before = page_count(app)
+    camera.blur()
+    try:
+        camera.next_page()
+        deadline = time.monotonic() + (4.0 if app.cfg.devices.camera.auto_capture else 0.0)
+        driver.wait(lambda: scan.pending is not None or app.busy or time.monotonic() > deadline, 30, "auto-capture")
+        driver.idle(120)
+        if scan.pending is None and page_count(app) == before:
+            driver.tap("btn_capture")
+            driver.idle(120)
+        if scan.pending is None:
+            raise AssertionError(f"a blurred page was not advised against (problem: {scan.problem!r})")
+        if shot:
+            shot("blurry_page")
+        driver.tap("btn_retake_pending")
+        driver.idle(120)
+    finally:
+        camera.blur(0)
+    if page_count(app) != before:
+        raise AssertionError("the blurred page was kept after 重拍")
+
+
 def capture_all(driver, shot=None) -> None:
     """Lay a new page under the simulated camera for every page still missing; auto-capture takes it (or the
     Take photo button after a few seconds); advised pages are accepted."""
@@ -150,6 +181,7 @@ def journey(driver, stack: DemoStack, shot=None, expired_first: bool = True) -> 
     shot("form")
     driver.tap("btn_next")
     driver.wait_screen("scan", 60)
+    blurry_page(driver, shot)
     capture_all(driver, shot)
     shot("scan")
     driver.tap("btn_next")

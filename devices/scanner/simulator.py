@@ -41,6 +41,7 @@ class SimulatedDevice:
         self.ignore_mode = False
         self.generation = 0  # bumped on every unplug: handles opened before stay dead
         self.page = 0
+        self.blur_sigma = 0.0  # fault: an out-of-focus lens (Gaussian blur of every frame)
         self.opens = 0
         self._lock = threading.Lock()
 
@@ -59,6 +60,10 @@ class SimulatedDevice:
     def next_page(self) -> None:
         self.page += 1
 
+    def blur(self, sigma: float = 4.0) -> None:
+        """Defocus the lens (`sigma` in pixels of the frame); 0 brings it back into focus."""
+        self.blur_sigma = max(0.0, float(sigma))
+
     # frames --------------------------------------------------------------------------------------------------
 
     def _files(self) -> list[str]:
@@ -70,7 +75,10 @@ class SimulatedDevice:
         return [p for p in rest.split(",") if p]
 
     def frame(self, mode: tuple[int, int]) -> np.ndarray:
-        return _frame(self.target, self.page, mode)
+        img = _frame(self.target, self.page, mode)
+        if self.blur_sigma > 0:
+            img = cv2.GaussianBlur(img, (0, 0), self.blur_sigma * mode[0] / 2592)
+        return img
 
 
 _frame_cache: dict[tuple, np.ndarray] = {}
