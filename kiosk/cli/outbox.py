@@ -16,11 +16,17 @@ def register(cli: click.Group) -> None:
     @config_option
     def status(as_json, config_path):
         """Entries waiting (pending), refused by the hub (failed), set aside (the hub failed on them while taking
-        others; `kiosk outbox retry` sends them again) and sent; receipt copies not yet on the hub."""
+        others; `kiosk outbox retry` sends them again) and sent; receipt copies not yet on the hub; other calls
+        kept for the hub (evaluations)."""
+        from kiosk.sync.action_outbox import ActionOutbox
         from kiosk.sync.outbox import Outbox
 
         cfg = load(config_path)
         doc = Outbox(cfg.data_dir).status(limit=None)
+        actions = ActionOutbox(cfg.data_dir).pending()
+        doc["actions"] = [{k: a[k] for k in ("kind", "state", "attempts", "last_error", "created_at")} for a in actions]
+        doc["actions_pending"] = sum(a["state"] == "pending" for a in actions)
+        doc["actions_failed"] = sum(a["state"] == "failed" for a in actions)
         if as_json:
             echo_json(doc)
             return
@@ -39,6 +45,11 @@ def register(cli: click.Group) -> None:
             waits = "  waits for its case" if r["waiting_for_case"] else ""
             click.echo(f"{r['receipt_no']}  receipt {r['state']:<7}  bytes={r['bytes']}  attempts={r['attempts']}"
                        f"{waits}{why}")
+        if doc["actions"]:
+            click.echo(f"other calls waiting: {doc['actions_pending']}  refused: {doc['actions_failed']}")
+        for a in doc["actions"]:
+            why = f"  ({a['last_error']})" if a["last_error"] else ""
+            click.echo(f"{a['created_at']}  {a['kind']:<10}  {a['state']:<7}  attempts={a['attempts']}{why}")
 
     @outbox.command("retry")
     @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")

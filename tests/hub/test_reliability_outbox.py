@@ -101,6 +101,22 @@ def test_outbox_status_shows_set_aside_entries(tmp_path, monkeypatch):
     assert "set aside: 1" in r.output and bad in r.output and "set_aside" in r.output
     doc = json.loads(CliRunner().invoke(cli, ["outbox", "status", "--json"]).output)
     assert doc["set_aside"] == 1
+    assert doc["actions"] == [] and doc["actions_pending"] == 0
+
+
+def test_outbox_status_shows_evaluations_waiting_for_the_hub(tmp_path, monkeypatch):
+    from kiosk.cli import cli
+    from kiosk.sync.action_outbox import ActionOutbox
+
+    data = tmp_path / "data"
+    ActionOutbox(data).enqueue("evaluation", "POST", "/api/v1/evaluations", {"receipt_no": "K0001-20261201-0001",
+                                                                            "level": 4})
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(data))
+    r = CliRunner().invoke(cli, ["outbox", "status"])
+    assert r.exit_code == 0, r.output
+    assert "other calls waiting: 1" in r.output and "evaluation" in r.output
+    doc = json.loads(CliRunner().invoke(cli, ["outbox", "status", "--json"]).output)
+    assert doc["actions_pending"] == 1 and doc["actions"][0]["kind"] == "evaluation"
 
 
 def test_nul_in_a_name_does_not_hold_back_the_entries_behind_it(hub, tmp_path):
