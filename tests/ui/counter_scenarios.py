@@ -352,6 +352,8 @@ def training(work: Path) -> dict:
             d.idle(60)
             d.wait_screen("counter_desk", 30)
             watermark = next(w for w in app.root.walk() if type(w).__name__ == "CounterTrainingWatermark").opacity
+            # The camera was switched to the sample papers: wait until the terminal sees its devices ready.
+            d.wait(lambda: not app.terminal.device_status.blocking, 60, "devices ready")
             d.tap("btn_entry")
             d.wait_screen("id_login", 30)
             log_in(d, stack)
