@@ -176,6 +176,8 @@ class KioskApp(App):
         self.go("home")
         memory.freeze()  # what start-up made lives as long as the app: kept out of later collections (kiosk.memory)
         self.sm.prebuild()
+        # The outbox keeps uploading pages after the citizen has gone: hand the freed heap back while home idles.
+        Clock.schedule_interval(lambda dt: self.current == "home" and memory.trim(), 20)
 
     def on_stop(self):
         self.end_session(go_home=False)
