@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from kiosk.errors import InvalidInput, KioskError, Unavailable
 from kiosk.sync.at_rest import Sealer, load_or_create_key
+from kiosk.sync.worker import DrainWorker
 
 log = logging.getLogger(__name__)
 
@@ -201,41 +202,10 @@ class ActionOutbox:
             db.close()
 
 
-class ActionOutboxWorker:
+class ActionOutboxWorker(DrainWorker):
     """Drains an ActionOutbox every `interval_s` seconds in a background thread; `wake()` drains now."""
 
-    def __init__(self, outbox: ActionOutbox, client, interval_s: float = 15.0) -> None:
-        self.outbox = outbox
-        self.client = client
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_result: dict | None = None
+    thread_name = "action-outbox"
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="action-outbox", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 1.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.outbox.status()["pending"]:
-                    self.last_result = self.outbox.drain(self.client, should_stop=self._stop.is_set)
-            except Exception:
-                log.exception("action outbox drain failed")
-            self._wake.wait(self.interval_s)
-            self._wake.clear()
+    def has_work(self) -> bool:
+        return bool(self.outbox.status()["pending"])

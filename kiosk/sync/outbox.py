@@ -26,6 +26,7 @@ from typing import Callable
 from kiosk.errors import InvalidInput, KioskError, Unavailable
 from kiosk.sync.at_rest import Sealer, load_or_create_key
 from kiosk.sync.client import MAX_RECEIPT_BYTES, HubClient, HubRejected, HubServerError, UploadGone
+from kiosk.sync.worker import DrainWorker
 
 log = logging.getLogger("kiosk.sync.outbox")
 
@@ -592,47 +593,11 @@ class Outbox:
             db.close()
 
 
-class OutboxWorker:
-    """Drains the outbox every `interval_s` seconds in a background thread; `wake()` drains now."""
+class OutboxWorker(DrainWorker):
+    """Drains the outbox (cases, then their receipt copies) every `interval_s` seconds; `wake()` drains now."""
 
-    def __init__(self, outbox: Outbox, client: HubClient, interval_s: float = 15.0,
-                 on_result: Callable[[dict], None] | None = None) -> None:
-        self.outbox = outbox
-        self.client = client
-        self.interval_s = interval_s
-        self.on_result = on_result
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_result: dict | None = None
+    thread_name = "outbox-worker"
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 1.0) -> None:
-        """Returns within about `timeout` seconds; an HTTP call in flight finishes on its own (daemon thread)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                st = self.outbox.status(limit=0)
-                if st["pending"] or st["receipts_pending"]:
-                    self.last_result = self.outbox.drain(self.client, should_stop=self._stop.is_set)
-                    if self.on_result is not None:
-                        self.on_result(self.last_result)
-            except Exception:
-                log.exception("outbox drain failed")
-            self._wake.wait(self.interval_s)
-            self._wake.clear()
+    def has_work(self) -> bool:
+        st = self.outbox.status(limit=0)
+        return bool(st["pending"] or st["receipts_pending"])
