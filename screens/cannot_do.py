@@ -34,17 +34,10 @@ class CannotDoScreen(KioskScreen):
 
     def _attach_words(self) -> None:
         try:
-            from screens.keyboard import ChineseTextField
+            from screens.keyboard import replace_with_keyboard_field
         except Exception:
             return
-        old = self.ids.words
-        field = ChineseTextField(size_hint_y=None, height=old.height, font_size=old.font_size, max_len=100,
-                                 hint_text=old.hint_text)
-        field.label = self._("In your own words (optional)")
-        parent = old.parent
-        parent.add_widget(field, index=parent.children.index(old))
-        parent.remove_widget(old)
-        self.ids["words"] = field
+        replace_with_keyboard_field(self, "words", self._("In your own words (optional)"), 100)
 
     def on_pre_enter(self, *args):
         self.item_name = loc(self.item, "name", self.app.language) if self.item else ""

@@ -492,6 +492,20 @@ class ChineseTextField(TextInput):
 KeyboardTextField = ChineseTextField  # the name screens/form.py looks for
 
 
+def replace_with_keyboard_field(screen, widget_id: str, label: str, max_len: int, **kwargs) -> "ChineseTextField":
+    """Put the keyboard's text field where the screen's .kv placed a plain TextInput `widget_id` (same height, font
+    and hint), under the same id; returns the new field."""
+    old = screen.ids[widget_id]
+    field = ChineseTextField(size_hint_y=None, height=old.height, font_size=old.font_size, max_len=max_len,
+                             hint_text=old.hint_text, **kwargs)
+    field.label = label
+    parent = old.parent
+    parent.add_widget(field, index=parent.children.index(old))
+    parent.remove_widget(old)
+    screen.ids[widget_id] = field
+    return field
+
+
 def _label_above(widget) -> str:
     """The label of the row a field sits in (form rows have a `label` property), for the keyboard's title."""
     parent = widget.parent

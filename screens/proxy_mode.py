@@ -23,17 +23,10 @@ class ProxyModeScreen(KioskScreen):
 
     def _attach_address_field(self) -> None:
         try:
-            from screens.keyboard import ChineseTextField
+            from screens.keyboard import replace_with_keyboard_field
         except Exception:
             return
-        old = self.ids.address
-        field = ChineseTextField(size_hint_y=None, height=old.height, font_size=old.font_size, max_len=80,
-                                 hint_text=old.hint_text)
-        field.label = self._("Address for the home visit")
-        parent = old.parent
-        parent.add_widget(field, index=parent.children.index(old))
-        parent.remove_widget(old)
-        self.ids["address"] = field
+        replace_with_keyboard_field(self, "address", self._("Address for the home visit"), 80)
         self.bind(mode=lambda *a: self._show_address())
         self._show_address()
 

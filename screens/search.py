@@ -35,18 +35,11 @@ class SearchScreen(KioskScreen):
         """The shared on-screen Chinese keyboard's text field when it is installed (tapping it opens the keyboard
         with the candidate bar); else a plain field with the letter pad below (pinyin and initials)."""
         try:
-            from screens.keyboard import ChineseTextField
+            from screens.keyboard import replace_with_keyboard_field
         except Exception as exc:  # not installed, or unfinished: the letter pad still searches by pinyin
             log.info("search uses the letter pad (%s)", exc)
             return
-        old = self.ids.search_field
-        field = ChineseTextField(size_hint_y=None, height=old.height, font_size=old.font_size, multiline=False,
-                                 hint_text=old.hint_text, max_len=30)
-        field.label = self._("Search for a service")
-        parent = old.parent
-        parent.add_widget(field, index=parent.children.index(old))
-        parent.remove_widget(old)
-        self.ids["search_field"] = field
+        field = replace_with_keyboard_field(self, "search_field", self._("Search for a service"), 30, multiline=False)
         self.ids.keyboard_box.clear_widgets()
         self.keyboard = True
         field.bind(keyboard_open=self._keyboard_toggled)
