@@ -271,3 +271,70 @@ class ProxyEvent(Base):
     level: Mapped[int] = mapped_column(Integer, default=0)  # the request's level after the event
     note: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# -- 重点项目 (enterprises' key projects): one 代办专员, one 档案 (dossier), tracked until 销号 (migration 0010) --
+
+
+class KeyProject(Base):
+    """An enterprise's key project: its organisation (统一社会信用代码), outlet, the one assigned 代办专员 and its
+    status (open → closed by 销号; suspended in between). The contact person is personal data: encrypted."""
+
+    __tablename__ = "key_projects"
+    __table_args__ = (UniqueConstraint("idem_client", "idem_key", name="uq_key_projects_idempotency"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_no: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    contact_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # {name, phone}, AES-GCM
+    contact_masked: Mapped[str] = mapped_column(String(120), default="")
+    outlet_code: Mapped[str] = mapped_column(String(32), ForeignKey("outlets.code"), index=True)
+    specialist: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the 代办专员's actor ("runner:wang")
+    specialist_person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    specialist_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | suspended | closed
+    close_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    idem_client: Mapped[str] = mapped_column(String(100))
+    idem_key: Mapped[str] = mapped_column(String(200))
+    idem_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KeyProjectEntry(Base):
+    """Append-only: one entry of a key project's 档案 — a linked proxy request (each in at most one project), a
+    linked case (receipt_no), a note (encrypted) or an uploaded document."""
+
+    __tablename__ = "key_project_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(Integer, ForeignKey("key_projects.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # proxy_request | case | note | document
+    proxy_request_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("proxy_requests.id"), nullable=True,
+                                                         unique=True)
+    receipt_no: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    upload_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    title: Mapped[str] = mapped_column(String(200), default="")  # a document's name; never personal data
+    text_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # the note's words, AES-GCM
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class KeyProjectEvent(Base):
+    """Append-only (the database refuses UPDATE and DELETE): who did what to a key project, when."""
+
+    __tablename__ = "key_project_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(Integer, ForeignKey("key_projects.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    device: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
