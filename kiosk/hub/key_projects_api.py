@@ -49,7 +49,7 @@ def create_project(body: KeyProjectIn, request: Request, caller: Caller = Depend
 def list_projects(request: Request, caller: Caller = Depends(authenticated),
                   status: str | None = Query(default=None, max_length=100, description="comma-separated: open,…"),
                   outlet: str | None = Query(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"),
-                  specialist: str | None = Query(default=None, max_length=100),
+                  specialist: str | None = Query(default=None, pattern=r"^[a-z]+:[^\x00-\x1f\x7f]{1,90}$"),
                   uscc: str | None = Query(default=None, pattern=r"^[0-9A-Za-z]{18}$"),
                   mine: bool = Query(default=False),
                   limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0, le=10 ** 6)):

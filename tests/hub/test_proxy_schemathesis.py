@@ -17,7 +17,7 @@ from kiosk.hub.auth import create_token
 from kiosk.platform.http_adapter import ReferenceHttpAdapter
 from test_proxy_support import build_network
 
-MINE = ("/api/v1/proxy-requests", "/api/v1/mandates", "/api/v1/outlets")
+MINE = ("/api/v1/proxy-requests", "/api/v1/mandates", "/api/v1/outlets", "/api/v1/key-projects")
 
 
 @pytest.fixture
