@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -60,6 +61,7 @@ class SubmitResult:
     receipt_bytes: bytes
     preview_png: Path | None
     promised_by: str
+    pickup_code: str = ""  # the 取件码 printed on the receipt (none for a posted result)
 
 
 @dataclass
@@ -364,6 +366,10 @@ class Terminal:
             "delivery": session.delivery,
             "submitted_at": now.isoformat(timespec="seconds"),
         }
+        # The 取件码 on the citizen's own receipt: the hub keeps only its HMAC and finds the result by it at 代发.
+        pickup_code = new_pickup_code() if session.delivery != "邮寄" else ""
+        if pickup_code:
+            payload["pickup_code"] = pickup_code
         files = [str(m.document) for m in session.materials if m.document is not None]
         # The case is safe on disk before anything goes over the network.
         self.outbox().enqueue(payload, files)
@@ -389,6 +395,7 @@ class Terminal:
             "tracking_url": tracking_url,
             "materials": [{"name": m["name"], "pages": m["pages"]} for m in payload["materials"]],
             "hotline": self.cfg.kiosk.hotline,
+            "pickup_code": pickup_code,
         }
         receipt_bytes, preview = self.render_receipt("acceptance", data, receipt_no)
         # The rendered receipt stays with the case (outbox, then hub) so a clerk can reprint it.
@@ -400,7 +407,7 @@ class Terminal:
             log.exception("the receipt copy could not be kept with case %s", receipt_no)
         printed, printer_message = self.print_receipt(receipt_bytes)
         return SubmitResult(receipt_no, case_no, pending, printed, printer_message, tracking_url, receipt_bytes, preview,
-                            data["promised_by"])
+                            data["promised_by"], pickup_code)
 
     def _deliver(self, receipt_no: str, wait_case_no_s: float, give_up: threading.Event) -> dict:
         """Drain the outbox and wait for the 办件编号 on a thread of its own, so that giving up returns at once
@@ -574,6 +581,11 @@ class Terminal:
             return False, "printer_offline"
         # A one-way link (a file) cannot tell whether paper came out.
         return True, "one_way" if uri.startswith("file://") else "printed"
+
+
+def new_pickup_code() -> str:
+    """A random six-digit 取件码 for the receipt (the hub refuses anything else: kiosk/hub/schemas.py)."""
+    return f"{secrets.randbelow(10 ** 6):06d}"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -25,6 +25,7 @@ class ReceiptScreen(KioskScreen):
     case_line = StringProperty("")
     printer_line = StringProperty("")
     promised_line = StringProperty("")
+    pickup_line = StringProperty("")
 
     def on_pre_enter(self, *args):
         r = self.app.last_result
@@ -37,6 +38,9 @@ class ReceiptScreen(KioskScreen):
             self.case_line = self._("Waiting to upload (待上传): your application is saved and will be sent automatically.")
         self.printer_line = self._(PRINTER_MESSAGES.get(r.printer_message, PRINTER_MESSAGES["printer_offline"]))
         self.promised_line = self._("Promised by: {date}").format(date=r.promised_by)
+        code = getattr(r, "pickup_code", "")
+        self.pickup_line = self._("Pickup code (取件码): {code}. Show it with your ID card to collect the result.").format(
+            code=code) if code else ""
         self.ids.qr.texture = _qr_texture(r.tracking_url)
 
     prompt_is_personal = True
@@ -49,7 +53,7 @@ class ReceiptScreen(KioskScreen):
         return f"{said} {self._(PRINTER_MESSAGES.get(r.printer_message, PRINTER_MESSAGES['printer_offline']))}"
 
     def reset(self) -> None:
-        self.receipt_no = self.case_line = self.printer_line = self.promised_line = ""
+        self.receipt_no = self.case_line = self.printer_line = self.promised_line = self.pickup_line = ""
         self.ids.qr.texture = None
 
 

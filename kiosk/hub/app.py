@@ -34,6 +34,7 @@ class HubState:
     max_upload_bytes: int = 50 * 1024 * 1024
     relay: Relay | None = field(default=None)
     volume: Volume | None = field(default=None)  # free space, reserve and stray files of upload_dir
+    supplements: object | None = field(default=None)  # 代收 collections to the platform (supplements_relay.py)
 
 
 def default_upload_dir(db_url: str, data_dir: str | Path | None) -> Path:
@@ -72,16 +73,24 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     if relay:
         hub.relay = Relay(hub, poll_s=relay_poll_s, retry_base_s=retry_base_s, retry_max_s=retry_max_s,
                           lease_s=lease_s, probe_max_s=probe_max_s, concurrency=relay_concurrency)
+        from kiosk.hub.supplements_relay import SupplementsRelay
+
+        hub.supplements = SupplementsRelay(hub, poll_s=relay_poll_s, retry_base_s=retry_base_s,
+                                           retry_max_s=retry_max_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
         if hub.relay is not None:
             hub.relay.start()
+        if hub.supplements is not None:
+            hub.supplements.start()
         proxy_api.start(_app)  # the 代办 SLA sweeper (and LISTEN on PostgreSQL)
         try:
             yield
         finally:
             proxy_api.stop(_app)
+            if hub.supplements is not None:
+                hub.supplements.stop()
             if hub.relay is not None:
                 hub.relay.stop()
             if hub.platform is not None:

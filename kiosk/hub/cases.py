@@ -36,6 +36,8 @@ def fingerprint(body: CaseIn) -> str:
     """What makes two requests "the same": every field, with each material identified by its content
     (sha256, size), not by the upload URL — a kiosk that re-uploads a file after a crash still replays."""
     doc = body.model_dump(mode="json")
+    if doc.get("pickup_code") is None:  # a case without one fingerprints as before the field existed
+        doc.pop("pickup_code", None)
     for m in doc["materials"]:
         m.pop("upload_url", None)
     canonical = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -85,6 +87,10 @@ def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
                 case_fields.seal(case_fields.field_cipher(hub), case, case_fields.Personal(
                     a.name, a.id_number, a.card_type, a.phone, a.address, body.form))
                 s.add(case)
+                if body.pickup_code:  # the 取件码 on the citizen's receipt: kept as an HMAC (kiosk/hub/counter.py)
+                    from kiosk.hub.counter import bind_pickup_code
+
+                    bind_pickup_code(hub, s, body.receipt_no, body.pickup_code)
                 s.add(IdempotencyRecord(client=caller.actor, key=key, fingerprint=fp, receipt_no=body.receipt_no))
                 for up in uploads:
                     up.bound_to = body.receipt_no

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import secrets
 from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, select
@@ -79,6 +80,16 @@ class Pickup(Base):
     ready_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PickupHash(Base):
+    """A pickup code the kiosk or counter chose when the case was filed and printed on the 受理回执 (migration 0011):
+    only its HMAC with the hub key, bound to the case's receipt number."""
+
+    __tablename__ = "counter_pickup_hashes"
+    receipt_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Handout(Base):
     """代发: a result handed to the applicant or an agent with an active 委托, or posted (邮寄, free of charge)."""
 
@@ -113,6 +124,14 @@ class Collection(Base):
     clerk: Mapped[str] = mapped_column(String(100))
     outlet_code: Mapped[str] = mapped_column(String(32))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Delivery to the platform as supplementary materials (migration 0011, kiosk/hub/supplements_relay.py)
+    relay_status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    relay_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    relay_next_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    relay_locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    relay_lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    relay_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 # -- bodies -----------------------------------------------------------------------------------
@@ -375,7 +394,26 @@ def _refresh(hub, s, case: Case) -> None:
         audit.record(s, "platform", "case", case.receipt_no, "platform_status", status=status, source="query")
 
 
+PICKUP_CODE = re.compile(r"^\d{6}$")
+
+
+def pickup_code_hash(hub, code: str) -> str:
+    """The HMAC of a pickup code with the hub key (six digits are easy to guess, their HMAC without the key not)."""
+    return cipher(hub).id_hash(f"pickup-code:{code.strip()}")
+
+
+def bind_pickup_code(hub, s, receipt_no: str, code: str | None) -> None:
+    """Keep the pickup code a kiosk or counter printed on the 受理回执 of a new case: its HMAC only."""
+    if code and PICKUP_CODE.match(code) and s.get(PickupHash, receipt_no) is None:
+        s.add(PickupHash(receipt_no=receipt_no, code_hash=pickup_code_hash(hub, code)))
+
+
+def _code_on_receipt(s, case: Case) -> bool:
+    return s.get(PickupHash, case.receipt_no) is not None
+
+
 def _pickup_code(s, case: Case) -> str:
+    """The hub's own pickup code for a case filed without one (an older kiosk): issued when first ready."""
     row = s.get(Pickup, case.receipt_no)
     if row is None:
         for _ in range(20):
@@ -401,8 +439,12 @@ def _result_doc(hub, s, case: Case, clerk: Clerk) -> dict:
         "outlet_code": case_outlet(hub, s, case), "materials": [{"code": m.get("code"), "name": m.get("name"),
                                                             "pages": m.get("pages")} for m in case.materials or []],
         "promised_by": case.promised_by, "channel": case.channel,
+        "collections": [_collection_doc(c) for c in s.scalars(select(Collection).where(
+            Collection.receipt_no == case.receipt_no).order_by(Collection.id))],
     }
-    if ready and not handout:
+    on_receipt = _code_on_receipt(s, case)
+    doc["pickup_code_on_receipt"] = on_receipt  # the citizen holds it; the hub knows only its HMAC
+    if ready and not handout and not on_receipt:
         doc["pickup_code"] = _pickup_code(s, case)
     if handout:
         doc["handed_out"] = {"at": _aware(handout.at).isoformat(), "by": handout.clerk, "recipient": handout.recipient,
@@ -418,8 +460,13 @@ def lookup(body: Lookup, request: Request, clerk: Clerk = Depends(clerk_caller))
         if body.receipt_no:
             cases = list(s.scalars(select(Case).where(Case.receipt_no == _receipt_from(body.receipt_no))))
         elif body.pickup_code:
-            row = s.scalar(select(Pickup).where(Pickup.pickup_code == body.pickup_code.strip()))
-            cases = list(s.scalars(select(Case).where(Case.receipt_no == row.receipt_no))) if row else []
+            code = body.pickup_code.strip()
+            receipts = set(s.scalars(select(Pickup.receipt_no).where(Pickup.pickup_code == code)))
+            # Codes chosen by kiosks are random, not unique: the card at 代发 decides whose result it is.
+            receipts |= set(s.scalars(select(PickupHash.receipt_no)
+                                      .where(PickupHash.code_hash == pickup_code_hash(hub, code))))
+            cases = list(s.scalars(select(Case).where(Case.receipt_no.in_(receipts))
+                                   .order_by(Case.created_at.desc()))) if receipts else []
         elif body.id_number:
             cases = _cases_of_card(hub, s, body.id_number)
         else:
@@ -516,7 +563,7 @@ def handout(body: HandoutIn, request: Request, clerk: Clerk = Depends(clerk_call
             if not (6 <= len(waybill) <= 40 and waybill.isalnum()):
                 raise _refuse(422, "waybill", "enter the waybill number (运单号, 6-40 letters and digits)")
             recipient, recipient_hash, recipient_name = "post", "", mask_name(personal(hub, case)["name"]) or ""
-        code = _pickup_code(s, case)
+        code = None if _code_on_receipt(s, case) else _pickup_code(s, case)
         row = Handout(receipt_no=case.receipt_no, idempotency_key=key, recipient=recipient,
                       recipient_id_hash=recipient_hash, recipient_name=recipient_name, mandate_id=mandate_id,
                       method=body.method, waybill_no=(body.waybill_no or None) if body.method == "post" else None,
@@ -527,7 +574,8 @@ def handout(body: HandoutIn, request: Request, clerk: Clerk = Depends(clerk_call
         except IntegrityError:
             raise _refuse(409, "already_handed_out", "this result was handed out a moment ago") from None
         _audit(s, clerk, "case", case.receipt_no, "handed_out", recipient=recipient, method=body.method,
-               mandate_id=mandate_id, waybill_no=row.waybill_no, pickup_code=code)
+               mandate_id=mandate_id, waybill_no=row.waybill_no, pickup_code=code,
+               pickup_code_on_receipt=code is None)
         return _handout_doc(hub, s, case, row)
 
 
@@ -558,30 +606,53 @@ def collection(body: CollectionIn, request: Request, clerk: Clerk = Depends(cler
         case = s.scalar(select(Case).where(Case.receipt_no == _receipt_from(body.receipt_no)))
         if case is None:
             raise _refuse(404, "not_found", f"no application with receipt number {body.receipt_no} has reached the hub")
+        uploads = []
         for m in body.materials:
             up = s.get(Upload, upload_id_from_url(m.upload_url) or "")
-            if up is None or up.offset != up.length or up.sha256 != m.sha256:
+            if up is None or up.offset != up.length or up.sha256 != m.sha256 or up.purged or up.bound_to:
                 raise _refuse(422, "upload", f"material {m.code}: the scanned file did not arrive whole; scan it again")
-            up.bound_to = case.receipt_no
+            uploads.append(up)
         row = Collection(client=clerk.actor, idempotency_key=key, receipt_no=case.receipt_no, case_no=case.case_no,
                          materials=[m.model_dump() for m in body.materials], person_id=clerk.person_id,
-                         clerk=clerk.name, outlet_code=clerk.outlet_code)
+                         clerk=clerk.name, outlet_code=clerk.outlet_code, relay_status="pending", relay_attempts=0,
+                         relay_next_at=utcnow())
         s.add(row)
         s.flush()
+        from kiosk.hub.supplements_relay import bound_to
+
+        for up in uploads:  # kept until the platform has them (kiosk/hub/supplements_relay.py)
+            up.bound_to = bound_to(row.id)
         _audit(s, clerk, "case", case.receipt_no, "materials_collected", collection=row.id,
                materials=[m.code for m in body.materials], item_code=case.item_code)
         doc = _collection_doc(row)
         who = personal(hub, case)
         doc.update(item_name=case.item_name, applicant_name=mask_name(who["name"]),
                    applicant_id_number=mask_document_number(who["id_number"]))
-        return doc
+    forwarder = getattr(hub, "supplements", None)
+    if forwarder is not None:
+        forwarder.wake()
+    return doc
+
+
+@router.get("/collections")
+def collections(request: Request, receipt_no: str = Query(min_length=1, max_length=200),
+                clerk: Clerk = Depends(clerk_caller)):
+    """The collections of an application and whether each reached the platform (已转交) or waits (待转交)."""
+    hub = request.app.state.hub
+    with hub.sessions() as s:
+        rows = s.scalars(select(Collection).where(Collection.receipt_no == _receipt_from(receipt_no))
+                         .order_by(Collection.id))
+        return {"collections": [_collection_doc(r) for r in rows]}
 
 
 def _collection_doc(row: Collection) -> dict:
-    return {"collection_no": f"DS-{row.outlet_code}-{row.id:06d}", "receipt_no": row.receipt_no,
+    from kiosk.hub.supplements_relay import collection_no, status_doc
+
+    return {"collection_no": collection_no(row), "receipt_no": row.receipt_no,
             "case_no": row.case_no, "materials": [{"code": m["code"], "name": m["name"], "pages": m["pages"]}
                                                   for m in row.materials],
-            "at": _aware(row.at).isoformat(), "clerk": row.clerk, "outlet_code": row.outlet_code}
+            "at": _aware(row.at).isoformat(), "clerk": row.clerk, "outlet_code": row.outlet_code,
+            "forwarding": status_doc(row)}
 
 
 # -- staff records (training seed, tests, the operations guide's one-off setup) -------------------

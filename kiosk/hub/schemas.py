@@ -143,6 +143,9 @@ class CaseIn(BaseModel):
     materials: list[MaterialIn] = Field(default_factory=list, max_length=50)
     delivery: Literal["自取", "邮寄", "网点代发"]
     submitted_at: Line = Field(max_length=40)
+    # The 取件码 printed on the 受理回执 (six digits, chosen by the kiosk or counter); the hub keeps only its HMAC.
+    # Older kiosks send none: the hub then issues one when the result is ready (kiosk/hub/counter.py).
+    pickup_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
     @field_validator("submitted_at")
     @classmethod

@@ -98,5 +98,11 @@ class PlatformAdapter(abc.ABC):
     def upload_evaluation(self, case_no: str, evaluation: dict[str, Any]) -> dict[str, Any]:
         """Upload one 好差评 evaluation of a case."""
 
+    def send_supplement(self, case_no: str, supplement_ref: str, materials: list[MaterialFile]) -> dict[str, Any]:
+        """Add supplementary materials (补充材料, collected at a counter: 代收) to a case the platform already has.
+        `supplement_ref` makes the call idempotent: sent again, the platform keeps the first copy.
+        Adapters that cannot do it yet raise NotImplementedError and the hub keeps the collection waiting."""
+        raise NotImplementedError
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -62,7 +62,7 @@ class ReferenceHttpAdapter(PlatformAdapter):
         self.http.close()
 
     # -- transport -------------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, json_body: Any = None, files: dict | None = None,
+    def _request(self, method: str, path: str, *, json_body: Any = None, files: dict | list | None = None,
                  data: dict | None = None) -> Any:
         url = self.base_url + path
         req = requests.Request(method, url, json=json_body, files=files, data=data)
@@ -140,6 +140,14 @@ class ReferenceHttpAdapter(PlatformAdapter):
         # Declaring is idempotent per material code: re-declaring returns the stuff id already assigned.
         stuff_id = self._declare(case_no, [material])[material.code]
         return self._attach(case_no, stuff_id, material)
+
+    def send_supplement(self, case_no: str, supplement_ref: str, materials: list[MaterialFile]) -> dict[str, Any]:
+        manifest = [{"code": m.code, "name": m.name, "pages": m.pages, "sha256": m.sha256, "bytes": len(m.content)}
+                    for m in materials]
+        return self._request("POST", f"/api/v1/applications/{case_no}/supplements",
+                             data={"supplement_ref": supplement_ref,
+                                   "manifest": json.dumps(manifest, ensure_ascii=False)},
+                             files=[("file", (m.filename, m.content, m.content_type)) for m in materials])
 
     def query_status(self, case_no: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v1/applications/{case_no}")

@@ -91,6 +91,25 @@ CREATE TABLE IF NOT EXISTS bundle_cases (
     items_json TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS supplements (
+    case_no TEXT NOT NULL REFERENCES cases(case_no),
+    supplement_ref TEXT NOT NULL,
+    posts INTEGER NOT NULL DEFAULT 1,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (case_no, supplement_ref)
+);
+CREATE TABLE IF NOT EXISTS supplement_files (
+    case_no TEXT NOT NULL,
+    supplement_ref TEXT NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    filename TEXT,
+    content BLOB NOT NULL,
+    PRIMARY KEY (case_no, supplement_ref, code)
+);
 CREATE TABLE IF NOT EXISTS nonces (
     app_id TEXT NOT NULL,
     nonce TEXT NOT NULL,
@@ -355,6 +374,61 @@ class SimStore:
                               json.dumps(detail, ensure_ascii=False)))
         return {"evaluation_id": cur.lastrowid, "case_no": case_no, "assess_number": count + 1}
 
+    def supplement(self, app_id: str, case_no: str, ref: str, manifest: list, files: list[tuple[str, bytes]]) -> tuple[dict, bool]:
+        """补充材料 for a case after it was submitted, keyed by the sender's `ref`: a second call with the same ref
+        and the same files is answered with the first one's record (nothing stored twice)."""
+        if not isinstance(manifest, list) or not manifest or len(manifest) != len(files):
+            raise ApiError(422, "manifest", "manifest must list one entry (code, name, pages, sha256) per file")
+        entries = []
+        for m, (filename, content) in zip(manifest, files):
+            if not isinstance(m, dict):
+                raise ApiError(422, "manifest", "each manifest entry must be an object")
+            code = _required_str(m, "code")
+            actual = hashlib.sha256(content).hexdigest()
+            if _required_str(m, "sha256").lower() != actual:
+                raise ApiError(422, "sha256", f"supplement {code}: file sha256 {actual} differs from the manifest")
+            entries.append((code, str(m.get("name") or code), int(m.get("pages") or 1), actual, content, filename))
+        if len({e[0] for e in entries}) != len(entries):
+            raise ApiError(422, "manifest", "material codes must be unique within a supplement")
+        with self.tx() as db:
+            case = self._case(db, app_id, case_no)
+            if case["status"] == "draft":
+                raise ApiError(409, "status", f"case {case_no} is not submitted yet; declare its materials instead")
+            old = db.execute("SELECT posts FROM supplements WHERE case_no = ? AND supplement_ref = ?",
+                             (case_no, ref)).fetchone()
+            if old is not None:
+                stored = {r["code"]: r["sha256"] for r in db.execute(
+                    "SELECT code, sha256 FROM supplement_files WHERE case_no = ? AND supplement_ref = ?", (case_no, ref))}
+                if stored != {e[0]: e[3] for e in entries}:
+                    raise ApiError(409, "supplement_ref", f"supplement {ref} was already received with other files")
+                db.execute("UPDATE supplements SET posts = posts + 1 WHERE case_no = ? AND supplement_ref = ?",
+                           (case_no, ref))
+                created = False
+            else:
+                db.execute("INSERT INTO supplements (case_no, supplement_ref, received_at) VALUES (?, ?, ?)",
+                           (case_no, ref, _now_iso()))
+                db.executemany(
+                    "INSERT INTO supplement_files (case_no, supplement_ref, code, name, pages, sha256, size, filename,"
+                    " content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(case_no, ref, code, name, pages, sha, len(content), filename, content)
+                     for code, name, pages, sha, content, filename in entries])
+                db.execute("INSERT INTO events (case_no, at, status, note) VALUES (?, ?, ?, ?)",
+                           (case_no, _now_iso(), case["status"], f"补充材料已接收（{ref}）"))
+                created = True
+        return {"case_no": case_no, "supplement_ref": ref,
+                "materials": [{"code": e[0], "sha256": e[3], "bytes": len(e[4])} for e in entries]}, created
+
+    def supplements_of(self, db: sqlite3.Connection, case_no: str) -> list[dict]:
+        out = []
+        for sup in db.execute("SELECT supplement_ref, posts, received_at FROM supplements WHERE case_no = ?"
+                              " ORDER BY received_at, supplement_ref", (case_no,)):
+            files = [dict(r) for r in db.execute(
+                "SELECT code, name, pages, sha256, size, filename FROM supplement_files"
+                " WHERE case_no = ? AND supplement_ref = ? ORDER BY code", (case_no, sup["supplement_ref"]))]
+            out.append({"supplement_ref": sup["supplement_ref"], "posts": sup["posts"],
+                        "received_at": sup["received_at"], "materials": files})
+        return out
+
     def inspect(self, case_no: str) -> dict:
         with self.tx() as db:
             case = self._case(db, None, case_no)
@@ -370,6 +444,7 @@ class SimStore:
             evaluations = [dict(r) for r in db.execute(
                 "SELECT level, text, channel, created_at, detail_json FROM evaluations WHERE case_no = ? ORDER BY id",
                 (case_no,))]
+            doc["supplements"] = self.supplements_of(db, case_no)
         if bundle is not None:
             doc["bundle"] = {"code": bundle["bundle_code"], "answers": json.loads(bundle["answers_json"]),
                              "items": json.loads(bundle["items_json"]), "recorded_at": bundle["recorded_at"]}
@@ -487,6 +562,24 @@ def create_app(db_path: str | Path, fail_rate: float = 0.0, latency_ms: int = 0,
     @app.post("/api/v1/applications/{case_no}/submit")
     async def submit(case_no: str, request: Request, app_id: str = Depends(signed)):
         return store.submit(app_id, case_no, await _json_body(request))
+
+    @app.post("/api/v1/applications/{case_no}/supplements")
+    async def supplements(case_no: str, request: Request, app_id: str = Depends(signed)):
+        form = await request.form()
+        ref = str(form.get("supplement_ref") or "").strip()
+        if not ref or len(ref) > 64:
+            raise ApiError(422, "supplement_ref", "supplement_ref is required (at most 64 characters)")
+        try:
+            manifest = json.loads(str(form.get("manifest") or ""))
+        except ValueError:
+            raise ApiError(422, "manifest", "manifest must be a JSON list") from None
+        files = []
+        for upload in form.getlist("file"):
+            if isinstance(upload, str):
+                raise ApiError(422, "file", "multipart field 'file' must carry files")
+            files.append((upload.filename or "supplement", await upload.read()))
+        doc, created = store.supplement(app_id, case_no, ref, manifest, files)
+        return JSONResponse(doc, status_code=201 if created else 200)
 
     @app.get("/api/v1/applications/{case_no}")
     async def status(case_no: str, app_id: str = Depends(signed)):

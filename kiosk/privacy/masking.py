@@ -98,7 +98,8 @@ FIELD_RULES = {
 }
 
 # Fields that must never leave in any form (raw frames, photos, fingerprints).
-DROP_FIELDS = {"frame", "raw_frame", "raw_text_hex", "photo", "fingerprint", "wlt", "pin", "password", "token"}
+DROP_FIELDS = {"frame", "raw_frame", "raw_text_hex", "photo", "fingerprint", "wlt", "pin", "password", "token",
+               "pickup_code"}  # a pickup code with the receipt number it belongs to would take the result
 
 
 def mask_value(field: str, value):

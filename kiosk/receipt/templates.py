@@ -83,6 +83,9 @@ def acceptance(d: ReceiptData, hotline: str) -> Document:
     case_no = d.text("case_no", 40)
     url = d.url("tracking_url")
     hotline = d.text("hotline", 20) or hotline
+    pickup_code = d.text("pickup_code", 8) or ""  # chosen at filing; none on receipts of posted results
+    if pickup_code and not pickup_code.isdigit():
+        raise d._bad("pickup_code", "must be digits")
 
     doc = Document()
     _header(doc, "受理回执", d.text("outlet"))
@@ -95,6 +98,8 @@ def acceptance(d: ReceiptData, hotline: str) -> Document:
     doc.field("提交时间：", submitted.strftime("%Y-%m-%d %H:%M"))
     doc.field("承诺办结：", f"{promised.isoformat()} 前")
     doc.field("结果送达：", delivery)
+    if pickup_code:
+        doc.field("取 件 码：", pickup_code, bold=True)
     doc.rule()
     doc.text(f"已收材料（{len(materials)} 项）：")
     for i, (name, pages) in enumerate(materials[:MAX_MATERIALS], 1):
