@@ -1,8 +1,10 @@
 """`kiosk proxy list|show|claim|transition|escalate`: 代办 requests from the command line, over the hub's HTTP API
-(docs/proxy-api.md). Output is masked by the hub; `--json` prints the hub's answer as one JSON document."""
+(docs/proxy-api.md); `kiosk proxy key-project list|show|create|assign|close`: 重点项目 (key projects). Output is
+masked by the hub; `--json` prints the hub's answer as one JSON document."""
 from __future__ import annotations
 
 import os
+import uuid
 
 import click
 
@@ -29,12 +31,14 @@ class _Client:
         self.timeout = timeout
         self.verify = verify
 
-    def call(self, method: str, path: str, json=None, params=None, timeout: float | None = None):
+    def call(self, method: str, path: str, json=None, params=None, timeout: float | None = None,
+             headers: dict | None = None):
         import requests
 
         try:
             r = requests.request(method, f"{self.base}{path}", json=json, params=params, verify=self.verify,
-                                 headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout or self.timeout)
+                                 headers={"Authorization": f"Bearer {self.token}", **(headers or {})},
+                                 timeout=timeout or self.timeout)
         except requests.Timeout:
             raise TimedOut(f"the hub at {self.base} did not answer in time",
                            "check the hub (kiosk hub serve) and the network, then try again") from None
@@ -52,7 +56,9 @@ class _Client:
         detail = doc.get("detail") if isinstance(doc, dict) else doc
         if isinstance(detail, list):  # FastAPI's field errors
             detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in detail)
-        state = f" (status {doc['status']}, level {doc.get('level')})" if isinstance(doc, dict) and "status" in doc else ""
+        state = ""
+        if isinstance(doc, dict) and "status" in doc:
+            state = f" (status {doc['status']}, level {doc['level']})" if "level" in doc else f" (status {doc['status']})"
         if r.status_code in (401, 403):
             raise KioskError(f"the hub refused this token: {detail}",
                              "use a token of the right role and outlet (--token, KIOSK_PROXY_TOKEN or hub.token)")
@@ -185,3 +191,117 @@ def register(cli: click.Group) -> None:
         doc = _client(obj).call("POST", f"/api/v1/proxy-requests/{request_id}/escalations",
                                 json={"direction": direction, "reason": reason})
         echo_json(doc) if as_json else click.echo(_line(doc))
+
+    register_key_projects(proxy)
+
+
+# -- 重点项目 (key projects) ------------------------------------------------------------------------
+
+def _project_line(d: dict) -> str:
+    return (f"{d['id']:>6}  {d['project_no']:<20} {d['status']:<9} {d['outlet']:<10} {d['age_days']:>4}d"
+            f"  专员 {d['specialist'] or '-':<16} {d['open_requests']}/{d['linked_requests']} open"
+            f"  {d['organisation']['uscc']} {d['name']}")
+
+
+def _show_project(d: dict) -> None:
+    click.echo(_project_line(d))
+    contact = d.get("contact") or {}
+    click.echo(f"  {d['organisation']['org_name']}; contact {contact.get('name') or '-'} {contact.get('phone') or ''};"
+               f" outlet {d['outlet_name']}; created {d['created_at'][:16]} by {d['created_by']}")
+    if d.get("closed_at"):
+        click.echo(f"  销号 {d['closed_at'][:16]} by {d['closed_by']}: {d.get('close_note') or ''}")
+    for e in d.get("dossier", []):
+        what = {"proxy_request": lambda: f"代办 {e['request_no']} ({e['request_status']})",
+                "case": lambda: f"case {e['receipt_no']} {e['title']}",
+                "document": lambda: f"document {e['title']} ({e['upload_id']})",
+                "note": lambda: "note"}[e["kind"]]()
+        note = f" — {e['note']}" if e.get("note") else ""
+        click.echo(f"  档案 #{e['id']} {e['at'][:19]} {e['actor']:<16} {what}{note}")
+    for e in d.get("events", []):
+        note = f" — {e['note']}" if e.get("note") else ""
+        click.echo(f"  {e['at'][:19]} {e['actor']:<16} {e['action']}{note}")
+
+
+def register_key_projects(proxy: click.Group) -> None:
+    @proxy.group("key-project")
+    def key_project() -> None:
+        """重点项目: enterprises' key projects, each with one 代办专员 and one 档案, tracked until 销号."""
+
+    @key_project.command("list")
+    @click.option("--status", default=None, help="Comma-separated: open,suspended,closed.")
+    @click.option("--outlet", default=None, help="This outlet and its subtree.")
+    @click.option("--specialist", default=None, help="Projects of this 代办专员 (role:name, e.g. runner:wang).")
+    @click.option("--mine", is_flag=True, help="Only projects whose 代办专员 is this token.")
+    @click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def kp_list(obj, status, outlet, specialist, mine, limit, as_json):
+        """Key projects this token may see, oldest first."""
+        params = {k: v for k, v in dict(status=status, outlet=outlet, specialist=specialist,
+                                        limit=limit).items() if v is not None}
+        if mine:
+            params["mine"] = "true"
+        doc = _client(obj).call("GET", "/api/v1/key-projects", params=params)
+        if as_json:
+            echo_json(doc)
+            return
+        for d in doc["items"]:
+            click.echo(_project_line(d))
+        click.echo(f"{len(doc['items'])} of {doc['total']} shown", err=True)
+
+    @key_project.command("show")
+    @click.argument("project_id", type=click.IntRange(1, 2 ** 31 - 1))
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def kp_show(obj, project_id, as_json):
+        """One key project with its 档案 and events."""
+        doc = _client(obj).call("GET", f"/api/v1/key-projects/{project_id}")
+        echo_json(doc) if as_json else _show_project(doc)
+
+    @key_project.command("create")
+    @click.option("--name", required=True, help="The project, e.g. 年产5万吨新材料项目.")
+    @click.option("--org-name", required=True, help="The enterprise's registered name.")
+    @click.option("--uscc", required=True, help="Its 统一社会信用代码 (18 characters; the check character is verified).")
+    @click.option("--outlet", required=True, help="The outlet that tracks it.")
+    @click.option("--contact-name", default="", help="The enterprise's contact person.")
+    @click.option("--contact-phone", default="", help="The contact's phone.")
+    @click.option("--project-no", default=None, help="The outlet's own number (default: KP-<date>-<id>).")
+    @click.option("--specialist", default=None, help="The 代办专员 now (role:name, e.g. runner:wang).")
+    @click.option("--note", default="", help="Why it is a key project, or where it is listed.")
+    @click.option("--idempotency-key", default=None, help="Reuse to retry safely (default: a new UUID).")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def kp_create(obj, name, org_name, uscc, outlet, contact_name, contact_phone, project_no, specialist, note,
+                  idempotency_key, as_json):
+        """Open a key project (supervisor, 中心领导 or 窗口人员 of the outlet)."""
+        body = {"name": name, "outlet": outlet, "contact_phone": contact_phone, "note": note,
+                "organisation": {"org_name": org_name, "uscc": uscc.strip().upper(), "contact_name": contact_name}}
+        if project_no:
+            body["project_no"] = project_no
+        if specialist:
+            body["specialist"] = specialist
+        doc = _client(obj).call("POST", "/api/v1/key-projects", json=body,
+                                headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
+        echo_json(doc) if as_json else click.echo(_project_line(doc))
+
+    @key_project.command("assign")
+    @click.argument("project_id", type=click.IntRange(1, 2 ** 31 - 1))
+    @click.argument("specialist")
+    @click.option("--note", default="", help="Why (e.g. the previous one moved).")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def kp_assign(obj, project_id, specialist, note, as_json):
+        """Make SPECIALIST (role:name) the project's one 代办专员, in place of any previous one."""
+        doc = _client(obj).call("POST", f"/api/v1/key-projects/{project_id}/specialist",
+                                json={"specialist": specialist, "note": note})
+        echo_json(doc) if as_json else click.echo(_project_line(doc))
+
+    @key_project.command("close")
+    @click.argument("project_id", type=click.IntRange(1, 2 ** 31 - 1))
+    @click.option("--note", required=True, help="The closing note (销号: why the project is finished).")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def kp_close(obj, project_id, note, as_json):
+        """销号: close the project; refused while a linked 代办 request is still open."""
+        doc = _client(obj).call("POST", f"/api/v1/key-projects/{project_id}/close", json={"note": note})
+        echo_json(doc) if as_json else click.echo(_project_line(doc))

@@ -241,3 +241,48 @@ def test_personal_fields_encrypted_at_rest_and_log_append_only(proxy_hub):
                 conn.execute(text(f"DELETE FROM {table}"))
     with hub.app.state.hub.sessions() as s:
         assert s.scalar(select(text("count(*)")).select_from(KeyProjectEvent)) >= 3
+
+
+def test_key_project_commands_against_a_running_hub(proxy_hub, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def run(*args, who="window"):
+        env = dict(os.environ, KIOSK_DATA_DIR=str(tmp_path / "data"), KIOSK_PROXY_TOKEN=proxy_hub.tokens[who])
+        env.pop("KIOSK_CONFIG", None)
+        return subprocess.run([sys.executable, "-c", "from kiosk.cli import main; main()", "proxy", "--hub",
+                               proxy_hub.url, "key-project", *args], capture_output=True, text=True, env=env,
+                              timeout=60)
+
+    out = run("create", "--name", "新材料项目", "--org-name", "西安某某新材料有限公司", "--uscc", USCC_OK.lower(),
+              "--outlet", "TOWN1", "--contact-name", CONTACT, "--contact-phone", PHONE, "--specialist",
+              "runner:wang", "--idempotency-key", "cli-1", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["status"] == "open" and doc["specialist"] == "runner:wang" and PHONE not in out.stdout
+    again = run("create", "--name", "新材料项目", "--org-name", "西安某某新材料有限公司", "--uscc", USCC_OK,
+                "--outlet", "TOWN1", "--contact-name", CONTACT, "--contact-phone", PHONE, "--specialist",
+                "runner:wang", "--idempotency-key", "cli-1", "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["id"] == doc["id"]
+    bad = run("create", "--name", "x", "--org-name", "x", "--uscc", USCC_OK[:-1] + "4", "--outlet", "TOWN1")
+    assert bad.returncode == 5 and bad.stdout == "" and "check character" in bad.stderr
+    listed = run("list", "--status", "open")
+    assert listed.returncode == 0 and doc["project_no"] in listed.stdout and "runner:wang" in listed.stdout
+    assert json.loads(run("list", "--json", who="clerk_t2").stdout)["total"] == 0
+    assigned = run("assign", str(doc["id"]), "clerk:zhang", "--note", "换人", "--json")
+    assert assigned.returncode == 0 and json.loads(assigned.stdout)["specialist"] == "clerk:zhang"
+    req = proxy_hub.created()
+    assert proxy_hub.post("clerk", f"{KP}/{doc['id']}/proxy-requests", {"request_id": req["id"]}).status_code == 201
+    refused = run("close", str(doc["id"]), "--note", "投产", who="leader")
+    assert refused.returncode == 5 and req["request_no"] in refused.stderr and "status open" in refused.stderr
+    assert run("close", str(doc["id"]), "--note", "投产", who="clerk").returncode == 1  # 403: not a manager
+    finish(proxy_hub, req["id"])
+    closed = run("close", str(doc["id"]), "--note", "投产", "--json", who="leader")
+    assert closed.returncode == 0 and json.loads(closed.stdout)["status"] == "closed"
+    shown = run("show", str(doc["id"]))
+    assert shown.returncode == 0 and "销号" in shown.stdout and req["request_no"] in shown.stdout
+    assert "specialist_reassigned" in shown.stdout and PHONE not in shown.stdout
+    assert run("show", "99999").returncode == 5
+    assert run("list", who="kiosk").returncode == 1  # kiosk tokens read no key projects
