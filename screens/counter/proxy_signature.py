@@ -11,6 +11,7 @@ from kiosk.counter import services as svc
 from kiosk.counter.paper import paper_png
 from kiosk.i18n import N_
 from kiosk.privacy.masking import mask_document_number, mask_name
+from screens import signature_pad  # noqa: F401  (the kv rule of the shared SignaturePad)
 from screens.base import load_kv
 from screens.counter.base import CounterScreen
 
@@ -93,7 +94,7 @@ class CounterSignatureScreen(CounterScreen):
             if not self.ids.pad.signed:
                 self.problem = self._("Please sign in the box with your finger.")
                 return
-            png = self.ids.pad.png_bytes()
+            png = self.ids.pad.png()
         request, card = dict(self.request), dict(self._card)
         expires = dt.datetime.combine(dt.date.today() + dt.timedelta(days=int(self.term_days)), dt.time(23, 59, 59)).astimezone()
         scope = f"代为申请「{request.get('item_name') or ''}」并领取结果"  # the document's own words, in Chinese
