@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from hub_support import case_payload
+from hub_support import case_payload, upload_material
 from kiosk.hub.models import KeyProject, KeyProjectEntry, KeyProjectEvent
 from test_proxy_support import USCC_OK, proxy_hub  # noqa: F401
 
@@ -286,3 +286,26 @@ def test_key_project_commands_against_a_running_hub(proxy_hub, tmp_path):
     assert "specialist_reassigned" in shown.stdout and PHONE not in shown.stdout
     assert run("show", "99999").returncode == 5
     assert run("list", who="kiosk").returncode == 1  # kiosk tokens read no key projects
+
+
+def test_documents_in_the_dossier_and_the_specialists_list(proxy_hub, tmp_path):
+    from kiosk.sync.client import HubClient
+
+    hub = proxy_hub
+    pid = created(hub, specialist="runner:wang")["id"]
+    url = upload_material(HubClient(hub.url, hub.tokens["vclerk"]), tmp_path, b"%PDF-1.4 approval")["upload_url"]
+    upload_id = url.rstrip("/").rsplit("/", 1)[1]
+    # another token's upload is not the caller's to file
+    assert hub.post("window", f"{KP}/{pid}/entries",
+                    {"kind": "document", "upload_id": upload_id, "title": "环评批复"}).status_code == 422
+    assert hub.post("vclerk", f"{KP}/{pid}/entries", {"kind": "document", "upload_id": upload_id}).status_code == 422
+    r = hub.post("vclerk", f"{KP}/{pid}/entries", {"kind": "document", "upload_id": upload_id, "title": "环评批复"})
+    assert r.status_code == 201, r.text
+    entry = r.json()["dossier"][-1]
+    assert entry["upload_id"] == upload_id and entry["title"] == "环评批复" and entry["detail"]["bytes"] == 17
+    # the village runner sees the TOWN1 project it is the 专员 of, and only that one
+    created(hub)
+    mine = hub.get("vclerk", KP).json()
+    assert [p["id"] for p in mine["items"]] == [pid]
+    assert hub.get("vclerk", KP, params={"mine": "true"}).json()["total"] == 1
+    assert hub.get("window", KP, params={"specialist": "runner:wang"}).json()["total"] == 1
