@@ -145,10 +145,7 @@ def test_compose_builds_from_the_dockerfile():
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text("utf-8")
     for needed in ("kiosk", "devices", "screens", "pyproject.toml"):
         assert f"!{needed}" in ignore
-    if shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0:
-        proc = subprocess.run(["docker", "build", "-q", "-f", str(DEPLOY / "Dockerfile"), str(ROOT)],
-                              capture_output=True, text=True, timeout=1800)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+    # The real build and run: tests/deploy/test_docker_image.py (needs a Docker daemon and KIOSK_TEST_DOCKER=1).
 
 
 def _keys(obj, prefix=""):
