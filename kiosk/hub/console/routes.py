@@ -232,6 +232,7 @@ router.add_api_route("/board", _view_page("board", "board.html"), methods=["GET"
 router.add_api_route("/stats", _view_page("stats", "stats.html"), methods=["GET"])
 router.add_api_route("/evaluations", _view_page("evaluations", "evaluations.html"), methods=["GET"])
 router.add_api_route("/devices", _view_page("devices", "devices.html"), methods=["GET"])
+router.add_api_route("/key-projects", _view_page("key_projects", "key_projects.html"), methods=["GET"])
 
 
 @router.get("/export/{view_name}/{table_file}")

@@ -10,15 +10,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.hub import audit
-from kiosk.hub.console import board, devices, rollup, stats
+from kiosk.hub.console import board, devices, key_projects, rollup, stats
 from kiosk.hub.console.periods import (ConsoleInputError, OutletInfo, Period, Scope, parse_month, parse_period,
                                        resolve_scope, today_cst)
 from kiosk.hub.console.tables import Table
 from kiosk.hub.console.web import Viewer
 from kiosk.i18n import N_, gettext as _
 
-VIEWS = ("board", "stats", "evaluations", "devices")
-TITLES = {"board": N_("Today's board"), "stats": N_("Statistics"), "evaluations": N_("差评 list"), "devices": N_("Device health")}
+VIEWS = ("board", "stats", "evaluations", "devices", "key_projects")
+TITLES = {"board": N_("Today's board"), "stats": N_("Statistics"), "evaluations": N_("差评 list"), "devices": N_("Device health"),
+          "key_projects": N_("Key projects")}
 
 
 @dataclass
@@ -86,6 +87,8 @@ def build(hub, name: str, viewer: Viewer, params: dict, export: str | None = Non
             extra["can_act"] = viewer.role in ("window", "chief", "leader")
             if params.get("state"):
                 query["state"] = params["state"]
+        elif name == "key_projects":
+            tables = key_projects.open_key_projects(s, scope, lang)
         else:
             tables = devices.device_health(s, scope, lang)
         if export:
