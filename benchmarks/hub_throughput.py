@@ -1,94 +1,421 @@
-"""Cases per second through the hub on SQLite: kiosk uploads (tus) + submit, and the relay to the simulator.
+"""Cases per second through the hub: kiosk intake at 4 and 16 kiosks, the relay to the platform, the catalog.
 
-Prints one JSON document. `--smoke` runs a handful of cases in a few seconds (CI keeps the script working).
+Every party runs in its own process and talks HTTP: the platform simulator (`kiosk.platform.simulator`), the hub
+(`kiosk.hub.app` on uvicorn) and each kiosk (a real `Outbox` drained with a real `HubClient`: tus upload of the
+material, then the case with its Idempotency-Key). `--db` picks the hub's database: a SQLite URL, or a
+PostgreSQL URL (the run gets a schema of its own, dropped at the end).
+
+Phases, in one run:
+
+1. intake, 4 kiosks, relay off: each kiosk queues its cases in its outbox, then all drain at once;
+   intake cases/s = cases / (last kiosk done - first kiosk start).
+2. relay with `concurrency=1` (the original one-at-a-time relay) drains that backlog: the reference.
+3. intake, 16 kiosks, relay off.
+4. relay with `--relay-concurrency` drains that backlog.
+5. burst: 16 kiosks send while the relay runs; p95 of (hub accepted the case → the relay recorded the
+   platform's acceptance).
+6. catalog: a synthetic catalog of `--catalog-items` items in the hub's cache; GET with full body and with
+   If-None-Match (304), median of `--catalog-requests`.
+
+Relay rates come from the hub's own timestamps (cases' `updated_at` when delivered: (n - 1) / (last - first)),
+read once after the phase. The benchmark waits for a phase's end by asking the simulator's `/sim/count` twice a
+second, so waiting costs the measured processes nothing worth counting. Prints one JSON line; `--smoke` is
+small and quick.
 """
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import hashlib
 import json
 import logging
+import multiprocessing as mp
 import os
+import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.hub.app import create_app  # noqa: E402
-from kiosk.hub.auth import create_token  # noqa: E402
-from kiosk.hub.serving import ServerThread  # noqa: E402
-from kiosk.platform.http_adapter import ReferenceHttpAdapter  # noqa: E402
-from kiosk.platform.simulator import DEFAULT_APPS  # noqa: E402
-from kiosk.platform.simulator import create_app as create_sim_app  # noqa: E402
-from kiosk.sync.client import HubClient  # noqa: E402
+APP_ID, SECRET = "govkiosk-demo", "demo-secret-change-me"
+ITEM_CODE, ITEM_NAME = "11610113MB2951836X4000105044000", "高龄津贴申请"
+
+
+# -- child processes ----------------------------------------------------------------------------------------
+def _serve(app, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, log_config=None)
+
+
+def run_simulator(db_path: str, port: int) -> None:
+    logging.basicConfig(level=logging.ERROR)
+    from kiosk.platform.simulator import create_app
+
+    _serve(create_app(db_path), port)
+
+
+def run_hub(db_url: str, upload_dir: str, sim_url: str, port: int, relay: bool, concurrency: int) -> None:
+    logging.basicConfig(level=logging.ERROR)
+    from kiosk.hub.app import create_app
+    from kiosk.platform.http_adapter import ReferenceHttpAdapter
+
+    app = create_app(db_url, ReferenceHttpAdapter(sim_url, APP_ID, SECRET), upload_dir=upload_dir, migrate=False,
+                     relay=relay, relay_concurrency=concurrency)
+    _serve(app, port)
+
+
+def run_kiosk(device: str, token: str, hub_url: str, data_dir: str, first: int, count: int, material_bytes: int,
+              ready, start, results) -> None:
+    """One kiosk: queue `count` cases in a real outbox, wait for the start signal, drain them to the hub."""
+    logging.basicConfig(level=logging.ERROR)
+    import kiosk.sync.tus_upload  # noqa: F401  (imported at the first upload otherwise: not part of intake)
+    from kiosk.sync.client import HubClient, HubRejected
+    from kiosk.sync.outbox import Outbox
+
+    outbox = Outbox(data_dir)
+    scan = Path(data_dir) / "scan.pdf"
+    scan.write_bytes(os.urandom(material_bytes))
+    for n in range(first, first + count):
+        outbox.enqueue({
+            "receipt_no": f"{device}-20261122-{n:04d}", "device_id": device, "channel": "kiosk",
+            "item_code": ITEM_CODE, "item_name": ITEM_NAME,
+            "applicant": {"name": "测试", "id_number": "610113193001011234", "card_type": "111", "phone": "",
+                          "address": ""},
+            "form": {"bank_account": "6217000000000000"},
+            "materials": [{"code": "M01", "name": "居民身份证", "pages": 1}],
+            "delivery": "自取", "submitted_at": "2026-11-22T10:00:00+08:00"}, [str(scan)])
+    client = HubClient(hub_url, token, timeout=60)
+    try:  # a kiosk at work has its connection open and its token checked (argon2, then cached by the hub)
+        client.case_status(f"{device}-20000101-0000")
+    except HubRejected:
+        pass  # 404: no such case, as expected
+    ready.put(device)
+    start.wait()
+    t0 = time.time()
+    result = outbox.drain(client)
+    t1 = time.time()
+    client.close()
+    outbox.close()
+    results.put({"device": device, "t0": t0, "t1": t1, "sent": result["sent"], "error": result["error"],
+                 "failed": result["failed"]})
+
+
+# -- the conductor ------------------------------------------------------------------------------------------
+def _free_port() -> int:
+    from kiosk.hub.serving import free_port
+
+    return free_port()
+
+
+def _wait_http(url: str, proc, timeout: float = 60.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.is_alive():
+            raise RuntimeError(f"the process serving {url} exited with {proc.exitcode}")
+        try:
+            if requests.get(url + "/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def _stop(proc) -> None:
+    if proc.is_alive():
+        proc.terminate()  # uvicorn shuts down gracefully on SIGTERM (the relay stops with the lifespan)
+        proc.join(20)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(5)
+
+
+class Bench:
+    def __init__(self, args, tmp: Path, db_url: str) -> None:
+        self.args, self.tmp, self.db_url = args, tmp, db_url
+        self.ctx = mp.get_context("spawn")
+        self.upload_dir = tmp / "uploads"
+        self.sim_port = _free_port()
+        self.sim_url = f"http://127.0.0.1:{self.sim_port}"
+        self.sim = self.ctx.Process(target=run_simulator, args=(str(tmp / "platform.db"), self.sim_port), daemon=True)
+        self.hub = None
+        self.hub_url = ""
+        self.next_no = 1
+        self.tokens: dict[str, str] = {}
+
+    def start(self) -> None:
+        from kiosk.hub.auth import create_token
+        from kiosk.hub.db import make_engine, migrate, session_factory
+
+        migrate(self.db_url)
+        engine = make_engine(self.db_url)
+        sessions = session_factory(engine)
+        with sessions() as s, s.begin():
+            for i in range(1, max(self.args.kiosks) + 1):
+                self.tokens[f"K{i:04d}"] = create_token(s, "kiosk", f"K{i:04d}")
+        engine.dispose()
+        self.sim.start()
+        _wait_http(self.sim_url, self.sim)
+
+    def hub_up(self, relay: bool, concurrency: int = 1) -> None:
+        self.hub_down()
+        port = _free_port()
+        self.hub_url = f"http://127.0.0.1:{port}"
+        self.hub = self.ctx.Process(target=run_hub, args=(self.db_url, str(self.upload_dir), self.sim_url, port, relay,
+                                                          concurrency), daemon=True)
+        self.hub.start()
+        _wait_http(self.hub_url, self.hub)
+
+    def hub_down(self) -> None:
+        if self.hub is not None:
+            _stop(self.hub)
+            self.hub = None
+
+    def stop(self) -> None:
+        self.hub_down()
+        _stop(self.sim)
+
+    def submitted(self) -> int:
+        import requests
+
+        return requests.get(self.sim_url + "/sim/count", timeout=10).json()["submitted"]
+
+    def intake(self, kiosks: int, cases: int) -> dict:
+        """`cases` spread over `kiosks` kiosk processes, all draining at once. Returns the rate and receipts."""
+        ready, results, start = self.ctx.Queue(), self.ctx.Queue(), self.ctx.Event()
+        procs = []
+        per = [cases // kiosks + (1 if i < cases % kiosks else 0) for i in range(kiosks)]
+        for i in range(kiosks):
+            device = f"K{i + 1:04d}"
+            data_dir = self.tmp / f"kiosk-{uuid.uuid4().hex[:8]}"
+            p = self.ctx.Process(target=run_kiosk, daemon=True, args=(
+                device, self.tokens[device], self.hub_url, str(data_dir), self.next_no, per[i],
+                self.args.material_bytes, ready, start, results))
+            p.start()
+            procs.append(p)
+        self.next_no += max(per) + 1
+        for _ in procs:
+            ready.get(timeout=300)
+        start.set()
+        done = [results.get(timeout=600) for _ in procs]
+        for p in procs:
+            p.join(30)
+        sent = sum(d["sent"] for d in done)
+        errors = [d["error"] for d in done if d["error"]] + [f"{d['failed']} failed" for d in done if d["failed"]]
+        span = max(d["t1"] for d in done) - min(d["t0"] for d in done)
+        return {"kiosks": kiosks, "cases": cases, "sent": sent, "seconds": round(span, 3),
+                "cases_per_s": round(sent / span, 2), "errors": errors[:3]}
+
+    def wait_relayed(self, total: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.submitted() >= total:
+                return True
+            time.sleep(0.5)
+        return False
+
+    def relay_times(self, since_id: int) -> list[tuple[float, float]]:
+        """(accepted by the hub, delivered to the platform) of the cases delivered with id > since_id."""
+        from sqlalchemy import select
+
+        from kiosk.hub.db import make_engine, session_factory
+        from kiosk.hub.models import Case
+        from kiosk.hub.tus import _aware
+
+        engine = make_engine(self.db_url)
+        try:
+            with session_factory(engine)() as s:
+                rows = s.execute(select(Case.created_at, Case.updated_at)
+                                 .where(Case.id > since_id, Case.status == "submitted")).all()
+        finally:
+            engine.dispose()
+        return [(_aware(a).timestamp(), _aware(b).timestamp()) for a, b in rows]
+
+    def max_case_id(self) -> int:
+        from sqlalchemy import func, select
+
+        from kiosk.hub.db import make_engine, session_factory
+        from kiosk.hub.models import Case
+
+        engine = make_engine(self.db_url)
+        try:
+            with session_factory(engine)() as s:
+                return s.scalar(select(func.coalesce(func.max(Case.id), 0)))
+        finally:
+            engine.dispose()
+
+    def relay(self, concurrency: int, since_id: int, total: int) -> dict:
+        """Start a hub whose relay drains the backlog; its rate from the hub's delivery timestamps."""
+        self.hub_up(relay=True, concurrency=concurrency)
+        ok = self.wait_relayed(total, timeout=max(120.0, total * 2.0))
+        self.hub_down()
+        done = sorted(b for _, b in self.relay_times(since_id))
+        rate = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 and done[-1] > done[0] else 0.0
+        return {"concurrency": concurrency, "cases": len(done), "all_relayed": ok, "cases_per_s": round(rate, 2)}
+
+    def catalog(self, items: int, requests_n: int) -> dict:
+        """Synthetic catalog of `items` items in the hub's cache; GET full and 304 times (ms, median)."""
+        import requests
+        from sqlalchemy import delete
+
+        from kiosk.hub.db import make_engine, session_factory
+        from kiosk.hub.models import CatalogEntry, utcnow
+        from kiosk.platform.catalog_data import SERVICES
+
+        engine = make_engine(self.db_url)
+        try:
+            with session_factory(engine)() as s, s.begin():
+                s.execute(delete(CatalogEntry))
+                now = utcnow()
+                for i in range(items):
+                    item = dict(SERVICES[i % len(SERVICES)])
+                    item["item_code"] = f"{item['item_code']}-{i:05d}"
+                    s.add(CatalogEntry(item_code=item["item_code"], position=i, data=item, fetched_at=now))
+        finally:
+            engine.dispose()
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.tokens['K0001']}"
+        url = self.hub_url + "/api/v1/catalog"
+        full, not_modified = [], []
+        etag, size = None, 0
+        for _ in range(requests_n):
+            t = time.perf_counter()
+            r = session.get(url, timeout=30)
+            full.append((time.perf_counter() - t) * 1000)
+            r.raise_for_status()
+            etag, size = r.headers["ETag"], len(r.content)
+            assert len(r.json()) == items
+        for _ in range(requests_n):
+            t = time.perf_counter()
+            r = session.get(url, headers={"If-None-Match": etag}, timeout=30)
+            not_modified.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 304, r.status_code
+        session.close()
+        return {"items": items, "bytes": size, "full_ms": round(statistics.median(full), 2),
+                "not_modified_ms": round(statistics.median(not_modified), 2), "requests": requests_n}
+
+
+def _pg_schema(url: str) -> tuple[str, str]:
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in url else "?"
+    return schema, f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default=None, help="hub database URL: sqlite:///PATH or postgresql+psycopg://…"
+                                               " (default: a SQLite file in a temporary directory)")
     ap.add_argument("--smoke", action="store_true", help="a few cases, a few seconds")
-    ap.add_argument("--cases", type=int, default=200)
-    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--cases", type=int, default=240, help="cases per phase")
+    ap.add_argument("--kiosks", default="4,16", help="kiosk counts for intake, e.g. 4,16")
+    ap.add_argument("--relay-concurrency", type=int, default=None,
+                    help="deliveries in flight (default: the hub's default, hub.relay_concurrency)")
     ap.add_argument("--material-bytes", type=int, default=100_000)
+    ap.add_argument("--catalog-items", type=int, default=3000)
+    ap.add_argument("--catalog-requests", type=int, default=20)
     args = ap.parse_args()
+    args.kiosks = sorted({int(k) for k in args.kiosks.split(",")})
     if args.smoke:
-        args.cases, args.concurrency, args.material_bytes = 8, 2, 20_000
+        args.cases, args.material_bytes, args.catalog_items, args.catalog_requests = 8, 20_000, 300, 3
+        args.kiosks = [2, 4]
+    if args.relay_concurrency is None:
+        import inspect
+
+        from kiosk.hub.app import create_app
+
+        args.relay_concurrency = inspect.signature(create_app).parameters["relay_concurrency"].default
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    app_id, secret = next(iter(DEFAULT_APPS.items()))
+    load_start = os.getloadavg()
 
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         tmp_path = Path(tmp)
-        sim = ServerThread(create_sim_app(tmp_path / "platform.db")).start()
-        app = create_app(f"sqlite:///{tmp_path}/hub.db", ReferenceHttpAdapter(sim.url, app_id, secret),
-                         relay_poll_s=0.05, retry_base_s=0.1)
-        hub = ServerThread(app).start()
+        schema = None
+        if args.db and args.db.startswith("postgresql"):
+            schema, db_url = _pg_schema(args.db)
+            engine_name = "postgresql"
+        else:
+            db_url = args.db or f"sqlite:///{tmp_path}/hub.db"
+            engine_name = "sqlite"
+        bench = Bench(args, tmp_path, db_url)
+        out: dict = {"benchmark": "hub_throughput", "engine": engine_name, "smoke": args.smoke,
+                     "cases_per_phase": args.cases, "material_bytes": args.material_bytes,
+                     "relay_concurrency": args.relay_concurrency}
         try:
-            with app.state.hub.sessions() as s, s.begin():
-                token = create_token(s, "kiosk", "K0001")
-            scan = tmp_path / "scan.pdf"
-            scan.write_bytes(os.urandom(args.material_bytes))
-            digest = hashlib.sha256(scan.read_bytes()).hexdigest()
-
-            def one(n: int) -> None:
-                client = HubClient(hub.url, token, timeout=30)
-                url = client.upload_material(str(scan), {"filename": "scan.pdf"})
-                receipt = f"K0001-20261122-{n + 1:04d}"
-                client.submit_case({
-                    "receipt_no": receipt, "device_id": "K0001", "channel": "kiosk",
-                    "item_code": "11610113MB2951836X4000105044000", "item_name": "高龄津贴申请",
-                    "applicant": {"name": "测试", "id_number": "610113193001011234", "card_type": "111",
-                                  "phone": "", "address": ""},
-                    "form": {"bank_account": "6217000000000000"},
-                    "materials": [{"code": "M01", "name": "居民身份证", "pages": 1, "sha256": digest,
-                                   "bytes": args.material_bytes, "upload_url": url}],
-                    "delivery": "自取", "submitted_at": "2026-11-22T10:00:00+08:00"}, f"bench-{n}")
-                client.close()
-
-            start = time.perf_counter()
-            with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
-                list(pool.map(one, range(args.cases)))
-            submitted = time.perf_counter() - start
-            client = HubClient(hub.url, token, timeout=30)
-            deadline = time.monotonic() + max(60.0, args.cases * 0.5)
-            pending = [f"K0001-20261122-{n + 1:04d}" for n in range(args.cases)]
-            while pending and time.monotonic() < deadline:
-                pending = [r for r in pending if client.case_status(r)["status"] != "submitted"]
-                if pending:
-                    time.sleep(0.05)
-            relayed = time.perf_counter() - start
+            bench.start()
+            few, many = args.kiosks[0], args.kiosks[-1]
+            relayed = 0
+            # 1-2: intake at `few` kiosks, then the one-at-a-time relay drains it
+            bench.hub_up(relay=False)
+            mark = bench.max_case_id()
+            out[f"intake_{few}"] = bench.intake(few, args.cases)
+            relayed += out[f"intake_{few}"]["sent"]
+            out["relay_c1"] = bench.relay(1, mark, relayed)
+            # 3-4: intake at `many` kiosks, then the relay as configured drains it
+            bench.hub_up(relay=False)
+            mark = bench.max_case_id()
+            out[f"intake_{many}"] = bench.intake(many, args.cases)
+            relayed += out[f"intake_{many}"]["sent"]
+            out["relay"] = bench.relay(args.relay_concurrency, mark, relayed)
+            # 5: burst with the relay running
+            bench.hub_up(relay=True, concurrency=args.relay_concurrency)
+            mark = bench.max_case_id()
+            burst = bench.intake(many, args.cases)
+            relayed += burst["sent"]
+            ok = bench.wait_relayed(relayed, timeout=max(120.0, args.cases * 2.0))
+            times = bench.relay_times(mark)
+            delays = sorted(b - a for a, b in times)
+            ends = [b for _, b in times]
+            burst.update(all_relayed=ok, relayed=len(times),
+                         drained_s=round(max(ends) - min(a for a, _ in times), 3) if times else None,
+                         delay_p50_s=round(delays[len(delays) // 2], 3) if delays else None,
+                         delay_p95_s=round(delays[min(len(delays) - 1, int(len(delays) * 0.95))], 3) if delays else None)
+            out["burst"] = burst
+            # 6: the catalog
+            out["catalog"] = bench.catalog(args.catalog_items, args.catalog_requests)
         finally:
-            hub.stop()
-            sim.stop()
+            bench.stop()
+            if schema:
+                _drop_schema(args.db, schema)
 
-    print(json.dumps({
-        "benchmark": "hub_throughput", "engine": "sqlite", "smoke": args.smoke, "cases": args.cases,
-        "concurrency": args.concurrency, "material_bytes": args.material_bytes,
-        "submit_seconds": round(submitted, 3), "submit_cases_per_s": round(args.cases / submitted, 2),
-        "relay_seconds": round(relayed, 3), "relay_cases_per_s": round(args.cases / relayed, 2),
-        "all_relayed": not pending,
-    }))
+    intake_few, intake_many = out[f"intake_{few}"]["cases_per_s"], out[f"intake_{many}"]["cases_per_s"]
+    relay_rate, relay_c1 = out["relay"]["cases_per_s"], out["relay_c1"]["cases_per_s"]
+    out.update({
+        f"intake_cases_per_s_{few}": intake_few,
+        f"intake_cases_per_s_{many}": intake_many,
+        "intake_ratio": round(intake_many / intake_few, 2) if intake_few else None,
+        "relay_cases_per_s": relay_rate,
+        "relay_c1_cases_per_s": relay_c1,
+        "relay_speedup": round(relay_rate / relay_c1, 2) if relay_c1 else None,
+        "relay_intake_ratio": round(relay_rate / intake_many, 2) if intake_many else None,
+        "delay_p95_s": out["burst"]["delay_p95_s"],
+        "catalog_full_ms": out["catalog"]["full_ms"],
+        "catalog_304_ms": out["catalog"]["not_modified_ms"],
+        "all_relayed": bool(out["relay_c1"]["all_relayed"] and out["relay"]["all_relayed"]
+                            and out["burst"]["all_relayed"]),
+        "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+    print(json.dumps(out, ensure_ascii=False))
 
 
 if __name__ == "__main__":

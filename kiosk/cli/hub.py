@@ -84,7 +84,8 @@ def register(cli: click.Group) -> None:
         from kiosk.hub.storage import VolumeMismatch
 
         try:
-            app = create_app(url, ReferenceHttpAdapter.from_config(cfg.platform), data_dir=cfg.data_dir, migrate=False)
+            app = create_app(url, ReferenceHttpAdapter.from_config(cfg.platform), data_dir=cfg.data_dir, migrate=False,
+                             relay_concurrency=cfg.hub.relay_concurrency)
         except VolumeMismatch as exc:
             from kiosk.errors import InvalidInput
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import logging
 import re
+import sqlite3
+import threading
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -39,7 +41,8 @@ def make_engine(db_url: str) -> Engine:
         path = db_url[len("sqlite:///"):]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(db_url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(db_url, connect_args={"check_same_thread": False, "timeout": 30,
+                                                     "factory": _SqliteConnection})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
@@ -51,6 +54,8 @@ def make_engine(db_url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        writer = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _begin(conn):
             # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking on upgrade.
@@ -58,13 +63,55 @@ def make_engine(db_url: str) -> Engine:
             # the write lock, and WAL lets it read beside the writer.
             if conn.get_execution_options().get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN")
-            else:
+                return
+            # Writers of this process queue on a lock first, released once COMMIT or ROLLBACK has run: a thread
+            # waiting in SQLite's busy handler sleeps in growing steps (up to 100 ms) and so wakes late, which
+            # made intake fall as kiosks were added. The busy handler still arbitrates between processes. A thread
+            # that already holds the lock (a nested write session, which SQLite could not serve either) falls back
+            # to the busy handler after 30 s.
+            dbapi_conn = conn.connection.dbapi_connection
+            if writer.acquire(timeout=30):
+                dbapi_conn.writer = writer
+            try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_conn.release_writer()
+                raise
 
         return engine
     # No ping per checkout (a round trip on every request): a connection that died with the server is
     # replaced when it fails, and pooled connections are recycled before any idle timeout cuts them.
     return create_engine(db_url, pool_size=10, max_overflow=10, pool_recycle=1800)
+
+
+class _SqliteConnection(sqlite3.Connection):
+    """A SQLite connection that gives back this process's writer lock (taken at BEGIN IMMEDIATE) once its
+    COMMIT or ROLLBACK has run."""
+
+    writer: threading.Lock | None = None
+
+    def release_writer(self) -> None:
+        lock, self.writer = self.writer, None
+        if lock is not None:
+            lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writer()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
