@@ -7,11 +7,23 @@ PIN lockout, `retry_after_s`. Nothing here logs personal data.
 """
 from __future__ import annotations
 
+import json
+import logging
+import random
+import threading
 import uuid
+from typing import Callable, Iterator
 
 import requests
 
 from kiosk.errors import KioskError, Unavailable
+
+
+log = logging.getLogger("kiosk.counter.client")
+
+FEED_PATH = "/api/v1/proxy-requests/feed"
+FEED_READ_TIMEOUT_S = 35.0  # the hub sends a keepalive every 15 s: two missed means the feed is gone
+FEED_BACKOFF_S = (0.5, 30.0)  # first and longest wait before reconnecting
 
 
 class CounterRefused(KioskError):
@@ -93,3 +105,133 @@ class CounterClient:
 
     def collection(self, body: dict, key: str | None = None) -> dict:
         return self.call("POST", "/api/v1/counter/collections", json=body, key=key or str(uuid.uuid4()))
+
+    # -- the live 代办 feed ------------------------------------------------------------------------
+    def feed_events(self, opened: Callable[[requests.Response], None] | None = None) -> Iterator[dict]:
+        """The hub's server-sent events of 代办 requests (docs/proxy-api.md): yields {"event": "ready"|"proxy",
+        "data": {...}} until the stream ends. Raises Unavailable when the hub cannot be reached and
+        CounterRefused when it refuses the clerk's token. `opened` gets the response (to close it from
+        another thread)."""
+        try:
+            resp = self.session.get(self.url + FEED_PATH, headers={"Accept": "text/event-stream"}, stream=True,
+                                    timeout=(self.timeout, FEED_READ_TIMEOUT_S))
+        except requests.RequestException as exc:
+            raise Unavailable(f"the hub's live feed at {self.url} is unreachable ({type(exc).__name__})",
+                              "the queue is refreshed by polling until it is back") from None
+        with resp:
+            if resp.status_code >= 500:
+                raise Unavailable(f"the hub's live feed answered HTTP {resp.status_code}", "polling instead")
+            if resp.status_code >= 400:
+                raise _refusal(resp)
+            if opened is not None:
+                opened(resp)
+            event, data = "message", []
+            try:
+                for line in resp.iter_lines(chunk_size=None, decode_unicode=True):
+                    if line is None:
+                        continue
+                    if line == "":
+                        if data:
+                            try:
+                                doc = json.loads("\n".join(data))
+                            except ValueError:
+                                doc = None
+                            if isinstance(doc, dict):
+                                yield {"event": event, "data": doc}
+                        event, data = "message", []
+                    elif line.startswith(":"):
+                        continue  # keepalive
+                    else:
+                        name, _, value = line.partition(":")
+                        value = value[1:] if value.startswith(" ") else value
+                        if name == "event":
+                            event = value
+                        elif name == "data":
+                            data.append(value)
+            except (requests.RequestException, AttributeError, ValueError) as exc:
+                # A dropped connection, a read timeout or the response closed by FeedFollower.stop()
+                raise Unavailable(f"the hub's live feed was interrupted ({type(exc).__name__})", "reconnecting") \
+                    from None
+
+
+class FeedFollower:
+    """Follows the live feed on a background thread, reconnecting with growing waits (0.5 s … 30 s, jittered).
+
+    `on_event(doc)` is called for every 代办 event and once after each (re)connection (`{"event": "ready"}`: the
+    feed does not replay, so the caller lists the queue again); `on_state(live)` when the feed comes or goes,
+    so the caller can poll while it is away. Both run on the follower's thread."""
+
+    def __init__(self, client_factory: Callable[[], CounterClient], on_event: Callable[[dict], None],
+                 on_state: Callable[[bool], None] | None = None, backoff_s: tuple[float, float] = FEED_BACKOFF_S) -> None:
+        self.client_factory = client_factory
+        self.on_event = on_event
+        self.on_state = on_state or (lambda live: None)
+        self.backoff_s = backoff_s
+        self.live = False
+        self.connections = 0  # how many times the feed was opened (tests, the status line)
+        self._stop = threading.Event()
+        self._resp: requests.Response | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "FeedFollower":
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="counter-feed", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop following; returns at once (the thread ends when its read returns, closed here)."""
+        self._stop.set()
+        with self._lock:
+            resp = self._resp
+        if resp is not None:
+            try:
+                resp.close()
+            except Exception:
+                pass
+        self._thread = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _opened(self, resp: requests.Response) -> None:
+        with self._lock:
+            self._resp = resp
+        if self._stop.is_set():
+            resp.close()
+
+    def _set_live(self, live: bool) -> None:
+        if live != self.live:
+            self.live = live
+            self.on_state(live)
+
+    def _run(self) -> None:
+        wait = self.backoff_s[0]
+        while not self._stop.is_set():
+            try:
+                client = self.client_factory()
+                for doc in client.feed_events(opened=self._opened):
+                    if self._stop.is_set():
+                        return
+                    if doc["event"] == "ready":
+                        self.connections += 1
+                        wait = self.backoff_s[0]
+                        self._set_live(True)
+                    self.on_event(doc)
+            except CounterRefused as exc:
+                log.warning("the hub refuses the live feed (%s); polling instead", exc.code)
+            except KioskError:
+                pass  # unreachable or interrupted: reconnect after a wait
+            except Exception:
+                log.exception("live feed follower failed; reconnecting")
+            finally:
+                with self._lock:
+                    self._resp = None
+            if self._stop.is_set():
+                return
+            self._set_live(False)
+            self._stop.wait(wait * random.uniform(0.8, 1.0))
+            wait = min(self.backoff_s[1], wait * 2)

@@ -43,6 +43,7 @@ class CounterCollectScreen(CounterScreen):
     message = StringProperty("")
     selected = DictProperty({})
     scanned_line = StringProperty("")
+    forwarding_line = StringProperty("")  # earlier collections of the selected application: 已转交 / 待转交
     materials = ListProperty([])  # the item's materials (catalog), plus "other"
     _session: CitizenSession | None = None
 
@@ -50,7 +51,7 @@ class CounterCollectScreen(CounterScreen):
         if self._session is not None:
             self._session.wipe()
         self._session = None
-        self.problem = self.message = self.scanned_line = ""
+        self.problem = self.message = self.scanned_line = self.forwarding_line = ""
         self.selected = {}
         self.materials = []
         self.ids.code.text = ""
@@ -127,6 +128,7 @@ class CounterCollectScreen(CounterScreen):
         mats = [{"code": m.get("code") or f"M{i + 1}", "name": m["name"], "name_en": m.get("name_en") or m["name"]}
                 for i, m in enumerate(item.get("materials", []))] + [OTHER]
         self.materials = mats
+        self.forwarding_line = forwarding_text(self._, case.get("collections") or [])
         if self._session is not None:
             self._session.wipe()
         self._session = CitizenSession()
@@ -218,6 +220,8 @@ class CounterCollectScreen(CounterScreen):
         else:
             self.message = self._("Materials filed with application {no} ({cno}).").format(
                 no=answer["receipt_no"], cno=answer["collection_no"])
+            if (answer.get("forwarding") or {}).get("status") != "delivered":
+                self.message += " " + self._("The hub forwards them to the platform by itself (待转交).")
         self.message += " " + self._(printer)
         if self._session is not None:
             self._session.wipe()
@@ -225,6 +229,21 @@ class CounterCollectScreen(CounterScreen):
         self.selected = {}
         self.ids.material_items.clear_widgets()
         self.scanned_line = ""
+
+
+FORWARDING = {"pending": N_("waiting to be forwarded (待转交)"), "delivered": N_("forwarded to the platform (已转交)"),
+              "failed": N_("not forwarded: {error}")}
+COLLECTED_EARLIER = N_("Collected earlier: {cno}, {state}")
+
+
+def forwarding_text(tr, collections: list[dict]) -> str:
+    """Earlier collections of an application and how far each got to the platform, one line each."""
+    lines = []
+    for c in collections:
+        fwd = c.get("forwarding") or {}
+        state = tr(FORWARDING.get(fwd.get("status"), FORWARDING["pending"])).format(error=fwd.get("error") or "")
+        lines.append(tr(COLLECTED_EARLIER).format(cno=c.get("collection_no", ""), state=state))
+    return "\n".join(lines)
 
 
 SCREEN_CLASS = CounterCollectScreen

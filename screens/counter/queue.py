@@ -1,10 +1,14 @@
 """The 代办 queue: the outlet's open requests, best first (绿色通道, then the oldest), each with its status,
-waiting time, SLA bar (amber from 70 %, red from 90 %), mode and the masked applicant. Refreshed every few
-seconds while shown; "claim next" takes the best request in the pool."""
+waiting time, SLA bar (amber from 70 %, red from 90 %), mode and the masked applicant. While shown it follows
+the hub's live feed (kiosk.counter.client.FeedFollower): every event of the outlet's requests lists the queue
+again at once; while the feed is away it is polled every few seconds instead. "claim next" takes the best request
+in the pool."""
 from __future__ import annotations
 
+import time
+
 from kivy.clock import Clock
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.counter import services as svc
 from kiosk.counter.sla import level, waiting
@@ -13,7 +17,8 @@ from screens.base import load_kv
 from screens.counter.base import CounterScreen
 from screens.counter.widgets import CounterQueueRow
 
-REFRESH_S = 3.0
+REFRESH_S = 3.0  # polling while the live feed is away
+FEED_SAFETY_S = 60.0  # with the feed live, still list the queue this often (SLA bars move with time)
 MODES = {"remote_guidance": N_("Remote guidance"), "home_visit": N_("Home visit"), "full_proxy": N_("Full proxy"),
          "assisted": N_("On-site help")}
 STATUS = {"new": N_("New"), "released": N_("Back in the pool"), "claimed": N_("Claimed"), "in_progress": N_("In progress"),
@@ -43,16 +48,59 @@ class CounterQueueScreen(CounterScreen):
     voice_prompt = N_("The proxy request queue of this outlet.")
     problem = StringProperty("")
     summary = StringProperty("")
+    feed_live = BooleanProperty(False)
     _event = None
+    _follower = None
+    _last_refresh = 0.0
+    _pending = None
 
     def on_pre_enter(self, *args):
         self.refresh()
-        self._event = Clock.schedule_interval(lambda dt: self.refresh(quiet=True), REFRESH_S)
+        self._event = Clock.schedule_interval(lambda dt: self._tick(), REFRESH_S)
+        self._follow()
 
     def on_leave(self, *args):
         if self._event is not None:
             self._event.cancel()
             self._event = None
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None
+        self.feed_live = False
+
+    # -- the live feed -------------------------------------------------------------------------
+    def _follow(self) -> None:
+        from kiosk.counter.client import FeedFollower
+
+        if self._follower is not None or self.services.clerk is None:
+            return
+        self._follower = FeedFollower(self.services.clerk_client, self._feed_event, self._feed_state).start()
+
+    def _feed_event(self, doc: dict) -> None:
+        """On the follower's thread: one list call for a burst of events (coalesced within a tenth of a second)."""
+        Clock.schedule_once(lambda dt: self._soon(), 0)
+
+    def _feed_state(self, live: bool) -> None:
+        Clock.schedule_once(lambda dt: setattr(self, "feed_live", live), 0)
+
+    def _soon(self) -> None:
+        if self._pending is None:
+            self._pending = Clock.schedule_once(lambda dt: self._refresh_now(), 0.1)
+
+    def _refresh_now(self) -> None:
+        self._pending = None
+        if self.app.current != self.name:
+            return
+        if self.app.busy:  # a claim or another call in flight: list once it is done
+            self._pending = Clock.schedule_once(lambda dt: self._refresh_now(), 0.5)
+            return
+        self.refresh(quiet=True)
+
+    def _tick(self) -> None:
+        """The poll: every REFRESH_S while the feed is away, else only as a safety net."""
+        if self.feed_live and time.monotonic() - self._last_refresh < FEED_SAFETY_S:
+            return
+        self.refresh(quiet=True)
 
     def reset(self) -> None:
         self.problem = self.summary = ""
@@ -61,6 +109,7 @@ class CounterQueueScreen(CounterScreen):
     def refresh(self, quiet: bool = False) -> None:
         if quiet and self.app.busy:
             return
+        self._last_refresh = time.monotonic()
         if quiet:
             import threading
 

@@ -445,6 +445,50 @@ def shift_timeout(work: Path) -> dict:
         return {"screen": app.current, "notice": notice, "me_after": status, "signed_in": app.counter.signed_in}
 
 
+def queue_live(work: Path) -> dict:
+    """The queue follows the hub's live feed: with polling switched off (REFRESH_S of an hour), a request created
+    after the queue is open appears on the clerk's screen by the feed alone."""
+    import screens.counter.queue as queue_screen
+
+    queue_screen.REFRESH_S = 3600.0
+    queue_screen.FEED_SAFETY_S = 3600.0
+    citizen = sample_card("resident")
+    with counter_stack(work) as stack:
+        from kiosk.sync.client import HubClient
+
+        item = HubClient(stack.hub_url, stack.token, timeout=30).catalog()[0]
+        with counter_app(stack) as (app, cfg, d):
+            sign_in(d, stack)
+            d.wait_screen("counter_desk", 30)
+            take_card_away(d, stack)
+            d.tap("btn_queue")
+            d.wait_screen("counter_queue", 30)
+            scr = app.screen("counter_queue")
+            d.idle(60)
+            d.wait(lambda: scr.feed_live, 30, "live feed connected")
+            before = len(d.widget("rows").children)
+            started = time.monotonic()
+            r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", timeout=10,
+                              headers={"Authorization": f"Bearer {stack.token}", "Idempotency-Key": str(uuid.uuid4())},
+                              json={"outlet": OUTLET["code"], "item_code": item["item_code"], "item_name": item["name"],
+                                    "mode": "full_proxy", "channel": "kiosk", "device_id": stack.device_id,
+                                    "applicant": {"name": citizen["name"], "id_number": citizen["id_number"],
+                                                  "card_type": "111"},
+                                    "contact_phone": "13712349050", "delivery": "网点代发"})
+            assert r.status_code == 201, r.text
+            d.wait(lambda: len(d.widget("rows").children) > before, 20, "new request on the screen")
+            appeared_s = time.monotonic() - started
+            texts = [w.text for w in d.widget("rows").children]
+            connections = scr._follower.connections if scr._follower else 0
+            d.screenshot(OUT / "queue" / "queue_live.png")
+            d.tap("btn_back")
+            d.idle(30)
+            follower_after_leave = scr._follower
+        return {"before": before, "after": len(texts), "appeared_s": round(appeared_s, 2),
+                "request_no": r.json().get("request_no"), "texts": texts, "connections": connections,
+                "follower_after_leave": follower_after_leave is not None}
+
+
 if __name__ == "__main__":
     name = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix=f"ui-{name}-") as tmp:

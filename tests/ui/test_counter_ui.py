@@ -100,3 +100,11 @@ def test_shift_timeout_signs_the_clerk_out(tmp_path):
     assert r["screen"] == "counter_clerk_login" and r["signed_in"] is False
     assert r["notice"]
     assert r["me_after"] == 401  # the clerk token ended at the hub too
+
+
+def test_queue_follows_the_live_feed(tmp_path):
+    r = run("queue_live", tmp_path)
+    assert r["after"] == r["before"] + 1  # appeared with polling off: the feed brought it
+    assert r["connections"] == 1
+    assert r["follower_after_leave"] is False  # leaving the queue stops following the feed
+    print("new request on the clerk's screen after", r["appeared_s"], "s")
