@@ -7,16 +7,18 @@ import logging
 import uuid
 
 from kivy.core.image import Image as CoreImage
-from kivy.properties import ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from kiosk.citizen.proxy import MANDATE_SCOPE
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_
+from kiosk.privacy.masking import mask_phone
 from screens import voice_controls  # noqa: F401
 from screens.base import KioskScreen, load_kv
 
 log = logging.getLogger(__name__)
 
+WAITING = N_("Waiting to upload (待上传): your request is saved on this machine with the number above and is sent to the service centre automatically as soon as it can be reached.")
 HUB_DOWN = N_("Your request could not be sent: the service centre cannot be reached right now. Nothing was kept. Please try again in a few minutes or ask the staff.")
 MODE_WORDS = {"remote_guidance": N_("Remote guidance"), "home_visit": N_("Help at your home"), "full_proxy": N_("Full proxy")}
 
@@ -28,12 +30,17 @@ class ProxyReceiptScreen(KioskScreen):
     details = StringProperty("")
     printer_line = StringProperty("")
     qr_texture = ObjectProperty(None, allownone=True)
+    pending = BooleanProperty(False)  # kept on the kiosk, not yet at the hub (待上传)
+    pending_line = StringProperty("")
 
     def spoken_prompt(self) -> str:
         if not self.request_no:
             return self._(self.voice_prompt)
-        return self._("Your proxy request has been received. Its number is {no}.").format(
-            no=", ".join(" ".join(part) for part in self.request_no.split("-")))
+        no = ", ".join(" ".join(part) for part in self.request_no.split("-"))
+        if self.pending:
+            kept = N_("Your proxy request is kept on this machine and will be sent automatically. Its number is {no}.")
+            return self._(kept).format(no=no)
+        return self._("Your proxy request has been received. Its number is {no}.").format(no=no)
 
     def submit(self, signature: bytes | None = None) -> None:
         """Send the request (and, for 全程代办, the signed 委托书) to the hub, then print the slip."""
@@ -49,10 +56,14 @@ class ProxyReceiptScreen(KioskScreen):
         def work():
             proxy = svc.proxy()
             age = _age(app.session.card)
-            request = proxy.create_request(item=item, applicant=applicant, phone=form["phone"], mode=form["mode"],
-                                           address=form.get("address", ""), key=key,
-                                           green_reason="elderly" if age is not None and age >= 60 else None)
-            mandate = proxy.create_mandate(request, applicant, signature) if signature else None
+            # Through the kiosk's action outbox: kept on disk first, sent now or when the hub is back (exactly once).
+            request = proxy.submit(svc.actions(), key=key, data_dir=app.cfg.kiosk.data_dir, item=item,
+                                   applicant=applicant, phone=form["phone"], mode=form["mode"],
+                                   address=form.get("address", ""), signature=signature,
+                                   green_reason="elderly" if age is not None and age >= 60 else None)
+            if request.get("pending") and svc._actions_worker is not None:
+                svc._actions_worker.wake()
+            mandate = request.get("mandate") if signature else None
             slip = _slip(app, request, mandate)
             try:
                 from kiosk.receipt.counter_slips import render_counter_slip
@@ -77,13 +88,18 @@ class ProxyReceiptScreen(KioskScreen):
         self.request_no = request["request_no"]
         due = (request.get("sla_due_at") or "")[:10]
         mode = self._(MODE_WORDS.get(request.get("mode"), request.get("mode", "")))
-        self.details = "\n".join([
+        phone = request.get("contact_phone", "")
+        if request.get("pending"):
+            phone = mask_phone(phone)
+        self.details = "\n".join(x for x in [
             self._("Service: {name}").format(name=request.get("item_name", "")),
             self._("Help: {mode}").format(mode=mode),
-            self._("A proxy clerk will call you at {phone}.").format(phone=request.get("contact_phone", "")),
+            self._("A proxy clerk will call you at {phone}.").format(phone=phone),
             self._("Promised by: {day}").format(day=due) if due else "",
             self._("Free of charge. You can withdraw at any time before the application is filed."),
-        ])
+        ] if x)
+        self.pending = bool(request.get("pending"))
+        self.pending_line = self._(WAITING) if self.pending else ""
         self.printer_line = (self._("Please take your slip from the printer.") if printed else
                              self._("The slip could not be printed: please note the number or photograph the QR code."))
         self.qr_texture = _qr_texture(f"{app.cfg.kiosk.tracking_base_url}?r={self.request_no}")
@@ -103,6 +119,8 @@ class ProxyReceiptScreen(KioskScreen):
     def reset(self) -> None:
         self.request_no = self.details = self.printer_line = ""
         self.qr_texture = None
+        self.pending = False
+        self.pending_line = ""
 
 
 def _age(card: dict | None) -> int | None:
@@ -124,6 +142,8 @@ def _slip(app, request: dict, mandate: dict | None) -> dict:
            "tracking_url": f"{app.cfg.kiosk.tracking_base_url}?r={request['request_no']}"}
     if request.get("sla_due_at"):
         doc["sla_due_at"] = request["sla_due_at"]
+    if request.get("pending"):
+        doc["pending"] = True  # 待上传: kept on the kiosk until the hub is back
     if mandate:
         # Signed here; it takes effect once the clerk who takes the request confirms it (activate).
         status = "已签署待代办员确认" if mandate.get("status") == "pending" and mandate.get("signed") else mandate.get("status", "")

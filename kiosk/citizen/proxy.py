@@ -6,9 +6,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import logging
 import uuid
 
+from kiosk.errors import KioskError
 from kiosk.i18n import N_
+
+log = logging.getLogger(__name__)
 
 MODES = (
     ("remote_guidance", N_("Remote guidance"), N_("A clerk calls you and guides you step by step; you apply yourself.")),
@@ -61,6 +65,14 @@ class ProxyService:
     def create_request(self, *, item: dict | None, applicant: dict, phone: str, mode: str, kind: str = "proxy",
                        address: str = "", details: str = "", green_reason: str | None = None,
                        key: str | None = None) -> dict:
+        """Straight to the hub (an unreachable hub raises): 办不成事 reports."""
+        body = self.request_body(item=item, applicant=applicant, phone=phone, mode=mode, kind=kind, address=address,
+                                 details=details, green_reason=green_reason)
+        return self._post("/api/v1/proxy-requests", body, key or str(uuid.uuid4()))
+
+    def request_body(self, *, item: dict | None, applicant: dict, phone: str, mode: str, kind: str = "proxy",
+                     address: str = "", details: str = "", green_reason: str | None = None,
+                     request_no: str | None = None) -> dict:
         body = {"outlet": self.outlet_code, "kind": kind, "applicant": {k: applicant.get(k) for k in ("name", "id_number")}
                 | {"card_type": applicant.get("card_type") or "111"}, "contact_phone": phone, "channel": "kiosk",
                 "device_id": self.device_id, "mode": mode, "priority": "green" if green_reason else "normal"}
@@ -72,14 +84,64 @@ class ProxyService:
             body["address"] = address
         if details:
             body["details"] = details
-        return self._post("/api/v1/proxy-requests", body, key or str(uuid.uuid4()))
+        if request_no:
+            body["request_no"] = request_no
+        return body
 
     def create_mandate(self, request: dict, applicant: dict, signature: bytes, today: dt.date | None = None) -> dict:
+        return self._post("/api/v1/mandates", self.mandate_body(request, applicant, signature, today))
+
+    def mandate_body(self, request: dict, applicant: dict, signature: bytes, today: dt.date | None = None) -> dict:
         expires = dt.datetime.combine((today or dt.date.today()) + dt.timedelta(days=MANDATE_DAYS), dt.time(23, 59, 59),
                                       dt.timezone(dt.timedelta(hours=8)))
-        body = {"request_id": request["id"], "scope_items": [request["item_code"]], "scope_text": MANDATE_SCOPE,
+        body = {"scope_items": [request["item_code"]], "scope_text": MANDATE_SCOPE,
                 "expires_at": expires.isoformat(),
                 "principal": {"name": applicant.get("name"), "id_number": applicant.get("id_number"),
                               "card_type": applicant.get("card_type") or "111"},
                 "signature_png_b64": base64.b64encode(signature).decode("ascii")}
-        return self._post("/api/v1/mandates", body)
+        if request.get("id"):
+            body["request_id"] = request["id"]
+        return body
+
+    def submit(self, outbox, *, key: str, data_dir, item: dict, applicant: dict, phone: str, mode: str,
+               address: str = "", green_reason: str | None = None, signature: bytes | None = None) -> dict:
+        """我要代办 through the kiosk's action outbox, so it reaches the hub even if the hub is away now: the request
+        (Idempotency-Key = `key`, a request number issued by this kiosk, the signature as an attached file uploaded
+        with tus) and, with a signature, the signed 委托书 right after it, naming the request the hub numbered.
+
+        Tries to send both at once. Returns the hub's request (with "mandate": the hub's 委托书 or None) or, while
+        the hub cannot be reached, {"request_no", "item_name", "mode", "contact_phone", "pending": True, "mandate":
+        {"status": "pending", "signed": True, …} or None}. A refusal raises the client's error (HubRejected)."""
+        from kiosk.sync.receipt_numbers import next_receipt_no
+
+        mandate_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"govkiosk:mandate:{key}"))
+        kept = outbox.body(key)
+        if kept is not None:  # the same request tried again (the screen came back): same number, nothing new queued
+            request_no = kept.get("request_no")
+        elif outbox.result(key) is not None:
+            request_no = outbox.result(key).get("request_no")
+        else:
+            request_no = next_receipt_no(data_dir, self.device_id)
+            body = self.request_body(item=item, applicant=applicant, phone=phone, mode=mode, address=address,
+                                     green_reason=green_reason, request_no=request_no)
+            files = [{"code": "mandate_signature", "name": "代办服务委托书签名", "content": signature,
+                      "suffix": ".png"}] if signature else None
+            outbox.enqueue("proxy_request", "POST", "/api/v1/proxy-requests", body, key=key, files=files)
+        if signature and outbox.state(mandate_key) is None:
+            outbox.enqueue("mandate", "POST", "/api/v1/mandates",
+                           self.mandate_body({"item_code": item["item_code"]}, applicant, signature),
+                           key=mandate_key, after=key, fill={"request_id": "id"})
+        request = outbox.send(self.client, key)
+        mandate = None
+        if request is not None and signature:
+            try:
+                mandate = outbox.send(self.client, mandate_key)
+            except KioskError as exc:  # the request is in; the clerk has the signature with it and asks again
+                log.warning("the 委托书 of request %s was refused: %s", request.get("request_no"), exc.message)
+        if request is None:
+            expires = (dt.date.today() + dt.timedelta(days=MANDATE_DAYS)).isoformat()
+            return {"request_no": request_no, "item_name": item.get("name", ""), "mode": mode,
+                    "contact_phone": phone, "pending": True,
+                    "mandate": {"status": "pending", "signed": True, "scope_text": MANDATE_SCOPE,
+                                "expires_at": expires} if signature else None}
+        return {**request, "mandate": mandate or request.get("mandate")}

@@ -64,6 +64,8 @@ def proxy_acceptance(d: ReceiptData, hotline: str) -> Document:
     doc = Document()
     _top(doc, "代办受理单", d.text("outlet"), training)
     doc.field("受理编号：", d.text("request_no", 40))
+    if d.flag("pending"):  # kept on the kiosk while the hub was away: it goes out by itself
+        doc.field("上传状态：", "待上传", bold=True)
     doc.field("办理事项：", d.text("item_name", MAX_ITEM_NAME))
     doc.field("委 托 人：", person.name)
     doc.field("证件号码：", person.id_number)
@@ -81,6 +83,8 @@ def proxy_acceptance(d: ReceiptData, hotline: str) -> Document:
     if d.data.get("sla_due_at"):
         doc.field("承诺办结：", d.timestamp("sla_due_at").strftime("%Y-%m-%d") + " 前")
     doc.rule()
+    if d.flag("pending"):
+        doc.text("本受理单在网络中断时生成，代办申请将在网络恢复后自动上传；扫码可凭受理编号查询。", bold=True)
     doc.text("代办免费；代办员仅在委托范围和有效期内代为办理，您可随时撤回委托。")
     _bottom(doc, d, hotline, "请妥善保管本受理单", training)
     return person.guard(doc)

@@ -88,7 +88,7 @@ def _submit_case(app, d, stack, shot=None, rate: int | None = None) -> str:
 def find_and_search(work: Path) -> dict:
     """办事指南 without a card: categories by department and life event, search by initials on the keyboard, the
     full guide of an item that needs the person (said up front), then of one this kiosk cannot take."""
-    from screens.citizen_tour import tap_item, to_search
+    from screens.citizen_tour import close_keyboard, tap_item, to_search
 
     with DemoStack(work) as stack:
         with running_app(stack) as (app, cfg, d):
@@ -106,6 +106,20 @@ def find_and_search(work: Path) -> dict:
             to_search(d, "ylbx", lambda n: d.screenshot(OUT / "find" / f"{n}.png"))
             search = app.screen("search")
             hits = [r["title"] for r in search.ids.results.data]
+            # With the keyboard open the list ends above it: the first results stay in sight, also in elder mode.
+            above = {}
+            for elder in (False, True):
+                app.elder_mode = elder
+                d.frames(3)
+                d.tap(search.ids.search_field)
+                d.frames(6)
+                above["elder" if elder else "standard"] = _rows_above_keyboard(search)
+                _window_shot(d, OUT / "find" / f"search_keyboard{'_elder' if elder else ''}.png")
+                close_keyboard(d)
+                d.frames(3)
+            app.elder_mode = False
+            d.frames(3)
+            above["room_after_close"] = search.ids.keyboard_room.height
             search_ms = search.last_ms
             d.screenshot(OUT / "find" / "search.png")
             # An item that needs the person: the row says so before anything starts.
@@ -126,7 +140,40 @@ def find_and_search(work: Path) -> dict:
             widgets = len(search.ids.results.layout_manager.children)
             return {"departments": departments, "events": events, "bundles": bundles, "hits": hits,
                     "search_ms": search_ms, "passport_badge": passport["badge"], "detail": shown, "many": many,
-                    "row_widgets": widgets}
+                    "row_widgets": widgets, "above_keyboard": above}
+
+
+def _window_shot(d, path: Path) -> None:
+    """The whole window, the keyboard overlay included (the driver's screenshot has the app's root only)."""
+    from kivy.core.window import Window
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    d.frames(3)
+    made = Window.screenshot(name=str(path))
+    if made:
+        Path(made).replace(path)
+
+
+def _rows_above_keyboard(search) -> dict:
+    """How many of the first results are wholly on screen above the open keyboard (window coordinates)."""
+    from screens.keyboard import current_panel
+
+    panel = current_panel()
+    assert panel is not None, "the keyboard is not open"
+    top = panel.to_window(panel.x, panel.top)[1]
+    results = search.ids.results
+    view_bottom = results.to_window(results.x, results.y)[1]
+    view_top = results.to_window(results.x, results.top)[1]
+    shown = 0
+    for entry in results.data:
+        row = results.row_for(entry["item_code"])
+        if row is None:
+            break
+        bottom, row_top = row.to_window(row.x, row.y)[1], row.to_window(row.x, row.top)[1]
+        if bottom < top - 1 or bottom < view_bottom - 1 or row_top > view_top + 1:
+            break
+        shown += 1
+    return {"shown": shown, "keyboard_top": top, "list_bottom": view_bottom, "hits": len(results.data)}
 
 
 def proxy_full(work: Path) -> dict:
@@ -187,30 +234,55 @@ def proxy_full(work: Path) -> dict:
 
 
 def proxy_hub_down(work: Path) -> dict:
-    """我要代办 while the hub is unreachable: the citizen is told nothing was sent and stays on the screen."""
+    """我要代办 (全程代办, signed by finger) while the hub is unreachable: the request is kept in the kiosk's action
+    outbox, the 代办受理单 says 待上传 with the number the kiosk issued; once the hub is back the request reaches
+    it exactly once, with the signature uploaded and the signed 委托书."""
+    from devices.printer.decoder import decode
+    from kiosk.citizen.services import citizen_services
+    from screens.citizen_tour import tap_item
+
     with DemoStack(work) as stack:
         with running_app(stack) as (app, cfg, d):
             _ready(d, app)
-            from kiosk.citizen.services import citizen_services
-
-            citizen_services(app).load_catalog()  # a cached catalog, as after a day of use
+            svc = citizen_services(app)
+            svc.load_catalog()  # a cached catalog, as after a day of use
             tap(d, "btn_proxy")
             d.wait_screen("proxy_intro")
             tap(d, "btn_next")
             _card_in(d, app, stack, "service_list")
-            stack.stop_process("hub")
-            from screens.citizen_tour import tap_item
-
             scr = app.screen("service_list")
+            scr.pick("hrss")
+            d.frames(3)
             tap_item(d, scr.ids.service_items, scr.ids.service_items.data[0]["item_code"])
             d.wait_screen("proxy_mode")
-            tap(d, "mode_remote_guidance")
+            tap(d, "mode_full_proxy")
             _digits(d, PHONE)
             tap(d, "btn_next")
-            d.idle(60)
+            d.wait_screen("proxy_consent")
+            tap(d, "btn_next")
+            d.wait_screen("proxy_signature")
+            pad = app.screen("proxy_signature").ids.pad
+            pad.draw_strokes([[(60 + i * 9, 80 + (i % 6) * 12) for i in range(40)]])
+            stack.stop_process("hub")
+            tap(d, "btn_next")
+            d.wait_screen("proxy_receipt", 60)
+            receipt = app.screen("proxy_receipt")
             d.frames(3)
             d.screenshot(OUT / "proxy" / "hub_down.png")
-            return {"screen": app.current, "notice": app.notice}
+            seen = {"screen": app.current, "notice": app.notice, "request_no": receipt.request_no,
+                    "pending": receipt.pending, "pending_line": receipt.pending_line,
+                    "waiting": [p["kind"] for p in svc.actions().pending()]}
+            printed = decode(stack.printer.received).text
+            stack.restart_hub()
+            svc._actions_worker.wake()
+            d.wait(lambda: not svc.actions().pending(), 90, "the request delivered after the hub came back")
+            svc._actions_worker.wake()  # one more round: nothing is sent twice
+            d.idle(5)
+        listed = _hub(stack, "/api/v1/proxy-requests").json()["items"]
+        return {**seen, "printed": printed,
+                "hub": [{"request_no": r["request_no"], "mode": r["mode"], "materials": r["materials"],
+                         "mandate": (r.get("mandate") or {}).get("status"),
+                         "signed": (r.get("mandate") or {}).get("signed")} for r in listed]}
 
 
 def query_and_evaluate(work: Path) -> dict:

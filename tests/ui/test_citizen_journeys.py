@@ -3,6 +3,7 @@ simulator and simulated devices: finding an item, 我要代办, 进度查询, �
 branches (an in-person item for 代办, the hub down, a 差评 without a reason, a QR that is not ours)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,12 @@ def test_find_by_category_and_search_by_initials(tmp_path):
     for field in ("实施部门", "法定时限", "收费", "办理地点", "办理时间", "咨询电话", "原件"):
         assert field in r["detail"]["body"], field
     assert r["many"] > 50 and r["row_widgets"] < 20  # the list is virtualised: rows exist only while shown
+    # The on-screen keyboard does not cover the results: the list ends above it, its first rows wholly visible.
+    above = r["above_keyboard"]
+    for mode, least in (("standard", 2), ("elder", 1)):
+        assert above[mode]["list_bottom"] >= above[mode]["keyboard_top"], (mode, above[mode])
+        assert above[mode]["shown"] >= min(least, above[mode]["hits"]) and above[mode]["hits"], (mode, above[mode])
+    assert above["room_after_close"] == 0  # the list gets its full height back
 
 
 def test_proxy_full_with_signed_mandate_and_in_person_refusal(tmp_path):
@@ -50,10 +57,17 @@ def test_proxy_full_with_signed_mandate_and_in_person_refusal(tmp_path):
     assert r["printed_qr"] and r["printed_qr"][0].endswith(r["request_no"])
 
 
-def test_proxy_with_the_hub_down_says_nothing_was_sent(tmp_path):
+def test_proxy_with_the_hub_down_is_kept_and_arrives_once_when_it_is_back(tmp_path):
     r = run("proxy_hub_down", tmp_path)
-    assert r["screen"] == "proxy_mode"
-    assert "未能提交" in r["notice"]
+    assert r["screen"] == "proxy_receipt" and r["pending"] is True and "待上传" in r["pending_line"]
+    assert re.fullmatch(r"[A-Za-z0-9]{1,16}-\d{8}-\d{4}", r["request_no"])  # issued by the kiosk, not HUB-…
+    assert r["waiting"] == ["proxy_request", "mandate"]
+    assert "待上传" in r["printed"] and r["request_no"] in r["printed"]
+    [req] = r["hub"]  # exactly once
+    assert req["request_no"] == r["request_no"] and req["mode"] == "full_proxy"
+    [material] = req["materials"]
+    assert material["code"] == "mandate_signature" and material["upload_id"]  # the signature, uploaded with tus
+    assert req["mandate"] == "pending" and req["signed"] is True
 
 
 def test_query_by_card_qr_and_number_then_bad_review_needs_a_reason(tmp_path):
