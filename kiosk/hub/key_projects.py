@@ -462,7 +462,7 @@ class KeyProjectService:
             id=p.id, project_no=p.project_no, name=p.name, organisation={"org_name": p.org_name, "uscc": p.uscc},
             contact=self._contact(p, unmasked), outlet=p.outlet_code, outlet_name=self.tree.name(p.outlet_code, s),
             specialist=p.specialist, specialist_since=iso(p.specialist_since), status=p.status,
-            close_note=scrub(p.close_note) if p.close_note else None, closed_by=p.closed_by,
+            close_note=(p.close_note if unmasked else scrub(p.close_note)) if p.close_note else None, closed_by=p.closed_by,
             closed_at=iso(p.closed_at), age_days=max(0, (end - aware(p.created_at)).days),
             linked_requests=counts[0], open_requests=counts[1], created_by=p.created_by,
             created_at=iso(p.created_at), updated_at=iso(p.updated_at)).model_dump()
