@@ -109,6 +109,7 @@ class ProxyReceiptScreen(KioskScreen):
         status = getattr(error, "status", None)
         detail = getattr(error, "message", str(error))
         if status in (409, 422):
+            citizen_services(self.app).proxy_key = None  # refused as sent: a corrected request is a new one
             self.app.notice = self._("The service centre refused the request: {reason}").format(reason=detail[-160:])
         else:
             self.app.notice = self._(HUB_DOWN)

@@ -131,6 +131,10 @@ class ProxyService:
             outbox.enqueue("mandate", "POST", "/api/v1/mandates",
                            self.mandate_body({"item_code": item["item_code"]}, applicant, signature),
                            key=mandate_key, after=key, fill={"request_id": "id"})
+        if outbox.state(key) == "failed":  # refused before: the citizen is told why, never 待上传
+            from kiosk.sync.client import HubRejected
+
+            raise HubRejected(outbox.error(key) or "the hub refused the request", "", 422)
         request = outbox.send(self.client, key)
         mandate = None
         if request is not None and signature:

@@ -65,3 +65,21 @@ def test_online_the_citizen_gets_the_hubs_answer_at_once(proxy_hub, tmp_path):
     got = _submit(service, box, str(uuid.uuid4()), data)
     assert not got.get("pending") and got["id"] and got["sla_due_at"] and got["mandate"]["signed"] is True
     assert box.pending() == []
+
+
+def test_a_refused_request_is_said_so_again_never_shown_as_waiting(proxy_hub, tmp_path):
+    import pytest
+
+    from kiosk.sync.client import HubRejected
+    from test_proxy_support import RESIDENCE
+
+    data = tmp_path / "kiosk"
+    box = ActionOutbox(data)
+    service = ProxyService(HubClient(proxy_hub.url, proxy_hub.tokens["kiosk"], timeout=10), "K0001", "TOWN1")
+    key = str(uuid.uuid4())
+    for _ in range(2):  # the screen tries again with the same key: still the refusal, not 待上传
+        with pytest.raises(HubRejected) as refused:
+            service.submit(box, key=key, data_dir=data, item={"item_code": RESIDENCE, "name": "户籍迁入"},
+                           applicant=APPLICANT, phone="13700009050", mode="remote_guidance")
+        assert refused.value.status in (409, 422)
+    assert [p["state"] for p in box.pending()] == ["failed"]
