@@ -77,7 +77,7 @@ def sample_form(item: dict) -> dict:
     return form
 
 
-def submit_case(stack, receipt_no: str, card: dict, delivery: str = "网点代发") -> str:
+def submit_case(stack, receipt_no: str, card: dict, delivery: str = "网点代发", pickup_code: str | None = None) -> str:
     """A case filed at a kiosk (as a citizen would), relayed to the platform; returns its 办件编号."""
     from kiosk.sync.client import HubClient
 
@@ -88,6 +88,8 @@ def submit_case(stack, receipt_no: str, card: dict, delivery: str = "网点代�
                "applicant": {"name": card["name"], "id_number": card["id_number"], "card_type": "111",
                              "phone": "13712349050", "address": card["address"]},
                "form": sample_form(item), "materials": [], "delivery": delivery, "submitted_at": "2026-12-01T10:00:00+08:00"}
+    if pickup_code:  # the 取件码 printed on the citizen's receipt
+        payload["pickup_code"] = pickup_code
     hub.submit_case(payload, f"key-{receipt_no}")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

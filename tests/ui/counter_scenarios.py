@@ -178,6 +178,9 @@ def entry(work: Path) -> dict:
             d.tap("btn_next")
             d.wait_screen("receipt", 120)
             receipt_no = app.screen("receipt").receipt_no
+            pickup_line = app.screen("receipt").pickup_line
+            pickup_code = getattr(app.last_result, "pickup_code", "")
+            delivery = app.session.delivery
             d.tap("btn_next")
             d.wait_screen("done")
             d.tap("btn_home")
@@ -196,15 +199,17 @@ def entry(work: Path) -> dict:
         from kiosk.hub.app import create_app
 
         hub_app = create_app(stack.hub_db, None, relay=False, upload_dir=stack.workdir / "uploads")
-        from kiosk.hub.counter import personal
+        from kiosk.hub.counter import PickupHash, personal
         from kiosk.hub.models import Case
         from sqlalchemy import select
 
         with hub_app.state.hub.sessions() as s:
             case = s.scalar(select(Case).where(Case.receipt_no == receipt_no))
             form = personal(hub_app.state.hub, case)["form"]
+            pickup_bound = s.get(PickupHash, receipt_no) is not None
         return {"receipt_no": receipt_no, "case": list(row) if row else None, "counter": form.get("counter"),
-                "slip": decode(stack.printer.received).text, "back_at": back_at}
+                "slip": decode(stack.printer.received).text, "back_at": back_at, "pickup_line": pickup_line,
+                "pickup_code": pickup_code, "delivery": delivery, "pickup_bound": pickup_bound}
 
 
 def full_proxy(work: Path) -> dict:
@@ -443,6 +448,185 @@ def shift_timeout(work: Path) -> dict:
                     break
                 _t.sleep(0.5)
         return {"screen": app.current, "notice": notice, "me_after": status, "signed_in": app.counter.signed_in}
+
+
+def _on_the_desk(page_rgb, path: Path, seed: int, page_mm: tuple[float, float], base: str = "wood") -> Path:
+    """A paper (an RGB page image of `page_mm`) lying on the counter under the 高拍仪, as the camera sees it: turned
+    a little, lit unevenly, slightly soft (devices.scanner.synthetic, as benchmarks/scenes.py makes its scenes)."""
+    import cv2
+    import numpy as np
+
+    from devices.scanner.synthetic import SceneSpec, compose_scene, place_page
+
+    size = (2592, 1944)
+    rng = np.random.default_rng(seed)
+    corners = place_page(rng, size, page_mm, height_frac=(0.8, 0.9), max_rotation=8)
+    spec = SceneSpec(frame_size=size, corners=corners, base=base, falloff=0.1, blur_sigma=0.8, noise_sigma=2.0,
+                     jpeg_quality=90, seed=seed)
+    cv2.imwrite(str(path), compose_scene(page_rgb, spec))
+    return path
+
+
+def receipt_scene(path: Path, data: dict, seed: int = 3) -> Path:
+    """The citizen's 受理回执 as the kiosk prints it (kiosk.receipt), lying on the desk."""
+    import cv2
+
+    from kiosk.receipt import preview_png, render_receipt
+
+    paper = path.with_suffix(".paper.png")
+    preview_png(render_receipt("acceptance", data, paper=80), str(paper), paper=80)
+    page = cv2.cvtColor(cv2.imread(str(paper), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return _on_the_desk(page, path, seed, (80.0, 80.0 * page.shape[0] / page.shape[1]))
+
+
+def paper_mandate_scene(path: Path, principal: str, seed: int = 5) -> Path:
+    """A 委托书 printed on A4, signed with a pen, lying on the desk."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from devices.scanner.synthetic import cjk_font
+
+    page = Image.new("RGB", (1240, 1754), (250, 250, 248))
+    draw = ImageDraw.Draw(page)
+    title, body = cjk_font(64), cjk_font(34)
+    draw.text((420, 120), "代办服务委托书", font=title, fill=(20, 20, 20))
+    text = ("本人自愿委托本网点代办员，代为申请城乡居民养老保险参保登记并领取办理结果。代办不收取任何费用；"
+            "本人仍为申请人，对所提交材料的真实性负责，并可随时撤回委托。")
+    for i in range(0, len(text), 30):
+        draw.text((120, 300 + (i // 30) * 60), text[i:i + 30], font=body, fill=(30, 30, 30))
+    draw.text((120, 1300), f"委托人：{principal}", font=body, fill=(30, 30, 30))
+    draw.text((120, 1420), "委托人签名：", font=body, fill=(30, 30, 30))
+    pen = [(360 + i * 14, 1440 + int(28 * np.sin(i / 2.2))) for i in range(40)]
+    draw.line(pen, fill=(15, 25, 90), width=7)
+    draw.line([(380, 1480), (620, 1410), (700, 1470)], fill=(15, 25, 90), width=6)
+    return _on_the_desk(np.asarray(page), path, seed, (210.0, 297.0), base="cream_desk")
+
+
+def handout_by_qr(work: Path) -> dict:
+    """代发 with the citizen's 受理回执 under the 高拍仪: the receipt's QR finds the result; the 取件码 printed on the
+    same receipt finds it too; the applicant's card gets it."""
+    from devices.printer.decoder import decode
+
+    citizen = sample_card("resident")
+    shots = work / "scenes"
+    shots.mkdir()
+    with counter_stack(work) as stack:
+        receipt_no = f"{stack.device_id}-20261201-0201"
+        case_no = submit_case(stack, receipt_no, citizen, pickup_code="407215")
+        finish_at_platform(stack, case_no)
+        with counter_app(stack) as (app, cfg, d):
+            scene = receipt_scene(shots / "receipt.png", {
+                "receipt_no": receipt_no, "item_name": "城乡居民养老保险参保登记", "applicant_name": citizen["name"],
+                "applicant_id_number": citizen["id_number"], "phone": "13712349050",
+                "submitted_at": "2026-12-01T10:00:00+08:00", "promised_by": "2026-12-15", "delivery": "网点代发",
+                "outlet": OUTLET["name"], "tracking_url": f"{cfg.kiosk.tracking_base_url}?r={receipt_no}",
+                "materials": [], "pickup_code": "407215"})
+            sign_in(d, stack)
+            d.wait_screen("counter_desk", 30)
+            take_card_away(d, stack)
+            app.terminal.release_camera()
+            cfg.devices.camera.source = f"sim:{scene}"  # the 高拍仪 now sees the receipt on the desk
+            d.tap("btn_handout")
+            d.wait_screen("counter_handout")
+            scr = app.screen("counter_handout")
+            d.tap("btn_qr")
+            d.idle(90)
+            d.wait(lambda: scr.selected.get("receipt_no") == receipt_no or bool(scr.problem), 60, "found by QR")
+            by_qr = {"selected": scr.selected.get("receipt_no"), "code_field": d.widget("code").text,
+                     "problem": scr.problem, "result": scr.selected.get("result")}
+            d.screenshot(OUT / "counter_handout" / "handout_by_qr.png")
+            # The same result by the 取件码 printed on that receipt, typed in.
+            scr.selected = {}
+            d.widget("code").text = "407215"
+            d.tap("btn_find")
+            d.idle(60)
+            d.wait(lambda: scr.selected.get("receipt_no") == receipt_no, 30, "found by pickup code")
+            by_code = scr.selected.get("receipt_no")
+            stack.reader.place(citizen)
+            d.wait(lambda: citizen["id_number"][-4:] in scr.card_line, 30, "applicant card read")
+            d.tap("btn_hand_out")
+            d.idle(60)
+            d.wait(lambda: bool(scr.message) or bool(scr.problem), 30, "hand-out recorded")
+            message, problem = scr.message, scr.problem
+        import sqlite3
+
+        db = sqlite3.connect(stack.hub_db[len("sqlite:///"):])
+        rows = db.execute("SELECT receipt_no, recipient FROM counter_handouts").fetchall()
+        db.close()
+        return {"receipt_no": receipt_no, "by_qr": by_qr, "by_code": by_code, "message": message, "problem": problem,
+                "rows": rows, "slip": decode(stack.printer.received).text}
+
+
+def full_proxy_paper_mandate(work: Path) -> dict:
+    """全程代办 with a 委托书 signed on paper: the clerk claims the request, the citizen's card names the principal,
+    the signed paper is photographed under the 高拍仪 and its image stands as the signature at the hub; the
+    委托书 is in force and the clerk starts the work."""
+    import cv2
+    import numpy as np
+
+    from kiosk.counter.paper import paper_png
+    from screens.counter.tour_steps import create_request
+
+    citizen = sample_card("resident")
+    shots = work / "scenes"
+    shots.mkdir()
+    scene = paper_mandate_scene(shots / "mandate.png", citizen["name"])
+    with counter_stack(work) as stack:
+        from kiosk.sync.client import HubClient
+
+        item = HubClient(stack.hub_url, stack.token, timeout=30).catalog()[0]
+        request_id = create_request(stack, item, citizen)["id"]
+        with counter_app(stack) as (app, cfg, d):
+            sign_in(d, stack)
+            d.wait_screen("counter_desk", 30)
+            take_card_away(d, stack)
+            d.tap("btn_queue")
+            d.wait_screen("counter_queue", 30)
+            d.wait(lambda: len(d.widget("rows").children) > 0, 30, "queue rows")
+            d.tap("btn_claim")
+            d.idle(60)
+            d.wait_screen("counter_request_detail", 30)
+            detail = app.screen("counter_request_detail")
+            d.wait(lambda: detail.request.get("status") == "claimed", 30, "claimed")
+            app.terminal.release_camera()
+            cfg.devices.camera.source = f"sim:{scene}"  # the signed paper on the desk
+            d.tap("btn_scan_mandate")
+            d.wait_screen("counter_proxy_signature", 30)
+            sig = app.screen("counter_proxy_signature")
+            stack.reader.place(citizen)
+            d.wait(lambda: bool(sig.principal_line), 30, "principal card")
+            d.tap("btn_confirm")  # not scanned yet: refused in words
+            d.idle(30)
+            unscanned = sig.problem
+            d.tap("btn_clear")  # on a paper 委托书 this button takes the photo
+            d.idle(60)
+            d.wait(lambda: sig.scanned or bool(sig.problem and sig.problem != unscanned), 60, "paper scanned")
+            scanned = sig.scanned
+            d.screenshot(OUT / "proxy" / "paper_mandate.png")
+            d.tap("btn_confirm")
+            d.idle(60)
+            d.wait_screen("counter_request_detail", 30)
+            d.wait(lambda: (detail.request.get("mandate") or {}).get("status") == "active", 30, "mandate active")
+            mandate = dict(detail.request.get("mandate") or {})
+            d.tap(detail.button("start"))
+            d.idle(60)
+            d.wait(lambda: detail.request.get("status") == "in_progress", 30, "started")
+            clerk_token = app.counter.services.clerk.token
+        r = requests.get(f"{stack.hub_url}/api/v1/mandates/{mandate['id']}/signature", timeout=30,
+                         headers={"Authorization": f"Bearer {clerk_token}"})
+        stored = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_GRAYSCALE) if r.ok else None
+        expected = cv2.imdecode(np.frombuffer(paper_png(cv2.imread(str(scene))), np.uint8), cv2.IMREAD_GRAYSCALE)
+        same = None
+        if stored is not None:
+            resized = cv2.resize(stored, (expected.shape[1], expected.shape[0]), interpolation=cv2.INTER_NEAREST)
+            ink, ink_expected = resized == 0, expected == 0  # the ink of the stored image and of the paper
+            same = float((ink & ink_expected).sum() / max(1, (ink | ink_expected).sum()))
+        final = hub_get(stack, f"/api/v1/proxy-requests/{request_id}", clerk_token)
+        return {"unscanned": unscanned, "scanned": scanned, "mandate": mandate.get("status"),
+                "signature_status": r.status_code, "signature_type": r.headers.get("content-type"),
+                "stored_shape": list(stored.shape) if stored is not None else None,
+                "bilevel": bool(stored is not None and set(np.unique(stored)) <= {0, 255}), "same_ink": same,
+                "status": final.get("status"), "actions": [e["action"] for e in final.get("events", [])]}
 
 
 def queue_live(work: Path) -> dict:

@@ -54,6 +54,10 @@ def test_entry_for_a_citizen_at_the_counter(tmp_path):
     assert r["counter"]["training"] is False
     assert "受理回执" in r["slip"] and r["receipt_no"] in r["slip"]
     assert r["back_at"] == "counter_desk"  # the citizen's session ended, the clerk's desk is back
+    if r["delivery"] != "邮寄":  # the 取件码 is on the receipt and on the screen; the hub keeps its HMAC
+        code = r["pickup_code"]
+        assert len(code) == 6 and f"取 件 码：{code}" in r["slip"] and code in r["pickup_line"]
+        assert r["pickup_bound"] is True
 
 
 def test_full_proxy_from_claim_to_filed(tmp_path):
@@ -108,3 +112,24 @@ def test_queue_follows_the_live_feed(tmp_path):
     assert r["connections"] == 1
     assert r["follower_after_leave"] is False  # leaving the queue stops following the feed
     print("new request on the clerk's screen after", r["appeared_s"], "s")
+
+
+def test_handout_by_the_receipt_qr_under_the_camera(tmp_path):
+    r = run("handout_by_qr", tmp_path)
+    assert r["by_qr"]["selected"] == r["receipt_no"], r["by_qr"]  # the QR on the photographed receipt found it
+    assert r["by_qr"]["code_field"] == r["receipt_no"] and r["by_qr"]["result"] == "ready"
+    assert r["by_code"] == r["receipt_no"]  # so did the 取件码 printed on that receipt
+    assert r["rows"] == [[r["receipt_no"], "applicant"]] and not r["problem"]
+    assert "取件凭条" in r["slip"]
+
+
+def test_full_proxy_with_a_paper_mandate_scanned(tmp_path):
+    r = run("full_proxy_paper_mandate", tmp_path)
+    assert r["unscanned"]  # confirming before the photo is refused in words
+    assert r["scanned"] is True and r["mandate"] == "active"
+    assert r["signature_status"] == 200 and r["signature_type"] == "image/png"
+    # The hub keeps the photographed paper, cleaned to black ink on white: the same ink as the paper on the desk.
+    assert r["bilevel"] is True and r["same_ink"] > 0.8, r["same_ink"]
+    assert r["status"] == "in_progress"
+    for step in ("claimed", "mandate_created", "mandate_activated", "started"):
+        assert step in r["actions"]
