@@ -7,8 +7,8 @@ kiosk's outbox key, bound to the entry's key. An entry the hub refuses (4xx) sto
 the reason for `kiosk outbox status`; one it accepts is deleted and its answer kept for a short lookup.
 
 An entry may also carry
-- files (a signature, a scanned 委托书, pages of a 代收 collection): copied next to the queue when the entry is
-  kept, uploaded with tus before the call, each upload URL put into the body's `materials` (matched by `code`;
+- files (a signature, a scanned 委托书, pages of a 代收 collection): copied next to the queue (sealed) when the
+  entry is kept, uploaded with tus before the call, each upload URL put into the body's `materials` (matched by `code`;
   added when the body has none with that code). An upload URL is kept once made, so a retry sends the same body;
 - a token of its own (a clerk's) with the person it belongs to: the entry goes out under that token only. When
   the hub says the token ran out (401) the entry waits (`needs_sign_in`) for the same person's next sign-in
@@ -21,10 +21,10 @@ Used by the kiosk for 好差评 and 我要代办, and by the counter for clerk a
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 import os
-import shutil
 import sqlite3
 import threading
 import uuid
@@ -207,20 +207,20 @@ class ActionOutbox:
             suffix = f.get("suffix") or (Path(f["path"]).suffix if f.get("path") else "")
             dest = self.files_dir / f"{key}-{len(kept)}{suffix}"
             try:
-                if f.get("content") is not None:
-                    if len(f["content"]) > MAX_FILE_BYTES:
-                        raise InvalidInput(f"the file {f.get('name') or f.get('code')} has {len(f['content'])} bytes;"
-                                           f" at most {MAX_FILE_BYTES}", "scan it at a lower resolution")
-                    dest.write_bytes(f["content"])
-                else:
-                    shutil.copyfile(f["path"], dest)
+                data = f["content"] if f.get("content") is not None else Path(f["path"]).read_bytes()
+                if len(data) > MAX_FILE_BYTES:
+                    raise InvalidInput(f"the file {f.get('name') or f.get('code')} has {len(data)} bytes;"
+                                       f" at most {MAX_FILE_BYTES}", "scan it at a lower resolution")
+                # Sealed like the body (a signature, a scanned ID page are personal data), bound to its place.
+                dest.write_bytes(self._sealer.seal(data, f"file:{key}:{len(kept)}".encode()))
             except OSError as exc:
                 for k in kept:
                     Path(k["path"]).unlink(missing_ok=True)
                 raise InvalidInput(f"the file {f.get('name') or f.get('code')} cannot be kept: {exc.strerror}",
                                    "scan it again") from None
             os.chmod(dest, 0o600)
-            kept.append({k: v for k, v in f.items() if k not in ("content", "suffix")} | {"path": str(dest)})
+            kept.append({k: v for k, v in f.items() if k not in ("content", "suffix")}
+                        | {"path": str(dest), "sealed": f"file:{key}:{len(kept)}"})
         return kept
 
     def pending(self) -> list[dict]:
@@ -404,7 +404,12 @@ class ActionOutbox:
                     from kiosk.sync.client import HubClient
 
                     hub = HubClient(client.url, client.token, client.timeout, client.session.verify)
-                f["upload_url"] = hub.upload_material(f["path"], {"filename": Path(f["path"]).name, "action": key})
+                meta = {"filename": Path(f["path"]).name, "action": key}
+                if f.get("sealed"):
+                    data = self._sealer.open(Path(f["path"]).read_bytes(), f["sealed"].encode())
+                    f["upload_url"] = hub.upload_material(f["path"], meta, file_stream=io.BytesIO(data))
+                else:  # a file kept by the counter's queue before it used this outbox
+                    f["upload_url"] = hub.upload_material(f["path"], meta)
                 changed = True
                 # Kept now: the hub's idempotency check compares bodies, so a retry must name the same upload.
                 self._set_extra(key, extra)
