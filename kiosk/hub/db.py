@@ -81,7 +81,9 @@ def make_engine(db_url: str) -> Engine:
         return engine
     # No ping per checkout (a round trip on every request): a connection that died with the server is
     # replaced when it fails, and pooled connections are recycled before any idle timeout cuts them.
-    return create_engine(db_url, pool_size=10, max_overflow=10, pool_recycle=1800)
+    # pool_size covers the requests one hub process serves at once (a few dozen clients): connections beyond it
+    # are closed when returned, and opening a PostgreSQL connection costs a process and an authentication.
+    return create_engine(db_url, pool_size=20, max_overflow=10, pool_recycle=1800)
 
 
 class _SqliteConnection(sqlite3.Connection):

@@ -26,7 +26,6 @@ log = logging.getLogger("kiosk.hub.proxy_api")
 MAX_BODY = 1024 * 1024
 MAX_ID = 2 ** 31 - 1
 KEEPALIVE_S = 15.0
-WAKE_ACTIONS = ("created", "released", "lease_expired")
 
 _errors = {code: {"description": text} for code, text in (
     (400, "bad header"), (403, "not allowed for this token (reason in detail)"), (404, "unknown, or not yours"),
@@ -81,17 +80,21 @@ async def claim(body: ClaimIn, request: Request, caller: Caller = Depends(authen
     device = _device(x_device_id)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + body.wait_s
-    sid = queue = None
+    wakes = None
+    if body.wait_s > 0 and body.id is None:
+        codes: list[frozenset] = []  # the subtree, computed by the first publishing thread (not on this loop)
+
+        def wakes(e: dict) -> bool:  # a request this claim could take entered the pool
+            if not codes:
+                codes.append(frozenset(svc.tree.subtree(body.outlet or caller.outlet_code or "")))
+            return (e.get("outlet") in codes[0] and (body.mode is None or e.get("mode") == body.mode)
+                    and (body.kind is None or e.get("kind") == body.kind))
+
+    wid = fut = None
     try:
-        if body.wait_s > 0 and body.id is None:
-            codes_of = svc.tree.subtree
-
-            def wakes(e: dict) -> bool:
-                return e.get("action") in WAKE_ACTIONS and e.get("outlet") in codes_of(body.outlet or
-                                                                                       caller.outlet_code or "")
-
-            sid, queue = svc.feed.subscribe(wakes)  # before the first try: nothing slips between
         while True:
+            if wakes is not None:
+                wid, fut = svc.feed.wait_one(wakes)  # before each try: nothing slips between
             try:
                 doc = await run_in_threadpool(svc.claim, caller, body, device)
             except ProxyError as exc:
@@ -99,15 +102,23 @@ async def claim(body: ClaimIn, request: Request, caller: Caller = Depends(authen
             if doc is not None:
                 return JSONResponse(doc)
             left = deadline - loop.time()
-            if queue is None or left <= 0:
+            if fut is None or left <= 0:
                 return Response(status_code=204)
-            try:
-                await asyncio.wait_for(queue.get(), timeout=left)
+            try:  # one waiter is woken per new request (kiosk.hub.proxy_feed.Feed.wake_one)
+                await asyncio.wait_for(asyncio.shield(fut), timeout=left)
             except asyncio.TimeoutError:
-                return Response(status_code=204)
+                if not fut.done():
+                    return Response(status_code=204)
+            wid = None  # woken: the feed dropped this waiter; try again (a last time once the wait is over)
+            if deadline - loop.time() <= 0:
+                wakes = fut = None
     finally:
-        if sid is not None:
-            svc.feed.unsubscribe(sid)
+        if wid is not None:
+            svc.feed.cancel_wait(wid)
+            if fut.done() and not fut.cancelled():
+                svc.feed.wake_one(fut.result())  # woken but leaving without trying: the next waiter's turn
+            else:
+                fut.cancel()  # a wake already on its way to this waiter goes to the next one (Feed._resolve)
 
 
 @router.get("/feed", response_class=StreamingResponse,

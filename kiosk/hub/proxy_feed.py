@@ -14,6 +14,7 @@ import uuid
 from typing import Any, Callable
 
 log = logging.getLogger("kiosk.hub.proxy_feed")
+WAKE_ACTIONS = ("created", "released", "lease_expired")  # events that put a request (back) in the pool
 
 
 class Feed:
@@ -24,6 +25,9 @@ class Feed:
         self._lock = threading.Lock()
         self._subs: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue, Callable[[dict], bool]]] = {}
         self._next = 0
+        # Claimers waiting for work (long-poll claims), oldest first. An event that puts a request in the pool
+        # wakes one of them, not all: the others would only find the pool empty again.
+        self._waiters: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future, Callable[[dict], bool]]] = {}
 
     def subscribe(self, accept: Callable[[dict], bool], maxsize: int = 1000) -> tuple[int, asyncio.Queue]:
         """Call from the event loop that will read the queue."""
@@ -38,6 +42,53 @@ class Feed:
     def unsubscribe(self, sid: int) -> None:
         with self._lock:
             self._subs.pop(sid, None)
+
+    def wait_one(self, accept: Callable[[dict], bool]) -> tuple[int, asyncio.Future]:
+        """Register a waiting claimer (call from its event loop). Its future gets the first event it accepts that
+        no older waiter took; `cancel_wait` when it stops waiting."""
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        with self._lock:
+            self._next += 1
+            wid = self._next
+            self._waiters[wid] = (loop, fut, accept)
+        return wid, fut
+
+    def cancel_wait(self, wid: int) -> None:
+        with self._lock:
+            self._waiters.pop(wid, None)
+
+    @property
+    def waiters(self) -> int:
+        with self._lock:
+            return len(self._waiters)
+
+    def wake_one(self, event: dict[str, Any]) -> bool:
+        """Hand `event` to the oldest waiter that accepts it; False when none does."""
+        with self._lock:
+            waiting = list(self._waiters.items())
+        for wid, (loop, fut, accept) in waiting:  # filters run outside the lock (one may read the outlet tree)
+            try:
+                if not accept(event):
+                    continue
+            except Exception:
+                continue
+            with self._lock:
+                if self._waiters.pop(wid, None) is not None:
+                    break
+        else:
+            return False
+        try:
+            loop.call_soon_threadsafe(self._resolve, fut, event)
+        except RuntimeError:  # that loop has closed: pass the event on
+            return self.wake_one(event)
+        return True
+
+    def _resolve(self, fut: asyncio.Future, event: dict) -> None:
+        if fut.done():  # that waiter gave up in the meantime: the next one gets the event
+            self.wake_one(event)
+        else:
+            fut.set_result(event)
 
     @property
     def subscribers(self) -> int:
@@ -57,6 +108,8 @@ class Feed:
                 loop.call_soon_threadsafe(_put, queue, event)
             except RuntimeError:  # that loop has closed: its subscriber is gone
                 pass
+        if event.get("action") in WAKE_ACTIONS:
+            self.wake_one(event)
 
 
 def _put(queue: asyncio.Queue, event: dict) -> None:

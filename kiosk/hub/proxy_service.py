@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.hub.auth import LEVEL_NAMES, LEVELS, Caller
 from kiosk.hub.business_calendar import CST, BusinessCalendar
 from kiosk.hub.crypto import FieldCipher
+from kiosk.hub.db import read_only
 from kiosk.hub.models import Case, Outlet, ProxyEvent, ProxyMandate, ProxyRequest, Upload, utcnow
 from kiosk.hub.notify import LogSmsGateway, SmsGateway, deliver
 from kiosk.hub.outlets import OutletTree
@@ -75,6 +76,53 @@ MANDATE_TRANSITIONS = {
     "complete": (("active", "renewed"), "completed"),
 }
 MAX_SIGNATURE_BYTES = 300 * 1024
+REQUEST_COLUMNS = tuple(c.key for c in ProxyRequest.__table__.columns)
+# The claim on PostgreSQL, one statement in autocommit (its own transaction, one round trip): what _claim_next and
+# _take do on SQLite. `pick` locks the best row of the pool and skips rows other claimers hold, so two clerks never
+# get the same request; the events keep their order (claimed, then notified) and the NOTIFY is sent on commit.
+# When the pool is empty the single row answered has id NULL and says whether a held request's lease lapsed.
+CLAIM_PG = """
+WITH pick AS (
+    SELECT id, status AS prev FROM proxy_requests
+    WHERE status IN ('new', 'released') AND outlet_code = ANY(:codes){filters}
+    ORDER BY priority_rank, created_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), taken AS (
+    UPDATE proxy_requests AS r
+    SET status = 'claimed', holder = :holder, holder_token_id = :token_id, holder_person_id = :person_id,
+        lease_until = :lease_until, claims = COALESCE(r.claims, 0) + 1, updated_at = :now
+    FROM pick WHERE r.id = pick.id
+    RETURNING r.*
+), logged AS (
+    INSERT INTO proxy_events (request_id, at, actor, device, action, from_status, to_status, level, note, detail)
+    SELECT taken.id, :now, e.actor, e.device, e.action, e.from_status, e.to_status, taken.level, '', e.detail
+    FROM taken JOIN pick ON pick.id = taken.id CROSS JOIN LATERAL (VALUES
+        (1, CAST(:actor AS varchar), CAST(:device AS varchar), 'claimed', pick.prev, 'claimed',
+         CAST(:claimed_detail AS json)),
+        (2, CAST(:system AS varchar), CAST(NULL AS varchar), 'notified', NULL, NULL,
+         json_build_object('template', 'claimed', 'phone', taken.phone_masked, 'gateway', CAST(:gateway AS text)))
+    ) AS e (n, actor, device, action, from_status, to_status, detail)
+    ORDER BY e.n
+    RETURNING id, action
+)
+SELECT taken.*, logged.id AS event_id,
+       (SELECT max(m.id) FROM proxy_mandates AS m WHERE m.request_id = taken.id) AS mandate_id,
+       CASE WHEN taken.id IS NULL THEN EXISTS (
+           SELECT 1 FROM proxy_requests AS h
+           WHERE h.status IN ('claimed', 'in_progress', 'waiting_citizen') AND h.lease_until < :now
+             AND h.outlet_code = ANY(:codes)) END AS lapsed,
+       CASE WHEN taken.id IS NOT NULL AND CAST(:channel AS text) <> '' THEN pg_notify(CAST(:channel AS text),
+           json_build_array(json_build_object(
+               'event_id', logged.id, 'request_id', taken.id, 'request_no', taken.request_no, 'action', 'claimed',
+               'status', taken.status, 'level', taken.level, 'outlet', taken.outlet_code, 'kind', taken.kind,
+               'mode', taken.mode, 'priority', taken.priority, 'at', CAST(:at AS text),
+               '_created_by', taken.created_by, '_holder', taken.holder, '_origin', CAST(:origin AS text)))::text)
+       END AS notified
+FROM (SELECT 1) AS one
+LEFT JOIN taken ON true
+LEFT JOIN logged ON logged.action = 'claimed'
+"""
 
 
 class ProxyError(Exception):
@@ -201,10 +249,14 @@ class ProxyService:
         self.feed = feed or Feed()
         self.tree = OutletTree(hub.sessions)
         self.is_pg = hub.engine.dialect.name == "postgresql"
+        # one-statement work (the claim on PostgreSQL) runs without BEGIN/COMMIT round trips; same pool
+        self._autocommit = hub.engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_pg else None
         self.channel: str | None = None  # the NOTIFY channel on PostgreSQL (set by install)
         self.closing = threading.Event()  # set when the hub shuts down: open feeds end
         self._catalog: tuple[float, dict[str, dict]] = (0.0, {})
         self._catalog_loaded = 0.0
+        self._catalog_lock = threading.Lock()
+        self._outlet_items: tuple[float, dict[str, list[str]]] = (0.0, {})
 
     # -- transactions and events ---------------------------------------------------------------
     @contextlib.contextmanager
@@ -348,15 +400,26 @@ class ProxyService:
                 raise Unprocessable(f"{name} ({body.item_code}) 不可代办: this item may not be handled by proxy"
                                     " (proxy_allowed: false); the citizen can use the kiosk or a window",
                                     reason="proxy_not_allowed")
-            with self.hub.sessions() as s:
-                outlet = s.get(Outlet, body.outlet)
-                if outlet.items and body.item_code not in outlet.items:
-                    able = [c for c in self.tree.ancestors(body.outlet, s)
-                            if not (s.get(Outlet, c).items or []) or body.item_code in s.get(Outlet, c).items]
-                    hint = f"; outlets above it that are: {', '.join(able)}" if able else ""
-                    raise Unprocessable(f"outlet {body.outlet} is not entrusted with item {body.item_code}{hint}",
-                                        reason="outside_outlet_scope")
+            items = self._items_of(body.outlet)
+            if items and body.item_code not in items:
+                able = [c for c in self.tree.ancestors(body.outlet)
+                        if not self._items_of(c) or body.item_code in self._items_of(c)]
+                hint = f"; outlets above it that are: {', '.join(able)}" if able else ""
+                raise Unprocessable(f"outlet {body.outlet} is not entrusted with item {body.item_code}{hint}",
+                                    reason="outside_outlet_scope")
         return name
+
+    OUTLET_ITEMS_TTL_S = 5.0  # as the outlet tree: `kiosk hub outlet add` changes reach every hub within seconds
+
+    def _items_of(self, code: str) -> list[str]:
+        """The items an outlet is entrusted with (empty: no restriction), from a copy a few seconds old at most."""
+        loaded, items = self._outlet_items
+        if time.monotonic() - loaded >= self.OUTLET_ITEMS_TTL_S or code not in items:
+            with self.hub.sessions() as s:
+                read_only(s)
+                items = {c: list(i or []) for c, i in s.execute(select(Outlet.code, Outlet.items))}
+            self._outlet_items = (time.monotonic(), items)
+        return items.get(code, [])
 
     CATALOG_TTL_S = 60.0
 
@@ -367,20 +430,24 @@ class ProxyService:
 
         from kiosk.hub.catalog import load_catalog
 
-        now = time.monotonic()
         expires, index = self._catalog
-        if now < expires and item_code in index:
+        if time.monotonic() < expires and item_code in index:
             return index[item_code]
-        if now < expires and now - self._catalog_loaded < 5.0:
-            return None  # reloaded a moment ago: the code is unknown
-        try:
-            items, _source = load_catalog(self.hub)
-        except HTTPException as exc:
-            raise Unavailable(str(exc.detail)) from None
-        index = {str(i.get("item_code")): i for i in items}
-        self._catalog = (now + self.CATALOG_TTL_S, index)
-        self._catalog_loaded = now
-        return index.get(item_code)
+        with self._catalog_lock:  # one thread loads; the others wait for its answer instead of loading again
+            now = time.monotonic()
+            expires, index = self._catalog
+            if now < expires and item_code in index:
+                return index[item_code]
+            if now < expires and now - self._catalog_loaded < 5.0:
+                return None  # reloaded a moment ago: the code is unknown
+            try:
+                items, _source = load_catalog(self.hub)
+            except HTTPException as exc:
+                raise Unavailable(str(exc.detail)) from None
+            index = {str(i.get("item_code")): i for i in items}
+            self._catalog = (now + self.CATALOG_TTL_S, index)
+            self._catalog_loaded = now
+            return index.get(item_code)
 
     def _insert(self, caller, key, body: ProxyRequestIn, fp, device_id, item_name, device) -> tuple[int, dict]:
         with self.tx() as t:
@@ -468,15 +535,57 @@ class ProxyService:
         lease_s = body.lease_s or self.settings.lease_s
         if body.id is not None:
             return self._claim_one(caller, body.id, codes, lease_s, device)
+        claim_next = self._claim_next_pg if self.is_pg else self._claim_next
         for attempt in range(2):
-            doc = self._claim_next(caller, body, codes, lease_s, device)
-            if doc is not None or attempt == 1:
+            doc, lapsed = claim_next(caller, body, codes, lease_s, device)
+            if doc is not None or attempt == 1 or not lapsed:
                 return doc
             if self.expire_leases(codes) == 0:  # an empty pool: were there held requests whose lease ended?
                 return None
         return None
 
-    def _claim_next(self, caller, body: ClaimIn, codes, lease_s, device) -> dict | None:
+    def _claim_next_pg(self, caller, body: ClaimIn, codes, lease_s, device) -> tuple[dict | None, bool]:
+        """PostgreSQL: the claim as one statement in one round trip (see CLAIM_PG): pick and lock the best row
+        of the pool (SKIP LOCKED), take it with a lease, append its `claimed` and `notified` events, NOTIFY the
+        other hub processes, and, when the pool is empty, say whether a held request's lease has lapsed."""
+        now = utcnow()
+        lease_until = now + dt.timedelta(seconds=lease_s)
+        filters = ""
+        params: dict[str, Any] = {
+            "codes": list(codes), "holder": caller.actor, "token_id": caller.token_id, "person_id": caller.person_id,
+            "lease_until": lease_until, "now": now, "actor": caller.actor, "device": device,
+            "claimed_detail": json.dumps({"lease_until": iso(lease_until)}), "system": ACTOR,
+            "gateway": getattr(self.gateway, "name", type(self.gateway).__name__), "channel": self.channel or "",
+            "at": iso(now), "origin": self.feed.origin}
+        if body.mode is not None:
+            filters += " AND mode = :mode"
+            params["mode"] = body.mode
+        if body.kind is not None:
+            filters += " AND kind = :kind"
+            params["kind"] = body.kind
+        with self._autocommit.connect() as conn:
+            row = conn.execute(text(CLAIM_PG.format(filters=filters)), params).mappings().one()
+        if row["id"] is None:
+            return None, bool(row["lapsed"])
+        req = ProxyRequest(**{c: row[c] for c in REQUEST_COLUMNS})
+        msg = {"event_id": row["event_id"], "request_id": req.id, "request_no": req.request_no, "action": "claimed",
+               "status": req.status, "level": req.level, "outlet": req.outlet_code, "kind": req.kind,
+               "mode": req.mode, "priority": req.priority, "at": iso(now), "_created_by": req.created_by,
+               "_holder": req.holder, "_origin": self.feed.origin}
+        self.feed.publish(msg)
+        phone = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone_enc")
+        deliver(self.gateway, phone, "claimed", {"request_no": req.request_no,
+                                                 "outlet_name": self._outlet_name(None, req.outlet_code)})
+        mandate = None
+        if row["mandate_id"] is not None:
+            with self.hub.sessions() as s:
+                mandate = s.get(ProxyMandate, row["mandate_id"])
+                return self.out(s, req, mandate=mandate, now=now), False
+        return self.out(None, req, mandate=None, now=now), False
+
+    def _claim_next(self, caller, body: ClaimIn, codes, lease_s, device) -> tuple[dict | None, bool]:
+        """SQLite (and the reference for CLAIM_PG): `BEGIN IMMEDIATE` serialises writers, so the select-then-
+        update below never races; an empty pool may hide held requests whose lease lapsed."""
         q = (select(ProxyRequest)
              .where(POOL_SQL, ProxyRequest.outlet_code.in_(codes))
              .order_by(ProxyRequest.priority_rank, ProxyRequest.created_at, ProxyRequest.id)
@@ -489,9 +598,9 @@ class ProxyService:
         with self.tx() as t:
             req = t.s.scalars(q).first()
             if req is None:
-                return None
+                return None, True
             self._take(t, caller, req, lease_s, device)
-            return self.out(t.s, req)
+            return self.out(t.s, req), False
 
     def _claim_one(self, caller, request_id: int, codes, lease_s, device) -> dict:
         with self.tx() as t:
