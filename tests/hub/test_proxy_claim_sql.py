@@ -1,0 +1,159 @@
+"""The claim as one statement (PostgreSQL) and its SQLite counterpart: concurrent claimers never share a request,
+green first then oldest, the lease, the `claimed` then `notified` events, the feed message and (PostgreSQL) the
+NOTIFY payload; the long-poll claim wakes one waiter per new request (kiosk.hub.proxy_feed.Feed.wake_one)."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.hub.auth import Caller
+from kiosk.hub.models import ProxyEvent, ProxyRequest
+from kiosk.hub.proxy_feed import Feed
+from kiosk.hub.proxy_schemas import ClaimIn
+from test_proxy_support import BUSINESS, proxy_hub  # noqa: F401  (fixture)
+
+
+def clerk(i: int, outlet: str = "TOWN1") -> Caller:
+    return Caller(token_id=9000 + i, role="clerk", name=f"bench{i}", outlet_code=outlet)
+
+
+def events_of(hub, rid: int) -> list[ProxyEvent]:
+    with hub.app.state.hub.sessions() as s:
+        return list(s.scalars(select(ProxyEvent).where(ProxyEvent.request_id == rid).order_by(ProxyEvent.id)))
+
+
+def test_concurrent_claimers_each_get_a_different_request(proxy_hub):
+    svc = proxy_hub.service
+    ids = {proxy_hub.created(outlet="TOWN1" if n % 3 else "VIL1")["id"] for n in range(36)}
+    start = threading.Barrier(9)
+
+    def drain(i: int) -> list[int]:
+        got = []
+        start.wait()
+        while (doc := svc.claim(clerk(i), ClaimIn(), None)) is not None:
+            assert doc["status"] == "claimed" and doc["holder"] == f"clerk:bench{i}"
+            got.append(doc["id"])
+        return got
+
+    with ThreadPoolExecutor(9) as pool:
+        results = list(pool.map(drain, range(9)))
+    claimed = [rid for got in results for rid in got]
+    assert len(claimed) == len(set(claimed)) == len(ids) and set(claimed) == ids
+    holder = {rid: f"clerk:bench{i}" for i, got in enumerate(results) for rid in got}
+    with proxy_hub.app.state.hub.sessions() as s:
+        rows = list(s.scalars(select(ProxyRequest).where(ProxyRequest.id.in_(ids))))
+        claimed_events = list(s.scalars(select(ProxyEvent).where(ProxyEvent.action == "claimed")))
+    assert all(r.status == "claimed" and r.claims == 1 and r.holder == holder[r.id] for r in rows)
+    assert sorted(e.request_id for e in claimed_events) == sorted(ids)  # one claimed event each, no more
+    assert all(e.actor == holder[e.request_id] for e in claimed_events)
+
+
+def test_claim_order_lease_events_feed_and_gateway(proxy_hub, monkeypatch):
+    svc = proxy_hub.service
+    published: list[dict] = []
+    real_publish = svc.feed.publish
+    monkeypatch.setattr(svc.feed, "publish", lambda e: (published.append(e), real_publish(e)))
+    a = proxy_hub.created()
+    b = proxy_hub.created(mode="home_visit", address="西安市周至县二曲街道1号")
+    green = proxy_hub.created(priority="green", green_reason="elderly")
+    before = dt.datetime.now(dt.timezone.utc)
+    first = svc.claim(clerk(1), ClaimIn(lease_s=600), "DEV-7")
+    assert first["id"] == green["id"] and first["priority"] == "green"  # 绿色通道 first
+    lease = dt.datetime.fromisoformat(first["lease_until"])
+    assert before + dt.timedelta(seconds=590) < lease < before + dt.timedelta(seconds=700)
+    assert "欧阳娜娜" not in json.dumps(first, ensure_ascii=False)  # personal fields masked in the answer
+    assert first["contact_phone"] == "137****9050" and first["claims"] == 1
+    only_visits = svc.claim(clerk(2), ClaimIn(mode="home_visit"), None)
+    assert only_visits["id"] == b["id"] and only_visits["mode"] == "home_visit"  # the filter skips older a
+    assert svc.claim(clerk(3), ClaimIn(kind="complaint"), None) is None
+    assert svc.claim(clerk(3), ClaimIn(), None)["id"] == a["id"]  # then the oldest
+    assert svc.claim(clerk(4), ClaimIn(), None) is None
+
+    evs = events_of(proxy_hub, green["id"])
+    assert [e.action for e in evs][-2:] == ["claimed", "notified"]
+    claimed, notified = evs[-2:]
+    assert claimed.actor == "clerk:bench1" and claimed.device == "DEV-7"
+    assert (claimed.from_status, claimed.to_status, claimed.level) == ("new", "claimed", 0)
+    assert claimed.detail == {"lease_until": first["lease_until"]}
+    assert notified.actor == "hub:proxy" and notified.from_status is None
+    assert notified.detail["template"] == "claimed" and notified.detail["phone"] == "137****9050"
+    msgs = [m for m in published if m["action"] == "claimed" and m["request_id"] == green["id"]]
+    assert len(msgs) == 1 and msgs[0]["event_id"] == claimed.id and msgs[0]["_holder"] == "clerk:bench1"
+    assert msgs[0]["status"] == "claimed" and msgs[0]["outlet"] == "TOWN1"
+    sent = [t for _, t, p in svc.gateway.sent if p["request_no"] == green["request_no"]]
+    assert sent == ["received", "claimed"]
+
+
+def test_outside_the_subtree_nothing_is_claimed(proxy_hub):
+    svc = proxy_hub.service
+    doc = proxy_hub.created(outlet="TOWN2", item_code=BUSINESS)
+    assert svc.claim(clerk(1, "VIL1"), ClaimIn(), None) is None  # the village sees nothing of TOWN2 or TOWN1
+    assert svc.claim(clerk(1, "TOWN1"), ClaimIn(), None) is None
+    assert svc.claim(clerk(2, "COUNTY"), ClaimIn(), None)["id"] == doc["id"]
+
+
+def test_lapsed_lease_is_taken_when_the_pool_is_empty(proxy_hub):
+    svc = proxy_hub.service
+    doc = proxy_hub.created()
+    assert svc.claim(clerk(1), ClaimIn(), None)["id"] == doc["id"]
+    with proxy_hub.app.state.hub.sessions() as s, s.begin():
+        s.get(ProxyRequest, doc["id"]).lease_until = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    again = svc.claim(clerk(2), ClaimIn(), None)
+    assert again["id"] == doc["id"] and again["holder"] == "clerk:bench2" and again["claims"] == 2
+    actions = [e.action for e in events_of(proxy_hub, doc["id"])]
+    assert actions[-3:] == ["lease_expired", "claimed", "notified"]
+
+
+def test_claim_notifies_other_hub_processes(proxy_hub):
+    if not proxy_hub.db_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    import psycopg
+
+    svc = proxy_hub.service
+    doc = proxy_hub.created()
+    url = svc.hub.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'LISTEN "{svc.channel}"')
+        got = svc.claim(clerk(1), ClaimIn(), None)
+        payloads = [json.loads(n.payload) for n in conn.notifies(timeout=5, stop_after=1)]
+    assert got["id"] == doc["id"] and len(payloads) == 1
+    (msg,) = payloads[0]
+    claimed = [e for e in events_of(proxy_hub, doc["id"]) if e.action == "claimed"][0]
+    assert msg["action"] == "claimed" and msg["request_id"] == doc["id"] and msg["event_id"] == claimed.id
+    assert msg["_origin"] == svc.feed.origin and msg["_holder"] == "clerk:bench1" and msg["level"] == 0
+    assert msg["request_no"] == doc["request_no"] and msg["status"] == "claimed"
+
+
+def test_one_waiter_is_woken_per_new_request():
+    async def scenario():
+        feed = Feed()
+        town1 = lambda e: e.get("outlet") == "TOWN1"  # noqa: E731
+        _, f1 = feed.wait_one(town1)
+        w2, f2 = feed.wait_one(town1)
+        _, f3 = feed.wait_one(lambda e: e.get("outlet") == "TOWN2")
+        feed.publish({"action": "claimed", "outlet": "TOWN1"})  # takes a request out of the pool: wakes nobody
+        feed.publish({"action": "created", "outlet": "TOWN1", "request_id": 1})
+        await asyncio.sleep(0.05)
+        assert f1.done() and f1.result()["request_id"] == 1 and not f2.done() and not f3.done()
+        f2.cancel()  # the second waiter left before its wake arrived: the event goes on to the next
+        _, f4 = feed.wait_one(town1)
+        feed.wake_one({"action": "created", "outlet": "TOWN1", "request_id": 2})
+        await asyncio.sleep(0.05)
+        assert f4.done() and f4.result()["request_id"] == 2 and not f3.done()
+        feed.cancel_wait(w2)
+        _, f5 = feed.wait_one(town1)
+        feed.publish({"action": "released", "outlet": "TOWN1", "request_id": 3})
+        await asyncio.sleep(0.05)
+        assert f5.result()["request_id"] == 3 and not f3.done()
+        feed.publish({"action": "lease_expired", "outlet": "TOWN2", "request_id": 4})
+        await asyncio.sleep(0.05)
+        assert f3.result()["request_id"] == 4 and feed.waiters == 0
+        assert not feed.wake_one({"action": "created", "outlet": "TOWN1"})  # nobody waits
+
+    asyncio.run(scenario())
