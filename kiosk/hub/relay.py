@@ -57,6 +57,9 @@ class Relay:
         self._wake = threading.Event()
         self.concurrency = max(1, concurrency)  # deliveries in flight per hub process
         self._threads: list[threading.Thread] = []
+        self._in_flight: set[int] = set()  # cases this process is delivering: their leases are renewed together
+        self._keeper: threading.Thread | None = None
+        self._keeper_lock = threading.Lock()
         self._failures = 0          # consecutive PlatformUnavailable
         self._probe_at = 0.0        # monotonic time of the next probe while the platform is down
         self._probe_every = PROBE_MIN_S
@@ -194,10 +197,37 @@ class Relay:
                              .values(lease_until=now + dt.timedelta(seconds=self.lease_s))
                              .execution_options(synchronize_session=False)).rowcount == 1
 
-    def _heartbeat(self, case_id: int, done: threading.Event) -> None:
-        while not done.wait(self.lease_s / 3):
+    def renew_leases(self, case_ids: list[int]) -> int:
+        """Push the leases of several cases this worker holds in one statement; returns how many are still ours."""
+        now = utcnow()
+        with self.hub.sessions() as s, s.begin():
+            return s.execute(update(Case).where(Case.id.in_(case_ids), Case.locked_by == self.worker_id)
+                             .values(lease_until=now + dt.timedelta(seconds=self.lease_s))
+                             .execution_options(synchronize_session=False)).rowcount
+
+    def _track(self, case_id: int) -> None:
+        """A delivery starts: its lease is renewed every lease_s / 3 until `_untrack`. One keeper thread renews
+        every case in flight (started on demand), instead of a thread per delivery."""
+        with self._keeper_lock:
+            self._in_flight.add(case_id)
+            if self._keeper is None:
+                self._keeper = threading.Thread(target=self._keep_leases, name=f"{self.worker_id}-lease", daemon=True)
+                self._keeper.start()
+
+    def _untrack(self, case_id: int) -> None:
+        with self._keeper_lock:
+            self._in_flight.discard(case_id)
+
+    def _keep_leases(self) -> None:
+        while True:
+            time.sleep(self.lease_s / 3)
+            with self._keeper_lock:
+                ids = sorted(self._in_flight)
+                if not ids:
+                    self._keeper = None  # the next delivery starts a new keeper
+                    return
             try:
-                self.renew_lease(case_id)
+                self.renew_leases(ids)
             except Exception as exc:
                 self._throttle.exception("lease renewal failed", exc, key="lease")
 
@@ -219,10 +249,7 @@ class Relay:
         if platform is None:
             self._retry(case_id, "no platform adapter configured")
             return True
-        done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(case_id, done), daemon=True,
-                                name=f"{self.worker_id}-lease")
-        beat.start()
+        self._track(case_id)
         try:
             result = platform.submit(submission)
         except PlatformUnavailable as exc:
@@ -245,8 +272,7 @@ class Relay:
             self._finish(case_id, "submitted", case_no=result.case_no, promised_by=result.promised_by,
                          platform_status=result.status)
         finally:
-            done.set()
-            beat.join(1.0)
+            self._untrack(case_id)
         return True
 
     def _attempts(self, case_id: int) -> int:

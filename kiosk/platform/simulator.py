@@ -518,16 +518,28 @@ def create_app(db_path: str | Path, fail_rate: float = 0.0, latency_ms: int = 0,
     async def _api_error(request: Request, exc: ApiError):
         return JSONResponse({"error": exc.error, "message": exc.message}, status_code=exc.status)
 
-    @app.middleware("http")
-    async def _faults(request: Request, call_next):
-        if request.url.path.startswith("/api/"):
+    # Fault injection as a plain ASGI middleware: Starlette's @app.middleware("http") streams every response
+    # through a task group and took close to half the simulator's time under a relay's load.
+    async def _faults(scope, receive, send, inner):
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
             faults = app.state.faults
             if faults["latency_ms"] > 0:
                 await asyncio.sleep(faults["latency_ms"] / 1000.0)
             if faults["fail_rate"] > 0 and random.random() < faults["fail_rate"]:
-                return JSONResponse({"error": "unavailable", "message": "platform temporarily unavailable (injected fault)"},
-                                    status_code=503, headers={"Retry-After": "1"})
-        return await call_next(request)
+                refusal = JSONResponse({"error": "unavailable",
+                                        "message": "platform temporarily unavailable (injected fault)"},
+                                       status_code=503, headers={"Retry-After": "1"})
+                return await refusal(scope, receive, send)
+        return await inner(scope, receive, send)
+
+    class _FaultInjection:
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):
+            await _faults(scope, receive, send, self.inner)
+
+    app.add_middleware(_FaultInjection)
 
     async def signed(request: Request) -> str:
         body = await request.body()
