@@ -5,7 +5,8 @@ preview detection rate, output sizes and OCR legibility; ours against the classi
 
 Prints one JSON document. Time is reported as measured on real 5 MP frames (`ms_5mp_*`, never scaled from other
 sizes) and as the median of per-scene paired ratios ours/classic (`time_ratio`), so the mix of sizes and scene
-difficulty cancels out. Scenes come from `benchmarks/scenes.py` (seeded, exact corners). Scenes whose page crosses
+difficulty cancels out; `encode_ratio` is the median, over the 5 MP scenes, of the colour JPEG encoding's time
+now against the former BGR→RGB copy handed to PIL (same page, same bytes). Scenes come from `benchmarks/scenes.py` (seeded, exact corners). Scenes whose page crosses
 the frame edge are scored separately ("crossing"), so per-base figures are for whole pages. The classic reference is
 the widespread recipe (500 px height, Gaussian 5, Canny 75/200, five largest contours, first approxPolyDP(0.02·perimeter)
 4-gon) followed by our own flatten/clean/encode; a miss scores 0 and its page is processed uncropped.
@@ -81,6 +82,36 @@ def finish(image: np.ndarray, corners: np.ndarray | None, mode: str = "color") -
     return data, {"flatten": t1 - t0, "clean": t2 - t1, "encode": t3 - t2}
 
 
+def _encode_via_rgb_copy(page: np.ndarray) -> bytes:
+    """The colour JPEG encoding as it was before `bgr_image`: a reversed (BGR→RGB) copy of the page handed to
+    PIL. Kept as the reference for `encode_ratio` (same page, same settings, same bytes)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(page[..., ::-1])).save(buf, "JPEG", quality=JPEG_QUALITIES[0],
+                                                                dpi=(DEFAULT_DPI, DEFAULT_DPI), optimize=True,
+                                                                subsampling=2)
+    return buf.getvalue()
+
+
+def encode_pair(image: np.ndarray, corners: np.ndarray | None) -> float:
+    """Encode one cleaned colour page both ways (alternating order) and return now/before."""
+    if corners is None:
+        h, w = image.shape[:2]
+        corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    page = enhance.clean(flatten(image, corners, page_geometry(corners), DEFAULT_DPI), "color", DEFAULT_DPI)
+    now, before = [], []
+    for k in range(2):
+        for fn, acc in ((lambda: encode_page(page, "jpeg", "color", DEFAULT_DPI, JPEG_QUALITIES[0]), now),
+                        (lambda: _encode_via_rgb_copy(page), before))[::1 if k == 0 else -1]:
+            t0 = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t0)
+    return min(now) / min(before)
+
+
 def _mean(xs):
     return round(float(np.mean(xs)), 4) if xs else None
 
@@ -95,6 +126,7 @@ def run_scenes(count: int, seed: int, sizes=None) -> dict:
     cards = {"ours": [], "classic": []}
     times_5mp = {"ours": [], "classic": []}  # real 5 MP frames only, never scaled from other sizes
     ratios: list[float] = []  # ours / classic on the same scene: paired, so scene difficulty cancels out
+    encode_ratios: list[float] = []  # colour JPEG encoding now / with the old BGR→RGB copy, same page (5 MP scenes)
     steps: dict[str, dict[str, dict[str, list[float]]]] = {}
     kb_color, kb_bw = [], []
     for i in range(count):
@@ -127,6 +159,8 @@ def run_scenes(count: int, seed: int, sizes=None) -> dict:
                     bw, _ = finish(sc.image, corners, mode="bw")
                     kb_bw.append(len(bw) / 1024)
         ratios.append(totals["ours"] / totals["classic"])
+        if sc.frame_size == FIVE_MP:
+            encode_ratios.append(encode_pair(sc.image, detect_page(sc.image).corners))
     bases = {}
     for b, r in per_base.items():
         bases[b] = {"ji_ours": _mean(r["ours"]), "ji_classic": _mean(r["classic"]), "n": len(r["ours"]),
@@ -141,6 +175,7 @@ def run_scenes(count: int, seed: int, sizes=None) -> dict:
         "n_5mp": len(times_5mp["ours"]),
         "time_ratio": round(float(statistics.median(ratios)), 3) if ratios else None,
         "time_ratio_p90": round(float(np.percentile(ratios, 90)), 3) if ratios else None,
+        "encode_ratio": round(float(statistics.median(encode_ratios)), 3) if encode_ratios else None,
         "ms_by_size": {size: {name: {k: _median(v) for k, v in rec.items()} for name, rec in by.items()}
                        for size, by in steps.items()},
         "kb_color_a4": round(float(np.median(kb_color)), 1) if kb_color else None,

@@ -81,7 +81,7 @@ def load_image(path: str) -> np.ndarray:
                           "the file is damaged or truncated; capture or copy it again") from None
     if arr.ndim == 2:
         return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
-    return np.ascontiguousarray(arr[..., ::-1])
+    return cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -203,6 +203,16 @@ def _resample(page: np.ndarray, src_dpi: int, dst_dpi: int) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
+def bgr_image(page: np.ndarray):
+    """A PIL RGB image of an OpenCV (BGR) page: PIL swaps the channels while it copies the pixels in, so no
+    reversed copy of the page is made first (that copy cost more than the JPEG encoding)."""
+    from PIL import Image
+
+    page = np.ascontiguousarray(page)
+    h, w = page.shape[:2]
+    return Image.frombuffer("RGB", (w, h), page, "raw", "BGR", 0, 1)  # a decoded copy (BGR cannot be mapped)
+
+
 def encode_page(page: np.ndarray, fmt: str, mode: str, dpi: int, quality: int | None) -> bytes:
     """One cleaned page as JPEG, PNG or (bilevel) CCITT G4 TIFF bytes carrying its dpi."""
     from PIL import Image
@@ -215,7 +225,7 @@ def encode_page(page: np.ndarray, fmt: str, mode: str, dpi: int, quality: int | 
         else:
             im.save(buf, "PNG", optimize=True, dpi=(dpi, dpi))
         return buf.getvalue()
-    im = Image.fromarray(page if page.ndim == 2 else np.ascontiguousarray(page[..., ::-1]))
+    im = Image.fromarray(page) if page.ndim == 2 else bgr_image(page)
     if fmt == "png":
         im.save(buf, "PNG", compress_level=6, dpi=(dpi, dpi))
     else:
