@@ -43,17 +43,21 @@ ITEM_CODE, ITEM_NAME = "11610113MB2951836X4000105044000", "高龄津贴申请"
 
 
 # -- child processes ----------------------------------------------------------------------------------------
-def _serve(app, port: int) -> None:
+def _serve(app, port: int, role: str = "") -> None:
     import uvicorn
+
+    if os.environ.get("HUB_BENCH_PIDS"):  # for attaching a profiler (py-spy) to one phase's process
+        with open(os.environ["HUB_BENCH_PIDS"], "a") as f:
+            f.write(f"{role} {os.getpid()}\n")
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, log_config=None)
 
 
-def run_simulator(db_path: str, port: int) -> None:
+def run_simulator(db_path: str, port: int, latency_ms: int = 0) -> None:
     logging.basicConfig(level=logging.ERROR)
     from kiosk.platform.simulator import create_app
 
-    _serve(create_app(db_path), port)
+    _serve(create_app(db_path, latency_ms=latency_ms), port, "simulator")
 
 
 def run_hub(db_url: str, upload_dir: str, sim_url: str, port: int, relay: bool, concurrency: int) -> None:
@@ -63,7 +67,7 @@ def run_hub(db_url: str, upload_dir: str, sim_url: str, port: int, relay: bool, 
 
     app = create_app(db_url, ReferenceHttpAdapter(sim_url, APP_ID, SECRET), upload_dir=upload_dir, migrate=False,
                      relay=relay, relay_concurrency=concurrency)
-    _serve(app, port)
+    _serve(app, port, f"hub relay={relay} concurrency={concurrency}")
 
 
 def run_kiosk(device: str, token: str, hub_url: str, data_dir: str, first: int, count: int, material_bytes: int,
@@ -141,7 +145,8 @@ class Bench:
         self.upload_dir = tmp / "uploads"
         self.sim_port = _free_port()
         self.sim_url = f"http://127.0.0.1:{self.sim_port}"
-        self.sim = self.ctx.Process(target=run_simulator, args=(str(tmp / "platform.db"), self.sim_port), daemon=True)
+        self.sim = self.ctx.Process(target=run_simulator, daemon=True,
+                                    args=(str(tmp / "platform.db"), self.sim_port, args.platform_latency_ms))
         self.hub = None
         self.hub_url = ""
         self.next_no = 1
@@ -330,6 +335,9 @@ def main() -> None:
     ap.add_argument("--relay-concurrency", type=int, default=None,
                     help="deliveries in flight (default: the hub's default, hub.relay_concurrency)")
     ap.add_argument("--material-bytes", type=int, default=100_000)
+    ap.add_argument("--platform-latency-ms", type=int, default=0,
+                    help="the simulator answers each platform call this much later (a network and a busy platform;"
+                         " default 0, as fast as it can)")
     ap.add_argument("--catalog-items", type=int, default=3000)
     ap.add_argument("--catalog-requests", type=int, default=20)
     args = ap.parse_args()
@@ -358,7 +366,7 @@ def main() -> None:
         bench = Bench(args, tmp_path, db_url)
         out: dict = {"benchmark": "hub_throughput", "engine": engine_name, "smoke": args.smoke,
                      "cases_per_phase": args.cases, "material_bytes": args.material_bytes,
-                     "relay_concurrency": args.relay_concurrency}
+                     "relay_concurrency": args.relay_concurrency, "platform_latency_ms": args.platform_latency_ms}
         try:
             bench.start()
             few, many = args.kiosks[0], args.kiosks[-1]
