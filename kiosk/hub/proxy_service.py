@@ -77,6 +77,40 @@ MANDATE_TRANSITIONS = {
 }
 MAX_SIGNATURE_BYTES = 300 * 1024
 REQUEST_COLUMNS = tuple(c.key for c in ProxyRequest.__table__.columns)
+CREATE_COLUMNS = tuple(c for c in REQUEST_COLUMNS if c not in ("id", "request_no"))
+# A new request on PostgreSQL, one statement in autocommit: its number needs its id, so the id is drawn first;
+# a key used before inserts nothing (and answers no row); the events keep their order and NOTIFY goes on commit.
+CREATE_PG = """
+WITH nid AS (SELECT nextval(pg_get_serial_sequence('proxy_requests', 'id')) AS id),
+ins AS (
+    INSERT INTO proxy_requests (id, request_no, {columns})
+    VALUES ((SELECT id FROM nid),
+            COALESCE(CAST(:request_no AS varchar), (SELECT CAST(:no_prefix AS text)
+                     || CASE WHEN id < 1000000 THEN lpad(id::text, 6, '0') ELSE id::text END FROM nid)),
+            {values})
+    ON CONFLICT (idem_client, idem_key) DO NOTHING
+    RETURNING id, request_no
+), logged AS (
+    INSERT INTO proxy_events (request_id, at, actor, device, action, from_status, to_status, level, note, detail)
+    SELECT ins.id, :now, e.actor, e.device, e.action, NULL, e.to_status, 0, '', e.detail
+    FROM ins CROSS JOIN LATERAL (VALUES
+        (1, CAST(:actor AS varchar), CAST(:device AS varchar), 'created', 'new', CAST(:created_detail AS json)),
+        (2, CAST(:system AS varchar), CAST(NULL AS varchar), 'notified', NULL, CAST(:notified_detail AS json))
+    ) AS e (n, actor, device, action, to_status, detail)
+    ORDER BY e.n
+    RETURNING id, action
+)
+SELECT ins.id, ins.request_no, logged.id AS event_id,
+       CASE WHEN CAST(:notify_channel AS text) <> '' THEN pg_notify(CAST(:notify_channel AS text),
+           json_build_array(json_build_object(
+               'event_id', logged.id, 'request_id', ins.id, 'request_no', ins.request_no, 'action', 'created',
+               'status', 'new', 'level', 0, 'outlet', CAST(:outlet_code AS text), 'kind', CAST(:kind AS text),
+               'mode', CAST(:mode AS text), 'priority', CAST(:priority AS text), 'at', CAST(:at AS text),
+               '_created_by', CAST(:created_by AS text), '_holder', NULL, '_origin', CAST(:origin AS text)))::text)
+       END AS notified
+FROM ins JOIN logged ON logged.action = 'created'
+""".format(columns=", ".join(CREATE_COLUMNS),
+           values=", ".join("CAST(:materials AS json)" if c == "materials" else f":{c}" for c in CREATE_COLUMNS))
 # The claim on PostgreSQL, one statement in autocommit (its own transaction, one round trip): what _claim_next and
 # _take do on SQLite. `pick` locks the best row of the pool and skips rows other claimers hold, so two clerks never
 # get the same request; the events keep their order (claimed, then notified) and the NOTIFY is sent on commit.
@@ -373,6 +407,10 @@ class ProxyService:
             raise Forbidden(f"outlet {body.outlet} is outside the subtree of {caller.outlet_code}")
         item_name = self._check_item(body)
         fp = fingerprint(body)
+        if self.is_pg and not body.materials:
+            done = self._insert_pg(caller, key, body, fp, device_id, item_name, device)
+            if done is not None:
+                return done
         for _ in range(3):
             try:
                 return self._insert(caller, key, body, fp, device_id, item_name, device)
@@ -449,6 +487,72 @@ class ProxyService:
             self._catalog_loaded = now
             return index.get(item_code)
 
+    def _new_request(self, caller: Caller, key: str, body: ProxyRequestIn, fp: str, device_id, item_name,
+                     materials: list[dict], now: dt.datetime) -> ProxyRequest:
+        """The new request's row (personal fields encrypted, SLA due time), not yet added to a session."""
+        days = self.settings.sla_days.get("complaint" if body.kind == "complaint" else body.mode, 3)
+        due = self.calendar.due(now, days)
+        a = body.applicant
+        if hasattr(a, "uscc"):
+            applicant = {"type": "org", "org_name": a.org_name, "uscc": a.uscc, "contact_name": a.contact_name}
+            display = f"{a.org_name[:60]} {a.uscc}"
+        else:
+            applicant = {"type": "person", "name": a.name, "id_number": a.id_number, "card_type": a.card_type}
+            display = f"{mask_name(a.name)} {mask_document_number(a.id_number)}"
+        req = ProxyRequest(
+            request_no=body.request_no or f"tmp-{uuid.uuid4().hex}", kind=body.kind, channel=body.channel,
+            device_id=device_id, outlet_code=body.outlet, item_code=body.item_code,
+            item_name=item_name or body.item_name, mode=body.mode, applicant_type=applicant["type"],
+            applicant_enc=self.cipher.encrypt_json(applicant, "proxy_requests.applicant_enc"),
+            applicant_masked=display[:120],
+            phone_enc=self.cipher.encrypt(body.contact_phone, "proxy_requests.phone_enc"),
+            phone_masked=mask_phone(body.contact_phone)[:32],
+            address_enc=self.cipher.encrypt(body.address, "proxy_requests.address_enc") if body.address else None,
+            details_enc=self.cipher.encrypt(body.details, "proxy_requests.details_enc") if body.details else None,
+            priority=body.priority, priority_rank=0 if body.priority == "green" else 1,
+            green_reason=body.green_reason, status="new", level=0, claims=0,
+            sla_days=days, sla_due_at=due, sla_budget_s=max(1, self.calendar.working_seconds(now, due)),
+            sla_paused_s=0, sla_stage=0, materials=materials, delivery=body.delivery,
+            created_by=caller.actor, created_by_token=caller.token_id, idem_client=caller.actor, idem_key=key,
+            idem_fingerprint=fp, created_at=now, updated_at=now)
+        return req
+
+    def _insert_pg(self, caller, key, body: ProxyRequestIn, fp, device_id, item_name,
+                   device) -> tuple[int, dict] | None:
+        """PostgreSQL, for a request without materials: the insert, its `created` and `notified` events and the
+        NOTIFY in one statement (CREATE_PG). None when the key was used before or the request number is taken:
+        the caller then takes the general path, which answers the replay or the conflict."""
+        now = utcnow()
+        req = self._new_request(caller, key, body, fp, device_id, item_name, [], now)
+        params = {c: getattr(req, c) for c in CREATE_COLUMNS}
+        params["materials"] = json.dumps(req.materials or [])
+        params.update(
+            no_prefix=f"HUB-{now.astimezone(CST):%Y%m%d}-", now=now, actor=caller.actor, device=device or device_id,
+            created_detail=json.dumps({"channel": body.channel, "kind": body.kind, "mode": body.mode,
+                                       "priority": body.priority}, ensure_ascii=False),
+            notified_detail=json.dumps({"template": "received", "phone": req.phone_masked,
+                                        "gateway": getattr(self.gateway, "name", type(self.gateway).__name__)},
+                                       ensure_ascii=False),
+            system=ACTOR, notify_channel=self.channel or "", at=iso(now), origin=self.feed.origin)
+        params["request_no"] = body.request_no
+        try:
+            with self._autocommit.connect() as conn:
+                row = conn.execute(text(CREATE_PG), params).mappings().first()
+        except IntegrityError:
+            return None  # the request number is taken
+        if row is None:
+            return None  # this Idempotency-Key was used before (or is being used right now)
+        req.id, req.request_no = row["id"], row["request_no"]
+        self.feed.publish({"event_id": row["event_id"], "request_id": req.id, "request_no": req.request_no,
+                           "action": "created", "status": "new", "level": 0, "outlet": req.outlet_code,
+                           "kind": req.kind, "mode": req.mode, "priority": req.priority, "at": iso(now),
+                           "_created_by": req.created_by, "_holder": None, "_origin": self.feed.origin})
+        deliver(self.gateway, body.contact_phone, "received",
+                {"request_no": req.request_no, "outlet_name": self._outlet_name(None, req.outlet_code)})
+        log.info("proxy request received", extra={"request_no": req.request_no, "outlet": req.outlet_code,
+                                                   "kind": req.kind, "mode": req.mode})
+        return 201, self.out(None, req, mandate=None, now=now)
+
     def _insert(self, caller, key, body: ProxyRequestIn, fp, device_id, item_name, device) -> tuple[int, dict]:
         with self.tx() as t:
             s = t.s
@@ -464,31 +568,7 @@ class ProxyService:
                 raise Conflict(f"request number {body.request_no} was already used under another Idempotency-Key")
             materials = self._materials(s, caller, body)
             now = utcnow()
-            days = self.settings.sla_days.get("complaint" if body.kind == "complaint" else body.mode, 3)
-            due = self.calendar.due(now, days)
-            a = body.applicant
-            if hasattr(a, "uscc"):
-                applicant = {"type": "org", "org_name": a.org_name, "uscc": a.uscc, "contact_name": a.contact_name}
-                display = f"{a.org_name[:60]} {a.uscc}"
-            else:
-                applicant = {"type": "person", "name": a.name, "id_number": a.id_number, "card_type": a.card_type}
-                display = f"{mask_name(a.name)} {mask_document_number(a.id_number)}"
-            req = ProxyRequest(
-                request_no=body.request_no or f"tmp-{uuid.uuid4().hex}", kind=body.kind, channel=body.channel,
-                device_id=device_id, outlet_code=body.outlet, item_code=body.item_code,
-                item_name=item_name or body.item_name, mode=body.mode, applicant_type=applicant["type"],
-                applicant_enc=self.cipher.encrypt_json(applicant, "proxy_requests.applicant_enc"),
-                applicant_masked=display[:120],
-                phone_enc=self.cipher.encrypt(body.contact_phone, "proxy_requests.phone_enc"),
-                phone_masked=mask_phone(body.contact_phone)[:32],
-                address_enc=self.cipher.encrypt(body.address, "proxy_requests.address_enc") if body.address else None,
-                details_enc=self.cipher.encrypt(body.details, "proxy_requests.details_enc") if body.details else None,
-                priority=body.priority, priority_rank=0 if body.priority == "green" else 1,
-                green_reason=body.green_reason, status="new", level=0, claims=0,
-                sla_days=days, sla_due_at=due, sla_budget_s=max(1, self.calendar.working_seconds(now, due)),
-                sla_paused_s=0, sla_stage=0, materials=materials, delivery=body.delivery,
-                created_by=caller.actor, created_by_token=caller.token_id, idem_client=caller.actor, idem_key=key,
-                idem_fingerprint=fp, created_at=now, updated_at=now)
+            req = self._new_request(caller, key, body, fp, device_id, item_name, materials, now)
             s.add(req)
             s.flush()
             if not body.request_no:

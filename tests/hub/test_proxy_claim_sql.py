@@ -1,6 +1,7 @@
-"""The claim as one statement (PostgreSQL) and its SQLite counterpart: concurrent claimers never share a request,
-green first then oldest, the lease, the `claimed` then `notified` events, the feed message and (PostgreSQL) the
-NOTIFY payload; the long-poll claim wakes one waiter per new request (kiosk.hub.proxy_feed.Feed.wake_one)."""
+"""The claim and the create as one statement (PostgreSQL) and their SQLite counterparts: concurrent claimers never
+share a request, green first then oldest, the lease, the `claimed` then `notified` events, the feed message and
+(PostgreSQL) the NOTIFY payload; a new request's number, events, replays and conflicts; the long-poll claim wakes
+one waiter per new request (kiosk.hub.proxy_feed.Feed.wake_one)."""
 from __future__ import annotations
 
 import asyncio
@@ -157,3 +158,37 @@ def test_one_waiter_is_woken_per_new_request():
         assert not feed.wake_one({"action": "created", "outlet": "TOWN1"})  # nobody waits
 
     asyncio.run(scenario())
+
+
+def test_create_statement_number_events_replays_and_conflicts(proxy_hub):
+    import re
+    import uuid
+
+    svc = proxy_hub.service
+    key = str(uuid.uuid4())
+    r = proxy_hub.create(key=key, priority="green", green_reason="pregnant")
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert re.fullmatch(r"HUB-\d{8}-\d{6,}", doc["request_no"]) and doc["request_no"].endswith(f"{doc['id']:06d}")
+    assert doc["status"] == "new" and doc["priority"] == "green" and doc["contact_phone"] == "137****9050"
+    created, notified = events_of(proxy_hub, doc["id"])[:2]
+    assert (created.action, created.actor, created.from_status, created.to_status) == (
+        "created", "kiosk:K0001", None, "new")
+    assert created.detail == {"channel": "kiosk", "kind": "proxy", "mode": "remote_guidance", "priority": "green"}
+    assert notified.action == "notified" and notified.detail["template"] == "received"
+    assert notified.detail["phone"] == "137****9050" and notified.id > created.id
+    with proxy_hub.app.state.hub.sessions() as s:
+        row = s.get(ProxyRequest, doc["id"])
+        assert row.priority_rank == 0 and row.claims == 0 and row.level == 0 and row.materials == []
+        assert svc.cipher.decrypt_text(row.phone_enc, "proxy_requests.phone_enc") == "13700009050"
+    again = proxy_hub.create(key=key, priority="green", green_reason="pregnant")
+    assert again.status_code == 200 and again.json()["id"] == doc["id"]  # the replay
+    assert proxy_hub.create(key=key).status_code == 422  # the same key with another body
+    issued = proxy_hub.create(request_no="K0001-20261201-0042", device_id="K0001")
+    assert issued.status_code == 201 and issued.json()["request_no"] == "K0001-20261201-0042"
+    taken = proxy_hub.create(request_no="K0001-20261201-0042", device_id="K0001")
+    assert taken.status_code == 409 and "already used" in taken.json()["detail"]
+    with proxy_hub.app.state.hub.sessions() as s:
+        assert len(list(s.scalars(select(ProxyRequest.id)))) == 2  # nothing half-written
+    sent = [t for _, t, p in svc.gateway.sent if p["request_no"] == doc["request_no"]]
+    assert sent == ["received"]  # once, not again for the replay
