@@ -398,9 +398,18 @@ class Terminal:
             "pickup_code": pickup_code,
         }
         receipt_bytes, preview = self.render_receipt("acceptance", data, receipt_no)
+        copy_bytes = receipt_bytes
+        if pickup_code:
+            # The copy kept with the case leaves the 取件码 out: the hub holds only its HMAC (a reprint has no code;
+            # the applicant's card still finds the result at 代发).
+            from kiosk.receipt import render_receipt
+
+            prn = self.cfg.devices.printer
+            copy_bytes = render_receipt("acceptance", {**data, "pickup_code": ""}, paper=prn.paper, charset=prn.charset,
+                                        qr=prn.qr, hotline=self.cfg.kiosk.hotline)
         # The rendered receipt stays with the case (outbox, then hub) so a clerk can reprint it.
         try:
-            self.outbox().attach_receipt(receipt_no, receipt_bytes)
+            self.outbox().attach_receipt(receipt_no, copy_bytes)
             if self._outbox_worker is not None:
                 self._outbox_worker.wake()
         except (KioskError, OSError):

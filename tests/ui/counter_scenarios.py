@@ -195,6 +195,15 @@ def entry(work: Path) -> dict:
             row = db.execute("SELECT channel, created_by, status FROM cases WHERE receipt_no = ?", (receipt_no,)).fetchone()
             db.close()
             time.sleep(0.3)
+        # The receipt copy kept at the hub for reprints carries no 取件码 (the hub holds only its HMAC).
+        copy_text = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and copy_text is None:
+            db = sqlite3.connect(stack.hub_db[len("sqlite:///"):])
+            got = db.execute("SELECT escpos FROM receipt_copies WHERE receipt_no = ?", (receipt_no,)).fetchone()
+            db.close()
+            copy_text = decode(bytes(got[0])).text if got else None
+            time.sleep(0.3)
         # The form (with the counter's stamp) is sealed with the hub key: read it the way the hub does.
         from kiosk.hub.app import create_app
 
@@ -209,7 +218,7 @@ def entry(work: Path) -> dict:
             pickup_bound = s.get(PickupHash, receipt_no) is not None
         return {"receipt_no": receipt_no, "case": list(row) if row else None, "counter": form.get("counter"),
                 "slip": decode(stack.printer.received).text, "back_at": back_at, "pickup_line": pickup_line,
-                "pickup_code": pickup_code, "delivery": delivery, "pickup_bound": pickup_bound}
+                "pickup_code": pickup_code, "delivery": delivery, "pickup_bound": pickup_bound, "copy_text": copy_text}
 
 
 def full_proxy(work: Path) -> dict:

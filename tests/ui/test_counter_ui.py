@@ -58,6 +58,7 @@ def test_entry_for_a_citizen_at_the_counter(tmp_path):
         code = r["pickup_code"]
         assert len(code) == 6 and f"取 件 码：{code}" in r["slip"] and code in r["pickup_line"]
         assert r["pickup_bound"] is True
+        assert r["copy_text"] and r["receipt_no"] in r["copy_text"] and "取 件 码" not in r["copy_text"]
 
 
 def test_full_proxy_from_claim_to_filed(tmp_path):
