@@ -131,47 +131,70 @@ class Processes:
                 proc.wait(5)
 
 
-class FeedWatch:
-    """A listening clerk: records when each `created` event arrives on the live feed."""
+def _watch_feed(hub_url: str, token: str, ready, stop, out) -> None:
+    """In a process of its own (so the clients' threads do not delay it): read the live feed, and when told to
+    stop send back when each `created` event arrived (time.monotonic is the same clock in every process)."""
+    parts = urlsplit(hub_url)
+    arrivals: dict[int, float] = {}
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    conn.request("GET", "/api/v1/proxy-requests/feed", headers={"Authorization": f"Bearer {token}"})
+    resp = conn.getresponse()
+    if resp.status != 200:
+        out.send({"error": f"feed answered {resp.status}"})
+        return
 
-    def __init__(self, hub_url: str, token: str) -> None:
-        parts = urlsplit(hub_url)
-        self.arrivals: dict[int, float] = {}
-        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        self.conn.request("GET", "/api/v1/proxy-requests/feed", headers={"Authorization": f"Bearer {token}"})
-        self.resp = self.conn.getresponse()
-        if self.resp.status != 200:
-            raise RuntimeError(f"feed answered {self.resp.status}")
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-        self.ready.wait(10)
-
-    def _read(self) -> None:
+    def read() -> None:
         kind = None
         try:
             while True:
-                raw = self.resp.readline()
+                raw = resp.readline()
                 if not raw:
                     return
                 line = raw.decode("utf-8").rstrip("\r\n")
                 if line.startswith("event: "):
                     kind = line[7:]
                     if kind == "ready":
-                        self.ready.set()
+                        ready.set()
                 elif line.startswith("data: ") and kind == "proxy":
                     ev = json.loads(line[6:])
                     if ev.get("action") == "created":
-                        self.arrivals.setdefault(ev["request_id"], time.monotonic())
+                        arrivals.setdefault(ev["request_id"], time.monotonic())
         except Exception:
             return
 
+    threading.Thread(target=read, daemon=True).start()
+    stop.wait()
+    time.sleep(0.5)  # the last events on their way
+    out.send(dict(arrivals))
+    try:
+        conn.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class FeedWatch:
+    """A listening clerk in its own process: when each `created` event arrived on its live feed."""
+
+    def __init__(self, hub_url: str, token: str) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self.ready, self.stop = ctx.Event(), ctx.Event()
+        self.recv, send = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_watch_feed, args=(hub_url, token, self.ready, self.stop, send), daemon=True)
+        self.proc.start()
+        self.arrivals: dict[int, float] = {}
+        if not self.ready.wait(30):
+            raise RuntimeError("the live feed did not answer within 30 s")
+
     def close(self) -> None:
-        try:
-            self.conn.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.conn.close()
+        self.stop.set()
+        if self.recv.poll(30):
+            got = self.recv.recv()
+            self.arrivals = {int(k): v for k, v in got.items()} if "error" not in got else {}
+        self.proc.join(10)
+        if self.proc.is_alive():
+            self.proc.kill()
 
 
 def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: list[str], total: int) -> dict:
