@@ -18,7 +18,8 @@ Phases, in one run:
    If-None-Match (304), median of `--catalog-requests`.
 
 Relay rates come from the hub's own timestamps (cases' `updated_at` when delivered: (n - 1) / (last - first)),
-read once after the phase. The benchmark waits for a phase's end by asking the simulator's `/sim/count` twice a
+read once after the phase, with the CPU time the hub and the simulator spent per case (from /proc: it varies
+far less with the machine's load than the rates do). The benchmark waits for a phase's end by asking the simulator's `/sim/count` twice a
 second, so waiting costs the measured processes nothing worth counting. Prints one JSON line; `--smoke` is
 small and quick.
 """
@@ -129,6 +130,16 @@ def _wait_http(url: str, proc, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
+def _cpu_s(proc) -> float:
+    """User + system CPU seconds of a child process so far (Linux /proc), threads included."""
+    try:
+        with open(f"/proc/{proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stop(proc) -> None:
     if proc.is_alive():
         proc.terminate()  # uvicorn shuts down gracefully on SIGTERM (the relay stops with the lifespan)
@@ -205,15 +216,18 @@ class Bench:
         self.next_no += max(per) + 1
         for _ in procs:
             ready.get(timeout=300)
+        hub0 = _cpu_s(self.hub)
         start.set()
         done = [results.get(timeout=600) for _ in procs]
+        hub_cpu = _cpu_s(self.hub) - hub0
         for p in procs:
             p.join(30)
         sent = sum(d["sent"] for d in done)
         errors = [d["error"] for d in done if d["error"]] + [f"{d['failed']} failed" for d in done if d["failed"]]
         span = max(d["t1"] for d in done) - min(d["t0"] for d in done)
         return {"kiosks": kiosks, "cases": cases, "sent": sent, "seconds": round(span, 3),
-                "cases_per_s": round(sent / span, 2), "errors": errors[:3]}
+                "cases_per_s": round(sent / span, 2), "hub_cpu_ms_per_case": round(hub_cpu * 1000 / max(1, sent), 2),
+                "errors": errors[:3]}
 
     def wait_relayed(self, total: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -254,13 +268,19 @@ class Bench:
             engine.dispose()
 
     def relay(self, concurrency: int, since_id: int, total: int) -> dict:
-        """Start a hub whose relay drains the backlog; its rate from the hub's delivery timestamps."""
+        """Start a hub whose relay drains the backlog; its rate from the hub's delivery timestamps, and the CPU
+        the hub and the simulator spent per case once the hub was up (less sensitive to the machine's load)."""
         self.hub_up(relay=True, concurrency=concurrency)
+        ready, hub0, sim0 = time.time(), _cpu_s(self.hub), _cpu_s(self.sim)
         ok = self.wait_relayed(total, timeout=max(120.0, total * 2.0))
+        hub_cpu, sim_cpu = _cpu_s(self.hub) - hub0, _cpu_s(self.sim) - sim0
         self.hub_down()
         done = sorted(b for _, b in self.relay_times(since_id))
         rate = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 and done[-1] > done[0] else 0.0
-        return {"concurrency": concurrency, "cases": len(done), "all_relayed": ok, "cases_per_s": round(rate, 2)}
+        after = sum(1 for b in done if b >= ready) or 1
+        return {"concurrency": concurrency, "cases": len(done), "all_relayed": ok, "cases_per_s": round(rate, 2),
+                "hub_cpu_ms_per_case": round(hub_cpu * 1000 / after, 2),
+                "platform_cpu_ms_per_case": round(sim_cpu * 1000 / after, 2)}
 
     def catalog(self, items: int, requests_n: int) -> dict:
         """Synthetic catalog of `items` items in the hub's cache; GET full and 304 times (ms, median)."""
@@ -414,6 +434,9 @@ def main() -> None:
         "relay_c1_cases_per_s": relay_c1,
         "relay_speedup": round(relay_rate / relay_c1, 2) if relay_c1 else None,
         "relay_intake_ratio": round(relay_rate / intake_many, 2) if intake_many else None,
+        "relay_cpu_ms_per_case": round(out["relay"]["hub_cpu_ms_per_case"] + out["relay"]["platform_cpu_ms_per_case"], 2),
+        "relay_c1_cpu_ms_per_case": round(out["relay_c1"]["hub_cpu_ms_per_case"]
+                                          + out["relay_c1"]["platform_cpu_ms_per_case"], 2),
         "delay_p95_s": out["burst"]["delay_p95_s"],
         "catalog_full_ms": out["catalog"]["full_ms"],
         "catalog_304_ms": out["catalog"]["not_modified_ms"],
