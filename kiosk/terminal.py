@@ -398,25 +398,32 @@ class Terminal:
             "pickup_code": pickup_code,
         }
         receipt_bytes, preview = self.render_receipt("acceptance", data, receipt_no)
+        try:
+            printed, printer_message = self.print_receipt(receipt_bytes)
+        except BaseException:
+            self._keep_receipt_copy(receipt_no, receipt_bytes)
+            raise
         copy_bytes = receipt_bytes
-        if pickup_code:
-            # The copy kept with the case leaves the 取件码 out: the hub holds only its HMAC (a reprint has no code;
-            # the applicant's card still finds the result at 代发).
+        if pickup_code and printed:
+            # The citizen holds the printed 取件码: the copy kept with the case leaves it out, so the hub holds the
+            # code only as its HMAC (a receipt that could not be printed keeps it, for the clerk's reprint).
             from kiosk.receipt import render_receipt
 
             prn = self.cfg.devices.printer
             copy_bytes = render_receipt("acceptance", {**data, "pickup_code": ""}, paper=prn.paper, charset=prn.charset,
                                         qr=prn.qr, hotline=self.cfg.kiosk.hotline)
-        # The rendered receipt stays with the case (outbox, then hub) so a clerk can reprint it.
+        self._keep_receipt_copy(receipt_no, copy_bytes)
+        return SubmitResult(receipt_no, case_no, pending, printed, printer_message, tracking_url, receipt_bytes, preview,
+                            data["promised_by"], pickup_code)
+
+    def _keep_receipt_copy(self, receipt_no: str, escpos: bytes) -> None:
+        """The rendered receipt stays with the case (outbox, then hub) so a clerk can reprint it."""
         try:
-            self.outbox().attach_receipt(receipt_no, copy_bytes)
+            self.outbox().attach_receipt(receipt_no, escpos)
             if self._outbox_worker is not None:
                 self._outbox_worker.wake()
         except (KioskError, OSError):
             log.exception("the receipt copy could not be kept with case %s", receipt_no)
-        printed, printer_message = self.print_receipt(receipt_bytes)
-        return SubmitResult(receipt_no, case_no, pending, printed, printer_message, tracking_url, receipt_bytes, preview,
-                            data["promised_by"], pickup_code)
 
     def _deliver(self, receipt_no: str, wait_case_no_s: float, give_up: threading.Event) -> dict:
         """Drain the outbox and wait for the 办件编号 on a thread of its own, so that giving up returns at once
