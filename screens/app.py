@@ -61,6 +61,16 @@ class Translator:
         return gettext(message, self.language)
 
 
+def _after_first_frame(callback: Callable[[], None]) -> None:
+    """Call `callback` on the clock tick after the window's next frame has been drawn."""
+
+    def flipped(*_):
+        Window.unbind(on_flip=flipped)
+        Clock.schedule_once(lambda dt: callback(), 0)
+
+    Window.bind(on_flip=flipped)
+
+
 class _KeepRunning(ExceptionHandler):
     """One bad callback must not take the kiosk down: log it, tell the citizen, go home."""
 
@@ -133,9 +143,8 @@ class KioskApp(App):
         importlib.import_module("screens.widgets")
         importlib.import_module("screens.device_banner")  # used by home.kv
         self.sm = LazyScreenManager(transition=NoTransition())
-        for name in SCREENS:  # each screen is built when first shown (home now), the rest while home idles
-            module = importlib.import_module(f"screens.{name}")
-            self.sm.add_lazy(name, module.SCREEN_CLASS)
+        for name in SCREENS:  # each screen is built when first shown (home now), the rest while home idles;
+            self.sm.add_lazy_module(name, f"screens.{name}")  # its module and .kv are loaded then, not at start
         self.sm.build("home")
         load_kv("root")
         root = Builder.load_string("KioskRoot:")
@@ -165,19 +174,25 @@ class KioskApp(App):
         Window.bind(on_touch_down=self._on_any_touch, on_key_down=self._on_any_key)
         self.terminal.add_card_listener(lambda event: Clock.schedule_once(lambda dt: self._on_card_event(event), 0))
         self.terminal.status_listeners.append(lambda st: Clock.schedule_once(lambda dt: self._on_device_status(st), 0))
-        try:
-            self.terminal.start()
-        except Exception as exc:  # a missing reader must not stop the kiosk: the screen says so
-            log.error("device start failed: %s", exc)
+        # Home is drawn first; the devices, the outbox (its HTTP client import alone is ~0.3 s) and the installer's
+        # screens start on the next clock tick after that first frame.
+        _after_first_frame(self._start_devices)
         self._refresh_status()
         Clock.schedule_interval(lambda dt: self._refresh_status(), 1.0)
-        importlib.import_module("screens.installer").install(self)  # PIN pad behind a hidden gesture on home
         importlib.import_module("kiosk.watchdog").feed_from_clock(Clock)  # systemd restarts a frozen UI
         self.go("home")
         memory.freeze()  # what start-up made lives as long as the app: kept out of later collections (kiosk.memory)
         self.sm.prebuild()
         # The outbox keeps uploading pages after the citizen has gone: hand the freed heap back while home idles.
         Clock.schedule_interval(lambda dt: self.current == "home" and memory.trim(), 20)
+
+    def _start_devices(self) -> None:
+        try:
+            self.terminal.start()
+        except Exception as exc:  # a missing reader must not stop the kiosk: the screen says so
+            log.error("device start failed: %s", exc)
+        self._refresh_status()
+        importlib.import_module("screens.installer").install(self)  # PIN pad behind a hidden gesture on home
 
     def on_stop(self):
         self.end_session(go_home=False)

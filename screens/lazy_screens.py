@@ -6,6 +6,7 @@ while the kiosk idles on home, so a citizen's first journey does not pay for the
 """
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
 from kivy.clock import Clock
@@ -26,6 +27,15 @@ class LazyScreenManager(ScreenManager):
         """`factory(name=name)` makes the screen when it is first needed."""
         if not super().has_screen(name):
             self._factories[name] = factory
+
+    def add_lazy_module(self, name: str, module: str) -> None:
+        """Like `add_lazy`, with the screen class `module.SCREEN_CLASS`: the module (and the .kv it loads) is
+        imported only when the screen is built, so start-up parses home's rules, not every screen's."""
+
+        def factory(**kwargs):
+            return importlib.import_module(module).SCREEN_CLASS(**kwargs)
+
+        self.add_lazy(name, factory)
 
     def build(self, name: str) -> None:
         factory = self._factories.pop(name, None)

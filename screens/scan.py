@@ -20,6 +20,7 @@ from screens.base import KioskScreen, load_kv
 log = logging.getLogger(__name__)
 
 PREVIEW_INTERVAL_S = 0.1
+PREVIEW_MIN_WIDTH = 320  # the preview is drawn at the size it is shown (never below this, never above the frame)
 CAMERA_GRACE_S = 1.5  # the camera reports itself absent this long after opening: it is not there
 CAMERA_SILENT_S = 6.0  # no picture at all for this long: it is not working
 
@@ -51,10 +52,22 @@ class ScanScreen(KioskScreen):
 
     _preview_stop = None
     _trigger = None
+    # One preview texture, reused for every frame and every session (re-made only when the shown size changes):
+    # a texture per frame or per scan would be made, uploaded and freed by the software GL again and again.
+    _texture = None
+    _display_width = 640  # pixels the preview is drawn at (the widget's width), read by the preview thread
 
     def on_kv_post(self, base_widget):
+        # One rebuild of the thumbnails and chips per frame, however many of the three lists changed together.
+        rebuild = Clock.create_trigger(lambda dt: _rebuild_rows(self))
         for prop in ("thumbs", "overview", "index"):
-            self.bind(**{prop: lambda *a: _rebuild_rows(self)})
+            self.bind(**{prop: lambda *a: rebuild()})
+        self._frame_lock = threading.Lock()
+        self._latest = None  # (stop event, frame) waiting for the UI thread: only the newest one is drawn
+        self.ids.preview.bind(width=self._preview_resized)
+
+    def _preview_resized(self, widget, width) -> None:
+        self._display_width = max(PREVIEW_MIN_WIDTH, int(width) // 4 * 4)
 
     def on_pre_enter(self, *args):
         self.problem = ""
@@ -68,7 +81,9 @@ class ScanScreen(KioskScreen):
 
     def reset(self) -> None:
         self._stop_preview()
-        self.ids.preview.texture = None
+        self.ids.preview.texture = None  # hidden until the next session's first frame is drawn into it
+        with self._frame_lock:
+            self._latest = None
         self.problem = ""
         self.index = 0
         self.retake = -1
@@ -184,8 +199,7 @@ class ScanScreen(KioskScreen):
                 if not seen_frame or not self.camera_ok:  # first picture, or pictures again after a failure
                     seen_frame = True
                     Clock.schedule_once(lambda dt: None if stop.is_set() else self._camera_ready(), 0)
-                shown = draw_outline(frame, detection)
-                Clock.schedule_once(lambda dt, f=shown, st=stop: None if st.is_set() else self._show_frame(f), 0)
+                self._queue_frame(stop, _for_display(draw_outline(frame, detection), self._display_width))
                 # 拍照稳定后自动拍摄: a new page, confidently found, has stayed still for about half a second.
                 if self.app.cfg.devices.camera.auto_capture and trigger.update(frame, detection, time.monotonic()):
                     Clock.schedule_once(lambda dt, st=stop: None if st.is_set() else self._auto_capture(), 0)
@@ -202,16 +216,32 @@ class ScanScreen(KioskScreen):
         log.info("auto-capture: a new page is still")
         self.capture()
 
-    def _show_frame(self, frame) -> None:
-        import numpy as np
+    def _queue_frame(self, stop: threading.Event, frame) -> None:
+        """Hand a frame to the UI thread. When the UI thread is late, the frame waiting is replaced, not queued
+        behind: a busy kiosk draws fewer frames instead of holding (and later drawing) every one."""
+        with self._frame_lock:
+            waiting = self._latest is not None
+            self._latest = (stop, frame)
+        if not waiting:
+            Clock.schedule_once(self._show_latest, 0)
 
+    def _show_latest(self, _dt=None) -> None:
+        with self._frame_lock:
+            latest, self._latest = self._latest, None
+        if latest is not None and not latest[0].is_set():
+            self._show_frame(latest[1])
+
+    def _show_frame(self, frame) -> None:
+        """Draw a frame made by `_for_display` (RGB, rows bottom-up, the size it is shown at)."""
         h, w = frame.shape[:2]
-        texture = self.ids.preview.texture
+        texture = self._texture
         if texture is None or texture.size != (w, h):
-            texture = Texture.create(size=(w, h), colorfmt="bgr")
-        texture.blit_buffer(np.ascontiguousarray(frame[::-1]).tobytes(), colorfmt="bgr", bufferfmt="ubyte")
-        self.ids.preview.texture = texture
-        self.ids.preview.canvas.ask_update()
+            texture = self._texture = Texture.create(size=(w, h), colorfmt="rgb")
+        texture.blit_buffer(memoryview(frame).cast("B"), colorfmt="rgb", bufferfmt="ubyte")
+        preview = self.ids.preview
+        if preview.texture is not texture:
+            preview.texture = texture
+        preview.canvas.ask_update()
 
     def _camera_failed(self, exc) -> None:
         log.warning("document camera unavailable: %s", exc)
@@ -336,6 +366,17 @@ class ScanScreen(KioskScreen):
             self.problem = self._("Please scan every required material first.")
             return
         self.app.go("confirm")
+
+
+def _for_display(frame, width: int):
+    """The preview frame as the texture takes it, made on the preview thread: scaled down to the width it is shown
+    at, RGB, rows bottom-up (GL's order), contiguous. The UI thread only uploads it."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    if w > width:
+        frame = cv2.resize(frame, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(cv2.flip(frame, 0), cv2.COLOR_BGR2RGB)
 
 
 def _rebuild_rows(screen, *_):

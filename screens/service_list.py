@@ -31,6 +31,7 @@ class ServiceListScreen(KioskScreen):
     tab = StringProperty("department")
     category = StringProperty("")
     logged_in = BooleanProperty(False)
+    _category_rows: list = []  # the (key, label) rows the category buttons show now
 
     def on_kv_post(self, base_widget):
         self.ids.service_items.on_choose = self.choose_code
@@ -94,13 +95,20 @@ class ServiceListScreen(KioskScreen):
     def refresh(self) -> None:
         cats = self.categories()
         box = self.ids.categories
-        box.clear_widgets()
         if cats and self.category not in [c for c, _ in cats]:
             self.category = cats[0][0]
-        for key, label in cats:
-            button = BigButton(text=label, kind="primary" if key == self.category else "secondary")
-            button.bind(on_release=lambda b, k=key: self.pick(k), texture_size=self._fit)
-            box.add_widget(button)
+        if cats != self._category_rows:
+            # New buttons only when the categories changed: each button's label is drawn by software text
+            # rendering, too slow to redo for every entry into the list and every tap on a category.
+            box.clear_widgets()
+            for key, label in cats:
+                button = BigButton(text=label)
+                button.category_key = key
+                button.bind(on_release=lambda b, k=key: self.pick(k), texture_size=self._fit)
+                box.add_widget(button)
+            self._category_rows = cats
+        for button in box.children:
+            button.kind = "primary" if button.category_key == self.category else "secondary"
         self.show_items(self.items_shown())
 
     def _fit(self, button, texture_size) -> None:

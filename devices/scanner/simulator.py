@@ -83,6 +83,10 @@ class SimulatedDevice:
 
 _frame_cache: dict[tuple, np.ndarray] = {}
 _cache_lock = threading.Lock()
+# The cache spares recomposing the scene shown now (a generated 5 MP scene takes ~100 ms, read at 15 fps); pages
+# only move forward, so older scenes are not shown again. A few frames are kept, not 17 of 15 MB each: a real
+# camera holds one frame, and the kiosk's memory figures must not count the simulator's cache.
+FRAME_CACHE_SIZE = 3
 
 
 def _frame(target: str, page: int, mode: tuple[int, int]) -> np.ndarray:
@@ -100,8 +104,9 @@ def _frame(target: str, page: int, mode: tuple[int, int]) -> np.ndarray:
     else:
         img, _ = demo_scene(seed=1 + page, size=mode)
     with _cache_lock:
-        if len(_frame_cache) > 16:
-            _frame_cache.clear()
+        _frame_cache.pop(key, None)
+        while len(_frame_cache) >= FRAME_CACHE_SIZE:
+            del _frame_cache[next(iter(_frame_cache))]  # the oldest scene
         _frame_cache[key] = img
     return img
 
