@@ -110,11 +110,12 @@ def blurry_page(driver, shot=None) -> None:
     app = driver.app
     scan = app.screen("scan")
     camera = sim_device(app.cfg.devices.camera.source)
-    driver.wait(lambda: scan.camera_ok, 60, "camera preview")
     before = page_count(app)
+    # Blurred before the preview has been still for long: a page left on the mat is not auto-captured first.
     camera.blur()
     try:
         camera.next_page()
+        driver.wait(lambda: scan.camera_ok, 60, "camera preview")
         deadline = time.monotonic() + (4.0 if app.cfg.devices.camera.auto_capture else 0.0)
         driver.wait(lambda: scan.pending is not None or app.busy or time.monotonic() > deadline, 30, "auto-capture")
         driver.idle(120)
