@@ -172,6 +172,12 @@ class KioskApp(App):
         if self.cfg.display.fullscreen:
             Window.bind(on_request_close=lambda *a, **k: True)  # no Alt-F4 on a kiosk
         Window.bind(on_touch_down=self._on_any_touch, on_key_down=self._on_any_key)
+        from kivy.graphics.opengl import glFinish
+
+        # With software GL the swap returns before the frame is rasterised; the work left over then blocks the next
+        # texture upload (a label's text, a preview frame) in the middle of the next screen change. Each frame is
+        # finished where it ends instead.
+        Window.bind(on_flip=lambda *_: glFinish())
         self.terminal.add_card_listener(lambda event: Clock.schedule_once(lambda dt: self._on_card_event(event), 0))
         self.terminal.status_listeners.append(lambda st: Clock.schedule_once(lambda dt: self._on_device_status(st), 0))
         # Home is drawn first; the devices, the outbox (its HTTP client import alone is ~0.3 s) and the installer's
