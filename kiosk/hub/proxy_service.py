@@ -1,11 +1,13 @@
 """代办 requests: intake, claims with leases, the state machine, the escalation ladder, reads with per-role
 visibility, and the event log. The HTTP layer (kiosk.hub.proxy_api) only translates; every rule lives here.
 
-Claims: one transaction selects the best request of the pool (`status IN ('new', 'released')`, a partial index
-ordered by priority, age, id) with `FOR UPDATE SKIP LOCKED` on PostgreSQL — concurrent clerks skip each other's
-rows instead of waiting — and marks it claimed with a lease. SQLite runs the same statements (the dialect drops
-the locking clause; `BEGIN IMMEDIATE` serialises writers). Held requests whose lease ended are returned to the
-pool by the sweeper, and by a claim that finds the pool empty.
+Claims take the best request of the pool (`status IN ('new', 'released')`, a partial index ordered by priority,
+age, id) and mark it claimed with a lease. On PostgreSQL that is one statement (CLAIM_PG) whose pick uses
+`FOR UPDATE SKIP LOCKED` — concurrent clerks skip each other's rows instead of waiting — and which appends the
+events and sends the NOTIFY in the same round trip. SQLite selects then updates in one transaction (`BEGIN
+IMMEDIATE` serialises writers), with the same rules. Held requests whose lease ended are returned to the pool by
+the sweeper, and by a claim that finds the pool empty. A new request without materials is one statement on
+PostgreSQL as well (CREATE_PG).
 """
 from __future__ import annotations
 
