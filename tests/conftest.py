@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 import kiosk.hub.auth
@@ -14,6 +15,12 @@ import kiosk.hub.auth
 # Tokens made inside these tests use light argon2 parameters (the hash records them, so verification is light
 # too); the commands run as processes keep the library's defaults.
 kiosk.hub.auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+# Generated examples (hypothesis, schemathesis) are the same on every run, so a suite that passed once passes again;
+# `HYPOTHESIS_PROFILE=explore` draws new examples each run to look for new failures.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.register_profile("explore", database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
