@@ -210,11 +210,17 @@ def detail(request: Request, request_id: int = Path(ge=1, le=MAX_ID), caller: Ca
     return _answer(_svc(request).detail, caller, request_id, unmasked, _device(x_device_id))
 
 
-@mandates.post("", status_code=201, response_model=MandateOut)
+@mandates.post("", status_code=201, response_model=MandateOut,
+               responses={200: {"description": "the same 委托书 sent again (a retry): the recorded one",
+                                "model": MandateOut}})
 def create_mandate(body: MandateIn, request: Request, caller: Caller = Depends(authenticated),
                    x_device_id: str | None = Header(default=None)):
-    """Record a 代办服务委托书 (status `pending`) for a proxy request."""
-    return _answer(_svc(request).create_mandate, caller, body, _device(x_device_id), status_code=201)
+    """Record a 代办服务委托书 (status `pending`) for a proxy request; the same one sent again answers 200 with it."""
+    try:
+        status, doc = _svc(request).create_mandate(caller, body, _device(x_device_id))
+    except ProxyError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+    return JSONResponse(doc, status_code=status)
 
 
 @mandates.get("/{mandate_id}", response_model=MandateOut)

@@ -954,12 +954,14 @@ class ProxyService:
                 applicant = self.cipher.decrypt_json(req.applicant_enc, "proxy_requests.applicant_enc")
                 if applicant["id_number"] != body.principal.id_number:
                     raise Unprocessable("the 委托人 (principal) must be the applicant of the request")
+            signature = self._signature(body.signature_png_b64) if body.signature_png_b64 else None
             for m in t.s.scalars(select(ProxyMandate).where(ProxyMandate.request_id == req.id,
                                                             ProxyMandate.status.in_(MANDATE_OPEN))):
                 if self._mandate_status(t, m, req, now) in MANDATE_OPEN:
+                    if self._same_mandate(m, caller, body, signature):
+                        return 200, self.mandate_out(m)  # a retry of one already recorded (its answer was lost)
                     raise Conflict(f"request {req.id} already has 委托书 #{m.id} ({m.status}); revoke it first or"
                                    " renew it", status=m.status)
-            signature = self._signature(body.signature_png_b64) if body.signature_png_b64 else None
             m = ProxyMandate(request_id=req.id, status="pending", scope_items=list(body.scope_items),
                              scope_text=body.scope_text, expires_at=body.expires_at.astimezone(dt.timezone.utc),
                              created_by=caller.actor, created_at=now, updated_at=now)
@@ -973,7 +975,26 @@ class ProxyService:
             t.s.flush()
             self.event(t, req, caller.actor, "mandate_created", device=device, mandate_id=m.id,
                        scope_items=list(body.scope_items), expires_at=iso(m.expires_at), signed=signature is not None)
-            return self.mandate_out(m)
+            return 201, self.mandate_out(m)
+
+    def _same_mandate(self, m: ProxyMandate, caller: Caller, body: MandateIn, signature: bytes | None) -> bool:
+        """Whether an open 委托书 is the one this call would record: same author, scope, expiry, principal, agent
+        and signature. A device that sent it, lost the answer and sent it again gets the recorded one back."""
+        if m.created_by != caller.actor or list(m.scope_items) != list(body.scope_items):
+            return False
+        if m.scope_text != body.scope_text or aware(m.expires_at) != body.expires_at.astimezone(dt.timezone.utc):
+            return False
+        if m.signature_sha256 != (hashlib.sha256(signature).hexdigest() if signature is not None else None):
+            return False
+        principal = self.cipher.decrypt_json(m.principal_enc, "proxy_mandates.principal_enc")
+        if principal.get("id_number") != body.principal.id_number or principal.get("name") != body.principal.name:
+            return False
+        if (m.agent_enc is None) != (body.agent is None):
+            return False
+        if body.agent is not None:
+            agent = self.cipher.decrypt_json(m.agent_enc, "proxy_mandates.agent_enc")
+            return agent.get("id_number") == body.agent.id_number and agent.get("name") == body.agent.name
+        return True
 
     def _set_person(self, m: ProxyMandate, role: str, p) -> None:
         doc = {"name": p.name, "id_number": p.id_number, "card_type": p.card_type}

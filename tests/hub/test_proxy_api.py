@@ -199,7 +199,11 @@ def test_mandate_lifecycle_gates_full_proxy(proxy_hub):
     assert m.status_code == 201, m.text
     m = m.json()
     assert m["status"] == "pending" and m["signed"] and m["principal"]["name"] == "欧***"
-    assert proxy_hub.post("kiosk", "/api/v1/mandates", mandate).status_code == 409  # one open mandate
+    again = proxy_hub.post("kiosk", "/api/v1/mandates", mandate)  # a retry whose first answer was lost
+    assert again.status_code == 200 and again.json()["id"] == m["id"], again.text
+    other = dict(mandate, scope_text="代为申请并领取")
+    assert proxy_hub.post("kiosk", "/api/v1/mandates", other).status_code == 409  # one open mandate
+    assert proxy_hub.post("clerk", "/api/v1/mandates", mandate).status_code == 409  # another author: not a retry
     act = lambda who, action, **kw: proxy_hub.post(who, f"/api/v1/mandates/{m['id']}/actions",  # noqa: E731
                                                    {"action": action, **kw})
     assert act("kiosk", "activate").status_code == 403
