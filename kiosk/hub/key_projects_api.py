@@ -2,8 +2,6 @@
 `install(app, hub)`, which mounts them beside the 代办 routes. Every rule lives in kiosk.hub.key_projects."""
 from __future__ import annotations
 
-from typing import Callable
-
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -12,8 +10,7 @@ from kiosk.hub.cases import _clean_key
 from kiosk.hub.key_projects import (STATUSES, AssignIn, EntryIn, KeyProjectDetail, KeyProjectIn, KeyProjectList,
                                     KeyProjectOut, KeyProjectService, LinkIn, NoteIn)
 from kiosk.hub.limits import limited_route
-from kiosk.hub.proxy_api import MAX_BODY, MAX_ID, _device, _errors
-from kiosk.hub.proxy_service import ProxyError
+from kiosk.hub.proxy_api import MAX_BODY, MAX_ID, _answer, _answer_status, _device, _errors
 
 router = APIRouter(prefix="/api/v1/key-projects", tags=["key projects"], dependencies=[Depends(authenticated)],
                    route_class=limited_route(MAX_BODY), responses=_errors)
@@ -23,12 +20,6 @@ def _svc(request: Request) -> KeyProjectService:
     return request.app.state.key_projects
 
 
-def _answer(fn: Callable, *args, status_code: int = 200, **kwargs):
-    try:
-        doc = fn(*args, **kwargs)
-    except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
-    return JSONResponse(doc, status_code=status_code)
 
 
 @router.post("", status_code=201, response_model=KeyProjectOut,
@@ -37,12 +28,7 @@ def create_project(body: KeyProjectIn, request: Request, caller: Caller = Depend
                    idempotency_key: str | None = Header(default=None),
                    x_device_id: str | None = Header(default=None)):
     """Open a key project (重点项目), optionally with its 代办专员 (idempotent by `Idempotency-Key`)."""
-    key = _clean_key(idempotency_key)
-    try:
-        status, doc = _svc(request).create(caller, key, body, _device(x_device_id))
-    except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
-    return JSONResponse(doc, status_code=status)
+    return _answer_status(_svc(request).create, caller, _clean_key(idempotency_key), body, _device(x_device_id))
 
 
 @router.get("", response_model=KeyProjectList)

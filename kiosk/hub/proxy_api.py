@@ -50,11 +50,17 @@ def _device(raw: str | None) -> str | None:
 
 
 def _answer(fn: Callable, *args, status_code: int = 200, **kwargs):
+    """`fn`'s document as JSON with `status_code`, or the refusal in words with its own status."""
+    return _answer_status(lambda: (status_code, fn(*args, **kwargs)))
+
+
+def _answer_status(fn: Callable, *args, **kwargs):
+    """For calls that choose their status themselves (201 created, 200 a replay): `fn` returns (status, doc)."""
     try:
-        doc = fn(*args, **kwargs)
+        status, doc = fn(*args, **kwargs)
     except ProxyError as exc:
         return JSONResponse(exc.body(), status_code=exc.status_code)
-    return JSONResponse(doc, status_code=status_code)
+    return JSONResponse(doc, status_code=status)
 
 
 @router.post("", status_code=201, response_model=ProxyRequestOut,
@@ -64,12 +70,7 @@ def create_request(body: ProxyRequestIn, request: Request, caller: Caller = Depe
                    idempotency_key: str | None = Header(default=None),
                    x_device_id: str | None = Header(default=None)):
     """Create a 代办 request or 办不成事 report (idempotent by `Idempotency-Key`)."""
-    key = _clean_key(idempotency_key)
-    try:
-        status, doc = _svc(request).create(caller, key, body, _device(x_device_id))
-    except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
-    return JSONResponse(doc, status_code=status)
+    return _answer_status(_svc(request).create, caller, _clean_key(idempotency_key), body, _device(x_device_id))
 
 
 @router.post("/claim", response_model=ProxyRequestOut, responses={204: {"description": "nothing waits"}})
@@ -216,11 +217,7 @@ def detail(request: Request, request_id: int = Path(ge=1, le=MAX_ID), caller: Ca
 def create_mandate(body: MandateIn, request: Request, caller: Caller = Depends(authenticated),
                    x_device_id: str | None = Header(default=None)):
     """Record a 代办服务委托书 (status `pending`) for a proxy request; the same one sent again answers 200 with it."""
-    try:
-        status, doc = _svc(request).create_mandate(caller, body, _device(x_device_id))
-    except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
-    return JSONResponse(doc, status_code=status)
+    return _answer_status(_svc(request).create_mandate, caller, body, _device(x_device_id))
 
 
 @mandates.get("/{mandate_id}", response_model=MandateOut)
