@@ -10,7 +10,9 @@ Prints one JSON line:
   (after the other screens have been built in the background: home idling, as a kiosk does most of the day);
 - `screen_change_ms_max` / `_p95` / `_median`: from `app.go(name)` to the first frame drawn after it (the software
   GL finished drawing it: `glFinish` in the frame's `on_flip`), over every
-  screen change of `journeys` full citizen journeys (the tour's own steps, on the simulated devices, real hub);
+  screen change of `journeys` full citizen journeys (the tour's own steps, on the simulated devices, real hub)
+  and of `citizen_journeys` rounds of the other journeys (search, 一件事, 我要代办 and its 好差评, 进度查询,
+  办不成事) after them;
   `screen_change_ms_max_at` says which change that was ("screen #journey"), `screen_change_ms_max_by_screen` the
   slowest change into each screen;
 - `rss_mb_after_first` / `rss_mb_end`: resident memory after the first and the last journey (`rss_mb_journeys`:
@@ -158,8 +160,9 @@ def _run_child(kind: str, data_dir: str) -> dict:
 # journeys in one process
 
 
-def journeys(count: int, work: Path) -> dict:
+def journeys(count: int, work: Path, citizen: int = 0) -> dict:
     from kiosk.demo import DemoStack
+    from screens.citizen_tour import everyday_journeys
     from screens.tour import journey, make_app
 
     changes: list[tuple[float, str]] = []
@@ -217,6 +220,15 @@ def journeys(count: int, work: Path) -> dict:
                 d.wait(lambda: not app.terminal.card_present, 30, "card taken away")
                 d.wait_screen("home", 60)
                 rss_after.append(round(_rss_mb(), 1))
+            for i in range(citizen):  # the other journeys: search, 一件事, 我要代办, 好差评, 进度查询, 办不成事
+                journey_no[0] = f"citizen{i + 1}"
+                try:
+                    everyday_journeys(d, stack)
+                except (AssertionError, DriverError) as exc:
+                    failed.append(f"citizen #{i + 1}: {exc}")
+                    print(f"ui_startup: citizen journeys {i + 1} failed: {exc}", file=sys.stderr, flush=True)
+                    app.end_session()
+                    d.wait_screen("home", 60)
             app.go = go
             long_list = _long_list(d, LIST_ITEMS)
         finally:
@@ -227,7 +239,8 @@ def journeys(count: int, work: Path) -> dict:
         by_screen[screen] = max(by_screen.get(screen, 0.0), round(ms, 1))
     slowest = max(changes) if changes else (None, None)
     times = sorted(ms for ms, _ in changes)
-    return {"journeys": count, "journeys_failed": len(failed), "screen_changes": len(times),
+    return {"journeys": count, "citizen_journeys": citizen, "journeys_failed": len(failed),
+            "screen_changes": len(times),
             "screen_change_ms_max": round(times[-1], 1) if times else None,
             "screen_change_ms_max_at": slowest[1],
             "screen_change_ms_p95": round(times[int(0.95 * (len(times) - 1))], 1) if times else None,
@@ -291,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help="one start of each app and one journey (about a minute)")
     ap.add_argument("--journeys", type=int, default=None, help="citizen journeys in one process (default 50, smoke 1)")
     ap.add_argument("--runs", type=int, default=None, help="cold starts of each app (default 3, smoke 1)")
+    ap.add_argument("--citizen-journeys", type=int, default=None,
+                    help="rounds of the other citizen journeys after the applications (search, 一件事, 我要代办,"
+                         " 好差评, 进度查询, 办不成事; default one per 10 applications, smoke 0)")
     ap.add_argument("--only-journeys", action="store_true",
                     help="skip the cold starts and frames: journeys, screen changes and memory only")
     ap.add_argument("--child", choices=["reference", "kiosk"], help=argparse.SUPPRESS)
@@ -318,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         out = {"smoke": args.smoke, "runs": runs}
         if runs:
             out.update(_cold_start_figures(kiosk, ref))
-        out.update(journeys(count, Path(tmp) / "stack"))
+        citizen = args.citizen_journeys if args.citizen_journeys is not None else (0 if args.smoke else
+                                                                                   max(1, count // 10))
+        out.update(journeys(count, Path(tmp) / "stack", citizen))
     out["load_average"] = round(os.getloadavg()[0], 2)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, ensure_ascii=False))
