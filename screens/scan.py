@@ -28,6 +28,7 @@ ADVICE = {
     "blurred": N_("The photo is blurred: hold the page still, keep it flat and wait a moment for the camera to focus."),
     "glare": N_("Light is reflected off the page: move it away from the light or tilt it slightly."),
 }
+LEFTOVER_PAGE = N_("A page is already lying under the camera; it may have been left by the previous user. Take it away and lay your own page there, or tap Take photo if it is yours.")
 NO_MATERIAL = N_("No material detected (未检测到材料). Lay the page flat inside the frame on the dark mat, away from bright light.")
 
 
@@ -52,6 +53,7 @@ class ScanScreen(KioskScreen):
 
     _preview_stop = None
     _trigger = None
+    _leftover_said = False
     # One preview texture, reused for every frame and every session (re-made only when the shown size changes):
     # a texture per frame or per scan would be made, uploaded and freed by the software GL again and again.
     _texture = None
@@ -95,7 +97,9 @@ class ScanScreen(KioskScreen):
         self.overview = []
         self.all_done = False
         self.camera_ok = False
-        self._trigger = None
+        self._leftover_said = False
+        if self._trigger is not None:
+            self._trigger.new_session()  # what the previous citizen left under the camera is not this one's
 
     # -- what is shown -----------------------------------------------------------------------
     def _select_first_missing(self) -> None:
@@ -181,34 +185,50 @@ class ScanScreen(KioskScreen):
 
         opened_at = time.monotonic()
         seen_frame = False
-        while not stop.is_set():
-            try:
-                camera = self.app.terminal.camera()
-                frame, detection = camera.preview()
-            except Exception as exc:
-                Clock.schedule_once(lambda dt, e=exc: self._camera_failed(e), 0)
-                return
-            if frame is None:
-                waited = time.monotonic() - opened_at
-                status = getattr(camera.status, "value", "")
-                # Absent: said at once; silent: a first high-resolution frame may take a few seconds.
-                if not seen_frame and (waited > CAMERA_GRACE_S and status == "no_device" or waited > CAMERA_SILENT_S):
-                    Clock.schedule_once(lambda dt, st=status: None if stop.is_set() else self._camera_failed(st), 0)
-                    opened_at = time.monotonic() + 3600  # said once; keep looking in case it comes back
-            else:
-                if not seen_frame or not self.camera_ok:  # first picture, or pictures again after a failure
-                    seen_frame = True
-                    Clock.schedule_once(lambda dt: None if stop.is_set() else self._camera_ready(), 0)
-                self._queue_frame(stop, _for_display(draw_outline(frame, detection), self._display_width))
-                # 拍照稳定后自动拍摄: a new page, confidently found, has stayed still for about half a second.
-                if self.app.cfg.devices.camera.auto_capture and trigger.update(frame, detection, time.monotonic()):
-                    Clock.schedule_once(lambda dt, st=stop: None if st.is_set() else self._auto_capture(), 0)
-            stop.wait(PREVIEW_INTERVAL_S)
+        frame = detection = None
+        try:
+            while not stop.is_set():
+                try:
+                    camera = self.app.terminal.camera()
+                    frame, detection = camera.preview()
+                except Exception as exc:
+                    frame = detection = None
+                    Clock.schedule_once(lambda dt, e=exc: self._camera_failed(e), 0)
+                    return
+                if frame is None:
+                    waited = time.monotonic() - opened_at
+                    status = getattr(camera.status, "value", "")
+                    # Absent: said at once; silent: a first high-resolution frame may take a few seconds.
+                    if not seen_frame and (waited > CAMERA_GRACE_S and status == "no_device" or waited > CAMERA_SILENT_S):
+                        Clock.schedule_once(lambda dt, st=status: None if stop.is_set() else self._camera_failed(st), 0)
+                        opened_at = time.monotonic() + 3600  # said once; keep looking in case it comes back
+                else:
+                    if not seen_frame or not self.camera_ok:  # first picture, or pictures again after a failure
+                        seen_frame = True
+                        Clock.schedule_once(lambda dt: None if stop.is_set() else self._camera_ready(), 0)
+                    self._queue_frame(stop, _for_display(draw_outline(frame, detection), self._display_width))
+                    # 拍照稳定后自动拍摄: a new page, confidently found, has stayed still for about half a second.
+                    if self.app.cfg.devices.camera.auto_capture:
+                        if trigger.update(frame, detection, time.monotonic()):
+                            Clock.schedule_once(lambda dt, st=stop: None if st.is_set() else self._auto_capture(), 0)
+                        elif trigger.leftover_in_view and not self._leftover_said:
+                            self._leftover_said = True
+                            Clock.schedule_once(lambda dt, st=stop: None if st.is_set() else self._leftover_hint(), 0)
+                stop.wait(PREVIEW_INTERVAL_S)
+        finally:
+            trigger.stopped(frame, detection)  # the page left under the camera, kept for the next citizen's session
 
     def _camera_ready(self) -> None:
         self.camera_ok = True
         if self.problem == self._("The document camera is not available. Please ask the staff for help, or use a staffed service window."):
             self.problem = ""
+
+    def _leftover_hint(self) -> None:
+        """The page under the camera was left by the previous citizen: it is not taken by itself."""
+        if self.problem or self.app.busy or not self._wants_page():
+            return
+        self.problem = self._(LEFTOVER_PAGE)
+        self.app.speak(self.problem, always=True)  # heard by whoever stands there, in every mode
 
     def _auto_capture(self) -> None:
         if self.app.busy or not self._wants_page():

@@ -18,6 +18,7 @@ HOLD_S = 0.5
 MOTION_MAX = 3.0  # mean |Δgrey| on a 320 px wide copy, 0–255 scale
 CORNER_MOVE_MAX = 0.01  # of the frame diagonal
 AUTO_CONFIDENCE_MIN = 0.75  # auto-capture only on a confidently detected page (detection itself stops at 0.5)
+FIRST_VIEW_S = 1.0  # a page found this soon after a new citizen's preview starts was lying there already
 SIGNATURE_SIZE = 48
 SAME_PAGE_MIN = 0.92  # correlation at or above which two signatures show the same page (same page moved: ≥ 0.97; two forms of one template: ≤ 0.84)
 
@@ -49,6 +50,11 @@ class StillnessTrigger:
 
     `taken(signature)` tells the trigger which page was captured last (by any means): it does not fire again
     until a different page lies still under the camera.
+
+    `new_session()` is called when a new citizen starts: the page taken last, the page the camera saw when it
+    stopped, and the page lying under the camera when it starts again (within `FIRST_VIEW_S`) are never taken by
+    themselves in the new session, since they are not the new citizen's; `leftover_in_view` turns True when such
+    a page is lying there still. The capture button still takes any page.
     """
 
     def __init__(self, hold_s: float = HOLD_S, motion_max: float = MOTION_MAX, corner_move_max: float = CORNER_MOVE_MAX,
@@ -63,6 +69,11 @@ class StillnessTrigger:
         self._fired = False
         self.last_taken: np.ndarray | None = None  # signature of the page captured last
         self.signature: np.ndarray | None = None  # signature of the page in view when the trigger last fired
+        self.mat_page: np.ndarray | None = None  # signature of the page in view when the preview last stopped
+        self.leftovers: tuple[np.ndarray, ...] = ()  # pages from before this session: never taken by themselves
+        self.leftover_in_view = False
+        self._session_starts = False
+        self._first_view_until: float | None = None
 
     def reset(self) -> None:
         self._prev = self._corners = self._still_since = None
@@ -78,7 +89,29 @@ class StillnessTrigger:
         self.last_taken = None
         self.reset()
 
+    def new_session(self) -> None:
+        """A new citizen: what lies under the camera now, or was taken last, belongs to the previous one."""
+        self._session_starts = True
+        self.leftover_in_view = False
+        self.reset()
+
+    def stopped(self, frame: np.ndarray | None, detection: Detection | None) -> None:
+        """The preview stopped with this frame (and detection) the last one seen."""
+        corners = None if detection is None or frame is None else detection.corners
+        self.mat_page = page_signature(frame, corners) if corners is not None else None
+
     def update(self, frame: np.ndarray, detection: Detection | None, now: float) -> bool:
+        if self._session_starts:
+            self._session_starts = False
+            self.leftovers = tuple(s for s in (self.mat_page, self.last_taken) if s is not None)
+            self.last_taken = self.mat_page = None
+            self._first_view_until = now + FIRST_VIEW_S
+        if self._first_view_until is not None:
+            if detection is not None and detection.corners is not None:
+                self.leftovers += (page_signature(frame, detection.corners),)  # lying there before the screen asked
+                self._first_view_until = None
+            elif now > self._first_view_until:
+                self._first_view_until = None  # the mat is empty
         h, w = frame.shape[:2]
         small = cv2.resize(frame, (320, max(1, int(h * 320 / w))), interpolation=cv2.INTER_AREA)
         gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
@@ -108,6 +141,10 @@ class StillnessTrigger:
             signature = page_signature(frame, corners)
             if same_page(signature, self.last_taken):
                 return False  # the page just taken is still there
+            if any(same_page(signature, left) for left in self.leftovers):
+                self.leftover_in_view = True
+                self._fired = True  # until it moves or another page comes
+                return False  # the previous citizen's page: only the capture button takes it
             self._fired = True
             self.signature = signature
             return True

@@ -40,3 +40,38 @@ def test_the_trigger_waits_for_a_new_confident_page():
     assert len(_fire(trig, frame_b, det_b, 6.0)) == 1  # the next page
     trig.forget_taken()  # deleted or to be retaken: the same page may be shot again
     assert len(_fire(trig, frame_b, det_b, 8.0)) == 1
+
+
+def test_a_page_left_by_the_previous_citizen_is_not_taken_by_itself():
+    frames = [demo_scene(seed=seed, size=SIZE)[0] for seed in (1, 2, 3, 4)]
+    dets = [detect_page(f) for f in frames]
+    trig = StillnessTrigger()
+    assert len(_fire(trig, frames[0], dets[0], 0.0)) == 1  # the first citizen's page
+    trig.taken(trig.signature)
+    trig.stopped(frames[1], dets[1])  # they laid another page and walked away before it was taken
+    trig.new_session()
+    assert not trig.leftover_in_view
+    assert _fire(trig, frames[1], dets[1], 2.0) == [] and trig.leftover_in_view  # the page left there
+    assert _fire(trig, frames[0], dets[0], 4.0) == []  # the page they took
+    assert len(_fire(trig, frames[3], dets[3], 6.0)) == 1  # the new citizen's own page
+    trig.forget_taken()  # deleting a page does not make the leftovers this citizen's
+    assert _fire(trig, frames[1], dets[1], 8.0) == []
+
+
+def test_a_page_lying_there_when_the_next_citizen_starts_is_not_taken_by_itself():
+    frames = [demo_scene(seed=seed, size=SIZE)[0] for seed in (1, 2, 3)]
+    dets = [detect_page(f) for f in frames]
+    trig = StillnessTrigger()
+    assert len(_fire(trig, frames[0], dets[0], 0.0)) == 1
+    trig.taken(trig.signature)
+    trig.stopped(frames[0], dets[0])
+    trig.new_session()
+    # A page laid after the camera stopped (the previous citizen, on the way out) is there when it starts again.
+    assert _fire(trig, frames[1], dets[1], 2.0) == [] and trig.leftover_in_view
+    assert len(_fire(trig, frames[2], dets[2], 4.0)) == 1
+    # An empty mat for the first second: the next page laid there is the citizen's, unless it is the page taken last.
+    trig.taken(trig.signature)
+    trig.new_session()
+    assert not any(trig.update(frames[0], None, t) for t in (10.0, 10.5, 11.1))
+    assert _fire(trig, frames[2], dets[2], 11.2) == []  # the page taken last
+    assert len(_fire(trig, frames[1], dets[1], 13.0)) == 1  # a page left two citizens ago is no leftover now

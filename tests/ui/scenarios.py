@@ -259,7 +259,31 @@ def auto_capture_and_busy_overlay(work: Path) -> dict:
             app.busy = False
             d.frames(2)
             d.tap("btn_back")
-            return {"captured": captured, "blocked_screen": blocked_screen, "after_screen": app.current}
+            after_screen = app.current
+            # The citizen walks away leaving a page under the camera that was never taken. The next citizen's
+            # session does not take it by itself (it is not theirs): it says so, and takes their own page.
+            app.end_session()
+            swap_card_out(d, stack)
+            to_login(d)
+            log_in(d, stack)
+            to_form(d)
+            fill_form(d)
+            d.tap("btn_next")
+            d.wait_screen("scan", 60)
+            scan = app.screen("scan")
+            d.wait(lambda: scan.camera_ok, 60, "camera preview")
+            d.wait(lambda: bool(scan.problem), 20, "the leftover page is pointed out")
+            time.sleep(2.0)
+            d.frames(3)
+            leftover = {"pages": sum(len(m.pages) for m in app.session.materials), "problem": scan.problem,
+                        "spoken": app.last_spoken}
+            d.screenshot(OUT / "capture" / "leftover_page.png")
+            camera.next_page()  # the citizen's own page
+            d.wait(lambda: sum(len(m.pages) for m in app.session.materials) == 1 and not app.busy, 90,
+                   "auto-capture of the citizen's own page")
+            leftover["problem_after"] = scan.problem
+            return {"captured": captured, "blocked_screen": blocked_screen, "after_screen": after_screen,
+                    "leftover": leftover}
 
 
 def reader_unplugged(work: Path) -> dict:

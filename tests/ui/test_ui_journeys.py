@@ -117,3 +117,8 @@ def test_auto_capture_and_the_busy_overlay_blocks_taps(tmp_path):
     assert len(r["captured"]) >= 1
     assert r["blocked_screen"] == "scan"
     assert r["after_screen"] == "form"
+    # The next citizen: the page the previous one left under the camera is not filed as theirs.
+    left = r["leftover"]
+    assert left["pages"] == 0
+    assert "上一位" in left["problem"] and left["spoken"] == left["problem"]
+    assert left["problem_after"] == ""  # their own page was taken by itself
