@@ -160,6 +160,55 @@ LEFT JOIN taken ON true
 LEFT JOIN logged ON logged.action = 'claimed'
 """
 
+# The holder's everyday steps on PostgreSQL (start, complete), one statement in autocommit like the claim: the
+# row changes only if this caller holds it with a live lease, it is in a state the action starts from, it needs
+# no 委托书 check (not 全程代办) and its clock is not paused; the events keep their order and NOTIFY goes on commit.
+# No row answered: the general path (ProxyService.transition) decides, and gives the precise 403/409.
+TRANSITION_PG = """
+WITH cur AS (
+    SELECT id, status AS prev FROM proxy_requests WHERE id = :id FOR UPDATE
+), moved AS (
+    UPDATE proxy_requests AS r
+    SET status = CAST(:target AS varchar), updated_at = :now{sets}
+    FROM cur
+    WHERE r.id = cur.id AND r.holder = :actor AND r.lease_until > :now AND r.status = ANY(:sources)
+      AND r.outlet_code = ANY(:codes) AND r.sla_paused_at IS NULL
+      AND NOT (r.mode = 'full_proxy' AND r.kind = 'proxy'){guard}
+    RETURNING r.*, cur.prev
+), logged AS (
+    INSERT INTO proxy_events (request_id, at, actor, device, action, from_status, to_status, level, note, detail)
+    SELECT moved.id, :now, e.actor, e.device, e.action, e.from_status, e.to_status, moved.level, e.note, e.detail
+    FROM moved CROSS JOIN LATERAL (VALUES
+        (1, CAST(:actor AS varchar), CAST(:device AS varchar), CAST(:event AS varchar), moved.prev,
+         CAST(:target AS varchar), CAST(:note AS text), CAST('{{}}' AS json)),
+        (2, CAST(:system AS varchar), CAST(NULL AS varchar), 'notified', NULL, NULL, '',
+         json_build_object('template', CAST(:template AS text), 'phone', moved.phone_masked,
+                           'gateway', CAST(:gateway AS text)))
+    ) AS e (n, actor, device, action, from_status, to_status, note, detail)
+    WHERE e.n = 1 OR CAST(:template AS text) <> ''
+    ORDER BY e.n
+    RETURNING id, action
+)
+SELECT moved.*, logged.id AS event_id,
+       (SELECT max(m.id) FROM proxy_mandates AS m WHERE m.request_id = moved.id) AS mandate_id,
+       CASE WHEN CAST(:channel AS text) <> '' THEN pg_notify(CAST(:channel AS text),
+           json_build_array(json_build_object(
+               'event_id', logged.id, 'request_id', moved.id, 'request_no', moved.request_no,
+               'action', CAST(:event AS text), 'status', moved.status, 'level', moved.level,
+               'outlet', moved.outlet_code, 'kind', moved.kind, 'mode', moved.mode, 'priority', moved.priority,
+               'at', CAST(:at AS text), '_created_by', moved.created_by, '_holder', moved.holder,
+               '_origin', CAST(:origin AS text)))::text)
+       END AS notified
+FROM moved JOIN logged ON logged.action = CAST(:event AS varchar)
+"""
+FAST_TRANSITIONS = {
+    "start": ("", "", ""),
+    # done: the clock stops and the lease ends; a request with a 委托书 still in force takes the general path
+    "complete": (", closed_at = :now, lease_until = NULL, sla_stopped_at = COALESCE(r.sla_stopped_at, :now)",
+                 " AND NOT EXISTS (SELECT 1 FROM proxy_mandates AS m WHERE m.request_id = r.id"
+                 " AND m.status IN ('active', 'renewed'))", "done"),
+}
+
 
 class ProxyError(Exception):
     status_code = 400
@@ -749,6 +798,10 @@ class ProxyService:
         return req
 
     def transition(self, caller: Caller, request_id: int, body: TransitionIn, device: str | None = None) -> dict:
+        if self.is_pg and body.action in FAST_TRANSITIONS and caller.level is not None:
+            done = self._transition_pg(caller, request_id, body, device)
+            if done is not None:
+                return done
         with self.tx() as t:
             req = self._locked(t, caller, request_id)
             now = utcnow()
@@ -801,6 +854,36 @@ class ProxyService:
             elif body.action == "cancel":
                 self.notify(t, req, "cancelled")
             return self.out(t.s, req)
+
+    def _transition_pg(self, caller: Caller, request_id: int, body: TransitionIn, device) -> dict | None:
+        """The holder's start or complete as one statement (TRANSITION_PG); None when the general path must decide."""
+        if self.scope(caller) != "outlet":
+            return None
+        sets, guard, template = FAST_TRANSITIONS[body.action]
+        sources, target = TRANSITIONS[body.action]
+        now = utcnow()
+        event = EVENT_NAMES[body.action]
+        params = {"id": request_id, "actor": caller.actor, "now": now, "sources": list(sources), "target": target,
+                  "codes": list(self.subtree(caller)), "device": device, "event": event, "note": body.note,
+                  "system": ACTOR, "template": template,
+                  "gateway": getattr(self.gateway, "name", type(self.gateway).__name__),
+                  "channel": self.channel or "", "at": iso(now), "origin": self.feed.origin}
+        with self._autocommit.connect() as conn:
+            row = conn.execute(text(TRANSITION_PG.format(sets=sets, guard=guard)), params).mappings().first()
+        if row is None:
+            return None
+        req = ProxyRequest(**{c: row[c] for c in REQUEST_COLUMNS})
+        self.feed.publish({"event_id": row["event_id"], "request_id": req.id, "request_no": req.request_no,
+                           "action": event, "status": req.status, "level": req.level, "outlet": req.outlet_code,
+                           "kind": req.kind, "mode": req.mode, "priority": req.priority, "at": iso(now),
+                           "_created_by": req.created_by, "_holder": req.holder, "_origin": self.feed.origin})
+        if template:
+            phone = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone_enc")
+            deliver(self.gateway, phone, template, {"request_no": req.request_no})
+        if row["mandate_id"] is not None:
+            with self.hub.sessions() as s:
+                return self.out(s, req, mandate=s.get(ProxyMandate, row["mandate_id"]), now=now)
+        return self.out(None, req, mandate=None, now=now)
 
     def _authorise(self, caller: Caller, req: ProxyRequest, action: str, now: dt.datetime) -> None:
         scope = self.scope(caller)

@@ -192,3 +192,63 @@ def test_create_statement_number_events_replays_and_conflicts(proxy_hub):
         assert len(list(s.scalars(select(ProxyRequest.id)))) == 2  # nothing half-written
     sent = [t for _, t, p in svc.gateway.sent if p["request_no"] == doc["request_no"]]
     assert sent == ["received"]  # once, not again for the replay
+
+
+def test_start_and_complete_by_the_holder_events_feed_and_fallbacks(proxy_hub, monkeypatch):
+    """The holder's start and complete (one statement on PostgreSQL) leave the same record as the general path;
+    what the one statement does not decide (a lapsed lease, a paused clock, someone else) still answers 403/409."""
+    from kiosk.hub.proxy_schemas import TransitionIn
+    from kiosk.hub.proxy_service import Conflict, Forbidden
+
+    svc = proxy_hub.service
+    published: list[dict] = []
+    real_publish = svc.feed.publish
+    monkeypatch.setattr(svc.feed, "publish", lambda e: (published.append(e), real_publish(e)))
+    one_statement: list[str] = []
+    real_fast = svc._transition_pg
+    monkeypatch.setattr(svc, "_transition_pg", lambda c, rid, body, dev: (
+        lambda doc: (one_statement.append(body.action) if doc else None, doc)[1])(real_fast(c, rid, body, dev)))
+    doc = proxy_hub.created()
+    assert svc.claim(clerk(1), ClaimIn(), "DEV-1")["id"] == doc["id"]
+    with pytest.raises(Forbidden):
+        svc.transition(clerk(2), doc["id"], TransitionIn(action="start"), None)  # not the holder
+    with pytest.raises(Conflict) as no:
+        svc.transition(clerk(1), doc["id"], TransitionIn(action="complete"), None)  # not started yet
+    assert no.value.extra["status"] == "claimed"
+    started = svc.transition(clerk(1), doc["id"], TransitionIn(action="start", note="已电话联系"), "DEV-1")
+    assert started["status"] == "in_progress" and started["holder"] == "clerk:bench1"
+    assert started["applicant"]["name"] != "欧阳娜娜" and started["contact_phone"] == "137****9050"
+    with pytest.raises(Conflict):
+        svc.transition(clerk(1), doc["id"], TransitionIn(action="start"), None)  # twice: 409, not a second event
+    done = svc.transition(clerk(1), doc["id"], TransitionIn(action="complete"), "DEV-1")
+    assert done["status"] == "done" and done["closed_at"] and done["lease_until"] is None and done["sla"]["stopped"]
+    evs = events_of(proxy_hub, doc["id"])
+    assert [e.action for e in evs][-5:] == ["claimed", "notified", "started", "done", "notified"]
+    started_ev, done_ev, notified = evs[-3:]
+    assert (started_ev.actor, started_ev.device, started_ev.note) == ("clerk:bench1", "DEV-1", "已电话联系")
+    assert (started_ev.from_status, started_ev.to_status) == ("claimed", "in_progress")
+    assert (done_ev.from_status, done_ev.to_status) == ("in_progress", "done")
+    assert notified.detail["template"] == "done" and notified.detail["phone"] == "137****9050"
+    msgs = [(m["action"], m["status"], m["event_id"]) for m in published if m["request_id"] == doc["id"]]
+    assert msgs[-2:] == [("started", "in_progress", started_ev.id), ("done", "done", done_ev.id)]
+    sent = [t for _, t, p in svc.gateway.sent if p["request_no"] == doc["request_no"]]
+    assert sent == ["received", "claimed", "done"]
+    assert one_statement == (["start", "complete"] if svc.is_pg else [])  # the one statement answered both
+
+    # A lapsed lease: 403 with what to do, nothing changed.
+    other = proxy_hub.created()
+    svc.claim(clerk(1), ClaimIn(), None)
+    with proxy_hub.app.state.hub.sessions() as s, s.begin():
+        s.get(ProxyRequest, other["id"]).lease_until = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    with pytest.raises(Forbidden) as lapsed:
+        svc.transition(clerk(1), other["id"], TransitionIn(action="start"), None)
+    assert "claim it again" in lapsed.value.detail
+    # A paused clock takes the general path: resume, then complete.
+    third = proxy_hub.created()
+    svc.claim(clerk(3), ClaimIn(), None)
+    svc.transition(clerk(3), third["id"], TransitionIn(action="start"), None)
+    svc.transition(clerk(3), third["id"], TransitionIn(action="wait_citizen", note="等材料"), None)
+    with pytest.raises(Conflict):
+        svc.transition(clerk(3), third["id"], TransitionIn(action="complete"), None)
+    svc.transition(clerk(3), third["id"], TransitionIn(action="resume"), None)
+    assert svc.transition(clerk(3), third["id"], TransitionIn(action="complete"), None)["status"] == "done"
