@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from kiosk.hub.db import read_only
+from kiosk.hub.db import READ_ONLY, read_only
 from kiosk.hub.models import ApiToken
 
 # kiosk: a self-service terminal; channel: another intake (12345 hotline 专席, the provincial mini-program, …);
@@ -74,6 +74,12 @@ class TokenVerifier:
         self.sessions = sessions
         self._cache: dict[str, tuple[float, Caller]] = {}
         self._lock = threading.Lock()
+        # The validity check runs on every request: a Core statement on a connection of its own, in autocommit
+        # on PostgreSQL (one round trip, no BEGIN/ROLLBACK), a deferred read on SQLite (no write lock).
+        engine = sessions.kw["bind"]
+        self._reader = engine.execution_options(
+            **({"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {READ_ONLY: True}))
+        self._validity = select(ApiToken.revoked, ApiToken.expires_at).where(ApiToken.id == bindparam("token_id"))
 
     def verify(self, token: str) -> Caller | None:
         """The caller a token stands for, or None (unknown, wrong secret, revoked or expired).
@@ -107,12 +113,8 @@ class TokenVerifier:
         return caller
 
     def _still_valid(self, token_id: int) -> bool:
-        with self.sessions() as s:
-            if s.get_bind().dialect.name == "postgresql":  # one round trip: no BEGIN, no ROLLBACK around it
-                s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            else:
-                read_only(s)
-            row = s.execute(select(ApiToken.revoked, ApiToken.expires_at).where(ApiToken.id == token_id)).first()
+        with self._reader.connect() as conn:
+            row = conn.execute(self._validity, {"token_id": token_id}).first()
         return row is not None and not row.revoked and not _expired(row.expires_at)
 
 
