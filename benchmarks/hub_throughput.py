@@ -306,13 +306,14 @@ class Bench:
         session.headers["Authorization"] = f"Bearer {self.tokens['K0001']}"
         url = self.hub_url + "/api/v1/catalog"
         full, not_modified = [], []
-        etag, size = None, 0
+        etag, size, sent = None, 0, 0
         for _ in range(requests_n):
             t = time.perf_counter()
             r = session.get(url, timeout=30)
             full.append((time.perf_counter() - t) * 1000)
             r.raise_for_status()
             etag, size = r.headers["ETag"], len(r.content)
+            sent = int(r.headers.get("Content-Length") or size)  # gzip-compressed on the wire (requests accepts it)
             assert len(r.json()) == items
         for _ in range(requests_n):
             t = time.perf_counter()
@@ -320,7 +321,7 @@ class Bench:
             not_modified.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 304, r.status_code
         session.close()
-        return {"items": items, "bytes": size, "full_ms": round(statistics.median(full), 2),
+        return {"items": items, "bytes": size, "bytes_sent": sent, "full_ms": round(statistics.median(full), 2),
                 "not_modified_ms": round(statistics.median(not_modified), 2), "requests": requests_n}
 
 

@@ -2,7 +2,9 @@
 still answers while the platform is down."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import gzip
 import hashlib
 import json
 import logging
@@ -63,33 +65,48 @@ def _refresh(hub, items: list[dict], fetched: dt.datetime | None) -> tuple[list[
 
 
 _encoded_lock = threading.Lock()
-_encoded: dict[int, tuple[tuple, bytes, str]] = {}  # id(hub) → (cache stamp, JSON body, ETag)
+_encoded: dict[int, tuple[tuple, "Encoded"]] = {}  # id(hub) → (cache stamp, the encoded catalog)
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoded:
+    """The catalog as sent: JSON, its gzip copy (made once, sent to clients that accept it) and their ETags."""
+    body: bytes
+    etag: str
+    gzipped: bytes
+    gzip_etag: str  # another representation, another tag (RFC 9110 §8.8.3)
+
+    def matches(self, if_none_match: str) -> bool:
+        return any(t.strip() in (self.etag, self.gzip_etag) for t in if_none_match.split(","))
 
 
 def _stamp(hub) -> tuple:
-    """(item count, oldest fetch time) of the cached copy: one aggregate query, no rows loaded."""
+    """(item count, oldest fetch time) of the cached copy: one aggregate query answered from indexes (the
+    primary key's and ix_catalog_fetched_at), no item's JSON read."""
     with hub.sessions() as s:
         read_only(s)
-        count, oldest = s.execute(select(func.count(CatalogEntry.item_code), func.min(CatalogEntry.fetched_at))).one()
+        count, oldest = s.execute(select(func.count(), func.min(CatalogEntry.fetched_at)).select_from(CatalogEntry)).one()
     return count, (_aware(oldest) if oldest is not None else None)
 
 
-def _encode(items: list[dict]) -> tuple[bytes, str]:
+def _encode(items: list[dict]) -> Encoded:
     body = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    tag = hashlib.sha256(body).hexdigest()[:32]
+    # mtime=0: the same catalog always compresses to the same bytes
+    return Encoded(body, f'"{tag}"', gzip.compress(body, compresslevel=6, mtime=0), f'"{tag}-gzip"')
 
 
-def encoded_catalog(hub) -> tuple[bytes, str, str]:
-    """(JSON body, strong ETag, source). The catalog is encoded once per cached copy and kept in memory: while
-    the copy is fresh a request costs one aggregate query (so every hub on a shared database sees a refresh),
-    not a load and encode of thousands of items."""
+def encoded_catalog(hub) -> tuple[Encoded, str]:
+    """(the encoded catalog, source). The catalog is encoded (and compressed) once per cached copy and kept in
+    memory: while the copy is fresh a request costs one aggregate query (so every hub on a shared database sees
+    a refresh), not a load and encode of thousands of items."""
     stamp = _stamp(hub)
     count, fetched = stamp
     fresh = fetched is not None and utcnow() - fetched < dt.timedelta(seconds=hub.catalog_ttl_s)
     with _encoded_lock:
         hit = _encoded.get(id(hub))
     if fresh and hit is not None and hit[0] == stamp:
-        return hit[1], hit[2], "cache"
+        return hit[1], "cache"
     if fresh:
         items, _ = _cached(hub)
         source = "cache"
@@ -98,18 +115,24 @@ def encoded_catalog(hub) -> tuple[bytes, str, str]:
         items, source = _refresh(hub, items, fetched)
         if source == "platform":
             stamp = _stamp(hub)
-    body, etag = _encode(items)
+    encoded = _encode(items)
     if source != "stale-cache":
         with _encoded_lock:
-            _encoded[id(hub)] = (stamp, body, etag)
-    return body, etag, source
+            _encoded[id(hub)] = (stamp, encoded)
+    return encoded, source
 
 
 @router.get("")
 def catalog(request: Request):
-    """The catalog; `If-None-Match` with the last ETag answers 304 without a body."""
-    body, etag, source = encoded_catalog(request.app.state.hub)
-    headers = {"X-Catalog-Source": source, "ETag": etag, "Cache-Control": "no-cache"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    """The catalog, gzip-compressed for clients that accept it; `If-None-Match` with the last ETag answers 304
+    without a body."""
+    encoded, source = encoded_catalog(request.app.state.hub)
+    gz = "gzip" in request.headers.get("accept-encoding", "").lower()
+    headers = {"X-Catalog-Source": source, "ETag": encoded.gzip_etag if gz else encoded.etag,
+               "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if encoded.matches(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    if gz:
+        headers["Content-Encoding"] = "gzip"
+        return Response(encoded.gzipped, media_type="application/json", headers=headers)
+    return Response(encoded.body, media_type="application/json", headers=headers)

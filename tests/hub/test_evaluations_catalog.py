@@ -134,3 +134,28 @@ def test_receipt_qr_payloads_and_bad_reviews_at_the_kiosk():
                       "history": [{"at": "2026-12-01T10:00:05+08:00", "status": "accepted"}]}, lambda m: m)
     assert words["status"] == "Accepted by the department"
     assert "Promised by: 2026-12-08" in words["lines"] and any("2026-12-01 10:00" in line for line in words["lines"])
+
+
+def test_hub_catalog_is_compressed_for_clients_that_accept_gzip(hub):
+    import gzip
+    import json
+    import urllib.request
+
+    def get(encoding: str | None, etag: str | None = None):
+        headers = {**hub.headers(), **({"Accept-Encoding": encoding} if encoding else {}),
+                   **({"If-None-Match": etag} if etag else {})}
+        req = urllib.request.Request(f"{hub.url}/api/v1/catalog", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:  # urllib does not decompress: the bytes as sent
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+    status, plain_h, plain = get(None)
+    assert status == 200 and "content-encoding" not in plain_h and plain_h["vary"] == "Accept-Encoding"
+    status, gz_h, packed = get("gzip, deflate")
+    assert status == 200 and gz_h["content-encoding"] == "gzip" and len(packed) < len(plain) / 3
+    assert gzip.decompress(packed) == plain and len(json.loads(plain)) == len(SERVICES)
+    assert gz_h["etag"] != plain_h["etag"]  # two representations, two tags
+    assert get("gzip", gz_h["etag"])[0] == 304 and get(None, plain_h["etag"])[0] == 304
+    assert get("identity", gz_h["etag"])[0] == 304  # the same catalog either way: nothing to send again
