@@ -115,19 +115,9 @@ def _free_port() -> int:
 
 
 def _wait_http(url: str, proc, timeout: float = 60.0) -> None:
-    import requests
+    from kiosk.hub.serving import wait_healthy
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.is_alive():
-            raise RuntimeError(f"the process serving {url} exited with {proc.exitcode}")
-        try:
-            if requests.get(url + "/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
+    wait_healthy(url, timeout, lambda: None if proc.is_alive() else f"the process serving {url} exited with {proc.exitcode}")
 
 
 def _cpu_s(proc) -> float:

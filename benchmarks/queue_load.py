@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
 
+from kiosk.hub.serving import wait_healthy  # noqa: E402
+
 PENSION = "11610113MB2951836X4000127003000"
 KIOSK_CMD = [sys.executable, "-c", "from kiosk.cli import main; main()"]
 
@@ -53,16 +55,7 @@ def pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(q * len(values)))], 2)
 
 
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up within {timeout} s")
+
 
 
 class Schema:
@@ -462,13 +455,13 @@ def main() -> None:
                    KIOSK_LOG_LEVEL="WARNING")
         procs.start(["platform-sim", "serve", "--db", str(tmp_path / "platform.db"), "--port", str(sim_port)], env,
                     tmp_path / "sim.log")
-        wait_http(f"http://127.0.0.1:{sim_port}/healthz")
+        wait_healthy(f"http://127.0.0.1:{sim_port}")
         hub_urls = []
         for port in hub_ports:
             procs.start(["hub", "serve", "--port", str(port)], env, tmp_path / f"hub-{port}.log")
             hub_urls.append(f"http://127.0.0.1:{port}")
         for url in hub_urls:
-            wait_http(f"{url}/healthz", 60)
+            wait_healthy(url, 60)
         load = run_hub_load(hub_urls, channel_tokens, clerk_tokens, args.requests)
         ids = load.pop("_created_ids")
         db = audit_database(db_url, ids)

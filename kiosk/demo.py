@@ -90,18 +90,20 @@ class DemoStack:
                                                 stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
 
     def _wait_healthy(self, name: str, url: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        from kiosk.hub.serving import wait_healthy
+
+        def exited() -> str | None:
             proc = self.processes.get(name)
-            if proc is not None and proc.poll() is not None:
-                raise Unavailable(f"the {name} stopped at start (exit {proc.returncode}); see {self.workdir / (name + '.log')}")
-            try:
-                if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise Unavailable(f"the {name} did not answer on {url} within {timeout:.0f} s")
+            if proc is None or proc.poll() is None:
+                return None
+            return f"the {name} stopped at start (exit {proc.returncode}); see {self.workdir / (name + '.log')}"
+
+        try:
+            wait_healthy(url, timeout, exited)
+        except ChildProcessError as exc:
+            raise Unavailable(str(exc)) from None
+        except TimeoutError:
+            raise Unavailable(f"the {name} did not answer on {url} within {timeout:.0f} s") from None
 
     def start_platform(self) -> None:
         self._spawn("platform-sim", "platform-sim", "serve", "--db", str(self.workdir / "platform.sqlite3"),

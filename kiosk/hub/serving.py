@@ -8,6 +8,25 @@ import time
 import uvicorn
 
 
+def wait_healthy(url: str, timeout: float = 30.0, exited=None) -> None:
+    """Wait until `url`/healthz answers 200. `exited()` (optional) returns why the serving process is gone, or None
+    while it runs: then this gives up at once. Raises TimeoutError or ChildProcessError with what happened."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        why = exited() if exited is not None else None
+        if why:
+            raise ChildProcessError(why)
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
