@@ -18,6 +18,7 @@ WHERE = (("kiosk", N_("At a self-service kiosk")), ("window", N_("At a service w
 WHAT = (("sent_back", N_("I was sent back and forth")), ("refused", N_("I was told it cannot be done")),
         ("papers", N_("They kept asking for more papers")), ("system", N_("The system was down")),
         ("other", N_("Something else")))
+KEPT = N_("Waiting to upload (待上传): your report is saved on this machine with the number above and is sent to the service centre automatically as soon as it can be reached.")
 
 
 class CannotDoScreen(KioskScreen):
@@ -27,6 +28,7 @@ class CannotDoScreen(KioskScreen):
     what = StringProperty("")
     problem = StringProperty("")
     number = StringProperty("")
+    pending_line = StringProperty("")  # the report is kept on this kiosk until the hub can be reached
     item = DictProperty({})
 
     def on_kv_post(self, base_widget):
@@ -83,8 +85,12 @@ class CannotDoScreen(KioskScreen):
         key = svc.proxy_key = svc.proxy_key or str(uuid.uuid4())
 
         def work():
-            return svc.proxy().create_request(item=item, applicant=applicant, phone=phone, mode="remote_guidance",
-                                              kind="complaint", details=details, key=key)
+            # Through the kiosk's action outbox: kept on disk first, sent now or when the hub is back (exactly once).
+            report = svc.proxy().report(svc.actions(), key=key, data_dir=app.cfg.kiosk.data_dir, item=item,
+                                        applicant=applicant, phone=phone, details=details)
+            if report.get("pending") and svc._actions_worker is not None:
+                svc._actions_worker.wake()
+            return report
 
         app.run_bg(work, self._sent, self._failed, busy_text=self._("Sending your report…"))
 
@@ -94,21 +100,29 @@ class CannotDoScreen(KioskScreen):
         self.number = request["request_no"]
         due = (request.get("sla_due_at") or "")[:10]
         self.problem = ""
+        spoken_no = ", ".join(" ".join(p) for p in self.number.split("-"))
+        if request.get("pending"):
+            self.pending_line = self._(KEPT)
+            self.app.speak(self._("Your report number is {no}. It is kept on this machine and sent automatically.").format(
+                no=spoken_no), personal=True)
+            return
+        self.pending_line = ""
         self.app.speak(self._("Your report number is {no}. We will call you by {day}.").format(
-            no=", ".join(" ".join(p) for p in self.number.split("-")), day=due), personal=True)
+            no=spoken_no, day=due), personal=True)
 
     def _failed(self, error) -> None:
         status = getattr(error, "status", None)
         if status in (409, 422):
+            citizen_services(self.app).proxy_key = None  # refused as sent: a corrected report is a new one
             self.problem = self._("The service centre refused the report: {reason}").format(
                 reason=getattr(error, "message", "")[-160:])
-        else:
-            self.problem = self._("Your report could not be sent: the service centre cannot be reached. Please try again or call {hotline}.").format(
+        else:  # not even kept on this machine (its disk is full, say): nothing was recorded
+            self.problem = self._("Your report could not be kept or sent. Please ask the staff, or call {hotline}.").format(
                 hotline=self.app.cfg.kiosk.hotline)
 
     def reset(self) -> None:
         self.item = {}
-        self.item_name = self.where = self.what = self.problem = self.number = ""
+        self.item_name = self.where = self.what = self.problem = self.number = self.pending_line = ""
         self.ids.phone.text = ""
         self.ids.words.text = ""
 

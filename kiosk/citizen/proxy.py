@@ -62,13 +62,33 @@ class ProxyService:
         headers = {"Idempotency-Key": key} if key else {}
         return self.client._call("POST", path, json=body, headers=headers).json()
 
-    def create_request(self, *, item: dict | None, applicant: dict, phone: str, mode: str, kind: str = "proxy",
-                       address: str = "", details: str = "", green_reason: str | None = None,
-                       key: str | None = None) -> dict:
-        """Straight to the hub (an unreachable hub raises): 办不成事 reports."""
-        body = self.request_body(item=item, applicant=applicant, phone=phone, mode=mode, kind=kind, address=address,
-                                 details=details, green_reason=green_reason)
-        return self._post("/api/v1/proxy-requests", body, key or str(uuid.uuid4()))
+    def report(self, outbox, *, key: str, data_dir, item: dict | None, applicant: dict, phone: str,
+               details: str) -> dict:
+        """办不成事反映 through the kiosk's action outbox, like `submit`: a number issued by this kiosk, kept on disk
+        first, sent now or when the hub is back (exactly once, Idempotency-Key = `key`). Returns the hub's request
+        or, while the hub cannot be reached, {"request_no", "item_name", "contact_phone", "pending": True}. A
+        refusal raises the client's error (HubRejected)."""
+        from kiosk.sync.receipt_numbers import next_receipt_no
+
+        kept = outbox.body(key)
+        if kept is not None:  # the same report tried again: same number, nothing new queued
+            request_no = kept.get("request_no")
+        elif outbox.result(key) is not None:
+            request_no = outbox.result(key).get("request_no")
+        else:
+            request_no = next_receipt_no(data_dir, self.device_id)
+            body = self.request_body(item=item, applicant=applicant, phone=phone, mode="remote_guidance",
+                                     kind="complaint", details=details, request_no=request_no)
+            outbox.enqueue("complaint", "POST", "/api/v1/proxy-requests", body, key=key)
+        if outbox.state(key) == "failed":  # refused before: the citizen is told why, never 待上传
+            from kiosk.sync.client import HubRejected
+
+            raise HubRejected(outbox.error(key) or "the hub refused the report", "", 422)
+        request = outbox.send(self.client, key)
+        if request is None:
+            return {"request_no": request_no, "item_name": (item or {}).get("name", ""), "contact_phone": phone,
+                    "pending": True}
+        return request
 
     def request_body(self, *, item: dict | None, applicant: dict, phone: str, mode: str, kind: str = "proxy",
                      address: str = "", details: str = "", green_reason: str | None = None,

@@ -429,9 +429,42 @@ def cannot_do(work: Path) -> dict:
             d.frames(3)
             number = app.screen("cannot_do").number
             d.screenshot(OUT / "cannot_do" / "cannot_do_number.png")
+            # A second report while the hub is away: kept on the kiosk with a number it issued (待上传), delivered
+            # exactly once when the hub is back.
+            from kiosk.citizen.services import citizen_services
+            from screens.tour import swap_card_out
+
+            tap(d, "btn_next")  # Finish
+            d.wait_screen("home")
+            swap_card_out(d, stack)
+            tap(d, "btn_cannot")
+            _card_in(d, app, stack, "cannot_do")
+            tap(d, "btn_item")
+            d.wait_screen("service_list", 60)
+            tap_item(d, scr.ids.service_items, scr.ids.service_items.data[2]["item_code"])
+            d.wait_screen("cannot_do")
+            tap(d, "where_kiosk")
+            tap(d, "what_system")
+            _digits(d, PHONE)
+            stack.stop_process("hub")
+            tap(d, "btn_next")
+            d.idle(60)
+            d.frames(3)
+            screen = app.screen("cannot_do")
+            offline = {"number": screen.number, "pending_line": screen.pending_line, "problem": screen.problem,
+                       "spoken": app.last_spoken,
+                       "waiting": [p["kind"] for p in citizen_services(app).actions().pending()]}
+            d.screenshot(OUT / "cannot_do" / "cannot_do_kept.png")
+            tap(d, "btn_next")  # Finish: the report stays in the outbox after the session ends
+            d.wait_screen("home")
+            stack.restart_hub()
+            box = citizen_services(app).actions()
+            citizen_services(app)._actions_worker.wake()
+            d.wait(lambda: not box.pending(), 60, "the kept report delivered once the hub is back")
         listed = _hub(stack, "/api/v1/proxy-requests?kind=complaint").json()["items"]
-        return {"empty": empty, "number": number,
-                "hub": [{k: r.get(k) for k in ("request_no", "kind", "item_name", "status", "level")} for r in listed]}
+        return {"empty": empty, "number": number, "offline": offline,
+                "hub": [{k: r.get(k) for k in ("request_no", "kind", "item_name", "status", "level", "channel")}
+                        for r in listed]}
 
 
 def bundle(work: Path) -> dict:

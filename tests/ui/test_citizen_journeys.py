@@ -93,9 +93,16 @@ def test_rating_after_the_application_then_again_while_the_hub_is_down(tmp_path)
 def test_cannot_do_report_gets_a_number_and_reaches_the_ladder(tmp_path):
     r = run("cannot_do", tmp_path)
     assert r["empty"]
-    [req] = r["hub"]
-    assert r["number"] == req["request_no"] and req["kind"] == "complaint" and req["level"] == 0
-    assert req["status"] == "new" and req["item_name"]
+    by_no = {req["request_no"]: req for req in r["hub"]}
+    assert len(r["hub"]) == len(by_no) == 2  # the kept report arrived exactly once
+    req = by_no[r["number"]]
+    assert req["kind"] == "complaint" and req["level"] == 0 and req["status"] == "new" and req["item_name"]
+    # With the hub away: a number issued by the kiosk, 待上传 in words, nothing refused; delivered afterwards.
+    off = r["offline"]
+    assert off["number"] and off["number"] != r["number"] and not off["problem"]
+    assert off["pending_line"].startswith("待上传") and off["waiting"] == ["complaint"]
+    assert off["number"] in by_no and by_no[off["number"]]["channel"] == "kiosk"
+    assert by_no[off["number"]]["kind"] == "complaint"
 
 
 def test_bundle_questionnaire_to_one_submission_recorded_as_a_bundle(tmp_path):
