@@ -223,18 +223,23 @@ def paper_out(work: Path) -> dict:
                 "reprinted_equals_copy": stack.printer.received == local_copy}
 
 
+def _card_to_scan(d, stack) -> None:
+    """A citizen's card, the first service, its form filled, on to the scan screen."""
+    to_login(d)
+    log_in(d, stack)
+    to_form(d)
+    fill_form(d)
+    d.tap("btn_next")
+    d.wait_screen("scan", 60)
+
+
 def auto_capture_and_busy_overlay(work: Path) -> dict:
     """On the scan screen the camera shoots by itself once the page is still; while the kiosk is busy, taps on
     the screen underneath do nothing."""
 
     with DemoStack(work) as stack:
         with running_app(stack) as (app, cfg, d):
-            to_login(d)
-            log_in(d, stack)
-            to_form(d)
-            fill_form(d)
-            d.tap("btn_next")
-            d.wait_screen("scan", 60)
+            _card_to_scan(d, stack)
             # No tap on the capture button: every page is shot when a new page lies still (the citizen turns the
             # page after each shot; the same page is never taken twice).
             from devices.scanner.simulator import device as sim_device
@@ -264,12 +269,7 @@ def auto_capture_and_busy_overlay(work: Path) -> dict:
             # session does not take it by itself (it is not theirs): it says so, and takes their own page.
             app.end_session()
             swap_card_out(d, stack)
-            to_login(d)
-            log_in(d, stack)
-            to_form(d)
-            fill_form(d)
-            d.tap("btn_next")
-            d.wait_screen("scan", 60)
+            _card_to_scan(d, stack)
             scan = app.screen("scan")
             d.wait(lambda: scan.camera_ok, 60, "camera preview")
             d.wait(lambda: bool(scan.problem), 20, "the leftover page is pointed out")
