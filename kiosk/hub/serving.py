@@ -39,8 +39,10 @@ class ServerThread:
     def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning") -> None:
         self.host = host
         self.port = port or free_port(host)
+        # An open live feed (server-sent events) never ends by itself: after 3 s of shutdown it is cut, as
+        # `kiosk hub serve` does after 5 s, so stop() returns.
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level=log_level,
-                                                    access_log=False, lifespan="on"))
+                                                    access_log=False, lifespan="on", timeout_graceful_shutdown=3))
         self.server.install_signal_handlers = lambda: None  # only the main thread may own signals
         self.thread: threading.Thread | None = None
 
