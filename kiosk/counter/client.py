@@ -52,6 +52,8 @@ def _refusal(resp: requests.Response) -> CounterRefused:
         return CounterRefused("invalid", text, resp.status_code, {})
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(resp.status_code,
                                                                                           f"http_{resp.status_code}")
+    if isinstance(doc, dict) and doc.get("code"):  # the 代办 API: {"detail": words, "code", "status", "level", …}
+        return CounterRefused(str(doc["code"]), str(detail), resp.status_code, doc)
     return CounterRefused(code, str(detail), resp.status_code, {})
 
 

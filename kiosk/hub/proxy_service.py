@@ -415,17 +415,17 @@ class ProxyService:
             codes = codes if codes is not None else self.subtree(caller, session)
             if req.outlet_code not in codes:
                 raise Forbidden(f"request {req.id} belongs to outlet {req.outlet_code}, outside the subtree of"
-                                f" {caller.outlet_code}")
+                                f" {caller.outlet_code}", code="other_outlet")
             if req.level > caller.level and req.holder != caller.actor:
                 raise Forbidden(f"request {req.id} is at level {req.level} ({LEVEL_NAMES[req.level]}), above"
-                                f" yours ({LEVEL_NAMES[caller.level]})")
+                                f" yours ({LEVEL_NAMES[caller.level]})", code="above_level", level=req.level)
 
     def _holds(self, caller: Caller, req: ProxyRequest, now: dt.datetime) -> bool:
         if req.holder != caller.actor:
             return False
         if req.status in HELD and (req.lease_until is None or aware(req.lease_until) <= now):
             raise Forbidden(f"your lease on request {req.id} ended at {iso(req.lease_until)}; it went back to the"
-                            " pool: claim it again", status=req.status, level=req.level)
+                            " pool: claim it again", status=req.status, level=req.level, code="lease_lapsed")
         return True
 
     def _owner(self, caller: Caller, req: ProxyRequest) -> bool:
@@ -661,7 +661,8 @@ class ProxyService:
         codes = self.subtree(caller)
         if body.outlet is not None:
             if body.outlet not in codes:
-                raise Forbidden(f"outlet {body.outlet} is outside the subtree of {caller.outlet_code}")
+                raise Forbidden(f"outlet {body.outlet} is outside the subtree of {caller.outlet_code}",
+                                code="other_outlet")
             codes = self.tree.subtree(body.outlet)
         lease_s = body.lease_s or self.settings.lease_s
         if body.id is not None:
@@ -744,7 +745,7 @@ class ProxyService:
             if req.status not in POOL and not lapsed:
                 raise Conflict(f"request {req.id} is {req.status}, not in the pool"
                                + (f" (held by {req.holder})" if req.holder else ""), status=req.status,
-                               level=req.level)
+                               level=req.level, code="taken")
             if lapsed:
                 self._lapse(t, req, now)
             self._take(t, caller, req, lease_s, device)
@@ -808,7 +809,7 @@ class ProxyService:
             sources, target = TRANSITIONS[body.action]
             if req.status not in sources:
                 raise Conflict(f"cannot {body.action} a request that is {req.status}", status=req.status,
-                               level=req.level)
+                               level=req.level, code="invalid_state")
             self._authorise(caller, req, body.action, now)
             if req.mode == "full_proxy" and req.kind == "proxy" and body.action in ("start", "file", "complete"):
                 self._need_mandate(t, req, now)
@@ -901,9 +902,10 @@ class ProxyService:
             return
         if req.holder:
             raise Forbidden(f"request {req.id} is held by {req.holder} until {iso(req.lease_until)}; only the holder"
-                            f" may {action} it", status=req.status, level=req.level)
+                            f" may {action} it", status=req.status, level=req.level,
+                            code="held_by_other")
         raise Forbidden(f"only the clerk who claimed request {req.id} may {action} it; claim it first",
-                        status=req.status, level=req.level)
+                        status=req.status, level=req.level, code="not_holder")
 
     def _unpause(self, req: ProxyRequest, now: dt.datetime) -> None:
         if req.sla_paused_at is None:
@@ -920,24 +922,26 @@ class ProxyService:
             now = utcnow()
             if req.status in CLOSED:
                 raise Conflict(f"request {req.id} is {req.status}: a closed request is not escalated",
-                               status=req.status, level=req.level)
+                               status=req.status, level=req.level, code="invalid_state")
             if self.scope(caller) == "creator":
                 raise Forbidden("kiosk and channel tokens do not escalate; the outlet does (or the SLA sweeper)")
             if body.direction == "up":
                 if req.level >= 3:
                     raise Conflict(f"request {req.id} is already at the top level (3, 中心领导)", status=req.status,
-                                   level=req.level)
+                                   level=req.level, code="top_level")
                 if not (self._holds(caller, req, now) or self._owner(caller, req) or self._pool_actor(caller, req)):
                     raise Forbidden(f"only the holder of request {req.id} or level {req.level}"
-                                    f" ({LEVEL_NAMES[req.level]}) may escalate it", status=req.status, level=req.level)
+                                    f" ({LEVEL_NAMES[req.level]}) may escalate it", status=req.status, level=req.level,
+                                    code="not_level_owner")
                 self._move_level(t, req, +1, caller.actor, body.reason, device)
             else:
                 if req.level <= 0:
                     raise Conflict(f"request {req.id} is at level 0 (代办员): nothing to de-escalate",
-                                   status=req.status, level=req.level)
+                                   status=req.status, level=req.level, code="bottom_level")
                 if not self._owner(caller, req):
                     raise Forbidden(f"request {req.id} is at level {req.level} ({LEVEL_NAMES[req.level]}); only that"
-                                    " level de-escalates it", status=req.status, level=req.level)
+                                    " level de-escalates it", status=req.status, level=req.level,
+                                    code="not_level_owner")
                 self._move_level(t, req, -1, caller.actor, body.reason, device)
             return self.out(t.s, req)
 
@@ -968,17 +972,19 @@ class ProxyService:
         m = self._latest_mandate(t.s, req.id)
         if m is None:
             raise Conflict(f"request {req.id} is a 全程代办 and has no 委托书: the citizen signs one first"
-                           " (POST /api/v1/mandates)", status=req.status, level=req.level, mandate_status=None)
+                           " (POST /api/v1/mandates)", status=req.status, level=req.level, mandate_status=None,
+                           code="mandate_missing")
         status = self._mandate_status(t, m, req, now)
         if status not in MANDATE_EFFECTIVE:
             hint = {"pending": "activate it once signed", "suspended": "renew it (续办委托书)",
                     "expired": "renew it (续办委托书)", "revoked": "the citizen withdrew; cancel the request or get a"
                     " new 委托书", "completed": "it was closed; get a new 委托书"}.get(status, "")
             raise Conflict(f"the 委托书 #{m.id} of request {req.id} is {status}: {hint}", status=req.status,
-                           level=req.level, mandate_status=status)
+                           level=req.level, mandate_status=status, code="mandate_not_effective")
         if req.item_code not in (m.scope_items or []):
             raise Conflict(f"the 委托书 #{m.id} does not cover item {req.item_code}: the proxy acts only within the"
-                           " entrusted scope", status=req.status, level=req.level, mandate_status=status)
+                           " entrusted scope", status=req.status, level=req.level, mandate_status=status,
+                           code="mandate_scope")
         return m
 
     def _complete_mandates(self, t: _Tx, req: ProxyRequest, actor: str, now: dt.datetime) -> None:
@@ -1259,7 +1265,8 @@ class ProxyService:
         elif scope == "outlet":
             codes = self.subtree(caller)
             if outlet is not None and outlet not in codes:
-                raise Forbidden(f"outlet {outlet} is outside the subtree of {caller.outlet_code}")
+                raise Forbidden(f"outlet {outlet} is outside the subtree of {caller.outlet_code}",
+                                code="other_outlet")
             conds.append(ProxyRequest.outlet_code.in_(codes))
             conds.append(or_(ProxyRequest.level <= caller.level, ProxyRequest.holder == caller.actor))
         if outlet is not None:

@@ -24,6 +24,18 @@ REFUSALS = {
     "not_found": N_("Nothing was found. Check the number and try again."),
     "waybill": N_("Please enter the waybill number (运单号) of the postal delivery."),
     "card_required": N_("Please place the recipient's ID card on the reader."),
+    # the 代办 API's refusal codes (docs/proxy-api.md)
+    "lease_lapsed": N_("Your hold on this request ran out and it went back to the queue. Claim it again to go on."),
+    "taken": N_("Another clerk has just taken this request, or it was closed. Pick another one from the queue."),
+    "invalid_state": N_("This request is now “{state}”: that step no longer applies. Please look at the request again."),
+    "not_holder": N_("You have not claimed this request. Claim it first."),
+    "above_level": N_("This request was escalated above your level and is handled there now."),
+    "top_level": N_("This request is already at the highest level (centre leader)."),
+    "bottom_level": N_("This request is not escalated: there is nothing to send back down."),
+    "not_level_owner": N_("Only the level this request is at can do this."),
+    "mandate_missing": N_("Full proxy needs the citizen's signed power of attorney (委托书) first."),
+    "mandate_not_effective": N_("The power of attorney (委托书) is not in force. Renew it, or ask the citizen to sign a new one."),
+    "mandate_scope": N_("The power of attorney (委托书) does not cover this service. The citizen must sign one that does."),
 }
 
 
@@ -41,7 +53,11 @@ class CounterScreen(KioskScreen):
         if isinstance(exc, CounterRefused):
             template = REFUSALS.get(exc.code)
             if template:
-                return self._(template).format(s=exc.retry_after_s, detail=exc.detail.get("by", ""))
+                from screens.counter.queue import STATUS
+
+                state = STATUS.get(exc.detail.get("status") or "", exc.detail.get("status") or "")
+                return self._(template).format(s=exc.retry_after_s, detail=exc.detail.get("by", ""),
+                                               state=self._(state) if state else "")
             return self._("The hub refused this: {reason}").format(reason=exc.message or exc.code)
         if isinstance(exc, Unavailable):
             return self._("The hub cannot be reached right now. Please try again in a moment.")

@@ -328,3 +328,31 @@ def test_key_rotation_reencrypts_proxy_requests_and_mandates(proxy_hub):
     assert doc.status_code == 200 and doc.json()["applicant"]["name"] == "欧***"
     with pytest.raises(DecryptionError, match="proxy_requests.applicant_enc of row"):
         reseal_columns(sessions, FieldCipher(os.urandom(32)), FieldCipher(os.urandom(32)))
+
+
+def test_refusals_carry_a_code_the_counter_turns_into_words(proxy_hub):
+    """Each refusal a clerk meets has a machine-readable `code` beside the words (the counter shows its own
+    translated text for it) and changes nothing."""
+    import requests as rq
+
+    from kiosk.counter.client import _refusal
+
+    a = proxy_hub.created()
+    proxy_hub.claim("clerk", id=a["id"])
+    r = proxy_hub.act("clerk2", a["id"], "start")
+    assert r.status_code == 403 and r.json()["code"] == "held_by_other" and r.json()["status"] == "claimed", r.text
+    r = proxy_hub.act("clerk", a["id"], "complete")
+    assert r.status_code == 409 and r.json()["code"] == "invalid_state" and r.json()["status"] == "claimed"
+    r = proxy_hub.claim("clerk2", id=a["id"])
+    assert r.status_code == 409 and r.json()["code"] == "taken"
+    b = proxy_hub.created()
+    r = proxy_hub.act("clerk", b["id"], "start")  # not claimed yet
+    assert r.status_code == 409 and r.json()["code"] == "invalid_state" and r.json()["status"] == "new"
+    assert proxy_hub.get("clerk", f"/api/v1/proxy-requests/{a['id']}").json()["status"] == "claimed"  # unchanged
+
+    resp = rq.models.Response()
+    resp.status_code, resp._content = 409, b'{"detail": "cannot complete a request that is claimed", "code":' \
+                                           b' "invalid_state", "status": "claimed", "level": 0}'
+    refusal = _refusal(resp)
+    assert (refusal.code, refusal.status, refusal.detail["status"]) == ("invalid_state", 409, "claimed")
+    assert "cannot complete" in refusal.message
