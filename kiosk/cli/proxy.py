@@ -76,6 +76,18 @@ def _client(ctx_obj) -> _Client:
     return _Client(hub_url or cfg.hub.url, token, cfg.hub.timeout_s, getattr(cfg.hub, "verify_tls", True))
 
 
+def _list(obj, path: str, line, as_json: bool, **filters) -> None:
+    """GET a list with the filters given (flags as "true"), then one line per item or the JSON document."""
+    params = {k: ("true" if v is True else v) for k, v in filters.items() if v is not None and v is not False}
+    doc = _client(obj).call("GET", path, params=params)
+    if as_json:
+        echo_json(doc)
+        return
+    for d in doc["items"]:
+        click.echo(line(d))
+    click.echo(f"{len(doc['items'])} of {doc['total']} shown", err=True)
+
+
 def _line(d: dict) -> str:
     applicant = d.get("applicant") or {}
     who = applicant.get("name") or applicant.get("org_name") or ""
@@ -120,19 +132,8 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def list_cmd(obj, status, outlet, level, mode, kind, overdue, mine, limit, as_json):
         """Requests this token may see, best first."""
-        params = {k: v for k, v in dict(status=status, outlet=outlet, level=level, mode=mode, kind=kind,
-                                        limit=limit).items() if v is not None}
-        if overdue:
-            params["overdue"] = "true"
-        if mine:
-            params["mine"] = "true"
-        doc = _client(obj).call("GET", "/api/v1/proxy-requests", params=params)
-        if as_json:
-            echo_json(doc)
-            return
-        for d in doc["items"]:
-            click.echo(_line(d))
-        click.echo(f"{len(doc['items'])} of {doc['total']} shown", err=True)
+        _list(obj, "/api/v1/proxy-requests", _line, as_json, status=status, outlet=outlet, level=level, mode=mode,
+              kind=kind, limit=limit, overdue=overdue, mine=mine)
 
     @proxy.command("show")
     @click.argument("request_id", type=click.IntRange(1, 2 ** 31 - 1))
@@ -237,17 +238,8 @@ def register_key_projects(proxy: click.Group) -> None:
     @click.pass_obj
     def kp_list(obj, status, outlet, specialist, mine, limit, as_json):
         """Key projects this token may see, oldest first."""
-        params = {k: v for k, v in dict(status=status, outlet=outlet, specialist=specialist,
-                                        limit=limit).items() if v is not None}
-        if mine:
-            params["mine"] = "true"
-        doc = _client(obj).call("GET", "/api/v1/key-projects", params=params)
-        if as_json:
-            echo_json(doc)
-            return
-        for d in doc["items"]:
-            click.echo(_project_line(d))
-        click.echo(f"{len(doc['items'])} of {doc['total']} shown", err=True)
+        _list(obj, "/api/v1/key-projects", _project_line, as_json, status=status, outlet=outlet,
+              specialist=specialist, limit=limit, mine=mine)
 
     @key_project.command("show")
     @click.argument("project_id", type=click.IntRange(1, 2 ** 31 - 1))
