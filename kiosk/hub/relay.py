@@ -16,14 +16,13 @@ import logging
 import random
 import threading
 import time
-import uuid
 
 from sqlalchemy import select, update
 
 from kiosk.hub import audit, case_fields
 from kiosk.hub.db import read_only
 from kiosk.hub.limits import is_disk_full
-from kiosk.hub.logs_throttle import Throttle
+from kiosk.hub.lease_worker import LeaseWorker
 from kiosk.hub.models import Case, Upload, utcnow
 from kiosk.hub.tus import safe_filename, upload_id_from_url, upload_path
 from kiosk.platform.adapter import (Applicant, CaseSubmission, MaterialFile, PlatformRejected,
@@ -35,7 +34,6 @@ ACTOR = "hub:relay"
 DOWN_AFTER_FAILURES = 3     # consecutive PlatformUnavailable before the relay probes instead of claiming
 PROBE_MIN_S = 1.0
 PROBE_MAX_S = 10.0          # the slowest probe rhythm while the platform stays down: recovery within ~10 s
-MAX_UNEXPECTED_ATTEMPTS = 5  # an adapter error that is not the platform's (a bug, bad data): then the case fails
 SWEEP_EVERY_S = 60.0
 
 
@@ -43,20 +41,15 @@ class MaterialLost(Exception):
     pass
 
 
-class Relay:
+class Relay(LeaseWorker):
+    prefix = what = "relay"
+
     def __init__(self, hub, poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 60.0,
                  lease_s: float = 15.0, probe_max_s: float = PROBE_MAX_S, concurrency: int = 4) -> None:
-        self.hub = hub
-        self.worker_id = f"relay-{uuid.uuid4().hex[:8]}"
-        self.poll_s = poll_s
-        self.retry_base_s = retry_base_s
-        self.retry_max_s = retry_max_s
-        self.lease_s = lease_s
+        # concurrency: deliveries in flight per hub process (one thread each)
+        super().__init__(hub, log, poll_s=poll_s, retry_base_s=retry_base_s, retry_max_s=retry_max_s,
+                         lease_s=lease_s, threads=concurrency)
         self.probe_max_s = probe_max_s
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self.concurrency = max(1, concurrency)  # deliveries in flight per hub process
-        self._threads: list[threading.Thread] = []
         self._in_flight: set[int] = set()  # cases this process is delivering: their leases are renewed together
         self._keeper: threading.Thread | None = None
         self._keeper_lock = threading.Lock()
@@ -65,62 +58,48 @@ class Relay:
         self._probe_every = PROBE_MIN_S
         self.probes = 0             # probes sent (the only calls a down platform gets)
         self.reserve_releases = 0   # times a full disk made the relay delete the reserve
-        self._throttle = Throttle(log, every_s=60.0)
+        self._last_sweep = 0.0
 
     @property
     def platform_down(self) -> bool:
         return self._failures >= DOWN_AFTER_FAILURES
 
-    # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Start `concurrency` delivery threads. Each claims its own case (the claim is the lock), so several
-        cases are in flight at once while each case's steps still run in order in one thread."""
-        if not self._threads:
-            self._stop.clear()
-            self._threads = [threading.Thread(target=self._loop, args=(i,), name=f"{self.worker_id}-{i}", daemon=True)
-                             for i in range(self.concurrency)]
-            for t in self._threads:
-                t.start()
+        self._last_sweep = 0.0  # the upkeep runs as the relay starts, then every SWEEP_EVERY_S
+        super().start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        for t in self._threads:
-            t.join(timeout)
-        self._threads = []
+    # -- one pass of a delivery thread ---------------------------------------------------------
+    def _pass(self, index: int) -> bool:
+        try:
+            if self.platform_down:
+                return self._probe() if index == 0 else False  # one prober per process
+            return self.run_once()
+        finally:
+            if index == 0:
+                self._upkeep()
 
-    def wake(self) -> None:
-        self._wake.set()
+    def _pass_failed(self, exc: Exception) -> bool:
+        if is_disk_full(exc) and self._release_reserve():
+            return True  # room again: retry at once
+        return super()._pass_failed(exc)
 
-    def _loop(self, index: int = 0) -> None:
-        last_sweep = 0.0
-        while not self._stop.is_set():
-            try:
-                if self.platform_down:
-                    worked = self._probe() if index == 0 else False  # one prober per process
-                else:
-                    worked = self.run_once()
-            except Exception as exc:  # the database went away, say: keep the worker alive and try again later
-                if is_disk_full(exc) and self._release_reserve():
-                    worked = True  # room again: retry at once
-                else:
-                    self._throttle.exception("relay pass failed", exc, key="pass")
-                    worked = False
-            now = time.monotonic()
-            if index == 0 and now - last_sweep > SWEEP_EVERY_S:
-                last_sweep = now
-                try:
-                    self.purge_expired_uploads()
-                    self.sweep_files()
-                    self._ensure_reserve()
-                except Exception as exc:
-                    self._throttle.exception("upload upkeep failed", exc, key="upkeep")
-            if not worked:
-                wait = self.poll_s
-                if self.platform_down:
-                    wait = max(0.05, min(wait, self._probe_at - time.monotonic()))
-                self._wake.wait(wait)
-                self._wake.clear()
+    def _idle_wait(self) -> float:
+        if self.platform_down:
+            return max(0.05, min(self.poll_s, self._probe_at - time.monotonic()))
+        return self.poll_s
+
+    def _upkeep(self) -> None:
+        """Every SWEEP_EVERY_S (first delivery thread only): expired uploads, left-behind files, the reserve."""
+        now = time.monotonic()
+        if now - self._last_sweep <= SWEEP_EVERY_S:
+            return
+        self._last_sweep = now
+        try:
+            self.purge_expired_uploads()
+            self.sweep_files()
+            self._ensure_reserve()
+        except Exception as exc:
+            self._throttle.exception("upload upkeep failed", exc, key="upkeep")
 
     def _release_reserve(self) -> bool:
         volume = getattr(self.hub, "volume", None)
@@ -259,14 +238,8 @@ class Relay:
             self._platform_ok()
             self._finish(case_id, "failed", error=exc.message)
         except Exception as exc:  # an adapter bug must not lose the case: retried a few times, then set aside
-            from kiosk.logs import redact_sql
-
-            log.exception("relay error", extra={"receipt_no": receipt_no})
-            error = redact_sql(f"{type(exc).__name__}: {exc}")[:500]
-            if self._attempts(case_id) >= MAX_UNEXPECTED_ATTEMPTS:
-                self._finish(case_id, "failed", error=f"set aside after {MAX_UNEXPECTED_ATTEMPTS} attempts: {error}")
-            else:
-                self._retry(case_id, error)
+            self.unexpected(exc, self._attempts(case_id), lambda e: self._retry(case_id, e),
+                            lambda e: self._finish(case_id, "failed", error=e), receipt_no=receipt_no)
         else:
             self._platform_ok()
             self._finish(case_id, "submitted", case_no=result.case_no, promised_by=result.promised_by,
@@ -306,8 +279,7 @@ class Relay:
             case = s.get(Case, case_id)
             if case.locked_by != self.worker_id:  # our lease ran out and another worker has it now
                 return
-            delay = min(self.retry_max_s, self.retry_base_s * (2 ** max(0, case.attempts - 1)))
-            delay *= random.uniform(0.75, 1.0)  # jitter: kiosks coming back together do not retry in step
+            delay = self.backoff_s(case.attempts)
             case.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
             case.locked_by = None
             case.lease_until = None

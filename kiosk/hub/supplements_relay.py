@@ -14,15 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import random
-import threading
-import uuid
 
 from sqlalchemy import select, update
 
 from kiosk.hub import audit
 from kiosk.hub.counter import Collection
-from kiosk.hub.logs_throttle import Throttle
+from kiosk.hub.lease_worker import LeaseWorker
 from kiosk.hub.models import Case, Upload, utcnow
 from kiosk.hub.tus import safe_filename, upload_id_from_url, upload_path
 from kiosk.platform.adapter import MaterialFile, PlatformRejected, PlatformUnavailable
@@ -30,7 +27,6 @@ from kiosk.platform.adapter import MaterialFile, PlatformRejected, PlatformUnava
 log = logging.getLogger("kiosk.hub.supplements")
 
 ACTOR = "hub:supplements"
-MAX_UNEXPECTED_ATTEMPTS = 5  # an adapter error that is not the platform's: then the collection is set aside
 STATUS_TEXT = {"pending": "待转交", "delivered": "已转交", "failed": "转交失败"}
 
 
@@ -59,47 +55,15 @@ class _Fail(Exception):
     """The collection cannot be forwarded as it is: set aside with this message for a person."""
 
 
-class SupplementsRelay:
+class SupplementsRelay(LeaseWorker):
+    prefix = "supp"
+    what = "supplements"
+
     def __init__(self, hub, poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 60.0,
                  lease_s: float = 60.0) -> None:
-        self.hub = hub
-        self.worker_id = f"supp-{uuid.uuid4().hex[:8]}"
-        self.poll_s = poll_s
-        self.retry_base_s = retry_base_s
-        self.retry_max_s = retry_max_s
-        self.lease_s = lease_s  # longer than the adapter's timeout: a collection is a few pages, sent in one call
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._throttle = Throttle(log, every_s=60.0)
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name=self.worker_id, daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                worked = self.run_once()
-            except Exception as exc:  # the database went away, say: keep the worker alive
-                self._throttle.exception("supplements pass failed", exc, key="pass")
-                worked = False
-            if not worked:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+        # lease_s: longer than the adapter's timeout (a collection is a few pages, sent in one call)
+        super().__init__(hub, log, poll_s=poll_s, retry_base_s=retry_base_s, retry_max_s=retry_max_s,
+                         lease_s=lease_s)
 
     # -- the queue -------------------------------------------------------------------------------
     def claim_next(self) -> int | None:
@@ -141,14 +105,8 @@ class SupplementsRelay:
         except NotImplementedError:
             self._retry(collection_id, "this platform adapter cannot forward supplementary materials yet")
         except Exception as exc:  # an adapter bug must not lose the collection: retried, then set aside
-            from kiosk.logs import redact_sql
-
-            log.exception("supplements relay error", extra={"collection": collection_id})
-            error = redact_sql(f"{type(exc).__name__}: {exc}")[:500]
-            if self._attempts(collection_id) >= MAX_UNEXPECTED_ATTEMPTS:
-                self._finish(collection_id, "failed", error=f"set aside after {MAX_UNEXPECTED_ATTEMPTS} attempts: {error}")
-            else:
-                self._retry(collection_id, error)
+            self.unexpected(exc, self._attempts(collection_id), lambda e: self._retry(collection_id, e),
+                            lambda e: self._finish(collection_id, "failed", error=e), collection=collection_id)
         else:
             self._finish(collection_id, "delivered", answer=answer)
         return True
@@ -190,8 +148,7 @@ class SupplementsRelay:
             row = s.get(Collection, collection_id)
             if row.relay_locked_by != self.worker_id or row.relay_status != "pending":
                 return  # our lease ran out and another worker has it now
-            delay = min(self.retry_max_s, self.retry_base_s * (2 ** max(0, (row.relay_attempts or 1) - 1)))
-            delay *= random.uniform(0.75, 1.0)
+            delay = self.backoff_s(row.relay_attempts or 1)
             row.relay_next_at = utcnow() + dt.timedelta(seconds=delay)
             row.relay_locked_by = None
             row.relay_lease_until = None
