@@ -14,8 +14,9 @@ Prints one JSON line:
   and of `citizen_journeys` rounds of the other journeys (search, 一件事, 我要代办 and its 好差评, 进度查询,
   办不成事) after them (the screens built first, while home idles, as on a kiosk switched on before its first
   citizen);
-  `screen_change_ms_max_at` says which change that was ("screen #journey"), `screen_change_ms_max_by_screen` the
-  slowest change into each screen;
+  `screen_change_ms_max_at` says which change that was ("screen #journey"; "a→b #journey" when the app went to
+  a then b before the next frame, timed from the first), `screen_change_ms_max_by_screen` the slowest change into
+  each screen (by the screen drawn), `screen_changes_over_100_ms` every change over the target;
 - `rss_mb_after_first` / `rss_mb_end`: resident memory after the first and the last journey (`rss_mb_journeys`:
   after each one);
 - `list_3000_ms`: opening the service list on a synthetic catalog of 3,000 items in one department, `app.go` to
@@ -193,7 +194,8 @@ def journeys(count: int, work: Path, citizen: int = 0) -> dict:
                 # The offscreen window's swap does not wait for the software GL: wait here until the new screen
                 # is really drawn, so its drawing counts in this change and not in a later one.
                 glFinish()
-                changes.append(((time.perf_counter() - pending[0][0]) * 1000, f"{app.current} #{journey_no[0]}"))
+                chain = "→".join(n for _, n in pending) if len(pending) > 1 else app.current
+                changes.append(((time.perf_counter() - pending[0][0]) * 1000, f"{chain} #{journey_no[0]}"))
                 pending.clear()
 
         # A kiosk is switched on long before its first citizen: the screens are built while home idles (as in the
@@ -240,7 +242,7 @@ def journeys(count: int, work: Path, citizen: int = 0) -> dict:
             d.stop()
     by_screen: dict[str, float] = {}
     for ms, at in changes:
-        screen = at.split(" #")[0]
+        screen = at.split(" #")[0].split("→")[-1]
         by_screen[screen] = max(by_screen.get(screen, 0.0), round(ms, 1))
     slowest = max(changes) if changes else (None, None)
     times = sorted(ms for ms, _ in changes)
@@ -251,6 +253,7 @@ def journeys(count: int, work: Path, citizen: int = 0) -> dict:
             "screen_change_ms_p95": round(times[int(0.95 * (len(times) - 1))], 1) if times else None,
             "screen_change_ms_median": round(statistics.median(times), 1) if times else None,
             "screen_change_ms_max_by_screen": dict(sorted(by_screen.items(), key=lambda kv: -kv[1])),
+            "screen_changes_over_100_ms": [[round(ms, 1), at] for ms, at in changes if ms > 100],
             "rss_mb_after_first": rss_after[0], "rss_mb_end": rss_after[-1], "rss_mb_journeys": rss_after,
             **long_list}
 

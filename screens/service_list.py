@@ -32,6 +32,7 @@ class ServiceListScreen(KioskScreen):
     category = StringProperty("")
     logged_in = BooleanProperty(False)
     _category_rows: list = []  # the (key, label) rows the category buttons show now
+    _category_sets: dict | None = None  # (key, label) rows → their buttons, kept: a tab shown before comes back drawn
 
     def on_kv_post(self, base_widget):
         self.ids.service_items.on_choose = self.choose_code
@@ -98,18 +99,26 @@ class ServiceListScreen(KioskScreen):
         if cats and self.category not in [c for c, _ in cats]:
             self.category = cats[0][0]
         if cats != self._category_rows:
-            # New buttons only when the categories changed: each button's label is drawn by software text
-            # rendering, too slow to redo for every entry into the list and every tap on a category.
+            # Buttons only when the categories changed, and each set made once (by department, by life event,
+            # in each language): a button's label is drawn by software text rendering, too slow to redo on
+            # every entry into the list, every tab change and every tap on a category.
             box.clear_widgets()
-            for key, label in cats:
-                button = BigButton(text=label)
-                button.category_key = key
-                button.bind(on_release=lambda b, k=key: self.pick(k), texture_size=self._fit)
+            sets = self._category_sets = self._category_sets or {}
+            buttons = sets.get(tuple(cats))
+            if buttons is None:
+                buttons = sets[tuple(cats)] = [self._category_button(key, label) for key, label in cats]
+            for button in buttons:
                 box.add_widget(button)
             self._category_rows = cats
         for button in box.children:
             button.kind = "primary" if button.category_key == self.category else "secondary"
         self.show_items(self.items_shown())
+
+    def _category_button(self, key: str, label: str) -> BigButton:
+        button = BigButton(text=label)
+        button.category_key = key
+        button.bind(on_release=lambda b, k=key: self.pick(k), texture_size=self._fit)
+        return button
 
     def _fit(self, button, texture_size) -> None:
         """A category name that wraps (English, elder mode, portrait) makes its button taller, never clipped."""
