@@ -53,16 +53,22 @@ def check_idcard(cfg: Config, level: HealthLevel, lang: str, ask: Callable[[str]
             try:
                 probe = open_reader(port, "auto", exclude)
                 found = probe.baud
-                probe.close()
+                if str(found) == str(baud):
+                    # Silent once, then answering at the configured rate (a busy machine, a slow first answer):
+                    # not a wrong rate; the rest of the checks use this connection.
+                    reader = probe
+                    reader_res.details["answered_on_retry"] = True
+                else:
+                    probe.close()
             except DeviceError:
                 pass
-        if found:
+        if reader is None and found:
             reader_res.details["answers_at"] = found
             reader_res.fail("idcard_wrong_baud", _("the reader answers at {found} baud, not at the configured {baud}",
                                                    found=found, baud=baud),
                             _("set devices.idcard.baud = \"auto\" (or \"{found}\") in the config, or run `kiosk setup`",
                               found=found), Status.OFFLINE)
-        else:
+        elif reader is None:
             _device_fail(reader_res, exc, lang, Status.OFFLINE, port=port)
     if reader is None:
         sam_res.fail("sam_unchecked", _("the SAM was not checked: the reader does not answer"),
