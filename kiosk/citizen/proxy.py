@@ -62,29 +62,39 @@ class ProxyService:
         headers = {"Idempotency-Key": key} if key else {}
         return self.client._call("POST", path, json=body, headers=headers).json()
 
+    def _keep(self, outbox, key: str, kind: str, data_dir, body_for, files=None) -> str:
+        """Queue the request under `key` with a number this kiosk issues (`body_for(number)` makes its body), once:
+        the same key again (the screen came back) keeps the number and queues nothing new. Returns the number."""
+        from kiosk.sync.receipt_numbers import next_receipt_no
+
+        kept = outbox.body(key)
+        if kept is not None:
+            return kept.get("request_no")
+        if outbox.result(key) is not None:
+            return outbox.result(key).get("request_no")
+        request_no = next_receipt_no(data_dir, self.device_id)
+        outbox.enqueue(kind, "POST", "/api/v1/proxy-requests", body_for(request_no), key=key, files=files)
+        return request_no
+
+    def _send(self, outbox, key: str, what: str) -> dict | None:
+        """Send the queued request now: the hub's answer, or None while it cannot be reached. Refused before: raises
+        (the citizen is told why, never 待上传)."""
+        if outbox.state(key) == "failed":
+            from kiosk.sync.client import HubRejected
+
+            raise HubRejected(outbox.error(key) or f"the hub refused the {what}", "", 422)
+        return outbox.send(self.client, key)
+
     def report(self, outbox, *, key: str, data_dir, item: dict | None, applicant: dict, phone: str,
                details: str) -> dict:
         """办不成事反映 through the kiosk's action outbox, like `submit`: a number issued by this kiosk, kept on disk
         first, sent now or when the hub is back (exactly once, Idempotency-Key = `key`). Returns the hub's request
         or, while the hub cannot be reached, {"request_no", "item_name", "contact_phone", "pending": True}. A
         refusal raises the client's error (HubRejected)."""
-        from kiosk.sync.receipt_numbers import next_receipt_no
-
-        kept = outbox.body(key)
-        if kept is not None:  # the same report tried again: same number, nothing new queued
-            request_no = kept.get("request_no")
-        elif outbox.result(key) is not None:
-            request_no = outbox.result(key).get("request_no")
-        else:
-            request_no = next_receipt_no(data_dir, self.device_id)
-            body = self.request_body(item=item, applicant=applicant, phone=phone, mode="remote_guidance",
-                                     kind="complaint", details=details, request_no=request_no)
-            outbox.enqueue("complaint", "POST", "/api/v1/proxy-requests", body, key=key)
-        if outbox.state(key) == "failed":  # refused before: the citizen is told why, never 待上传
-            from kiosk.sync.client import HubRejected
-
-            raise HubRejected(outbox.error(key) or "the hub refused the report", "", 422)
-        request = outbox.send(self.client, key)
+        request_no = self._keep(outbox, key, "complaint", data_dir, lambda no: self.request_body(
+            item=item, applicant=applicant, phone=phone, mode="remote_guidance", kind="complaint", details=details,
+            request_no=no))
+        request = self._send(outbox, key, "report")
         if request is None:
             return {"request_no": request_no, "item_name": (item or {}).get("name", ""), "contact_phone": phone,
                     "pending": True}
@@ -132,30 +142,17 @@ class ProxyService:
         Tries to send both at once. Returns the hub's request (with "mandate": the hub's 委托书 or None) or, while
         the hub cannot be reached, {"request_no", "item_name", "mode", "contact_phone", "pending": True, "mandate":
         {"status": "pending", "signed": True, …} or None}. A refusal raises the client's error (HubRejected)."""
-        from kiosk.sync.receipt_numbers import next_receipt_no
-
         mandate_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"govkiosk:mandate:{key}"))
-        kept = outbox.body(key)
-        if kept is not None:  # the same request tried again (the screen came back): same number, nothing new queued
-            request_no = kept.get("request_no")
-        elif outbox.result(key) is not None:
-            request_no = outbox.result(key).get("request_no")
-        else:
-            request_no = next_receipt_no(data_dir, self.device_id)
-            body = self.request_body(item=item, applicant=applicant, phone=phone, mode=mode, address=address,
-                                     green_reason=green_reason, request_no=request_no)
-            files = [{"code": "mandate_signature", "name": "代办服务委托书签名", "content": signature,
-                      "suffix": ".png"}] if signature else None
-            outbox.enqueue("proxy_request", "POST", "/api/v1/proxy-requests", body, key=key, files=files)
+        files = [{"code": "mandate_signature", "name": "代办服务委托书签名", "content": signature,
+                  "suffix": ".png"}] if signature else None
+        request_no = self._keep(outbox, key, "proxy_request", data_dir, lambda no: self.request_body(
+            item=item, applicant=applicant, phone=phone, mode=mode, address=address, green_reason=green_reason,
+            request_no=no), files)
         if signature and outbox.state(mandate_key) is None:
             outbox.enqueue("mandate", "POST", "/api/v1/mandates",
                            self.mandate_body({"item_code": item["item_code"]}, applicant, signature),
                            key=mandate_key, after=key, fill={"request_id": "id"})
-        if outbox.state(key) == "failed":  # refused before: the citizen is told why, never 待上传
-            from kiosk.sync.client import HubRejected
-
-            raise HubRejected(outbox.error(key) or "the hub refused the request", "", 422)
-        request = outbox.send(self.client, key)
+        request = self._send(outbox, key, "request")
         mandate = None
         if request is not None and signature:
             try:

@@ -86,24 +86,8 @@ def seal_plaintext_cases(hub, batch: int = 200) -> int:
 
 def reseal_all(hub, old: FieldCipher, new: FieldCipher, batch: int = 200) -> int:
     """Key rotation: re-encrypt every case's personal fields from `old` to `new` (rows already under `new`
-    are left alone, so an interrupted rotation is simply run again)."""
-    from kiosk.hub.crypto import DecryptionError
+    are left alone, so an interrupted rotation is simply run again). The other encrypted columns: rekey.py."""
+    from kiosk.hub.rekey import Sealed, reseal_columns
 
-    done = 0
-    last_id = -1
-    while True:
-        with hub.sessions() as s, s.begin():
-            rows = s.scalars(select(Case).where(Case.id > last_id, Case.personal_enc.is_not(None))
-                             .order_by(Case.id).limit(batch).with_for_update()).all()
-            for case in rows:
-                try:
-                    new.decrypt(case.personal_enc, context(case.receipt_no))
-                    continue  # already rotated
-                except DecryptionError:
-                    pass
-                seal(new, case, unseal(old, case))
-                done += 1
-            if rows:
-                last_id = rows[-1].id
-        if len(rows) < batch:
-            return done
+    column = Sealed(Case, "personal_enc", lambda case: context(case.receipt_no))
+    return reseal_columns(hub.sessions, old, new, batch, columns=[column])["cases.personal_enc"]

@@ -373,12 +373,16 @@ class ProxyService:
                         detail=detail)
         t.s.add(ev)
         if feed:  # the request as it is now; the event's id is filled in when the transaction flushes
-            msg = {"event_id": None, "request_id": req.id, "request_no": req.request_no, "action": action,
-                   "status": req.status, "level": req.level, "outlet": req.outlet_code, "kind": req.kind,
-                   "mode": req.mode, "priority": req.priority, "at": iso(now),
-                   "_created_by": req.created_by, "_holder": req.holder, "_origin": self.feed.origin}
-            t.pending.append((ev, msg))
+            t.pending.append((ev, self.feed_message(req, action, now)))
         return ev
+
+    def feed_message(self, req: ProxyRequest, action: str, now: dt.datetime, event_id: int | None = None) -> dict:
+        """The live feed's message for an event of `req`, the request as it is now (the NOTIFY statements of
+        CREATE_PG, CLAIM_PG and TRANSITION_PG build the same document in SQL for the other hub processes)."""
+        return {"event_id": event_id, "request_id": req.id, "request_no": req.request_no, "action": action,
+                "status": req.status, "level": req.level, "outlet": req.outlet_code, "kind": req.kind,
+                "mode": req.mode, "priority": req.priority, "at": iso(now), "_created_by": req.created_by,
+                "_holder": req.holder, "_origin": self.feed.origin}
 
     def notify(self, t: _Tx, req: ProxyRequest, template: str, **params: str) -> None:
         """Record a notification to the citizen (event `notified`) and send it once the change committed."""
@@ -594,10 +598,7 @@ class ProxyService:
         if row is None:
             return None  # this Idempotency-Key was used before (or is being used right now)
         req.id, req.request_no = row["id"], row["request_no"]
-        self.feed.publish({"event_id": row["event_id"], "request_id": req.id, "request_no": req.request_no,
-                           "action": "created", "status": "new", "level": 0, "outlet": req.outlet_code,
-                           "kind": req.kind, "mode": req.mode, "priority": req.priority, "at": iso(now),
-                           "_created_by": req.created_by, "_holder": None, "_origin": self.feed.origin})
+        self.feed.publish(self.feed_message(req, "created", now, row["event_id"]))
         deliver(self.gateway, body.contact_phone, "received",
                 {"request_no": req.request_no, "outlet_name": self._outlet_name(None, req.outlet_code)})
         log.info("proxy request received", extra={"request_no": req.request_no, "outlet": req.outlet_code,
@@ -700,20 +701,11 @@ class ProxyService:
         if row["id"] is None:
             return None, bool(row["lapsed"])
         req = ProxyRequest(**{c: row[c] for c in REQUEST_COLUMNS})
-        msg = {"event_id": row["event_id"], "request_id": req.id, "request_no": req.request_no, "action": "claimed",
-               "status": req.status, "level": req.level, "outlet": req.outlet_code, "kind": req.kind,
-               "mode": req.mode, "priority": req.priority, "at": iso(now), "_created_by": req.created_by,
-               "_holder": req.holder, "_origin": self.feed.origin}
-        self.feed.publish(msg)
+        self.feed.publish(self.feed_message(req, "claimed", now, row["event_id"]))
         phone = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone_enc")
         deliver(self.gateway, phone, "claimed", {"request_no": req.request_no,
                                                  "outlet_name": self._outlet_name(None, req.outlet_code)})
-        mandate = None
-        if row["mandate_id"] is not None:
-            with self.hub.sessions() as s:
-                mandate = s.get(ProxyMandate, row["mandate_id"])
-                return self.out(s, req, mandate=mandate, now=now), False
-        return self.out(None, req, mandate=None, now=now), False
+        return self._out_of_row(req, row, now), False
 
     def _claim_next(self, caller, body: ClaimIn, codes, lease_s, device) -> tuple[dict | None, bool]:
         """SQLite (and the reference for CLAIM_PG): `BEGIN IMMEDIATE` serialises writers, so the select-then-
@@ -874,17 +866,18 @@ class ProxyService:
         if row is None:
             return None
         req = ProxyRequest(**{c: row[c] for c in REQUEST_COLUMNS})
-        self.feed.publish({"event_id": row["event_id"], "request_id": req.id, "request_no": req.request_no,
-                           "action": event, "status": req.status, "level": req.level, "outlet": req.outlet_code,
-                           "kind": req.kind, "mode": req.mode, "priority": req.priority, "at": iso(now),
-                           "_created_by": req.created_by, "_holder": req.holder, "_origin": self.feed.origin})
+        self.feed.publish(self.feed_message(req, event, now, row["event_id"]))
         if template:
             phone = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone_enc")
             deliver(self.gateway, phone, template, {"request_no": req.request_no})
-        if row["mandate_id"] is not None:
-            with self.hub.sessions() as s:
-                return self.out(s, req, mandate=s.get(ProxyMandate, row["mandate_id"]), now=now)
-        return self.out(None, req, mandate=None, now=now)
+        return self._out_of_row(req, row, now)
+
+    def _out_of_row(self, req: ProxyRequest, row, now: dt.datetime) -> dict:
+        """The answer for a request one statement changed: its latest 委托书 is read only when it has one."""
+        if row["mandate_id"] is None:
+            return self.out(None, req, mandate=None, now=now)
+        with self.hub.sessions() as s:
+            return self.out(s, req, mandate=s.get(ProxyMandate, row["mandate_id"]), now=now)
 
     def _authorise(self, caller: Caller, req: ProxyRequest, action: str, now: dt.datetime) -> None:
         scope = self.scope(caller)

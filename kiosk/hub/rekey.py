@@ -38,11 +38,13 @@ def sealed_columns() -> list[Sealed]:
     return cols
 
 
-def reseal_columns(sessions, old: FieldCipher, new: FieldCipher, batch: int = 200) -> dict[str, int]:
-    """Re-encrypt every sealed column from `old` to `new`; returns {"table.column": rows re-encrypted}.
-    A value that opens with neither key raises DecryptionError naming the row (nothing of its batch is written)."""
+def reseal_columns(sessions, old: FieldCipher, new: FieldCipher, batch: int = 200,
+                   columns: list[Sealed] | None = None) -> dict[str, int]:
+    """Re-encrypt every sealed column (default: `sealed_columns()`) from `old` to `new`; returns {"table.column":
+    rows re-encrypted}. A value that opens with neither key raises DecryptionError naming the row (nothing of
+    its batch is written)."""
     done: dict[str, int] = {}
-    for col in sealed_columns():
+    for col in columns if columns is not None else sealed_columns():
         table = col.model.__tablename__
         attr = getattr(col.model, col.column)
         n, last_id = 0, -1
