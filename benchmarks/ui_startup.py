@@ -163,6 +163,9 @@ def _run_child(kind: str, data_dir: str) -> dict:
 
 
 def journeys(count: int, work: Path, citizen: int = 0) -> dict:
+    from kiosk import memory
+
+    memory.limit_heap()  # as `kiosk run` does first, before any thread starts
     from kiosk.demo import DemoStack
     from screens.citizen_tour import everyday_journeys
     from screens.tour import journey, make_app

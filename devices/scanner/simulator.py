@@ -81,20 +81,22 @@ class SimulatedDevice:
         return img
 
 
-_frame_cache: dict[tuple, np.ndarray] = {}
+_frame_cache: dict[tuple, tuple[int, np.ndarray]] = {}  # (target, mode) → (page, its scene)
 _cache_lock = threading.Lock()
-# The cache spares recomposing the scene shown now (a generated 5 MP scene takes ~100 ms, read at 15 fps); pages
-# only move forward, so older scenes are not shown again. A few frames are kept, not 17 of 15 MB each: a real
-# camera holds one frame, and the kiosk's memory figures must not count the simulator's cache.
-FRAME_CACHE_SIZE = 3
+# The cache spares recomposing the scene shown now (a generated 5 MP scene takes ~100 ms, read at 15 fps). Pages
+# only move forward, so each camera keeps the scene of its current page in each mode and no other: a real camera
+# holds one frame, and the kiosk's memory figures must not count the simulator's cache (three 5 MP scenes kept
+# were 44 MB of the app's resident memory).
 
 
 def _frame(target: str, page: int, mode: tuple[int, int]) -> np.ndarray:
-    key = (target, page, mode)
+    key = (target, mode)
     with _cache_lock:
         hit = _frame_cache.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and hit[0] == page:
+        return hit[1]
+    with _cache_lock:
+        _frame_cache.pop(key, None)  # the old scene goes before the new one is made, not after
     files = device(target)._files()
     if files:
         img = cv2.imread(files[page % len(files)], cv2.IMREAD_COLOR)
@@ -104,10 +106,7 @@ def _frame(target: str, page: int, mode: tuple[int, int]) -> np.ndarray:
     else:
         img, _ = demo_scene(seed=1 + page, size=mode)
     with _cache_lock:
-        _frame_cache.pop(key, None)
-        while len(_frame_cache) >= FRAME_CACHE_SIZE:
-            del _frame_cache[next(iter(_frame_cache))]  # the oldest scene
-        _frame_cache[key] = img
+        _frame_cache[key] = (page, img)
     return img
 
 

@@ -1,35 +1,19 @@
 """Finding an item in the catalog: categories by department and by life event, and search by Chinese, full
 pinyin or initials (`ylbx` → 养老保险…), fast enough to run on every key press over the whole catalog.
 
-The pinyin of every name is computed once (pypinyin, polyphones by its phrase data); a query is then a substring
-test against a few precomputed strings per entry, so a search over a few hundred entries takes well under a
-millisecond.
+The pinyin of every name comes with the catalog (the hub adds it, `kiosk.pinyin`: the kiosk does not hold
+pypinyin's phrase data); a query is then a substring test against a few precomputed strings per entry, so a
+search over a few hundred entries takes well under a millisecond.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
+from kiosk.pinyin import item_keys
+
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
-
-
-_lazy_pinyin = None
-
-
-def _pinyin_keys(text: str) -> tuple[str, str]:
-    """(full pinyin without spaces, initials) of the Chinese characters in `text`."""
-    global _lazy_pinyin
-    if _lazy_pinyin is None:
-        from pypinyin import lazy_pinyin  # its phrase data takes 0.6 s to load: paid by the first index, off the UI thread
-
-        from kiosk import memory
-
-        memory.freeze()  # those few hundred thousand objects live for good: no collection walks them again
-        _lazy_pinyin = lazy_pinyin
-    lazy_pinyin = _lazy_pinyin
-    syllables = [s for s in lazy_pinyin(text, errors="ignore") if s.isascii() and s.isalpha()]
-    return "".join(syllables).lower(), "".join(s[0] for s in syllables).lower()
 
 
 @dataclass
@@ -51,7 +35,7 @@ class CatalogIndex:
     def __post_init__(self) -> None:
         for rank, item in enumerate(self.items):
             name = str(item.get("name") or "")
-            full, initials = _pinyin_keys(name)
+            full, initials = item_keys(item)
             english = _NOT_WORD.sub(" ", str(item.get("name_en") or "").lower()).strip()
             extra = " ".join(str(item.get(k) or "") for k in ("category", "department"))
             self._entries.append(_Entry(item, name, full, initials, english, extra, rank))

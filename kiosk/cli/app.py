@@ -26,6 +26,9 @@ def _has_display() -> bool:
 @config_option
 def run_cmd(role: str | None, config_path: str | None) -> None:
     """Start the touchscreen app (kiosk or counter)."""
+    from kiosk import memory
+
+    memory.limit_heap()  # before any thread starts: glibc takes the arena limit only then (kiosk.memory)
     from kiosk.fonts import ensure_ui_fonts
 
     cfg = load(config_path)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import delete, func, select
 
+from kiosk import pinyin
 from kiosk.hub.auth import authenticated
 from kiosk.hub.db import read_only
 from kiosk.hub.models import CatalogEntry, utcnow
@@ -90,7 +91,9 @@ def _stamp(hub) -> tuple:
 
 
 def _encode(items: list[dict]) -> Encoded:
-    body = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The items with the pinyin of their names (`pinyin`, `pinyin_initials`: read here once per copy, so the
+    kiosks' search needs no pinyin data of its own, `kiosk.pinyin`), as JSON and gzip."""
+    body = json.dumps(pinyin.with_keys(items), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     tag = hashlib.sha256(body).hexdigest()[:32]
     # mtime=0: the same catalog always compresses to the same bytes
     return Encoded(body, f'"{tag}"', gzip.compress(body, compresslevel=6, mtime=0), f'"{tag}-gzip"')

@@ -27,5 +27,15 @@ def test_search_index_still_computes_pinyin():
     assert out.stdout.strip() == "['a']"
 
 
+def test_search_index_reads_the_hubs_pinyin_without_loading_pypinyin():
+    code = ("import sys; from kiosk.citizen.catalog_index import CatalogIndex; "
+            "idx = CatalogIndex([{'item_code': 'a', 'name': '养老保险', 'pinyin': 'yanglaobaoxian', "
+            "'pinyin_initials': 'ylbx'}]); "
+            "print([h['item_code'] for h in idx.search('ylbx')], [h['item_code'] for h in idx.search('yanglao')], "
+            "'pypinyin' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "['a'] ['a'] False"
+
+
 def test_upload_module_loads_tuspy_when_used():
     assert _loaded_after("import kiosk.sync.tus_upload").startswith("tusclient")

@@ -100,6 +100,14 @@ def test_hub_catalog_serves_everything_with_an_etag(hub):
     assert other.status_code == 200 and other.headers["ETag"] == etag
 
 
+def test_hub_catalog_carries_the_pinyin_of_each_name(hub):
+    items = requests.get(f"{hub.url}/api/v1/catalog", headers=hub.headers(), timeout=10).json()
+    by_name = {i["name"]: i for i in items}
+    pension = by_name["城乡居民养老保险参保登记"]
+    assert pension["pinyin"].startswith("chengxiangjuminyanglaobaoxian") and pension["pinyin_initials"] == "cxjmylbxcbdj"
+    assert all(isinstance(i["pinyin"], str) and i["pinyin"] and i["pinyin_initials"] for i in items)
+
+
 def test_search_by_chinese_full_pinyin_initials_and_english():
     from kiosk.citizen.catalog_index import CatalogIndex
 
