@@ -306,7 +306,7 @@ class Terminal:
 
     def assemble(self, session: CitizenSession) -> None:
         """One PDF per material from its pages (in order), with its size and SHA-256."""
-        import img2pdf
+        from devices.scanner.pdf import jpegs_to_pdf
 
         dpi = self.cfg.devices.camera.dpi
         scratch = self.session_dir(session)
@@ -314,8 +314,7 @@ class Terminal:
             if not m.pages:
                 m.document, m.sha256, m.size = None, "", 0
                 continue
-            data = img2pdf.convert([p.path.read_bytes() for p in m.pages],
-                                   layout_fun=img2pdf.get_fixed_dpi_layout_fun((dpi, dpi)))
+            data = jpegs_to_pdf([p.path.read_bytes() for p in m.pages], dpi)
             out = scratch / f"{m.code}.pdf"
             _atomic_write(out, data)
             m.document, m.sha256, m.size = out, hashlib.sha256(data).hexdigest(), len(data)

@@ -237,9 +237,9 @@ def _assemble(pages: list[np.ndarray], fmt: str, mode: str, dpi: int, quality: i
     blobs = [encode_page(p, fmt, mode, dpi, quality) for p in pages]
     if fmt != "pdf":
         return blobs[0]
-    import img2pdf
+    from devices.scanner.pdf import jpegs_to_pdf
 
-    return img2pdf.convert(blobs, layout_fun=img2pdf.get_fixed_dpi_layout_fun((dpi, dpi)))
+    return jpegs_to_pdf(blobs, dpi)
 
 
 def _write_atomically(path: str, data: bytes) -> None:

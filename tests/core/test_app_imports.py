@@ -37,5 +37,14 @@ def test_search_index_reads_the_hubs_pinyin_without_loading_pypinyin():
     assert out.stdout.strip() == "['a'] ['a'] False"
 
 
+def test_pages_become_a_pdf_without_loading_pikepdf():
+    code = ("import io, sys; from PIL import Image; from devices.scanner.pdf import jpegs_to_pdf; "
+            "b = io.BytesIO(); Image.new('RGB', (80, 60), 'white').save(b, 'JPEG'); "
+            "pdf = jpegs_to_pdf([b.getvalue()] * 2, 300); "
+            "print(pdf[:5], pdf.count(b'/DCTDecode'), 'pikepdf' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "b'%PDF-' 2 False"
+
+
 def test_upload_module_loads_tuspy_when_used():
     assert _loaded_after("import kiosk.sync.tus_upload").startswith("tusclient")
