@@ -48,6 +48,7 @@ class HubSection:
     db_url: str = ""  # hub side: SQLite file in data_dir when empty
     verify_tls: bool = True
     relay_concurrency: int = 4  # hub side: cases relayed to the platform at once (each case's steps in order)
+    request_threads: int = 16  # hub side: requests worked on at once (the rest wait their turn; docs/performance.md)
 
 
 @dataclass
@@ -140,7 +141,7 @@ _CHOICES = {
     "devices.printer.qr": {"native", "image"},
     "devices.idcard.module": {"auto", "continuous", "single"},
 }
-_POSITIVE = {"kiosk.idle_timeout_s", "hub.timeout_s", "hub.relay_concurrency", "platform.timeout_s", "devices.idcard.poll_ms", "display.width", "display.height"}
+_POSITIVE = {"kiosk.idle_timeout_s", "hub.timeout_s", "hub.relay_concurrency", "hub.request_threads", "platform.timeout_s", "devices.idcard.poll_ms", "display.width", "display.height"}
 
 
 def _coerce(path: str, key: str, typ: Any, value: Any) -> Any:

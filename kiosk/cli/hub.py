@@ -85,7 +85,7 @@ def register(cli: click.Group) -> None:
 
         try:
             app = create_app(url, ReferenceHttpAdapter.from_config(cfg.platform), data_dir=cfg.data_dir, migrate=False,
-                             relay_concurrency=cfg.hub.relay_concurrency)
+                             relay_concurrency=cfg.hub.relay_concurrency, request_threads=cfg.hub.request_threads)
         except VolumeMismatch as exc:
             from kiosk.errors import InvalidInput
 
