@@ -8,10 +8,14 @@ import sys
 HEAVY = ("tusclient", "aiohttp", "pypinyin", "cv2", "numpy", "fastapi", "escpos")
 
 
-def _loaded_after(statement: str) -> str:
-    code = f"import sys; {statement}; heavy = {HEAVY!r}; print(','.join(m for m in heavy if m in sys.modules))"
+def _printed(code: str) -> str:
+    """What `code` prints in a fresh interpreter (nothing imported before it)."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     return out.stdout.strip()
+
+
+def _loaded_after(statement: str) -> str:
+    return _printed(f"import sys; {statement}; heavy = {HEAVY!r}; print(','.join(m for m in heavy if m in sys.modules))")
 
 
 def test_terminal_outbox_and_citizen_services_load_nothing_heavy():
@@ -23,8 +27,7 @@ def test_search_index_still_computes_pinyin():
     code = ("from kiosk.citizen.catalog_index import CatalogIndex; "
             "idx = CatalogIndex([{'item_code': 'a', 'name': '养老保险'}]); "
             "print([h['item_code'] for h in idx.search('ylbx')])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip() == "['a']"
+    assert _printed(code) == "['a']"
 
 
 def test_search_index_reads_the_hubs_pinyin_without_loading_pypinyin():
@@ -33,8 +36,7 @@ def test_search_index_reads_the_hubs_pinyin_without_loading_pypinyin():
             "'pinyin_initials': 'ylbx'}]); "
             "print([h['item_code'] for h in idx.search('ylbx')], [h['item_code'] for h in idx.search('yanglao')], "
             "'pypinyin' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip() == "['a'] ['a'] False"
+    assert _printed(code) == "['a'] ['a'] False"
 
 
 def test_pages_become_a_pdf_without_loading_pikepdf():
@@ -42,8 +44,7 @@ def test_pages_become_a_pdf_without_loading_pikepdf():
             "b = io.BytesIO(); Image.new('RGB', (80, 60), 'white').save(b, 'JPEG'); "
             "pdf = jpegs_to_pdf([b.getvalue()] * 2, 300); "
             "print(pdf[:5], pdf.count(b'/DCTDecode'), 'pikepdf' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip() == "b'%PDF-' 2 False"
+    assert _printed(code) == "b'%PDF-' 2 False"
 
 
 def test_upload_module_loads_tuspy_when_used():
