@@ -51,7 +51,7 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
                data_dir: str | Path | None = None, migrate: bool = True, relay: bool = True,
                relay_poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 60.0,
                lease_s: float = 15.0, probe_max_s: float = 10.0, reserve_bytes: int = DEFAULT_RESERVE_BYTES,
-               relay_concurrency: int = 4, request_threads: int = 16,
+               relay_concurrency: int = 4, request_threads: int = 8,
                catalog_ttl_s: float = 300.0, upload_ttl_s: float = 24 * 3600.0,
                max_upload_bytes: int = 50 * 1024 * 1024) -> FastAPI:
     """The hub as an ASGI app. The relay worker runs while the app is served (lifespan) when `relay`."""
@@ -84,9 +84,9 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
 
         # The request handlers run on anyio's worker threads (40 by default). This many at once, the others wait
         # in order for a thread: 28 clients' requests all on threads at once fought over the GIL and the claim p95
-        # of 20 clerks was 107-133 ms; 16 threads gave 82 ms, 8 gave 69-72 ms (docs/performance.md). Not fewer:
-        # a request that calls the platform (status lookups, 好差评 upload, a catalog refresh) holds its thread up
-        # to platform.timeout_s, and with a hanging platform too few threads would stall the whole hub.
+        # of 20 clerks was 107-133 ms; 16 threads gave 82 ms, 8 gave 69-72 ms (docs/performance.md). Handlers that
+        # may wait on the platform run on threads of their own (kiosk/hub/threads.py), so a hanging platform does
+        # not hold these.
         anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
         if hub.relay is not None:
             hub.relay.start()

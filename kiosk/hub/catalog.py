@@ -18,6 +18,7 @@ from kiosk import pinyin
 from kiosk.hub.auth import authenticated
 from kiosk.hub.db import read_only
 from kiosk.hub.models import CatalogEntry, utcnow
+from kiosk.hub.threads import platform_calls
 from kiosk.hub.tus import _aware
 from kiosk.platform.adapter import PlatformError
 
@@ -126,6 +127,7 @@ def encoded_catalog(hub) -> tuple[Encoded, str]:
 
 
 @router.get("")
+@platform_calls
 def catalog(request: Request):
     """The catalog, gzip-compressed for clients that accept it; `If-None-Match` with the last ETag answers 304
     without a body."""

@@ -32,6 +32,7 @@ from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, create_token
 from kiosk.hub.models import ApiToken, Base, Case, Outlet, Person, ProxyMandate, ProxyRequest, Upload, utcnow
 from kiosk.hub.schemas import MaterialIn
+from kiosk.hub.threads import platform_calls
 from kiosk.privacy.masking import mask_document_number, mask_name
 
 log = logging.getLogger("kiosk.hub.counter")
@@ -453,6 +454,7 @@ def _result_doc(hub, s, case: Case, clerk: Clerk) -> dict:
 
 
 @router.post("/lookup")
+@platform_calls
 def lookup(body: Lookup, request: Request, clerk: Clerk = Depends(clerk_caller)):
     """Cases by receipt number (or its QR's URL), pickup code or the citizen's card, newest first."""
     hub = request.app.state.hub
@@ -529,6 +531,7 @@ def _entitlement(hub, s, case: Case, card: CardIn) -> tuple[str, int | None]:
 
 
 @router.post("/handouts", status_code=201)
+@platform_calls
 def handout(body: HandoutIn, request: Request, clerk: Clerk = Depends(clerk_caller),
             idempotency_key: str | None = Header(default=None)):
     key = (idempotency_key or "").strip()

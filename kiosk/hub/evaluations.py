@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, require_roles
 from kiosk.hub.models import Base, Case, ProxyMandate, ProxyRequest, utcnow
+from kiosk.hub.threads import platform_calls
 from kiosk.platform.adapter import PlatformError
 from kiosk.privacy.masking import mask_document_number, mask_name
 
@@ -189,6 +190,7 @@ def _receipt_from(text: str) -> str:
 
 
 @router.post("/citizen/lookup")
+@platform_calls
 def citizen_lookup(body: LookupIn, request: Request, caller: Caller = Depends(require_roles("kiosk"))):
     """The citizen's own cases and 代办 requests at a kiosk: by the ID card on the reader (every one of theirs),
     or by one receipt / request number (typed, or from the receipt's QR). Personal fields never leave."""
@@ -311,6 +313,7 @@ def upload_pending(hub, limit: int = 20) -> int:
 
 
 @router.post("/evaluations", status_code=201)
+@platform_calls
 def create_evaluation(body: EvaluationIn, request: Request,
                       caller: Caller = Depends(require_roles("kiosk", "clerk", "runner", "window")),
                       idempotency_key: str | None = Header(default=None)):
