@@ -7,6 +7,7 @@ them. The kiosk loads pypinyin itself only for an item that came without them (a
 """
 from __future__ import annotations
 
+import functools
 import threading
 
 _lock = threading.Lock()
@@ -26,6 +27,7 @@ def _loaded():
     return _lazy_pinyin
 
 
+@functools.lru_cache(maxsize=8192)
 def keys(text: str) -> tuple[str, str]:
     """(full pinyin without spaces, initials) of the Chinese characters in `text`, lower case."""
     syllables = [s for s in _loaded()(text, errors="ignore") if s.isascii() and s.isalpha()]
@@ -33,14 +35,11 @@ def keys(text: str) -> tuple[str, str]:
 
 
 def with_keys(items: list[dict]) -> list[dict]:
-    """Copies of `items` with `pinyin` and `pinyin_initials` of each name (the name read once per distinct name)."""
-    seen: dict[str, tuple[str, str]] = {}
+    """Copies of `items` with `pinyin` and `pinyin_initials` of each name. Each name is read once (`keys` keeps
+    the answers): the hub encodes the catalog again for every request while it serves a stale copy."""
     out = []
     for item in items:
-        name = str(item.get("name") or "")
-        if name not in seen:
-            seen[name] = keys(name)
-        full, initials = seen[name]
+        full, initials = keys(str(item.get("name") or ""))
         out.append({**item, "pinyin": full, "pinyin_initials": initials})
     return out
 

@@ -70,8 +70,9 @@ class ProxyService:
         kept = outbox.body(key)
         if kept is not None:
             return kept.get("request_no")
-        if outbox.result(key) is not None:
-            return outbox.result(key).get("request_no")
+        answered = outbox.result(key)
+        if answered is not None:
+            return answered.get("request_no")
         request_no = next_receipt_no(data_dir, self.device_id)
         outbox.enqueue(kind, "POST", "/api/v1/proxy-requests", body_for(request_no), key=key, files=files)
         return request_no

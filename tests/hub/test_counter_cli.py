@@ -49,15 +49,3 @@ def test_staff_add_then_sign_in(tmp_path):
         assert r.status_code == 200, r.text
         assert r.json()["person"]["name"] == CLERK["name"]
 
-
-def test_the_hub_works_on_request_threads_as_configured(tmp_path):
-    import anyio.to_thread
-    from fastapi.testclient import TestClient
-
-    from kiosk.hub.app import create_app
-
-    app = create_app(f"sqlite:///{tmp_path / 'hub.db'}", None, relay=False, request_threads=3)
-    with TestClient(app) as client:
-        tokens = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
-        assert tokens == 3
-        assert client.get("/healthz").status_code == 200

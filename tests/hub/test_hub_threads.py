@@ -1,4 +1,4 @@
-"""A request waiting on the platform holds none of the threads the hub's other requests run on."""
+"""The hub's request threads: as many as configured, and none held by a request waiting on the platform."""
 from __future__ import annotations
 
 import threading
@@ -40,3 +40,13 @@ def test_a_request_waiting_on_the_platform_leaves_the_request_threads_free():
         platform_answers.set()
         lookup.join(10)
     assert answers == [{"number": "K1", "detail": True}]  # parameters read from the handler's own signature
+
+
+def test_the_hub_works_on_request_threads_as_configured(tmp_path):
+    from kiosk.hub.app import create_app
+
+    app = create_app(f"sqlite:///{tmp_path / 'hub.db'}", None, relay=False, request_threads=3)
+    with TestClient(app) as client:
+        tokens = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+        assert tokens == 3
+        assert client.get("/healthz").status_code == 200
