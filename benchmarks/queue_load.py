@@ -34,8 +34,6 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import requests  # noqa: E402
-
 from kiosk.hub.serving import wait_healthy  # noqa: E402
 
 PENSION = "11610113MB2951836X4000127003000"
@@ -48,6 +46,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -56,6 +63,37 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 
+
+
+class Client:
+    """One client's keep-alive HTTP connection (http.client: a fraction of `requests`' work per call, so the 28
+    client threads of this process delay one another, and the latencies they time, as little as they can)."""
+
+    def __init__(self, hub_url: str, token: str) -> None:
+        parts = urlsplit(hub_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.conn: http.client.HTTPConnection | None = None
+
+    def post(self, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict | None, str]:
+        """(status, JSON answer or None, the answer's first 100 characters); OSError/HTTPException on failure."""
+        data = json.dumps(body).encode("utf-8")
+        for attempt in (1, 2):  # a keep-alive connection the server closed meanwhile is opened again once
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                self.conn.request("POST", path, body=data, headers=self.headers | (headers or {}))
+                resp = self.conn.getresponse()
+                raw = resp.read()
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            doc = json.loads(raw) if raw and resp.getheader("content-type", "").startswith("application/json") else None
+            return resp.status, doc, raw[:100].decode("utf-8", "replace")
+        raise AssertionError("unreachable")
 
 
 class Schema:
@@ -207,9 +245,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
     feed = FeedWatch(hub_urls[0], clerk_tokens[0])
 
     def channel(i: int) -> None:
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {channel_tokens[i]}"
-        base = hub_urls[i % len(hub_urls)]
+        c = Client(hub_urls[i % len(hub_urls)], channel_tokens[i])
         rnd = random.Random(i)
         for n in range(per_channel[i]):
             body = {"outlet": "BENCH-T", "item_code": PENSION, "item_name": "城乡居民养老保险参保登记",
@@ -220,64 +256,68 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
             t0 = time.monotonic()
             for attempt in range(5):
                 try:
-                    r = s.post(f"{base}/api/v1/proxy-requests", json=body, timeout=60,
-                               headers={"Idempotency-Key": f"bench-{i}-{n}"})
-                except requests.RequestException as exc:
-                    r = None
-                    err = type(exc).__name__
-                if r is not None and r.status_code in (200, 201):
+                    status, doc, text = c.post("/api/v1/proxy-requests", body, {"Idempotency-Key": f"bench-{i}-{n}"})
+                except (OSError, http.client.HTTPException) as exc:
+                    status, err = None, type(exc).__name__
+                if status in (200, 201):
                     with lock:
                         now = time.monotonic()
-                        created.setdefault(r.json()["id"], t0)
-                        answered.setdefault(r.json()["id"], now)
+                        created.setdefault(doc["id"], t0)
+                        answered.setdefault(doc["id"], now)
                         create_ms.append((now - t0) * 1000)
                     break
-                if r is not None:
-                    err = f"{r.status_code} {r.text[:100]}"
+                if status is not None:
+                    err = f"{status} {text}"
                 time.sleep(0.2 * (attempt + 1))  # a retry with the same key is safe: the hub replays
             else:
                 with lock:
                     create_errors.append(err)
 
     def clerk(i: int) -> None:
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {clerk_tokens[i]}"
-        base = hub_urls[i % len(hub_urls)]
+        c = Client(hub_urls[i % len(hub_urls)], clerk_tokens[i])
         while True:
             t0 = time.perf_counter()
             try:
-                r = s.post(f"{base}/api/v1/proxy-requests/claim", json={}, timeout=60)
-            except requests.RequestException as exc:
+                status, doc, text = c.post("/api/v1/proxy-requests/claim", {})
+            except (OSError, http.client.HTTPException) as exc:
                 with lock:
                     errors.append(type(exc).__name__)
                 time.sleep(0.1)
                 continue
             waited = False
-            if r.status_code == 204:
+            if status == 204:
                 with lock:
                     finished = creating_done.is_set() and len(completed) >= len(created)
                 if finished:
                     return
-                r = s.post(f"{base}/api/v1/proxy-requests/claim", json={"wait_s": 1}, timeout=60)  # long poll
-                waited = True
-                if r.status_code == 204:
+                try:
+                    status, doc, text = c.post("/api/v1/proxy-requests/claim", {"wait_s": 1})  # long poll
+                except (OSError, http.client.HTTPException) as exc:
+                    with lock:
+                        errors.append(type(exc).__name__)
                     continue
-            if r.status_code != 200:
+                waited = True
+                if status == 204:
+                    continue
+            if status != 200:
                 with lock:
-                    errors.append(f"claim {r.status_code} {r.text[:100]}")
+                    errors.append(f"claim {status} {text}")
                 continue
             elapsed = (time.perf_counter() - t0) * 1000
-            rid = r.json()["id"]
+            rid = doc["id"]
             with lock:
                 claims[rid] += 1
                 claim_times.append(time.monotonic())
                 if not waited:
                     claim_ms.append(elapsed)
             for action in ("start", "complete"):
-                r = s.post(f"{base}/api/v1/proxy-requests/{rid}/transitions", json={"action": action}, timeout=60)
-                if r.status_code != 200:
+                try:
+                    status, doc, text = c.post(f"/api/v1/proxy-requests/{rid}/transitions", {"action": action})
+                except (OSError, http.client.HTTPException) as exc:
+                    status, text = None, type(exc).__name__
+                if status != 200:
                     with lock:
-                        errors.append(f"{action} {r.status_code} {r.text[:100]}")
+                        errors.append(f"{action} {status} {text}")
                     break
             else:
                 with lock:
@@ -456,13 +496,20 @@ def main() -> None:
         procs.start(["platform-sim", "serve", "--db", str(tmp_path / "platform.db"), "--port", str(sim_port)], env,
                     tmp_path / "sim.log")
         wait_healthy(f"http://127.0.0.1:{sim_port}")
-        hub_urls = []
+        hub_urls, hubs = [], []
         for port in hub_ports:
-            procs.start(["hub", "serve", "--port", str(port)], env, tmp_path / f"hub-{port}.log")
+            hubs.append(procs.start(["hub", "serve", "--port", str(port)], env, tmp_path / f"hub-{port}.log"))
             hub_urls.append(f"http://127.0.0.1:{port}")
         for url in hub_urls:
             wait_healthy(url, 60)
+        cpu_before = [cpu_seconds(p.pid) for p in hubs]
         load = run_hub_load(hub_urls, channel_tokens, clerk_tokens, args.requests)
+        cpu_after = [cpu_seconds(p.pid) for p in hubs]
+        if None not in cpu_before + cpu_after and load["completed"]:
+            # the hub processes' own CPU per completed request (create, claim, start, complete, and the long
+            # polls and feed between them): steadier than the latencies on a shared machine
+            used = sum(cpu_after) - sum(cpu_before)
+            load["hub_cpu_ms_per_request"] = round(used * 1000 / load["completed"], 2)
         ids = load.pop("_created_ids")
         db = audit_database(db_url, ids)
         load["lost"] = max(load.pop("lost_in_run"), db["not_done"] + db["missing_rows"])
@@ -482,7 +529,8 @@ def main() -> None:
                             " concurrency, about 1 in 10 with priority; claims/s over the window from first to last"
                             " claim, while creating goes on",
                     "ours": f"{args.hubs} hub process(es) (uvicorn, one worker each, PostgreSQL pool of 20 kept"
-                            f" + 10 overflow connections each); clients in this process over HTTP keep-alive:"
+                            f" + 10 overflow connections each); clients in this process over HTTP keep-alive"
+                            " (http.client):"
                             f" {args.channels} channel and {args.clerks} clerk threads; every request carries a bearer"
                             " token; a request is create + claim + start + complete (4 HTTP calls, each with its"
                             " events, notification and NOTIFY)",

@@ -2,7 +2,9 @@
 
 A token reads `gk_<key id>_<secret>`: the key id finds the row, argon2 verifies the whole token. Verified
 tokens are remembered in memory for a minute (keyed by their SHA-256) so argon2 runs once per client, not
-once per request; revocation and expiry are checked against the database on every request.
+once per request; whether a token is revoked or expired is read from the database at most `RECHECK_S` before
+a request is let through, so a revocation (`kiosk hub token revoke`, in any process) takes effect in every hub
+process within that second, and a busy client's requests skip both the database and a worker thread.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.hub.db import READ_ONLY, read_only
 from kiosk.hub.models import ApiToken
@@ -30,7 +33,8 @@ ROLES = ("kiosk", "channel", "clerk", "runner", "window", "chief", "leader", "su
 LEVELS = {"clerk": 0, "runner": 0, "window": 1, "chief": 2, "leader": 3}
 LEVEL_NAMES = {0: "代办员", 1: "窗口人员", 2: "审批科长", 3: "中心领导"}
 OUTLET_ROLES = tuple(LEVELS)  # roles that need a token bound to an outlet to act on 代办 requests
-CACHE_S = 60.0
+CACHE_S = 60.0  # how long an argon2 verification is remembered
+RECHECK_S = 1.0  # how long a database check that the token is neither revoked nor expired holds
 _hasher = PasswordHasher()
 
 
@@ -72,27 +76,50 @@ def create_token(session: Session, role: str, name: str, outlet_code: str | None
 class TokenVerifier:
     def __init__(self, sessions) -> None:
         self.sessions = sessions
-        self._cache: dict[str, tuple[float, Caller]] = {}
+        # SHA-256 of the token -> (argon2 verified until, validity checked until, the caller, when the token
+        # expires as a Unix time or None): a token past its expiry is refused at once, not a second later
+        self._cache: dict[str, tuple[float, float, Caller, float | None]] = {}
         self._lock = threading.Lock()
-        # The validity check runs on every request: a Core statement on a connection of its own, in autocommit
-        # on PostgreSQL (one round trip, no BEGIN/ROLLBACK), a deferred read on SQLite (no write lock).
+        # The validity check: a Core statement on a connection of its own, in autocommit on PostgreSQL (one round
+        # trip, no BEGIN/ROLLBACK), a deferred read on SQLite (no write lock).
         engine = sessions.kw["bind"]
         self._reader = engine.execution_options(
             **({"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {READ_ONLY: True}))
         self._validity = select(ApiToken.revoked, ApiToken.expires_at).where(ApiToken.id == bindparam("token_id"))
 
+    @staticmethod
+    def _digest(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    def cached(self, token: str) -> Caller | None:
+        """The caller, if argon2 verified this token within `CACHE_S` and the database said it valid within
+        `RECHECK_S`; else None (then `verify`). No I/O: the event loop calls it for every request."""
+        hit = self._cache.get(self._digest(token))
+        if hit is None:
+            return None
+        now = time.monotonic()
+        if hit[0] > now and hit[1] > now and (hit[3] is None or hit[3] > time.time()):
+            return hit[2]
+        return None
+
     def verify(self, token: str) -> Caller | None:
         """The caller a token stands for, or None (unknown, wrong secret, revoked or expired).
 
-        Only the argon2 check is cached: whether the token is still valid (not revoked, not expired) is read
-        from the database on every request, so `kiosk hub token revoke` takes effect at once in every hub
-        process, at the price of one primary-key lookup."""
-        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        argon2 runs once per token and `CACHE_S`; whether the token is still valid (not revoked, not expired)
+        is read from the database when the last such read is more than `RECHECK_S` old."""
+        digest = self._digest(token)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
+        hit = self._cache.get(digest)
         if hit and hit[0] > now:
-            return hit[1] if self._still_valid(hit[1].token_id) else None
+            if hit[1] > now and (hit[3] is None or hit[3] > time.time()):
+                return hit[2]
+            valid, expires = self._still_valid(hit[2].token_id)
+            if not valid:
+                self.forget(token)
+                return None
+            with self._lock:
+                self._cache[digest] = (hit[0], time.monotonic() + RECHECK_S, hit[2], expires)
+            return hit[2]
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "gk" or len(parts[1]) > 16:
             return None
@@ -106,16 +133,33 @@ class TokenVerifier:
             except (VerificationError, InvalidHashError):
                 return None
             caller = Caller(row.id, row.role, row.name, row.outlet_code, row.person_id)
+            expires = _unix(row.expires_at)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now + CACHE_S, caller)
+            self._cache[digest] = (now + CACHE_S, time.monotonic() + RECHECK_S, caller, expires)
         return caller
 
-    def _still_valid(self, token_id: int) -> bool:
+    def forget(self, token: str) -> None:
+        """Drop a token from this process's memory (revoked here: refused from the next request on)."""
+        with self._lock:
+            self._cache.pop(self._digest(token), None)
+
+    def _still_valid(self, token_id: int) -> tuple[bool, float | None]:
+        """(neither revoked nor expired, its expiry as a Unix time or None)."""
         with self._reader.connect() as conn:
             row = conn.execute(self._validity, {"token_id": token_id}).first()
-        return row is not None and not row.revoked and not _expired(row.expires_at)
+        if row is None:
+            return False, None
+        return not row.revoked and not _expired(row.expires_at), _unix(row.expires_at)
+
+
+def _unix(expires_at) -> float | None:
+    if expires_at is None:
+        return None
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
+    return expires_at.timestamp()
 
 
 def _expired(expires_at) -> bool:
@@ -130,13 +174,20 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticated(request: Request) -> Caller:
-    """Every router of the API is mounted with this dependency, so no route can forget it."""
+async def authenticated(request: Request) -> Caller:
+    """Every router of the API is mounted with this dependency, so no route can forget it.
+
+    A token checked within the last `RECHECK_S` is answered from memory on the event loop; otherwise the
+    check (argon2, the database) runs on a worker thread."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>' (kiosk hub token create)")
-    caller = request.app.state.tokens.verify(token.strip())
+    verifier = request.app.state.tokens
+    caller = verifier.cached(token)
+    if caller is None:
+        caller = await run_in_threadpool(verifier.verify, token)
     if caller is None:
         raise _unauthorized("unknown or revoked token")
     request.state.caller = caller

@@ -320,14 +320,9 @@ def sign_out(request: Request, clerk: Clerk = Depends(clerk_caller), reason: str
 
 
 def _forget_cached(request: Request) -> None:
-    """The revoked token must not live on in this process's verifier cache (other processes forget it within
-    the cache's minute)."""
-    import hashlib
-
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    verifier = request.app.state.tokens
-    with verifier._lock:
-        verifier._cache.pop(hashlib.sha256(token.encode("utf-8")).hexdigest(), None)
+    """The revoked token must not live on in this process's verifier (other processes see the revocation
+    within `kiosk.hub.auth.RECHECK_S`)."""
+    request.app.state.tokens.forget(request.headers.get("authorization", "").partition(" ")[2].strip())
 
 
 @router.get("/me")

@@ -35,6 +35,7 @@ from kiosk.hub.db import read_only
 from kiosk.hub.models import Case, Outlet, ProxyEvent, ProxyMandate, ProxyRequest, Upload, utcnow
 from kiosk.hub.notify import LogSmsGateway, SmsGateway, deliver
 from kiosk.hub.outlets import OutletTree
+from kiosk.hub.pg_statements import PgStatements
 from kiosk.hub.proxy_feed import Feed
 from kiosk.hub.proxy_schemas import (ClaimIn, EscalationIn, MandateActionIn, MandateIn, MandateOut, ProxyEventOut,
                                      ProxyRequestIn, ProxyRequestOut, SlaOut, TransitionIn)
@@ -335,7 +336,7 @@ class ProxyService:
         self.tree = OutletTree(hub.sessions)
         self.is_pg = hub.engine.dialect.name == "postgresql"
         # one-statement work (the claim on PostgreSQL) runs without BEGIN/COMMIT round trips; same pool
-        self._autocommit = hub.engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_pg else None
+        self._pg = PgStatements(hub.engine) if self.is_pg else None
         self.channel: str | None = None  # the NOTIFY channel on PostgreSQL (set by install)
         self.closing = threading.Event()  # set when the hub shuts down: open feeds end
         self._catalog: tuple[float, dict[str, dict]] = (0.0, {})
@@ -591,8 +592,7 @@ class ProxyService:
             system=ACTOR, notify_channel=self.channel or "", at=iso(now), origin=self.feed.origin)
         params["request_no"] = body.request_no
         try:
-            with self._autocommit.connect() as conn:
-                row = conn.execute(text(CREATE_PG), params).mappings().first()
+            row = self._pg.one(CREATE_PG, params)
         except IntegrityError:
             return None  # the request number is taken
         if row is None:
@@ -696,8 +696,7 @@ class ProxyService:
         if body.kind is not None:
             filters += " AND kind = :kind"
             params["kind"] = body.kind
-        with self._autocommit.connect() as conn:
-            row = conn.execute(text(CLAIM_PG.format(filters=filters)), params).mappings().one()
+        row = self._pg.one(CLAIM_PG.format(filters=filters), params)
         if row["id"] is None:
             return None, bool(row["lapsed"])
         req = ProxyRequest(**{c: row[c] for c in REQUEST_COLUMNS})
@@ -861,8 +860,7 @@ class ProxyService:
                   "system": ACTOR, "template": template,
                   "gateway": getattr(self.gateway, "name", type(self.gateway).__name__),
                   "channel": self.channel or "", "at": iso(now), "origin": self.feed.origin}
-        with self._autocommit.connect() as conn:
-            row = conn.execute(text(TRANSITION_PG.format(sets=sets, guard=guard)), params).mappings().first()
+        row = self._pg.one(TRANSITION_PG.format(sets=sets, guard=guard), params)
         if row is None:
             return None
         req = ProxyRequest(**{c: row[c] for c in REQUEST_COLUMNS})

@@ -1,5 +1,5 @@
-"""Issue 13: an audit log nobody can rewrite unnoticed, a hub role that cannot alter it, tokens revoked at once
-and expiring, signed callbacks bound to their real path, migrations that do not race, personal data encrypted."""
+"""Issue 13: an audit log nobody can rewrite unnoticed, a hub role that cannot alter it, tokens revoked within a
+second in every process and expiring, signed callbacks bound to their real path, migrations that do not race, personal data encrypted."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -164,7 +165,10 @@ def test_concurrent_first_migrations_on_postgresql_do_not_race(db_url):
 
 
 # -- tokens -------------------------------------------------------------------------------------------
-def test_a_revoked_token_stops_working_at_once_in_every_process(hub, tmp_path, monkeypatch):
+def test_a_revoked_token_stops_working_within_a_second_in_every_process(hub, tmp_path, monkeypatch):
+    from kiosk.hub import auth
+
+    monkeypatch.setattr(auth, "RECHECK_S", 0.3)  # the window, shortened for the test
     with hub.state.sessions() as s, s.begin():
         tok = create_token(s, "kiosk", "K0002")
     other = TokenVerifier(hub.state.sessions)  # a second hub process on the same database
@@ -175,22 +179,40 @@ def test_a_revoked_token_stops_working_at_once_in_every_process(hub, tmp_path, m
     monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
     r = CliRunner().invoke(cli, ["hub", "token", "revoke", tok, "--db", hub.db_url])
     assert r.exit_code == 0, r.output
+    time.sleep(0.35)  # past the last check: both processes read the revocation
     assert other.verify(tok) is None
     assert _post(hub, case_payload("K0002-20261122-0002"), token=tok).status_code == 401
+    assert _post(hub, case_payload("K0002-20261122-0003"), token=tok).status_code == 401
     listed = CliRunner().invoke(cli, ["hub", "token", "list", "--all", "--json", "--db", hub.db_url])
     states = {t["name"]: t["state"] for t in json.loads(listed.output.strip().splitlines()[-1])["tokens"]}
     assert states["K0002"] == "revoked" and states["K0001"] == "active"
     assert tok.split("_", 2)[2] not in listed.output  # the secret (which may itself contain "_") is never shown
 
 
-def test_an_expired_token_is_refused(hub):
+def test_an_expired_token_is_refused(hub, monkeypatch):
+    from kiosk.hub import auth
+
+    monkeypatch.setattr(auth, "RECHECK_S", 0.3)
     with hub.state.sessions() as s, s.begin():
         tok = create_token(s, "kiosk", "K0003")
     assert _post(hub, case_payload("K0003-20261122-0001"), token=tok).status_code == 201
-    with hub.state.sessions() as s, s.begin():
+    with hub.state.sessions() as s, s.begin():  # an administrator moves the expiry into the past
         s.execute(update(ApiToken).where(ApiToken.name == "K0003")
                   .values(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+    time.sleep(0.35)
     assert _post(hub, case_payload("K0003-20261122-0002"), token=tok).status_code == 401
+
+
+def test_a_token_is_refused_the_moment_it_expires_without_waiting_for_a_recheck(hub, monkeypatch):
+    from kiosk.hub import auth
+
+    monkeypatch.setattr(auth, "RECHECK_S", 3600.0)  # no database check in between: the remembered expiry decides
+    with hub.state.sessions() as s, s.begin():
+        tok = create_token(s, "kiosk", "K0005",
+                           expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1.0))
+    assert _post(hub, case_payload("K0005-20261122-0001"), token=tok).status_code == 201
+    time.sleep(1.1)
+    assert _post(hub, case_payload("K0005-20261122-0002"), token=tok).status_code == 401
 
 
 def test_token_names_longer_than_the_audit_log_takes_are_refused_by_the_cli(tmp_path, monkeypatch):
