@@ -3,12 +3,16 @@ psycopg connection under SQLAlchemy's pool, in autocommit.
 
 Each is one statement already (kiosk/hub/proxy_service.py); what this saves is per call: building a `text()`
 clause and SQLAlchemy's execution context around the driver (about a sixth of the hub's CPU per 代办 call in
-profiles, docs/performance.md). A statement is compiled once, by SQLAlchemy's dialect (so `:name` parameters,
-casts and `%` signs are written as psycopg expects), and psycopg prepares it on the server after a few uses.
+profiles, docs/performance.md), and psycopg's parsing of the query on every call (it caches that only for
+statements of at most 50 parameters; the create has 54). A statement is compiled once, by SQLAlchemy's dialect,
+into PostgreSQL's own `$1 … $n` placeholders, and runs on a raw cursor (`psycopg.RawCursor`, no parsing);
+psycopg prepares it on the server after a few uses.
 Errors keep SQLAlchemy's types (IntegrityError, OperationalError), and a connection that broke is dropped from
 the pool, as SQLAlchemy does for its own statements.
 """
 from __future__ import annotations
+
+import re
 
 import psycopg
 from psycopg.rows import dict_row
@@ -16,27 +20,47 @@ from sqlalchemy import exc, text
 from sqlalchemy.engine import Engine
 
 
+_PYFORMAT = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s|%%")
+
+
+def to_numbered(pyformat: str) -> tuple[str, tuple[str, ...]]:
+    """`… %(a)s … %(b)s … %(a)s …` (psycopg's named style) as `… $1 … $2 … $1 …` and the names in order."""
+    names: list[str] = []
+
+    def number(m: re.Match) -> str:
+        if m.group(0) == "%%":
+            return "%"
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    return _PYFORMAT.sub(number, pyformat), tuple(names)
+
+
 class PgStatements:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._compiled: dict[str, str] = {}  # a few dozen variants at most (filters, actions)
+        # a few dozen variants at most (claim filters, transition actions)
+        self._compiled: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
-    def _query(self, sql: str) -> str:
-        query = self._compiled.get(sql)
-        if query is None:
-            query = self._compiled[sql] = str(text(sql).compile(dialect=self.engine.dialect))
-        return query
+    def _query(self, sql: str) -> tuple[bytes, tuple[str, ...]]:
+        done = self._compiled.get(sql)
+        if done is None:
+            query, names = to_numbered(str(text(sql).compile(dialect=self.engine.dialect)))
+            done = self._compiled[sql] = (query.encode("utf-8"), names)
+        return done
 
     def one(self, sql: str, params: dict) -> dict | None:
         """The first row of `sql` (with `:name` parameters) as a dict, or None; committed when it returns."""
-        query = self._query(sql)
+        query, names = self._query(sql)
+        values = [params[n] for n in names]
         fairy = self.engine.raw_connection()
         try:
             raw = fairy.driver_connection
             raw.autocommit = True
             try:
-                with raw.cursor(row_factory=dict_row) as cur:
-                    cur.execute(query, params)
+                with psycopg.RawCursor(raw, row_factory=dict_row) as cur:
+                    cur.execute(query, values)
                     return cur.fetchone() if cur.description is not None else None
             finally:
                 if not raw.closed:
