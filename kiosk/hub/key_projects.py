@@ -348,6 +348,12 @@ class KeyProjectService:
                 if up.offset != up.length or up.sha256 is None:
                     raise Unprocessable(f"upload {body.upload_id} is incomplete ({up.offset} of {up.length} bytes);"
                                         " resume it first")
+                if up.bound_to:
+                    raise Conflict(f"upload {body.upload_id} is already filed ({up.bound_to}); upload the file again"
+                                   " for this 档案", status=p.status)
+                # Bound to the 档案: kept past the upload's expiry, which frees only unfiled uploads
+                # (Relay.purge_expired_uploads), and no longer deletable through /files/.
+                up.bound_to = f"key-project:{p.project_no}"[:40]
                 entry.upload_id, entry.title = up.id, body.title
                 entry.detail = {"sha256": up.sha256, "bytes": up.length}
             if body.note:

@@ -94,7 +94,8 @@ class Upload(Base):
     owner: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    bound_to: Mapped[str | None] = mapped_column(String(40), nullable=True)  # receipt_no of the case using it
+    # what filed it (a case's receipt_no, "key-project:<project_no>", a collection): kept past its expiry
+    bound_to: Mapped[str | None] = mapped_column(String(40), nullable=True)
     purged: Mapped[bool] = mapped_column(Boolean, default=False)  # bytes deleted (expired, terminated or relayed)
 
 

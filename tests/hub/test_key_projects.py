@@ -2,9 +2,11 @@
 idempotency and encryption at rest (both engines)."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
+import requests
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -303,6 +305,23 @@ def test_documents_in_the_dossier_and_the_specialists_list(proxy_hub, tmp_path):
     assert r.status_code == 201, r.text
     entry = r.json()["dossier"][-1]
     assert entry["upload_id"] == upload_id and entry["title"] == "环评批复" and entry["detail"]["bytes"] == 17
+    # filed once: it cannot be filed again
+    again = hub.post("vclerk", f"{KP}/{pid}/entries", {"kind": "document", "upload_id": upload_id, "title": "复印件"})
+    assert again.status_code == 409 and "already filed" in again.json()["detail"]
+    # the 档案 keeps its document past the upload's expiry, and /files/ no longer deletes it
+    from kiosk.hub.models import Upload
+    from kiosk.hub.tus import upload_path
+
+    state = hub.app.state.hub
+    with state.sessions() as s, s.begin():
+        s.get(Upload, upload_id).expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    state.relay.purge_expired_uploads()
+    with state.sessions() as s:
+        assert s.get(Upload, upload_id).purged is False
+    assert upload_path(state.upload_dir, upload_id).read_bytes() == b"%PDF-1.4 approval"
+    gone = requests.delete(url, headers={"Authorization": f"Bearer {hub.tokens['vclerk']}", "Tus-Resumable": "1.0.0"},
+                           timeout=10)
+    assert gone.status_code == 409 and "档案" in gone.json()["detail"]
     # the village runner sees the TOWN1 project it is the 专员 of, and only that one
     created(hub)
     mine = hub.get("vclerk", KP).json()
