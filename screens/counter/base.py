@@ -24,6 +24,10 @@ REFUSALS = {
     "not_found": N_("Nothing was found. Check the number and try again."),
     "waybill": N_("Please enter the waybill number (运单号) of the postal delivery."),
     "card_required": N_("Please place the recipient's ID card on the reader."),
+    "nothing_to_look_up": N_("Enter a receipt number or a pickup code, or place the citizen's ID card on the reader."),
+    "upload": N_("A scanned page did not reach the hub whole. Please scan it again."),
+    "not_a_counter": N_("This machine is not registered as a counter at the hub. Please ask the outlet administrator."),
+    "idempotency_key": N_("The counter sent an incomplete request. Please try again; if it happens again, restart the counter app."),
     # the 代办 API's refusal codes (docs/proxy-api.md)
     "lease_lapsed": N_("Your hold on this request ran out and it went back to the queue. Claim it again to go on."),
     "taken": N_("Another clerk has just taken this request, or it was closed. Pick another one from the queue."),
