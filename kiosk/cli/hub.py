@@ -122,6 +122,10 @@ def register(cli: click.Group) -> None:
 
     register_reliability(hub, token)  # token list|revoke, audit verify, rekey
 
+    from kiosk.cli.hub_collections import register_collections
+
+    register_collections(hub)  # 代收 collections the platform would not take
+
     @token.command("create")
     @click.option("--role", type=click.Choice(["kiosk", "channel", "clerk", "runner", "window", "chief", "leader",
                                                "supervisor", "installer"]), required=True)

@@ -70,7 +70,8 @@ def register_reliability(hub: click.Group, token: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
     @config_option
     def revoke(key_ids, name, db, as_json, config_path):
-        """Revoke tokens by key id (`gk_<key id>_…`, see `token list`) or by holder; every hub refuses them at once."""
+        """Revoke tokens by key id (`gk_<key id>_…`, see `token list`) or by holder; every hub process refuses
+        them within a second."""
         from sqlalchemy import select
 
         from kiosk.errors import InvalidInput

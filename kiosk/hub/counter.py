@@ -126,7 +126,8 @@ class Collection(Base):
     outlet_code: Mapped[str] = mapped_column(String(32))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Delivery to the platform as supplementary materials (migration 0011, kiosk/hub/supplements_relay.py)
-    relay_status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    # pending | delivered | failed | discarded (kiosk/hub/collections_admin.py)
+    relay_status: Mapped[str] = mapped_column(String(16), default="pending")
     relay_attempts: Mapped[int] = mapped_column(Integer, default=0)
     relay_next_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     relay_locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

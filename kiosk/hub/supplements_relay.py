@@ -27,7 +27,7 @@ from kiosk.platform.adapter import MaterialFile, PlatformRejected, PlatformUnava
 log = logging.getLogger("kiosk.hub.supplements")
 
 ACTOR = "hub:supplements"
-STATUS_TEXT = {"pending": "待转交", "delivered": "已转交", "failed": "转交失败"}
+STATUS_TEXT = {"pending": "待转交", "delivered": "已转交", "failed": "转交失败", "discarded": "已退回"}
 
 
 def collection_no(row: Collection) -> str:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 import requests
 from sqlalchemy import select
 
 import kiosk.hub.counter as counter
 from hub_support import case_payload, upload_material, wait_for
+from kiosk.errors import InvalidInput
 from kiosk.hub.models import AuditEvent, Upload
+from kiosk.hub.tus import upload_path
 from kiosk.platform.adapter import PlatformUnavailable
 from kiosk.receipt import templates
 from kiosk.receipt.fields import ReceiptData
@@ -176,3 +179,69 @@ def _get_collections(hub, token, receipt: str) -> list[dict]:
                      headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert r.status_code == 200, r.text
     return r.json()["collections"]
+
+
+class _Refusing:
+    """The platform refuses supplements (a 4xx of its own): the collection is set aside as failed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def send_supplement(self, case_no, ref, materials):
+        from kiosk.platform.adapter import PlatformRejected
+
+        raise PlatformRejected("supplement refused: file type not accepted (test)")
+
+
+def test_a_failed_collection_is_sent_again_or_its_scans_deleted_by_the_operator(hub, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from kiosk.cli import cli
+    from kiosk.hub.collections_admin import discard
+
+    seed = _seed(hub)
+    token = _sign_in(hub, seed["device"], CLERK, "246810").json()["token"]
+    state = hub.state
+    real = state.platform
+    receipt, other = "K0001-20261201-0043", "K0001-20261201-0044"
+    for r in (receipt, other):
+        hub.client().submit_case(case_payload(r), f"key-{r}")
+        wait_for(lambda r=r: hub.client().case_status(r).get("case_no"))
+    state.platform = _Refusing(real)
+    first = _collect(hub, token, tmp_path, receipt, "c5", [b"%PDF-1.4 refused once"])
+    second = _collect(hub, token, tmp_path, other, "c6", [b"%PDF-1.4 given back"])
+    wait_for(lambda: all(_get_collections(hub, token, r)[0]["forwarding"]["status"] == "failed"
+                         for r in (receipt, other)))
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+    run = lambda *args: CliRunner().invoke(cli, ["hub", "collections", *args, "--db", hub.db_url])  # noqa: E731
+    listed = run("list", "--json")
+    assert listed.exit_code == 0, listed.output
+    docs = {d["collection_no"]: d for d in json.loads(listed.output.strip().splitlines()[-1])["collections"]}
+    assert set(docs) == {first["collection_no"], second["collection_no"]}
+    assert docs[first["collection_no"]]["scans_kept"] == 1 and "file type" in docs[first["collection_no"]]["error"]
+    assert run("retry", "DS-NOPE-999999").exit_code != 0  # an unknown number changes nothing
+    # the cause fixed, the operator sends the first one again: it reaches the platform once
+    state.platform = real
+    again = run("retry", first["collection_no"], "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output.strip().splitlines()[-1])["status"] == "pending"
+    state.supplements.wake()
+    wait_for(lambda: _get_collections(hub, token, receipt)[0]["forwarding"]["status"] == "delivered", timeout=60)
+    case_no = hub.client().case_status(receipt)["case_no"]
+    [supplement] = requests.get(f"{hub.sim_url}/sim/cases/{case_no}", timeout=5).json()["supplements"]
+    assert supplement["supplement_ref"] == first["collection_no"]
+    assert run("retry", first["collection_no"]).exit_code != 0  # delivered: nothing to send again
+    # the second one's papers went back to the citizen: its scans go, it stays as a record
+    with pytest.raises(InvalidInput):
+        discard(state.sessions, state.upload_dir, second["collection_no"], "  ")
+    doc = discard(state.sessions, state.upload_dir, second["collection_no"], "材料已退还群众")
+    assert doc["status"] == "discarded" and doc["label"] == "已退回" and doc["scans_kept"] == 0
+    with state.sessions() as s:
+        ups = list(s.scalars(select(Upload).where(Upload.bound_to == f"DS-{int(second['collection_no'][-6:]):06d}")))
+    assert ups and all(u.purged for u in ups)
+    assert not any(upload_path(state.upload_dir, u.id).exists() for u in ups)
+    assert "supplements_discarded" in _audit_text(hub) and "supplements_requeued" in _audit_text(hub)
+    assert _get_collections(hub, token, other)[0]["forwarding"]["label"] == "已退回"
