@@ -7,6 +7,17 @@ import click
 from kiosk.cli.common import config_option, echo_json
 
 
+def _on_hub_db(config_path, db, work):
+    """`work(cfg, url, sessions)` on the hub database, which is closed afterwards."""
+    from kiosk.cli.hub_admin import _open
+
+    cfg, url, engine, sessions = _open(config_path, db)
+    try:
+        return work(cfg, url, sessions)
+    finally:
+        engine.dispose()
+
+
 def register_collections(hub: click.Group) -> None:
     db_option = click.option("--db", "db", default=None,
                              help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")
@@ -28,14 +39,9 @@ def register_collections(hub: click.Group) -> None:
     @config_option
     def list_cmd(status, db, as_json, config_path):
         """Collections by status (default: the failed ones, which wait for a person)."""
-        from kiosk.cli.hub_admin import _open
         from kiosk.hub.collections_admin import list_collections
 
-        _cfg, _url, engine, sessions = _open(config_path, db)
-        try:
-            docs = list_collections(sessions, None if status == "all" else status)
-        finally:
-            engine.dispose()
+        docs = _on_hub_db(config_path, db, lambda cfg, url, s: list_collections(s, None if status == "all" else status))
         if as_json:
             echo_json({"collections": docs})
             return
@@ -51,14 +57,9 @@ def register_collections(hub: click.Group) -> None:
     @config_option
     def retry_cmd(number, db, as_json, config_path):
         """Send a failed collection (DS-<outlet>-<id>) again, once its cause is fixed."""
-        from kiosk.cli.hub_admin import _open
         from kiosk.hub.collections_admin import retry
 
-        _cfg, _url, engine, sessions = _open(config_path, db)
-        try:
-            doc = retry(sessions, number)
-        finally:
-            engine.dispose()
+        doc = _on_hub_db(config_path, db, lambda cfg, url, s: retry(s, number))
         echo_json(doc) if as_json else _show(doc)
 
     @collections.command("discard")
@@ -69,13 +70,9 @@ def register_collections(hub: click.Group) -> None:
     @config_option
     def discard_cmd(number, reason, db, as_json, config_path):
         """Delete the hub's scans of a failed collection whose papers went back to the citizen."""
-        from kiosk.cli.hub_admin import _open
         from kiosk.hub.app import default_upload_dir
         from kiosk.hub.collections_admin import discard
 
-        cfg, url, engine, sessions = _open(config_path, db)
-        try:
-            doc = discard(sessions, default_upload_dir(url, cfg.data_dir), number, reason)
-        finally:
-            engine.dispose()
+        doc = _on_hub_db(config_path, db, lambda cfg, url, s: discard(s, default_upload_dir(url, cfg.data_dir),
+                                                                       number, reason))
         echo_json(doc) if as_json else _show(doc)
