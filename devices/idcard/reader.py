@@ -54,9 +54,22 @@ def open_reader(port: str, baud: str | int = "auto", exclude_ports: Iterable[str
 
 def read_card(port: str, baud: str | int = "auto", timeout: float = 10.0, fingerprint: bool = False,
               exclude_ports: Iterable[str] = ()) -> CardData:
-    """Wait up to `timeout` seconds for a card and read it: `30 01` (or `30 10` with fingerprint) and `30 03`."""
-    reader = open_reader(port, baud, exclude_ports)
+    """Wait up to `timeout` seconds for a card and read it: `30 01` (or `30 10` with fingerprint) and `30 03`.
+
+    A reader that does not answer when the port is opened (a busy machine, a port just reopened) is asked again
+    until the timeout; one that is absent (no such port) is reported at once."""
     deadline = time.monotonic() + timeout
+    while True:
+        try:
+            reader = open_reader(port, baud, exclude_ports)
+            break
+        except DeviceAbsent:
+            raise
+        except DeviceTimeout as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("ID-card reader silent when opened, asking again: %s", exc.code)
+            time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
     last_error: DeviceError | None = None
     try:
         while True:

@@ -1,6 +1,8 @@
 """Every card type through the simulated reader over a real pty, with pyserial, as on a kiosk; faults; probing."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from devices.errors import DeviceAbsent, DeviceTimeout, InvalidData
@@ -164,3 +166,18 @@ def test_continuous_module_keeps_finding(make_sim):
         assert reader.find() is True
     finally:
         reader.close()
+
+
+def test_a_reader_silent_when_opened_is_asked_again_within_the_card_timeout(make_sim):
+    """A reader whose first answer is late (a busy machine, a port just reopened) is probed again until the
+    card timeout, not reported as not answering at once."""
+    sim = make_sim(card=sample("resident"), faults=["no_answer"])
+    assert read_card(sim.port, baud=115200, timeout=5).name == "王小明"
+
+
+def test_a_reader_that_never_answers_is_reported_when_the_card_timeout_ends(make_sim):
+    sim = make_sim(card=sample("resident"), faults=["no_answer:always"])
+    t0 = time.monotonic()
+    with pytest.raises(DeviceTimeout) as failed:
+        read_card(sim.port, baud=115200, timeout=1.0)
+    assert failed.value.code == "no_answer" and time.monotonic() - t0 < 5
