@@ -163,11 +163,8 @@ def _unix(expires_at) -> float | None:
 
 
 def _expired(expires_at) -> bool:
-    if expires_at is None:
-        return False
-    if expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
-    return expires_at <= dt.datetime.now(dt.timezone.utc)
+    unix = _unix(expires_at)
+    return unix is not None and unix <= time.time()
 
 
 def _unauthorized(message: str) -> HTTPException:
