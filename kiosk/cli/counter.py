@@ -43,7 +43,7 @@ def staff_add(outlet: str, role: str, name: str, id_number: str, pin_stdin: bool
     """Register a person of an outlet's staff (or set a new PIN for them)."""
     from kiosk.hub.app import default_upload_dir
     from kiosk.hub.counter import register_staff
-    from kiosk.hub.crypto import FieldCipher, load_hub_key
+    from kiosk.hub.crypto import hub_cipher, load_hub_key
     from kiosk.hub.db import make_engine, migrate, session_factory
     from kiosk.hub.models import Outlet
     from kiosk.hub.proxy_schemas import resident_id_ok
@@ -60,8 +60,9 @@ def staff_add(outlet: str, role: str, name: str, id_number: str, pin_stdin: bool
     migrate(url)
     engine = make_engine(url)
     try:
-        cipher = FieldCipher(load_hub_key(default_upload_dir(url, cfg.data_dir).parent))
-        with session_factory(engine)() as s, s.begin():
+        sessions = session_factory(engine)
+        cipher = hub_cipher(load_hub_key(default_upload_dir(url, cfg.data_dir).parent), sessions)
+        with sessions() as s, s.begin():
             if s.get(Outlet, outlet) is None:
                 fail(f"no outlet {outlet}", "register it first: kiosk hub outlet add CODE --name … --level …", 5)
             person = register_staff(s, cipher, outlet_code=outlet, role=role, name=name, id_number=number, pin=pin)

@@ -172,7 +172,7 @@ def register(cli: click.Group) -> None:
                 if outlet is not None and s.get(Outlet, outlet) is None:
                     raise InvalidInput(f"outlet {outlet} is not registered", "register it with kiosk hub outlet add")
                 if person is not None:
-                    id_hash = _id_hash(cfg, url, person_id_number) if person_id_number else None
+                    id_hash = _id_hash(cfg, url, s, person_id_number) if person_id_number else None
                     row = s.query(Person).filter_by(outlet_code=outlet, role=role, name=person.strip(),
                                                     active=True).first()
                     if row is None:
@@ -267,10 +267,11 @@ def register(cli: click.Group) -> None:
                            f"\t{len(d['items']) or 'all'} items")
 
 
-def _id_hash(cfg, url: str, id_number: str) -> str:
-    """HMAC of a person's ID number with the hub key (kiosk.hub.crypto), as the hub computes it."""
+def _id_hash(cfg, url: str, s, id_number: str) -> str:
+    """HMAC of a person's ID number with the hub's HMAC key (kiosk.hub.crypto.hub_cipher: the one a key rotation
+    carried over, if any), as the hub computes it; `s` is an open session on the hub database."""
     from kiosk.hub.app import default_upload_dir
-    from kiosk.hub.crypto import FieldCipher, load_hub_key
+    from kiosk.hub.crypto import hub_cipher, load_hub_key
 
     hub_dir = default_upload_dir(url, cfg.data_dir).parent
-    return FieldCipher(load_hub_key(hub_dir)).id_hash(id_number)
+    return hub_cipher(load_hub_key(hub_dir), s).id_hash(id_number)

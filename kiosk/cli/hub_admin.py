@@ -140,21 +140,24 @@ def register_reliability(hub: click.Group, token: click.Group) -> None:
     @config_option
     def rekey(old_key_file, db, as_json, config_path):
         """Re-encrypt everything the hub encrypts (cases' personal fields, 代办 requests and 委托书, key projects,
-        evaluations) from the old hub key to the current one (key rotation, docs/reliability.md). Safe to run
-        again after an interruption."""
+        evaluations) from the old hub key to the current one (key rotation, docs/reliability.md), and carry the
+        HMAC key of card sign-in and pickup codes over to the current key. Safe to run again after an
+        interruption."""
         from pathlib import Path
         from types import SimpleNamespace
 
         from kiosk.hub.app import default_upload_dir
         from kiosk.hub.case_fields import reseal_all
         from kiosk.hub.crypto import DecryptionError, FieldCipher, _parse_key, load_hub_key
-        from kiosk.hub.rekey import hmac_bound, reseal_columns
+        from kiosk.hub.rekey import carry_mac_key, hmac_bound, reseal_columns
 
         cfg, url, engine, sessions = _open(config_path, db)
         try:
             old = FieldCipher(_parse_key(Path(old_key_file).read_text(encoding="ascii"), old_key_file))
             new = FieldCipher(load_hub_key(default_upload_dir(url, cfg.data_dir).parent))
             try:
+                # First, in a transaction of its own: from here on the current key opens the HMAC key.
+                mac = carry_mac_key(sessions, old, new)
                 n = reseal_all(SimpleNamespace(sessions=sessions), old, new)
                 columns = reseal_columns(sessions, old, new)
             except DecryptionError as exc:
@@ -164,16 +167,12 @@ def register_reliability(hub: click.Group, token: click.Group) -> None:
         finally:
             engine.dispose()
         if as_json:
-            echo_json({"cases_reencrypted": n, "columns_reencrypted": columns, "hmac_bound": bound})
+            echo_json({"cases_reencrypted": n, "columns_reencrypted": columns, "hmac_key": mac, "hmac_bound": bound})
             return
         click.echo(f"re-encrypted {n} case(s) and {sum(columns.values())} other value(s) with the current hub key")
         for name, count in columns.items():
             if count:
                 click.echo(f"  {name}: {count}")
-        if bound["people.id_number_hash"]:
-            click.echo(f"note: {bound['people.id_number_hash']} person(s) sign in with their card through an HMAC of"
-                       " the old key: register their ID numbers again (kiosk hub token create --person"
-                       " --person-id-number)")
-        if bound["counter_pickup_hashes"]:
-            click.echo(f"note: {bound['counter_pickup_hashes']} pickup code(s) printed before the rotation no longer"
-                       " match: the counter finds those results by the citizen's ID card or the receipt number instead")
+        click.echo(f"HMAC key {'carried over to' if mac == 'carried' else 'already kept under'} the current hub key:"
+                   f" {bound['people.id_number_hash']} person(s)' card sign-in and"
+                   f" {bound['counter_pickup_hashes']} pickup code(s) keep matching")

@@ -40,16 +40,17 @@ def seed(db_url: str, hub_dir: str | Path, pin: str = TRAINING_PIN, device_token
     `device_token_name` is given (a counter device bound to the training outlet)."""
     from kiosk.hub.auth import create_token
     from kiosk.hub.counter import register_staff
-    from kiosk.hub.crypto import FieldCipher, load_hub_key
+    from kiosk.hub.crypto import hub_cipher, load_hub_key
     from kiosk.hub.db import make_engine, migrate, session_factory
     from kiosk.hub.models import Outlet
 
     migrate(db_url)
     engine = make_engine(db_url)
-    fc = FieldCipher(load_hub_key(hub_dir))
     out = {}
     try:
-        with session_factory(engine)() as s, s.begin():
+        sessions = session_factory(engine)
+        fc = hub_cipher(load_hub_key(hub_dir), sessions)
+        with sessions() as s, s.begin():
             for o in (OUTLET, OTHER_OUTLET):
                 if s.get(Outlet, o["code"]) is None:
                     s.add(Outlet(code=o["code"], name=o["name"], level=o["level"], items=[]))

@@ -15,6 +15,7 @@ from kiosk.hub import diag_reports
 from kiosk.hub import console
 from kiosk.hub.auth import TokenVerifier
 from kiosk.hub.case_fields import seal_plaintext_cases
+from kiosk.hub.crypto import hub_cipher, load_hub_key
 from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, owns_audit_log, session_factory
 from kiosk.hub.storage import DEFAULT_RESERVE_BYTES, Volume, check_shared_volume
 from kiosk.hub.relay import Relay
@@ -35,6 +36,7 @@ class HubState:
     relay: Relay | None = field(default=None)
     volume: Volume | None = field(default=None)  # free space, reserve and stray files of upload_dir
     supplements: object | None = field(default=None)  # 代收 collections to the platform (supplements_relay.py)
+    cipher: object | None = field(default=None)  # the FieldCipher of this database (kiosk.hub.crypto.hub_cipher)
 
 
 def default_upload_dir(db_url: str, data_dir: str | Path | None) -> Path:
@@ -63,6 +65,8 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     up_dir.mkdir(parents=True, exist_ok=True)
     hub = HubState(engine=engine, sessions=session_factory(engine), upload_dir=up_dir, platform=platform,
                    catalog_ttl_s=catalog_ttl_s, upload_ttl_s=upload_ttl_s, max_upload_bytes=max_upload_bytes)
+    # The hub key, with the HMAC key a rotation carried over: one cipher for cases, 代办, counter and evaluations.
+    hub.cipher = hub_cipher(load_hub_key(up_dir.parent), hub.sessions)
     hub.volume = Volume(up_dir, reserve_bytes)
     check_shared_volume(hub.sessions, up_dir)  # refuses a private upload dir beside other hubs (issue 13)
     hub.volume.ensure_reserve()

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kiosk.hub.crypto import FieldCipher, load_hub_key
+from kiosk.hub.crypto import FieldCipher, hub_cipher, load_hub_key
 from kiosk.hub.models import Case
 from kiosk.privacy.masking import mask_address, mask_document_number, mask_name, mask_phone
 
@@ -23,7 +23,7 @@ def field_cipher(hub) -> FieldCipher:
     """The hub's field cipher: the app's own when it has one, else loaded beside the hub's data."""
     found = getattr(hub, "cipher", None) or getattr(hub, "_case_cipher", None)
     if found is None:
-        found = FieldCipher(load_hub_key(hub.upload_dir.parent))
+        found = hub_cipher(load_hub_key(hub.upload_dir.parent), hub.sessions)
         hub._case_cipher = found
     return found
 

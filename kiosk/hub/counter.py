@@ -185,9 +185,9 @@ def cipher(hub):
     """The hub's field cipher (hub key): the app's own when it has one, else loaded from the hub's directory."""
     found = getattr(hub, "cipher", None) or getattr(hub, "_counter_cipher", None)
     if found is None:
-        from kiosk.hub.crypto import FieldCipher, load_hub_key
+        from kiosk.hub.crypto import hub_cipher, load_hub_key
 
-        found = FieldCipher(load_hub_key(hub.upload_dir.parent))
+        found = hub_cipher(load_hub_key(hub.upload_dir.parent), hub.sessions)
         hub._counter_cipher = found
     return found
 

@@ -14,6 +14,11 @@ makes the encrypted fields unreadable (by design); back it up apart from the dat
 Two sub-keys are derived with HKDF-SHA256 so the cipher key and the hashing key differ. Each ciphertext is
 `0x01 || 12-byte random nonce || AES-GCM(ciphertext + tag)`, with a context string (table.column) as associated
 data, so a value copied into another column fails to decrypt.
+
+The hashing (HMAC) key outlives a key rotation: an HMAC cannot be recomputed without the value it was made of, so
+`kiosk hub rekey` keeps the HMAC key in use in `hub_settings` (row `id_hmac_key`), sealed under the new master key
+(kiosk/hub/rekey.py). `hub_cipher` builds a database's cipher with that carried key when the row is there, and
+derives it from the master key otherwise; a master key that does not open the row raises `HubKeyMismatch`.
 """
 from __future__ import annotations
 
@@ -40,10 +45,16 @@ log = logging.getLogger("kiosk.hub.crypto")
 
 KEY_FILE_NAME = "hub.key"
 _VERSION = b"\x01"
+MAC_KEY_SETTING = "id_hmac_key"  # hub_settings row: the HMAC key carried across key rotations
+MAC_KEY_CONTEXT = "hub_settings.id_hmac_key"
 
 
 class DecryptionError(Exception):
     """A ciphertext that does not open with this key and context (wrong key, tampered, or moved)."""
+
+
+class HubKeyMismatch(InvalidInput):
+    """The hub key does not open the HMAC key a rotation left in hub_settings: the hub runs with the wrong key."""
 
 
 def _parse_key(text: str, origin: str) -> bytes:
@@ -113,11 +124,15 @@ def load_hub_key(hub_dir: str | Path | None, key: bytes | None = None, env: dict
 class FieldCipher:
     """AES-256-GCM for personal fields; HMAC-SHA256 for lookups by ID number without storing it."""
 
-    def __init__(self, master_key: bytes) -> None:
+    def __init__(self, master_key: bytes, mac_key: bytes | None = None) -> None:
+        """`mac_key`: the HMAC key carried over from before a key rotation (see `hub_cipher`); by default the
+        one derived from `master_key`."""
         if len(master_key) != 32:
             raise ValueError("master key must be 32 bytes")
+        if mac_key is not None and len(mac_key) != 32:
+            raise ValueError("HMAC key must be 32 bytes")
         self._aead = AESGCM(self._derive(master_key, b"govkiosk hub field encryption v1"))
-        self._mac_key = self._derive(master_key, b"govkiosk hub id-number hmac v1")
+        self._mac_key = mac_key if mac_key is not None else self._derive(master_key, b"govkiosk hub id-number hmac v1")
 
     @staticmethod
     def _derive(master: bytes, info: bytes) -> bytes:
@@ -152,7 +167,61 @@ class FieldCipher:
     def decrypt_json(self, blob: bytes, context: str) -> Any:
         return json.loads(self.decrypt(blob, context))
 
+    @property
+    def mac_key(self) -> bytes:
+        """The HMAC key of `id_hash` (kept across rotations by kiosk.hub.rekey; never stored in the clear)."""
+        return self._mac_key
+
     def id_hash(self, id_number: str) -> str:
         """HMAC-SHA256 (hex) of a normalised ID number: match a clerk's own card without storing the number."""
         norm = id_number.strip().upper().encode("utf-8")
         return hmac.new(self._mac_key, norm, hashlib.sha256).hexdigest()
+
+
+def seal_mac_key(cipher: FieldCipher, mac_key: bytes) -> str:
+    """`mac_key` sealed with `cipher`, as the `id_hmac_key` row of hub_settings holds it (base64 text)."""
+    return base64.b64encode(cipher.encrypt(mac_key, MAC_KEY_CONTEXT)).decode("ascii")
+
+
+def unseal_mac_key(cipher: FieldCipher, value: str) -> bytes:
+    """The HMAC key in the `id_hmac_key` row; DecryptionError when `cipher`'s key does not open it."""
+    try:
+        blob = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise DecryptionError(f"{MAC_KEY_CONTEXT}: not a hub ciphertext") from None
+    key = cipher.decrypt(blob, MAC_KEY_CONTEXT)
+    if len(key) != 32:
+        raise DecryptionError(f"{MAC_KEY_CONTEXT}: not a 32-byte key")
+    return key
+
+
+def hub_cipher(master_key: bytes, sessions) -> FieldCipher:
+    """The field cipher of the hub database behind `sessions` (a session factory, or an open session to read
+    with): encryption with `master_key`,
+    HMACs with the key a rotation carried over (hub_settings), else with the one derived from `master_key`.
+
+    Raises HubKeyMismatch when the database holds a carried key that `master_key` does not open: deriving
+    another HMAC key then would quietly stop every card sign-in and pickup code from matching."""
+    from sqlalchemy.orm import Session
+
+    from kiosk.hub.models import HubSetting
+
+    cipher = FieldCipher(master_key)
+    if isinstance(sessions, Session):
+        row = sessions.get(HubSetting, MAC_KEY_SETTING)
+        value = row.value if row is not None else None
+    else:
+        with sessions() as s:
+            row = s.get(HubSetting, MAC_KEY_SETTING)
+            value = row.value if row is not None else None
+    if value is None:
+        return cipher
+    try:
+        return FieldCipher(master_key, mac_key=unseal_mac_key(cipher, value))
+    except DecryptionError:
+        raise HubKeyMismatch(
+            "the hub key does not open the HMAC key kept in the database (hub_settings.id_hmac_key): the database"
+            " was rotated to another key with kiosk hub rekey, so this hub has the wrong key",
+            "start the hub with the key the last kiosk hub rekey ran with (KIOSK_HUB_KEY, KIOSK_HUB_KEY_FILE or"
+            " hub.key); if that rotation was interrupted, install its new key and run kiosk hub rekey"
+            " --old-key-file OLD again (docs/reliability.md)") from None
