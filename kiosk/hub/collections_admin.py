@@ -4,14 +4,14 @@ scans (`discard`, PIPL: nothing personal is kept without a purpose). `kiosk hub 
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kiosk.errors import InvalidInput
 from kiosk.hub import audit
 from kiosk.hub.counter import Collection
 from kiosk.hub.models import Upload
-from kiosk.hub.supplements_relay import ACTOR, STATUS_TEXT, bound_to, collection_no
-from kiosk.hub.tus import upload_path
+from kiosk.hub.supplements_relay import STATUS_TEXT, bound_to, collection_no
+from kiosk.hub.upload_purge import delete_files, mark_bound_purged
 
 STATUSES = ("pending", "delivered", "failed", "discarded")
 
@@ -33,7 +33,13 @@ def list_collections(sessions, status: str | None = "failed") -> list[dict]:
         q = select(Collection).order_by(Collection.id)
         if status:
             q = q.where(Collection.relay_status == status)
-        return [_doc(row, _kept(s, row)) for row in s.scalars(q)]
+        rows = list(s.scalars(q))
+        kept: dict[str, int] = {}
+        for i in range(0, len(rows), 500):  # one grouped count per 500 collections, not one query each
+            bounds = [bound_to(row.id) for row in rows[i:i + 500]]
+            kept.update(s.execute(select(Upload.bound_to, func.count()).where(
+                Upload.bound_to.in_(bounds), Upload.purged.is_(False)).group_by(Upload.bound_to)).all())
+        return [_doc(row, kept.get(bound_to(row.id), 0)) for row in rows]
 
 
 def _find(s, number: str) -> Collection:
@@ -75,25 +81,17 @@ def discard(sessions, upload_dir, number: str, reason: str, actor: str = "cli") 
     reason = " ".join(reason.split())
     if not reason:
         raise InvalidInput("a reason is needed", "say what happened to the papers, e.g. --reason '材料已退还群众'")
-    purge = []
     with sessions() as s, s.begin():
         row = _find(s, number)
         if row.relay_status != "failed":
             raise InvalidInput(f"{collection_no(row)} is {row.relay_status}: only a failed collection is"
                                " discarded", "a pending one is still being sent; a delivered one has no scans left"
                                " at the hub")
-        for up in s.scalars(select(Upload).where(Upload.bound_to == bound_to(row.id), Upload.purged.is_(False))):
-            up.purged = True
-            purge.append(up.id)
-            audit.record(s, actor, "upload", up.id, "purged", reason="collection_discarded")
+        purge = mark_bound_purged(s, bound_to(row.id), actor, "collection_discarded")
         row.relay_status = "discarded"
         row.relay_error = f"discarded: {reason}"[:500]
         audit.record(s, actor, "collection", collection_no(row), "supplements_discarded", receipt_no=row.receipt_no,
                      reason=reason[:200], scans=len(purge))
         doc = _doc(row, 0)
-    for upload_id in purge:
-        try:
-            upload_path(upload_dir, upload_id).unlink(missing_ok=True)
-        except OSError:  # the case relay's file sweep deletes purged uploads' files later
-            pass
+    delete_files(upload_dir, purge)  # what cannot go now, the case relay's file sweep deletes later
     return doc

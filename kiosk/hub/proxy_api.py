@@ -8,7 +8,7 @@ import logging
 from typing import Callable
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.hub import outlets
@@ -211,6 +211,21 @@ def detail(request: Request, request_id: int = Path(ge=1, le=MAX_ID), caller: Ca
     return _answer(_svc(request).detail, caller, request_id, unmasked, _device(x_device_id))
 
 
+@router.get("/{request_id}/materials/{upload_id}", response_class=FileResponse,
+            responses={200: {"description": "the scan as uploaded"}, 403: {"description": "not the holder or owner"},
+                       404: {"description": "no such material, or no longer kept (the request closed)"}})
+def material(request: Request, request_id: int = Path(ge=1, le=MAX_ID),
+             upload_id: str = Path(pattern=r"^[0-9a-f]{32}$"), caller: Caller = Depends(authenticated),
+             x_device_id: str | None = Header(default=None)):
+    """One scan the citizen attached to the request, for its holder and the level that owns it (audited)."""
+    try:
+        f = _svc(request).material(caller, request_id, upload_id, _device(x_device_id))
+    except ProxyError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+    return FileResponse(f["path"], media_type=f["media_type"], filename=f["filename"],
+                        headers={"Cache-Control": "no-store"})
+
+
 @mandates.post("", status_code=201, response_model=MandateOut,
                responses={200: {"description": "the same 委托书 sent again (a retry): the recorded one",
                                 "model": MandateOut}})
@@ -276,12 +291,12 @@ def install(app: FastAPI, hub) -> ProxyService:
     """Create the 代办 service for `hub` (key, settings from proxy.toml), mount its routes, return it."""
     from sqlalchemy import text
 
-    from kiosk.hub.crypto import FieldCipher, load_hub_key
+    from kiosk.hub.crypto import hub_cipher, load_hub_key
 
     hub_dir = hub.upload_dir.parent
     cipher = getattr(hub, "cipher", None)
-    if cipher is None:
-        cipher = FieldCipher(load_hub_key(hub_dir))
+    if cipher is None:  # create_app sets it; a hub built otherwise gets the same (the carried HMAC key)
+        cipher = hub_cipher(load_hub_key(hub_dir), hub.sessions)
         hub.cipher = cipher  # shared with the case fields (kiosk.hub.case_fields)
     service = ProxyService(hub, cipher, ProxySettings.load(hub_dir), feed=Feed())
     if service.is_pg:

@@ -39,6 +39,7 @@ from kiosk.hub.pg_statements import PgStatements
 from kiosk.hub.proxy_feed import Feed
 from kiosk.hub.proxy_schemas import (ClaimIn, EscalationIn, MandateActionIn, MandateIn, MandateOut, ProxyEventOut,
                                      ProxyRequestIn, ProxyRequestOut, SlaOut, TransitionIn)
+from kiosk.hub.upload_purge import delete_files, mark_bound_purged
 from kiosk.privacy.masking import mask_address, mask_document_number, mask_name, mask_phone, scrub
 
 log = logging.getLogger("kiosk.hub.proxy")
@@ -204,10 +205,11 @@ FROM moved JOIN logged ON logged.action = CAST(:event AS varchar)
 """
 FAST_TRANSITIONS = {
     "start": ("", "", ""),
-    # done: the clock stops and the lease ends; a request with a 委托书 still in force takes the general path
+    # done: the clock stops and the lease ends; a request with a 委托书 still in force, or with scans to delete,
+    # takes the general path
     "complete": (", closed_at = :now, lease_until = NULL, sla_stopped_at = COALESCE(r.sla_stopped_at, :now)",
                  " AND NOT EXISTS (SELECT 1 FROM proxy_mandates AS m WHERE m.request_id = r.id"
-                 " AND m.status IN ('active', 'renewed'))", "done"),
+                 " AND m.status IN ('active', 'renewed')) AND json_array_length(r.materials) = 0", "done"),
 }
 
 
@@ -309,6 +311,11 @@ class ProxySettings:
         return out
 
 
+def materials_bound_to(request_id: int) -> str:
+    """What a 代办 request's uploads are bound to (`uploads.bound_to`): kept while it is open."""
+    return f"proxy-request:{request_id}"
+
+
 class _Tx:
     """One transaction and what to do once it committed: feed events to publish, messages to send."""
 
@@ -317,6 +324,7 @@ class _Tx:
         self.feed: list[dict] = []
         self.pending: list[tuple[ProxyEvent, dict]] = []
         self.sms: list[tuple[str, str, dict[str, str]]] = []
+        self.purged: list[str] = []  # uploads whose files go once the transaction committed
 
 
 def fingerprint(body: ProxyRequestIn) -> str:
@@ -360,6 +368,8 @@ class ProxyService:
                         for i in range(0, len(t.pending), 10):  # NOTIFY payloads stay far below 8000 bytes
                             batch = [msg for _, msg in t.pending[i:i + 10]]
                             s.execute(select(func.pg_notify(self.channel, json.dumps(batch, ensure_ascii=False))))
+        if t.purged:
+            delete_files(self.hub.upload_dir, t.purged)  # what cannot go now, the relay's file sweep deletes later
         for event in t.feed:
             self.feed.publish(event)
         for phone, template, params in t.sms:
@@ -625,6 +635,8 @@ class ProxyService:
             s.flush()
             if not body.request_no:
                 req.request_no = f"HUB-{now.astimezone(CST):%Y%m%d}-{req.id:06d}"
+            for m in materials:  # kept while the request is open, past the upload's own expiry
+                s.get(Upload, m["upload_id"]).bound_to = materials_bound_to(req.id)
             self.event(t, req, caller.actor, "created", to_status="new", device=device or device_id,
                        channel=body.channel, kind=body.kind, mode=body.mode, priority=body.priority)
             self.notify(t, req, "received", outlet_name=self._outlet_name(s, req.outlet_code))
@@ -647,6 +659,9 @@ class ProxyService:
             if up.offset != up.length or up.sha256 is None:
                 raise Unprocessable(f"material {m.code}: the upload is incomplete ({up.offset} of {up.length} bytes);"
                                     " resume it first")
+            if up.bound_to:
+                raise Unprocessable(f"material {m.code}: that upload is already filed ({up.bound_to}); upload the"
+                                    " file again for this request")
             out.append({"code": m.code, "name": m.name, "upload_id": up.id, "sha256": up.sha256,
                         "bytes": up.length})
         return out
@@ -836,6 +851,8 @@ class ProxyService:
                 detail["case_known"] = t.s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None
             self.event(t, req, caller.actor, EVENT_NAMES[body.action], from_status=prev, to_status=target,
                        note=body.note, device=device, **detail)
+            if target in CLOSED:
+                self.purge_materials(t, req, caller.actor)
             if body.action == "complete":
                 self._complete_mandates(t, req, caller.actor, now)
                 self.notify(t, req, "done")
@@ -977,6 +994,11 @@ class ProxyService:
                            " entrusted scope", status=req.status, level=req.level, mandate_status=status,
                            code="mandate_scope")
         return m
+
+    def purge_materials(self, t: _Tx, req: ProxyRequest, actor: str) -> None:
+        """A closed request's scans go (PIPL): marked purged in this transaction, the files after its commit."""
+        if req.materials:
+            t.purged += mark_bound_purged(t.s, materials_bound_to(req.id), actor, f"proxy_request_{req.status}")
 
     def _complete_mandates(self, t: _Tx, req: ProxyRequest, actor: str, now: dt.datetime) -> None:
         for m in t.s.scalars(select(ProxyMandate).where(ProxyMandate.request_id == req.id,
@@ -1245,6 +1267,33 @@ class ProxyService:
                 select(ProxyMandate).where(ProxyMandate.request_id == req.id).order_by(ProxyMandate.id))]
             doc.update(address=address, details=details, events=events, mandates=mandates, unmasked=unmasked)
             return doc
+
+    def material(self, caller: Caller, request_id: int, upload_id: str, device: str | None = None) -> dict:
+        """One scan of a request, for its holder and the level that owns it (audited like clear personal data):
+        where the file is, its name and type."""
+        from kiosk.hub.tus import safe_filename, upload_path
+
+        with self.tx() as t:
+            req = t.s.get(ProxyRequest, request_id)
+            if req is None:
+                raise NotFound(f"no proxy request {request_id}")
+            self.visible(caller, req, session=t.s)
+            if not (caller.level is not None and (self._holds_quiet(caller, req, utcnow())
+                                                  or self._owner(caller, req))):
+                raise Forbidden("a request's scans are shown only to the holder of the request and the level that"
+                                " owns it; claim it first")
+            m = next((m for m in req.materials or [] if m.get("upload_id") == upload_id), None)
+            if m is None:
+                raise NotFound(f"request {req.id} has no material uploaded as {upload_id}")
+            up = t.s.get(Upload, upload_id)
+            path = upload_path(self.hub.upload_dir, upload_id)
+            if up is None or up.purged or not path.is_file():
+                raise NotFound(f"the scan of {m['code']} is no longer kept at the hub (the request is"
+                               f" {req.status}); ask the citizen for the paper", code="material_gone")
+            self.event(t, req, caller.actor, "material_viewed", feed=False, device=device, material=m["code"])
+            meta = up.metadata_json or {}
+            return {"path": path, "filename": safe_filename(meta.get("filename"), f"{m['code']}.pdf"),
+                    "media_type": meta.get("filetype") or "application/pdf"}
 
     def list(self, caller: Caller, *, status: list[str] | None = None, outlet: str | None = None,
              level: int | None = None, mode: str | None = None, kind: str | None = None,

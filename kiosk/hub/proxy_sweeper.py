@@ -133,6 +133,7 @@ class Sweeper:
                     svc.event(t, req, ACTOR, "done", from_status="filed", to_status="done",
                               receipt_no=req.receipt_no, platform_status=platform_status)
                     svc._complete_mandates(t, req, ACTOR, now)
+                    svc.purge_materials(t, req, ACTOR)
                     svc.notify(t, req, "done")
                 else:
                     req.status = "in_progress"

@@ -25,6 +25,7 @@ from kiosk.hub.limits import is_disk_full
 from kiosk.hub.lease_worker import LeaseWorker
 from kiosk.hub.models import Case, Upload, utcnow
 from kiosk.hub.tus import safe_filename, upload_id_from_url, upload_path
+from kiosk.hub.upload_purge import delete_files, mark_bound_purged
 from kiosk.platform.adapter import (Applicant, CaseSubmission, MaterialFile, PlatformRejected,
                                     PlatformUnavailable)
 
@@ -311,10 +312,7 @@ class Relay(LeaseWorker):
                          error=error, attempt=case.attempts)
             if status == "submitted":
                 # The platform has the materials: the hub's copies go (PIPL Art. 21, DESIGN §6).
-                for row in s.scalars(select(Upload).where(Upload.bound_to == case.receipt_no, Upload.purged.is_(False))):
-                    row.purged = True
-                    purge.append(row.id)
-                    audit.record(s, ACTOR, "upload", row.id, "purged", reason="relayed")
+                purge = mark_bound_purged(s, case.receipt_no, ACTOR, "relayed")
         self._unlink(purge)
         log.info("case relayed" if status == "submitted" else "case failed",
                  extra={"receipt_no": case.receipt_no, "case_no": case_no, "error": error})
@@ -334,15 +332,11 @@ class Relay(LeaseWorker):
     def _unlink(self, upload_ids: list[str]) -> int:
         """Delete purged uploads' files; one that cannot go now (read-only or failing volume) stays for
         `sweep_files`, which retries until it is gone. Returns how many are left behind."""
-        left = 0
-        for upload_id in upload_ids:
-            try:
-                upload_path(self.hub.upload_dir, upload_id).unlink(missing_ok=True)
-            except OSError as exc:
-                left += 1
-                self._throttle.warning("cannot delete a relayed upload's file; will retry", key="unlink",
-                                       extra={"upload_id": upload_id, "error": exc.strerror})
-        return left
+        left = delete_files(self.hub.upload_dir, upload_ids)
+        for upload_id, exc in left:
+            self._throttle.warning("cannot delete a relayed upload's file; will retry", key="unlink",
+                                   extra={"upload_id": upload_id, "error": exc.strerror})
+        return len(left)
 
     def sweep_files(self, grace_s: float | None = None) -> dict:
         """Delete files the database no longer accounts for: those of purged uploads (a delete that failed

@@ -22,6 +22,7 @@ from kiosk.hub.counter import Collection
 from kiosk.hub.lease_worker import LeaseWorker
 from kiosk.hub.models import Case, Upload, utcnow
 from kiosk.hub.tus import safe_filename, upload_id_from_url, upload_path
+from kiosk.hub.upload_purge import delete_files, mark_bound_purged
 from kiosk.platform.adapter import MaterialFile, PlatformRejected, PlatformUnavailable
 
 log = logging.getLogger("kiosk.hub.supplements")
@@ -171,19 +172,11 @@ class SupplementsRelay(LeaseWorker):
             if status == "delivered":
                 row.delivered_at = utcnow()
                 # The platform has the pages: the hub's copies go (as for a case's own materials).
-                for up in s.scalars(select(Upload).where(Upload.bound_to == bound_to(row.id),
-                                                         Upload.purged.is_(False))):
-                    up.purged = True
-                    purge.append(up.id)
-                    audit.record(s, ACTOR, "upload", up.id, "purged", reason="supplement_delivered")
+                purge = mark_bound_purged(s, bound_to(row.id), ACTOR, "supplement_delivered")
             audit.record(s, ACTOR, "collection", collection_no(row), f"supplements_{status}",
                          receipt_no=row.receipt_no, attempt=row.relay_attempts, error=error,
                          materials=[m.get("sha256") for m in row.materials or []],
                          platform_ref=(answer or {}).get("supplement_ref"))
-        for upload_id in purge:
-            try:
-                upload_path(self.hub.upload_dir, upload_id).unlink(missing_ok=True)
-            except OSError:  # the case relay's sweep deletes files of purged uploads later
-                pass
+        delete_files(self.hub.upload_dir, purge)  # what cannot go now, the case relay's file sweep deletes later
         log.info("collection forwarded" if status == "delivered" else "collection set aside",
                  extra={"collection": collection_id, "error": error})

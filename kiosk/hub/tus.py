@@ -401,7 +401,7 @@ def terminate(upload_id: str, request: Request, caller: Caller = Depends(uploade
             return Response(status_code=404, headers=_tus_headers())
         if row.bound_to:
             return _error(409, f"upload is filed ({row.bound_to}): a case's upload goes once the platform has it,"
-                               " a 档案's stays with the 档案")
+                               " a 代办 request's once the request is closed, a 档案's stays with the 档案")
         row.purged = True
         audit.record(s, caller.actor, "upload", upload_id, "terminated")
     upload_path(hub.upload_dir, upload_id).unlink(missing_ok=True)

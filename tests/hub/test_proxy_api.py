@@ -356,3 +356,59 @@ def test_refusals_carry_a_code_the_counter_turns_into_words(proxy_hub):
     refusal = _refusal(resp)
     assert (refusal.code, refusal.status, refusal.detail["status"]) == ("invalid_state", 409, "claimed")
     assert "cannot complete" in refusal.message
+
+
+def test_a_requests_scans_are_kept_while_it_is_open_shown_to_its_holder_and_deleted_when_it_closes(proxy_hub,
+                                                                                                 tmp_path):
+    from hub_support import upload_material
+
+    from kiosk.hub.models import Upload
+    from kiosk.hub.tus import upload_path
+    from kiosk.sync.client import HubClient
+
+    hub = proxy_hub
+    state = hub.app.state.hub
+    kiosk = HubClient(hub.url, hub.tokens["kiosk"])
+    scans = {}
+    for code in ("M01", "M02"):  # one request closed by `complete` (done), one by `cancel`
+        m = upload_material(kiosk, tmp_path, f"%PDF-1.4 {code} hukou".encode(), code=code)
+        scans[code] = m["upload_url"].rstrip("/").rsplit("/", 1)[1]
+        scans[code + "_url"] = m["upload_url"]
+    done = hub.created(materials=[{"code": "M01", "name": "户口簿", "upload_url": scans["M01_url"]}])
+    cancelled = hub.created(materials=[{"code": "M02", "name": "户口簿", "upload_url": scans["M02_url"]}])
+    # an upload already attached to a request is not attached to another one
+    twice = hub.create(materials=[{"code": "M01", "name": "户口簿", "upload_url": scans["M01_url"]}])
+    assert twice.status_code == 422 and "already filed" in twice.json()["detail"]
+
+    # past the upload's own expiry the scans stay: the requests are open
+    with state.sessions() as s, s.begin():
+        for code in ("M01", "M02"):
+            s.get(Upload, scans[code]).expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    state.relay.purge_expired_uploads()
+    for code in ("M01", "M02"):
+        assert upload_path(state.upload_dir, scans[code]).read_bytes() == f"%PDF-1.4 {code} hukou".encode()
+    gone = requests.delete(scans["M01_url"], headers={"Authorization": f"Bearer {hub.tokens['kiosk']}",
+                                                      "Tus-Resumable": "1.0.0"}, timeout=10)
+    assert gone.status_code == 409 and "代办" in gone.json()["detail"]
+
+    path = f"/api/v1/proxy-requests/{done['id']}/materials/{scans['M01']}"
+    assert hub.get("clerk", path).status_code == 403  # not claimed yet: nobody holds it
+    assert hub.claim("clerk").json()["id"] == done["id"]
+    got = hub.get("clerk", path)
+    assert got.status_code == 200 and got.content == b"%PDF-1.4 M01 hukou"
+    assert got.headers["content-type"] == "application/pdf" and got.headers["cache-control"] == "no-store"
+    assert hub.get("clerk2", path).status_code == 403  # another clerk of the outlet
+    assert hub.get("kiosk", path).status_code == 403  # the kiosk that created it reads no scans back
+    assert hub.get("clerk", f"/api/v1/proxy-requests/{done['id']}/materials/{scans['M02']}").status_code == 404
+    assert any(e["action"] == "material_viewed" and e["detail"]["material"] == "M01"
+               for e in hub.events("clerk", done["id"]))
+
+    assert hub.act("clerk", done["id"], "start").status_code == 200
+    assert hub.act("clerk", done["id"], "complete").json()["status"] == "done"
+    assert hub.act("kiosk", cancelled["id"], "cancel", note="群众改为窗口办理").json()["status"] == "cancelled"
+    with state.sessions() as s:
+        assert s.get(Upload, scans["M01"]).purged and s.get(Upload, scans["M02"]).purged
+    for code in ("M01", "M02"):
+        assert not upload_path(state.upload_dir, scans[code]).exists()
+    after = hub.get("clerk", path)
+    assert after.status_code == 404 and after.json()["code"] == "material_gone"

@@ -1,0 +1,37 @@
+"""The end of an uploaded file's life at the hub (PIPL Art. 21: nothing personal is kept once its purpose is over).
+
+An upload bound to something (a case's receipt number, a 代收 collection, a 代办 request) is marked purged and
+audited inside the transaction that ends that purpose; its file is deleted once that transaction committed. A
+file that cannot be deleted then (a read-only or failing volume) is deleted later by the relay's file sweep
+(`Relay.sweep_files`), which removes the files of every purged upload.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kiosk.hub import audit
+from kiosk.hub.models import Upload
+from kiosk.hub.tus import upload_path
+
+
+def mark_bound_purged(s, bound: str, actor: str, reason: str) -> list[str]:
+    """Mark the uploads still kept for `bound` purged (one audit row each); the ids whose files are to go."""
+    purged = []
+    for up in s.scalars(select(Upload).where(Upload.bound_to == bound, Upload.purged.is_(False))):
+        up.purged = True
+        purged.append(up.id)
+        audit.record(s, actor, "upload", up.id, "purged", reason=reason)
+    return purged
+
+
+def delete_files(upload_dir: Path, upload_ids: list[str]) -> list[tuple[str, OSError]]:
+    """Delete purged uploads' files (after the commit that purged them); those that could not go, with why."""
+    left = []
+    for upload_id in upload_ids:
+        try:
+            upload_path(upload_dir, upload_id).unlink(missing_ok=True)
+        except OSError as exc:
+            left.append((upload_id, exc))
+    return left
