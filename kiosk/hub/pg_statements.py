@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 
 import psycopg
-from psycopg.rows import dict_row
 from sqlalchemy import exc, text
 from sqlalchemy.engine import Engine
 
@@ -42,6 +41,8 @@ class PgStatements:
         self.engine = engine
         # a few dozen variants at most (claim filters, transition actions)
         self._compiled: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+        # each statement's column names, read once: psycopg builds its `description` anew on every access
+        self._columns: dict[bytes, tuple[str, ...]] = {}
 
     def _query(self, sql: str) -> tuple[bytes, tuple[str, ...]]:
         done = self._compiled.get(sql)
@@ -59,9 +60,18 @@ class PgStatements:
             raw = fairy.driver_connection
             raw.autocommit = True
             try:
-                with psycopg.RawCursor(raw, row_factory=dict_row) as cur:
+                with psycopg.RawCursor(raw) as cur:
                     cur.execute(query, values)
-                    return cur.fetchone() if cur.description is not None else None
+                    result = cur.pgresult
+                    if result is None or result.nfields == 0:
+                        return None
+                    row = cur.fetchone()
+                    if row is None:
+                        return None
+                    columns = self._columns.get(query)
+                    if columns is None:
+                        columns = self._columns[query] = tuple(c.name for c in cur.description)
+                    return dict(zip(columns, row))
             finally:
                 if not raw.closed:
                     raw.autocommit = False
