@@ -261,11 +261,12 @@ def test_notifications_go_through_the_gateway_with_the_phone_masked(proxy_hub, c
 
 # -- filed requests follow their case ------------------------------------------------------------
 
-def test_filed_request_follows_its_case_on_the_platform(proxy_hub):
+def test_filed_request_follows_its_case_on_the_platform(proxy_hub, tmp_path):
     import uuid as _uuid
 
-    from hub_support import case_payload, wait_for
-    from kiosk.hub.models import Case
+    from hub_support import case_payload, upload_material, wait_for
+    from kiosk.hub.models import Case, Upload
+    from kiosk.sync.client import HubClient
 
     sweeper = proxy_hub.app.state.proxy_runtime.sweeper
     docs = []
@@ -273,7 +274,8 @@ def test_filed_request_follows_its_case_on_the_platform(proxy_hub):
         receipt = f"K0001-20261201-000{n}"
         r = proxy_hub.post("kiosk", "/api/v1/cases", case_payload(receipt), headers={"Idempotency-Key": str(_uuid.uuid4())})
         assert r.status_code == 201, r.text
-        doc = proxy_hub.created()
+        scan = upload_material(HubClient(proxy_hub.url, proxy_hub.tokens["kiosk"]), tmp_path, b"%PDF-1.4 hukou")
+        doc = proxy_hub.created(materials=[{"code": "M01", "name": "户口簿", "upload_url": scan["upload_url"]}])
         proxy_hub.claim("clerk", id=doc["id"])
         proxy_hub.act("clerk", doc["id"], "start")
         filed = proxy_hub.act("clerk", doc["id"], "file", receipt_no=receipt).json()
@@ -291,3 +293,7 @@ def test_filed_request_follows_its_case_on_the_platform(proxy_hub):
     assert back["status"] == "in_progress" and back["holder"] == "clerk:zhang" and not back["sla"]["stopped"]
     assert "case_rejected" in [e["action"] for e in back["events"]]
     assert sweeper.cases() == 0
+    # the closed request's scan is deleted with it; the reopened one keeps its own
+    with proxy_hub.app.state.hub.sessions() as s:
+        purged = [s.get(Upload, d["materials"][0]["upload_id"]).purged for d, _ in docs]
+    assert purged == [True, False]
