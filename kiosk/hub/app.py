@@ -101,6 +101,7 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
             yield
         finally:
             proxy_api.stop(_app)
+            await proxy_api.close_connections(_app)
             if hub.supplements is not None:
                 hub.supplements.stop()
             if hub.relay is not None:

@@ -112,6 +112,10 @@ class OutletTree:
         with self._lock:
             self._loaded = 0.0
 
+    def fresh(self) -> bool:
+        """Loaded within `ttl_s`: a lookup now answers from memory, without the database."""
+        return time.monotonic() - self._loaded < self.ttl_s
+
     def exists(self, code: str) -> bool:
         self._refresh()
         if code not in self._parent:

@@ -12,9 +12,11 @@ the pool, as SQLAlchemy does for its own statements.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import exc, text
 from sqlalchemy.engine import Engine
 
@@ -51,6 +53,14 @@ class PgStatements:
             done = self._compiled[sql] = (query.encode("utf-8"), names)
         return done
 
+    def _row(self, query: bytes, cur, row: tuple | None) -> dict | None:
+        if row is None:
+            return None
+        columns = self._columns.get(query)
+        if columns is None:
+            columns = self._columns[query] = tuple(c.name for c in cur.description)
+        return dict(zip(columns, row))
+
     def one(self, sql: str, params: dict) -> dict | None:
         """The first row of `sql` (with `:name` parameters) as a dict, or None; committed when it returns."""
         query, names = self._query(sql)
@@ -62,16 +72,8 @@ class PgStatements:
             try:
                 with psycopg.RawCursor(raw) as cur:
                     cur.execute(query, values)
-                    result = cur.pgresult
-                    if result is None or result.nfields == 0:
-                        return None
-                    row = cur.fetchone()
-                    if row is None:
-                        return None
-                    columns = self._columns.get(query)
-                    if columns is None:
-                        columns = self._columns[query] = tuple(c.name for c in cur.description)
-                    return dict(zip(columns, row))
+                    has_rows = cur.pgresult is not None and cur.pgresult.nfields > 0
+                    return self._row(query, cur, cur.fetchone() if has_rows else None)
             finally:
                 if not raw.closed:
                     raw.autocommit = False
@@ -80,8 +82,75 @@ class PgStatements:
             broken = raw is None or raw.closed or raw.broken
             if broken:
                 fairy.invalidate(e)
-            cls = (exc.IntegrityError if isinstance(e, psycopg.IntegrityError)
-                   else exc.OperationalError if isinstance(e, psycopg.OperationalError) else exc.DBAPIError)
-            raise cls(query, params, e, connection_invalidated=broken) from e
+            raise _sqlalchemy_error(query, params, e, broken) from e
         finally:
             fairy.close()
+
+
+def _sqlalchemy_error(query: bytes, params: dict, e: psycopg.Error, broken: bool) -> exc.DBAPIError:
+    cls = (exc.IntegrityError if isinstance(e, psycopg.IntegrityError)
+           else exc.OperationalError if isinstance(e, psycopg.OperationalError) else exc.DBAPIError)
+    return cls(query, params, e, connection_invalidated=broken)
+
+
+class AsyncPgStatements:
+    """The same statements for handlers on the event loop, on psycopg's async connections in autocommit (kept
+    here, at most `size` at once; a call beyond waits for one): no request thread, no hop to one and back.
+
+    Connections belong to the event loop that opened them: a hub started again on a new loop (tests) opens new
+    ones. A call cancelled while its statement runs (the client went away) closes its connection rather than
+    hand out one with a statement in flight."""
+
+    def __init__(self, statements: PgStatements, size: int = 8) -> None:
+        self.statements = statements  # the compiled statements and column names, shared
+        self.size = size
+        self._conninfo = statements.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: list[psycopg.AsyncConnection] = []
+        self._slots: asyncio.Semaphore | None = None
+
+    def _slots_here(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._slots is None:
+            self._loop, self._idle, self._slots = loop, [], asyncio.Semaphore(self.size)
+        return self._slots
+
+    async def one(self, sql: str, params: dict) -> dict | None:
+        """As `PgStatements.one`, awaited on the event loop."""
+        query, names = self.statements._query(sql)
+        values = [params[n] for n in names]
+        async with self._slots_here():
+            conn = self._idle.pop() if self._idle else None
+            keep = False
+            try:
+                if conn is None or conn.closed:
+                    conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                async with psycopg.AsyncRawCursor(conn) as cur:
+                    await cur.execute(query, values)
+                    has_rows = cur.pgresult is not None and cur.pgresult.nfields > 0
+                    row = self.statements._row(query, cur, await cur.fetchone() if has_rows else None)
+                keep = True
+                return row
+            except psycopg.Error as e:
+                broken = conn is None or conn.closed or conn.broken
+                keep = not broken and conn.info.transaction_status == TransactionStatus.IDLE
+                raise _sqlalchemy_error(query, params, e, broken) from e
+            finally:
+                if conn is not None:
+                    if keep:
+                        self._idle.append(conn)
+                    elif not conn.closed:
+                        await _close_quietly(conn)
+
+    async def close(self) -> None:
+        """Close the kept connections (when the hub stops, on the loop that opened them)."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await _close_quietly(conn)
+
+
+async def _close_quietly(conn: psycopg.AsyncConnection) -> None:
+    try:
+        await conn.close()
+    except (psycopg.Error, OSError, RuntimeError):  # RuntimeError: its loop is gone
+        pass

@@ -97,7 +97,9 @@ async def claim(body: ClaimIn, request: Request, caller: Caller = Depends(authen
             if wakes is not None:
                 wid, fut = svc.feed.wait_one(wakes)  # before each try: nothing slips between
             try:
-                doc = await run_in_threadpool(svc.claim, caller, body, device)
+                handled, doc = await svc.claim_on_loop(caller, body, device)
+                if not handled:
+                    doc = await run_in_threadpool(svc.claim, caller, body, device)
             except ProxyError as exc:
                 return JSONResponse(exc.body(), status_code=exc.status_code)
             if doc is not None:
@@ -170,10 +172,17 @@ async def feed(request: Request, caller: Caller = Depends(authenticated)):
 
 
 @router.post("/{request_id}/transitions", response_model=ProxyRequestOut)
-def transition(body: TransitionIn, request: Request, request_id: int = Path(ge=1, le=MAX_ID),
-               caller: Caller = Depends(authenticated), x_device_id: str | None = Header(default=None)):
+async def transition(body: TransitionIn, request: Request, request_id: int = Path(ge=1, le=MAX_ID),
+                     caller: Caller = Depends(authenticated), x_device_id: str | None = Header(default=None)):
     """Move a request through the state machine (docs/proxy-api.md); `409` with the current state if not allowed."""
-    return _answer(_svc(request).transition, caller, request_id, body, _device(x_device_id))
+    svc, device = _svc(request), _device(x_device_id)
+    try:
+        doc = await svc.transition_on_loop(caller, request_id, body, device)  # a holder's start/complete
+    except ProxyError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+    if doc is not None:
+        return JSONResponse(doc)
+    return await run_in_threadpool(_answer, svc.transition, caller, request_id, body, device, fast=False)
 
 
 @router.post("/{request_id}/escalations", response_model=ProxyRequestOut)
@@ -320,3 +329,10 @@ def stop(app: FastAPI) -> None:
     runtime = getattr(app.state, "proxy_runtime", None)
     if runtime is not None:
         runtime.stop()
+
+
+async def close_connections(app: FastAPI) -> None:
+    """The event loop's own database connections (PostgreSQL), closed on that loop when the hub stops."""
+    runtime = getattr(app.state, "proxy_runtime", None)
+    if runtime is not None and runtime.service._apg is not None:
+        await runtime.service._apg.close()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import func, or_, and_, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +36,7 @@ from kiosk.hub.db import read_only
 from kiosk.hub.models import Case, Outlet, ProxyEvent, ProxyMandate, ProxyRequest, Upload, utcnow
 from kiosk.hub.notify import LogSmsGateway, SmsGateway, deliver
 from kiosk.hub.outlets import OutletTree
-from kiosk.hub.pg_statements import PgStatements
+from kiosk.hub.pg_statements import AsyncPgStatements, PgStatements
 from kiosk.hub.proxy_feed import Feed
 from kiosk.hub.proxy_schemas import (ClaimIn, EscalationIn, MandateActionIn, MandateIn, MandateOut, ProxyEventOut,
                                      ProxyRequestIn, ProxyRequestOut, SlaOut, TransitionIn)
@@ -345,6 +346,8 @@ class ProxyService:
         self.is_pg = hub.engine.dialect.name == "postgresql"
         # one-statement work (the claim on PostgreSQL) runs without BEGIN/COMMIT round trips; same pool
         self._pg = PgStatements(hub.engine) if self.is_pg else None
+        # a clerk's claim, start and complete on the event loop (claim_on_loop, transition_on_loop)
+        self._apg = AsyncPgStatements(self._pg) if self.is_pg else None
         self.channel: str | None = None  # the NOTIFY channel on PostgreSQL (set by install)
         self.closing = threading.Event()  # set when the hub shuts down: open feeds end
         self._catalog: tuple[float, dict[str, dict]] = (0.0, {})
@@ -696,6 +699,13 @@ class ProxyService:
         """PostgreSQL: the claim as one statement in one round trip (see CLAIM_PG): pick and lock the best row
         of the pool (SKIP LOCKED), take it with a lease, append its `claimed` and `notified` events, NOTIFY the
         other hub processes, and, when the pool is empty, say whether a held request's lease has lapsed."""
+        sql, params, now = self._claim_statement(caller, body, codes, lease_s, device)
+        row = self._pg.one(sql, params)
+        if row["id"] is None:
+            return None, bool(row["lapsed"])
+        return self._claimed(row, now), False
+
+    def _claim_statement(self, caller, body: ClaimIn, codes, lease_s, device) -> tuple[str, dict, dt.datetime]:
         now = utcnow()
         lease_until = now + dt.timedelta(seconds=lease_s)
         filters = ""
@@ -711,15 +721,57 @@ class ProxyService:
         if body.kind is not None:
             filters += " AND kind = :kind"
             params["kind"] = body.kind
-        row = self._pg.one(CLAIM_PG.format(filters=filters), params)
-        if row["id"] is None:
-            return None, bool(row["lapsed"])
+        return CLAIM_PG.format(filters=filters), params, now
+
+    def _claimed(self, row: dict, now: dt.datetime) -> dict:
+        """After CLAIM_PG took a request: the feed, the citizen's SMS, the answer."""
         req = ProxyRequest(**{c: row[c] for c in REQUEST_COLUMNS})
         self.feed.publish(self.feed_message(req, "claimed", now, row["event_id"]))
         phone = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone_enc")
         deliver(self.gateway, phone, "claimed", {"request_no": req.request_no,
                                                  "outlet_name": self._outlet_name(None, req.outlet_code)})
-        return self._out_of_row(req, row, now), False
+        return self._out_of_row(req, row, now)
+
+    # -- a clerk's hot path on the event loop (PostgreSQL) ---------------------------------------
+    def _on_loop(self, caller: Caller) -> bool:
+        """A claim or a start/complete can run on the event loop: PostgreSQL, a token of the escalation levels
+        bound to an outlet, and the outlet tree in memory (reloading it reads the database: a thread does that)."""
+        return (self._apg is not None and caller.level is not None and caller.role in LEVELS
+                and bool(caller.outlet_code) and self.tree.fresh())
+
+    async def _after(self, fn, row: dict, *args):
+        """What follows a statement (feed, SMS, the answer): inline when it needs only memory — no 委托书 to read,
+        the log gateway — else on a thread (a gateway that calls out must not hold the event loop)."""
+        if row.get("mandate_id") is None and isinstance(self.gateway, LogSmsGateway):
+            return fn(row, *args)
+        return await anyio.to_thread.run_sync(fn, row, *args)
+
+    async def claim_on_loop(self, caller: Caller, body: ClaimIn, device: str | None) -> tuple[bool, dict | None]:
+        """The best request of the pool claimed on the event loop: (True, the request, or None when nothing
+        waits), or (False, None) when `claim` on a thread must answer (a claim by id, an outlet outside the
+        subtree, held requests whose lease lapsed to return first, not a clerk's token)."""
+        if body.id is not None or not self._on_loop(caller):
+            return False, None
+        codes = self.subtree(caller)
+        if body.outlet is not None:
+            if body.outlet not in codes:
+                return False, None
+            codes = self.tree.subtree(body.outlet)
+        sql, params, now = self._claim_statement(caller, body, codes, body.lease_s or self.settings.lease_s, device)
+        row = await self._apg.one(sql, params)
+        if row["id"] is None:
+            return (False, None) if row["lapsed"] else (True, None)
+        return True, await self._after(self._claimed, row, now)
+
+    async def transition_on_loop(self, caller: Caller, request_id: int, body: TransitionIn,
+                                 device: str | None) -> dict | None:
+        """The holder's start or complete on the event loop (TRANSITION_PG); None when `transition(fast=False)`
+        on a thread must decide (another action, a 委托书 in force, scans to delete, not the holder, …)."""
+        if body.action not in FAST_TRANSITIONS or not self._on_loop(caller):
+            return None
+        sql, params, now = self._transition_statement(caller, request_id, body, device)
+        row = await self._apg.one(sql, params)
+        return None if row is None else await self._after(self._transitioned, row, body, now)
 
     def _claim_next(self, caller, body: ClaimIn, codes, lease_s, device) -> tuple[dict | None, bool]:
         """SQLite (and the reference for CLAIM_PG): `BEGIN IMMEDIATE` serialises writers, so the select-then-
@@ -804,8 +856,10 @@ class ProxyService:
         self.visible(caller, req, session=t.s)
         return req
 
-    def transition(self, caller: Caller, request_id: int, body: TransitionIn, device: str | None = None) -> dict:
-        if self.is_pg and body.action in FAST_TRANSITIONS and caller.level is not None:
+    def transition(self, caller: Caller, request_id: int, body: TransitionIn, device: str | None = None,
+                   fast: bool = True) -> dict:
+        """`fast=False`: the one-statement path was tried already (transition_on_loop) and could not decide."""
+        if fast and self.is_pg and body.action in FAST_TRANSITIONS and caller.level is not None:
             done = self._transition_pg(caller, request_id, body, device)
             if done is not None:
                 return done
@@ -868,6 +922,12 @@ class ProxyService:
         """The holder's start or complete as one statement (TRANSITION_PG); None when the general path must decide."""
         if self.scope(caller) != "outlet":
             return None
+        sql, params, now = self._transition_statement(caller, request_id, body, device)
+        row = self._pg.one(sql, params)
+        return None if row is None else self._transitioned(row, body, now)
+
+    def _transition_statement(self, caller: Caller, request_id: int, body: TransitionIn,
+                              device) -> tuple[str, dict, dt.datetime]:
         sets, guard, template = FAST_TRANSITIONS[body.action]
         sources, target = TRANSITIONS[body.action]
         now = utcnow()
@@ -877,9 +937,12 @@ class ProxyService:
                   "system": ACTOR, "template": template,
                   "gateway": getattr(self.gateway, "name", type(self.gateway).__name__),
                   "channel": self.channel or "", "at": iso(now), "origin": self.feed.origin}
-        row = self._pg.one(TRANSITION_PG.format(sets=sets, guard=guard), params)
-        if row is None:
-            return None
+        return TRANSITION_PG.format(sets=sets, guard=guard), params, now
+
+    def _transitioned(self, row: dict, body: TransitionIn, now: dt.datetime) -> dict:
+        """After TRANSITION_PG moved a request: the feed, the citizen's SMS, the answer."""
+        _, _, template = FAST_TRANSITIONS[body.action]
+        event = EVENT_NAMES[body.action]
         req = ProxyRequest(**{c: row[c] for c in REQUEST_COLUMNS})
         self.feed.publish(self.feed_message(req, event, now, row["event_id"]))
         if template:

@@ -60,3 +60,44 @@ def test_a_connection_the_server_dropped_is_replaced(pg, db_url):
         statements.one("SELECT 1 AS one", {})
     assert failed.value.connection_invalidated  # dropped from the pool, not handed out again
     assert statements.one("SELECT 1 AS one", {})["one"] == 1
+
+
+def test_on_the_event_loop_the_same_statements_errors_and_a_cancelled_call_closes_its_connection(pg):
+    import asyncio
+
+    from kiosk.hub.pg_statements import AsyncPgStatements
+
+    engine, statements = pg
+    on_loop = AsyncPgStatements(statements, size=2)
+
+    async def first_loop():
+        row = await on_loop.one("INSERT INTO t (id, note) VALUES (:id, :note) RETURNING id, note", {"id": 1, "note": "a"})
+        assert row == {"id": 1, "note": "a"}
+        pid = (await on_loop.one("SELECT pg_backend_pid() AS pid", {}))["pid"]
+        with pytest.raises(exc.IntegrityError):
+            await on_loop.one("INSERT INTO t (id, note) VALUES (:id, 'b')", {"id": 1})
+        assert (await on_loop.one("SELECT pg_backend_pid() AS pid", {}))["pid"] == pid  # kept, usable
+        assert await on_loop.one("SELECT note FROM t WHERE id = :id", {"id": 9}) is None
+        # the client went away while its statement ran: that connection is closed, not handed out again
+        slow = asyncio.ensure_future(on_loop.one("SELECT pg_sleep(5), pg_backend_pid() AS pid", {}))
+        await asyncio.sleep(0.3)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        assert (await on_loop.one("SELECT pg_backend_pid() AS pid", {}))["pid"] != pid
+        # at most `size` at once: the third call waits for a connection, then runs
+        rows = await asyncio.gather(*(on_loop.one("SELECT pg_backend_pid() AS pid, pg_sleep(0.2)", {})
+                                      for _ in range(3)))
+        assert len({r["pid"] for r in rows}) <= 2
+        await on_loop.close()
+
+    asyncio.run(first_loop())
+    with engine.connect() as conn:  # committed, and the kept connections closed with close()
+        assert conn.execute(text("SELECT note FROM t")).scalars().all() == ["a"]
+        assert conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_backend_pid()%'"
+                                 " AND pid <> pg_backend_pid()")).scalar() == 0
+
+    async def second_loop():  # a hub started again runs a new loop: new connections, the same statements
+        return await on_loop.one("SELECT note FROM t WHERE id = :id", {"id": 1})
+
+    assert asyncio.run(second_loop()) == {"note": "a"}
