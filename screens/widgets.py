@@ -1,4 +1,4 @@
-"""Shared widgets: big buttons, the header bar, the numeric keypad used for phone numbers."""
+"""Shared widgets: labels that break Chinese lines properly, big buttons, the header bar, the numeric keypad used for phone numbers."""
 from __future__ import annotations
 
 from kivy.animation import Animation
@@ -7,8 +7,32 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
 
 from screens.base import load_kv
+from screens.kinsoku import kinsoku_text
+
+
+class KLabel(Label):
+    """The screens' text: wrapped to its width, with no line that begins with a closing mark (screens.kinsoku)."""
+
+    def texture_update(self, *largs):
+        super().texture_update(*largs)
+        core = self._label
+        if self.markup or self.text_size[0] is None or not core.text or self.texture is None:
+            return
+        original = text = core.text
+        for _ in range(3):  # a line moved down may push the next one's end over: look again, a few times
+            fixed = kinsoku_text(text, [("".join(w.text for w in line.words), bool(line.line_wrap))
+                                        for line in core._cached_lines])
+            if fixed is None:
+                break
+            text = core.text = fixed
+            core.refresh()
+        if text is not original:
+            core.text = original  # the next layout (a new width, a new size) starts from the label's own text
+            self.texture = core.texture
+            self.texture_size = list(core.texture.size)
 
 
 class BigButton(Button):

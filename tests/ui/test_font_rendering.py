@@ -26,6 +26,20 @@ def test_kivy_renders_simplified_chinese_regular_and_bold(tmp_path):
     assert r["sc_two"]["digest"] != r["tofu_probe"]["digest"]
 
 
+def test_no_line_of_the_screens_text_begins_with_a_closing_mark(tmp_path):
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("kinsoku_probe.py")), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
+    r = json.loads(lines[-1][7:])
+    assert len(r["widths"]) >= 5  # widths at which Kivy alone strands a "。" or "，" at a line's start
+    for starts in r["klabel_starts"]:
+        assert not any(s in "。，；：、！？）」" for s in starts), starts
+    assert r["klabel_text_kept"]  # the label's text is not changed, only how it is drawn
+    assert set(r["klabel_chars"]) == {r["length"]}  # every character drawn, none twice
+    assert r["klabel_widest"] <= 0  # and within the width
+
+
 def test_missing_font_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setattr("kiosk.fonts.NOTO_DIRS", (tmp_path / "nowhere",))
     with pytest.raises(FontMissing) as err:
