@@ -14,8 +14,16 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*sorted((ROOT / "screens").rglob("*.py")), *sorted((ROOT / "screens").rglob("*.kv")),
            *sorted((ROOT / "kiosk").rglob("*.py")), *sorted((ROOT / "kiosk").rglob("*.html"))]  # .html: Jinja2 pages
-CALL = re.compile(r"""(?:(?<![A-Za-z0-9])(?:N_|_)\(|\btr\[)\s*(?P<q>['"])(?P<msg>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*[,)\]]""", re.S)
+LITERAL = r"""(?:'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")"""
+# a message may be written as adjacent literals (Python joins them): `_("first half "\n "second half")`
+CALL = re.compile(r"""(?:(?<![A-Za-z0-9])(?:N_|_)\(|\btr\[)\s*(?P<lits>%s(?:\s*%s)*)\s*[,)\]]""" % (LITERAL, LITERAL),
+                  re.S)
 LOCALE = ROOT / "kiosk" / "i18n" / "locale"
+
+
+def _literal(quoted: str) -> str:
+    body = quoted[1:-1]
+    return body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
 
 
 def extract() -> dict[str, list[tuple[str, int]]]:
@@ -23,7 +31,7 @@ def extract() -> dict[str, list[tuple[str, int]]]:
     for path in SOURCES:
         text = path.read_text("utf-8")
         for m in CALL.finditer(text):
-            msg = m.group("msg").encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
+            msg = "".join(_literal(part) for part in re.findall(LITERAL, m.group("lits"), re.S))
             line = text.count("\n", 0, m.start()) + 1
             found.setdefault(msg, []).append((str(path.relative_to(ROOT)), line))
     return found
