@@ -1230,8 +1230,7 @@ class ProxyService:
             req = t.s.get(ProxyRequest, m.request_id)
             self.visible(caller, req, session=t.s)
             now = utcnow()
-            if not (req.created_by == caller.actor or (caller.level is not None and (
-                    self._holds_quiet(caller, req, now) or self._owner(caller, req)))):
+            if not (req.created_by == caller.actor or self._works_it(caller, req, now)):
                 raise Forbidden("the signature is shown to the holder, the level owner and the creator only")
             if m.signature_enc is None:
                 raise NotFound(f"委托书 {mandate_id} has no signature yet")
@@ -1305,8 +1304,7 @@ class ProxyService:
                 raise NotFound(f"no proxy request {request_id}")
             self.visible(caller, req, session=s)
             now = utcnow()
-            if unmasked and not (caller.level is not None and (self._holds_quiet(caller, req, now)
-                                                               or self._owner(caller, req))):
+            if unmasked and not self._works_it(caller, req, now):
                 raise Forbidden("clear personal data is shown only to the holder of the request and the level that"
                                 " owns it")
             doc = self.out(s, req, now=now)
@@ -1331,6 +1329,10 @@ class ProxyService:
             doc.update(address=address, details=details, events=events, mandates=mandates, unmasked=unmasked)
             return doc
 
+    def _works_it(self, caller: Caller, req: ProxyRequest, now: dt.datetime) -> bool:
+        """The holder of `req` or the escalation level that owns it: who sees its clear personal data and scans."""
+        return caller.level is not None and (self._holds_quiet(caller, req, now) or self._owner(caller, req))
+
     def material(self, caller: Caller, request_id: int, upload_id: str, device: str | None = None) -> dict:
         """One scan of a request, for its holder and the level that owns it (audited like clear personal data):
         where the file is, its name and type."""
@@ -1341,8 +1343,7 @@ class ProxyService:
             if req is None:
                 raise NotFound(f"no proxy request {request_id}")
             self.visible(caller, req, session=t.s)
-            if not (caller.level is not None and (self._holds_quiet(caller, req, utcnow())
-                                                  or self._owner(caller, req))):
+            if not self._works_it(caller, req, utcnow()):
                 raise Forbidden("a request's scans are shown only to the holder of the request and the level that"
                                 " owns it; claim it first")
             m = next((m for m in req.materials or [] if m.get("upload_id") == upload_id), None)
