@@ -87,6 +87,11 @@ class PgStatements:
             fairy.close()
 
 
+def libpq_url(engine: Engine) -> str:
+    """The engine's database as libpq's own URL (its options, e.g. a search_path, come along), for psycopg."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _sqlalchemy_error(query: bytes, params: dict, e: psycopg.Error, broken: bool) -> exc.DBAPIError:
     cls = (exc.IntegrityError if isinstance(e, psycopg.IntegrityError)
            else exc.OperationalError if isinstance(e, psycopg.OperationalError) else exc.DBAPIError)
@@ -104,7 +109,7 @@ class AsyncPgStatements:
     def __init__(self, statements: PgStatements, size: int = 8) -> None:
         self.statements = statements  # the compiled statements and column names, shared
         self.size = size
-        self._conninfo = statements.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conninfo = libpq_url(statements.engine)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[psycopg.AsyncConnection] = []
         self._slots: asyncio.Semaphore | None = None

@@ -15,6 +15,7 @@ from kiosk.hub import outlets
 from kiosk.hub.auth import Caller, authenticated
 from kiosk.hub.cases import _clean_key
 from kiosk.hub.limits import limited_route
+from kiosk.hub.pg_statements import libpq_url
 from kiosk.hub.proxy_feed import Feed, PgListener, channel_name
 from kiosk.hub.proxy_schemas import (STATUSES, ClaimIn, EscalationIn, MandateActionIn, MandateIn, MandateOut,
                                      ProxyRequestDetail, ProxyRequestIn, ProxyRequestList, ProxyRequestOut,
@@ -283,8 +284,7 @@ class ProxyRuntime:
         svc = self.service
         svc.closing.clear()
         if svc.is_pg and svc.channel:
-            url = svc.hub.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self.listener = PgListener(url, svc.channel, svc.feed)
+            self.listener = PgListener(libpq_url(svc.hub.engine), svc.channel, svc.feed)
             self.listener.start()
         self.sweeper.start()
 
