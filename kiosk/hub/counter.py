@@ -182,14 +182,10 @@ def _aware(t: dt.datetime | None) -> dt.datetime | None:
 
 
 def cipher(hub):
-    """The hub's field cipher (hub key): the app's own when it has one, else loaded from the hub's directory."""
-    found = getattr(hub, "cipher", None) or getattr(hub, "_counter_cipher", None)
-    if found is None:
-        from kiosk.hub.crypto import hub_cipher, load_hub_key
+    """The hub's field cipher (kiosk.hub.case_fields.field_cipher: the app's own, else loaded once)."""
+    from kiosk.hub.case_fields import field_cipher
 
-        found = hub_cipher(load_hub_key(hub.upload_dir.parent), hub.sessions)
-        hub._counter_cipher = found
-    return found
+    return field_cipher(hub)
 
 
 def id_hash(hub, id_number: str) -> str:
