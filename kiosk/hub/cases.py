@@ -8,12 +8,11 @@ import logging
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.hub import audit, case_fields
 from kiosk.hub.auth import Caller, authenticated, require_roles
-from kiosk.hub.db import read_only
+from kiosk.hub.db import first_insert_wins, read_only
 from kiosk.hub.limits import limited_route
 from kiosk.hub.models import Case, IdempotencyRecord, Upload
 from kiosk.hub.schemas import MAX_CASE_BODY_BYTES, RECEIPT_NO_PATH, CaseDetail, CaseIn, CaseOut
@@ -62,46 +61,46 @@ class _Replay(Exception):
 
 def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
     fp = fingerprint(body)
-    for _ in range(3):  # a concurrent retry may win the insert race: then we answer as a replay
-        try:
-            with hub.sessions() as s, s.begin():
-                rec = s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client == caller.actor,
-                                                               IdempotencyRecord.key == key))
-                if rec is not None:
-                    if rec.fingerprint != fp:
-                        raise HTTPException(422, "this Idempotency-Key was used with a different request body;"
-                                                 " use a new key for a new case")
-                    case = s.scalar(select(Case).where(Case.receipt_no == rec.receipt_no))
-                    return 200, case_out(case)
-                if s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None:
-                    raise HTTPException(409, f"receipt number {body.receipt_no} was already submitted under another"
-                                             " Idempotency-Key")
-                uploads = _check_materials(hub, s, caller, body)
-                case = Case(
-                    receipt_no=body.receipt_no, device_id=body.device_id, channel=body.channel,
-                    item_code=body.item_code, item_name=body.item_name,
-                    materials=[m.model_dump() for m in body.materials], delivery=body.delivery,
-                    submitted_at=body.submitted_at, status="queued", attempts=0, next_attempt_at=utcnow(),
-                    created_by=caller.actor)
-                a = body.applicant
-                case_fields.seal(case_fields.field_cipher(hub), case, case_fields.Personal(
-                    a.name, a.id_number, a.card_type, a.phone, a.address, body.form))
-                s.add(case)
-                if body.pickup_code:  # the 取件码 on the citizen's receipt: kept as an HMAC (kiosk/hub/counter.py)
-                    from kiosk.hub.counter import bind_pickup_code
 
-                    bind_pickup_code(hub, s, body.receipt_no, body.pickup_code)
-                s.add(IdempotencyRecord(client=caller.actor, key=key, fingerprint=fp, receipt_no=body.receipt_no))
-                for up in uploads:
-                    up.bound_to = body.receipt_no
-                audit.record(s, caller.actor, "case", body.receipt_no, "received", item_code=body.item_code,
-                             channel=body.channel, materials=len(body.materials), applicant_name=body.applicant.name,
-                             id_number=body.applicant.id_number)
-                s.flush()
-                return 201, case_out(case)
-        except IntegrityError:
-            continue
-    raise HTTPException(409, "a request with this Idempotency-Key is being processed; retry shortly")
+    def attempt() -> tuple[int, dict]:  # a concurrent retry may win the insert race: then we answer as a replay
+        with hub.sessions() as s, s.begin():
+            rec = s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client == caller.actor,
+                                                           IdempotencyRecord.key == key))
+            if rec is not None:
+                if rec.fingerprint != fp:
+                    raise HTTPException(422, "this Idempotency-Key was used with a different request body;"
+                                             " use a new key for a new case")
+                case = s.scalar(select(Case).where(Case.receipt_no == rec.receipt_no))
+                return 200, case_out(case)
+            if s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None:
+                raise HTTPException(409, f"receipt number {body.receipt_no} was already submitted under another"
+                                         " Idempotency-Key")
+            uploads = _check_materials(hub, s, caller, body)
+            case = Case(
+                receipt_no=body.receipt_no, device_id=body.device_id, channel=body.channel,
+                item_code=body.item_code, item_name=body.item_name,
+                materials=[m.model_dump() for m in body.materials], delivery=body.delivery,
+                submitted_at=body.submitted_at, status="queued", attempts=0, next_attempt_at=utcnow(),
+                created_by=caller.actor)
+            a = body.applicant
+            case_fields.seal(case_fields.field_cipher(hub), case, case_fields.Personal(
+                a.name, a.id_number, a.card_type, a.phone, a.address, body.form))
+            s.add(case)
+            if body.pickup_code:  # the 取件码 on the citizen's receipt: kept as an HMAC (kiosk/hub/counter.py)
+                from kiosk.hub.counter import bind_pickup_code
+
+                bind_pickup_code(hub, s, body.receipt_no, body.pickup_code)
+            s.add(IdempotencyRecord(client=caller.actor, key=key, fingerprint=fp, receipt_no=body.receipt_no))
+            for up in uploads:
+                up.bound_to = body.receipt_no
+            audit.record(s, caller.actor, "case", body.receipt_no, "received", item_code=body.item_code,
+                         channel=body.channel, materials=len(body.materials), applicant_name=body.applicant.name,
+                         id_number=body.applicant.id_number)
+            s.flush()
+            return 201, case_out(case)
+
+    return first_insert_wins(attempt, lambda: HTTPException(
+        409, "a request with this Idempotency-Key is being processed; retry shortly"))
 
 
 def _check_materials(hub, s, caller: Caller, body: CaseIn) -> list[Upload]:

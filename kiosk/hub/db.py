@@ -7,12 +7,16 @@ import logging
 import re
 import sqlite3
 import threading
+from typing import Callable, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import InvalidInput
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger("kiosk.hub.db")
@@ -118,6 +122,19 @@ class _SqliteConnection(sqlite3.Connection):
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def first_insert_wins(attempt: Callable[[], T], busy: Callable[[], Exception], tries: int = 3) -> T:
+    """Run `attempt` (one transaction that answers the row an idempotency key already has, or inserts it) until
+    it does not lose a race: when a concurrent retry with the same key inserts first, this try's insert raises
+    IntegrityError and the next try finds the winner's row and answers it as a replay. After `tries` lost races
+    `busy()` is raised (the other call is still at work: the client retries shortly)."""
+    for _ in range(tries):
+        try:
+            return attempt()
+        except IntegrityError:
+            continue
+    raise busy()
 
 
 READ_ONLY = "govkiosk_read_only"

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.hub.auth import LEVELS, Caller
 from kiosk.hub.business_calendar import CST
 from kiosk.hub.crypto import FieldCipher
-from kiosk.hub.db import read_only
+from kiosk.hub.db import first_insert_wins, read_only
 from kiosk.hub.models import (ApiToken, Case, KeyProject, KeyProjectEntry, KeyProjectEvent, ProxyRequest, Upload,
                               utcnow)
 from kiosk.hub.outlets import OutletTree
@@ -242,12 +242,8 @@ class KeyProjectService:
                                 " them")
         self._manager(caller, body.outlet, "create key projects")
         fp = fingerprint(body)
-        for _ in range(3):
-            try:
-                return self._insert(caller, key, body, fp, device)
-            except IntegrityError:
-                continue  # a concurrent retry with the same key won the insert: answer as its replay
-        raise Conflict("a key project with this Idempotency-Key is being processed; retry shortly")
+        return first_insert_wins(lambda: self._insert(caller, key, body, fp, device), lambda: Conflict(
+            "a key project with this Idempotency-Key is being processed; retry shortly"))
 
     def _insert(self, caller: Caller, key: str, body: KeyProjectIn, fp: str, device: str | None) -> tuple[int, dict]:
         with self.tx() as s:

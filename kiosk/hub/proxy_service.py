@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.hub.auth import LEVEL_NAMES, LEVELS, Caller
 from kiosk.hub.business_calendar import CST, BusinessCalendar
 from kiosk.hub.crypto import FieldCipher
-from kiosk.hub.db import read_only
+from kiosk.hub.db import first_insert_wins, read_only
 from kiosk.hub.models import Case, Outlet, ProxyEvent, ProxyMandate, ProxyRequest, Upload, utcnow
 from kiosk.hub.notify import LogSmsGateway, SmsGateway, deliver
 from kiosk.hub.outlets import OutletTree
@@ -480,12 +480,9 @@ class ProxyService:
             done = self._insert_pg(caller, key, body, fp, device_id, item_name, device)
             if done is not None:
                 return done
-        for _ in range(3):
-            try:
-                return self._insert(caller, key, body, fp, device_id, item_name, device)
-            except IntegrityError:
-                continue  # a concurrent retry with the same key won the insert: answer as its replay
-        raise Conflict("a request with this Idempotency-Key is being processed; retry shortly")
+        return first_insert_wins(lambda: self._insert(caller, key, body, fp, device_id, item_name, device),
+                                 lambda: Conflict("a request with this Idempotency-Key is being processed; retry"
+                                                  " shortly"))
 
     def _check_item(self, body: ProxyRequestIn) -> str:
         """The catalog's verdict on the item: refuse what needs the person; the outlet's entrusted scope."""

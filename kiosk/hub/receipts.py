@@ -11,11 +11,11 @@ import logging
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, require_roles
+from kiosk.hub.db import first_insert_wins
 from kiosk.hub.models import Case, ReceiptCopy, utcnow
 from kiosk.hub.schemas import RECEIPT_NO_PATH
 from kiosk.hub.tus import _aware
@@ -51,38 +51,38 @@ async def _read_capped(request: Request) -> bytes:
 
 def _store(hub, caller: Caller, receipt_no: str, escpos: bytes) -> tuple[int, dict]:
     digest = hashlib.sha256(escpos).hexdigest()
-    for _ in range(3):  # two identical PUTs may race for the insert; the loser then sees the winner's row
-        try:
-            with hub.sessions() as s, s.begin():
-                # Locking the case row serialises stores of one receipt on PostgreSQL (SQLite: BEGIN IMMEDIATE).
-                case = s.scalar(select(Case).where(Case.receipt_no == receipt_no).with_for_update())
-                if case is None:
-                    raise HTTPException(404, f"no case with receipt number {receipt_no} has reached the hub (yet);"
-                                             " send the case first")
-                if caller.role == "kiosk" and caller.name != case.device_id:
-                    raise HTTPException(403, f"this token belongs to device {caller.name}; case {receipt_no}"
-                                             f" came from device {case.device_id}")
-                copy = s.scalar(select(ReceiptCopy).where(ReceiptCopy.receipt_no == receipt_no))
-                if copy is None:
-                    copy = ReceiptCopy(receipt_no=receipt_no, escpos=escpos, size=len(escpos), sha256=digest,
-                                       created_at=utcnow(), stored_by=caller.actor)
-                    s.add(copy)
-                    status, outcome, detail = 201, "stored", {}
-                elif copy.sha256 == digest:
-                    status, outcome, detail = 200, "unchanged", {}
-                else:
-                    detail = {"previous_sha256": copy.sha256, "previous_bytes": copy.size,
-                              "previous_stored_by": copy.stored_by}
-                    copy.escpos, copy.size, copy.sha256 = escpos, len(escpos), digest
-                    copy.created_at, copy.stored_by = utcnow(), caller.actor
-                    status, outcome = 200, "replaced"
-                audit.record(s, caller.actor, "receipt", receipt_no, f"receipt_{outcome}", sha256=digest,
-                             bytes=len(escpos), **detail)
-                s.flush()
-                return status, _copy_doc(copy, outcome)
-        except IntegrityError:
-            continue
-    raise HTTPException(409, "another copy of this receipt is being stored; retry shortly")
+
+    def attempt() -> tuple[int, dict]:  # two identical PUTs may race for the insert; the loser sees the winner's row
+        with hub.sessions() as s, s.begin():
+            # Locking the case row serialises stores of one receipt on PostgreSQL (SQLite: BEGIN IMMEDIATE).
+            case = s.scalar(select(Case).where(Case.receipt_no == receipt_no).with_for_update())
+            if case is None:
+                raise HTTPException(404, f"no case with receipt number {receipt_no} has reached the hub (yet);"
+                                         " send the case first")
+            if caller.role == "kiosk" and caller.name != case.device_id:
+                raise HTTPException(403, f"this token belongs to device {caller.name}; case {receipt_no}"
+                                         f" came from device {case.device_id}")
+            copy = s.scalar(select(ReceiptCopy).where(ReceiptCopy.receipt_no == receipt_no))
+            if copy is None:
+                copy = ReceiptCopy(receipt_no=receipt_no, escpos=escpos, size=len(escpos), sha256=digest,
+                                   created_at=utcnow(), stored_by=caller.actor)
+                s.add(copy)
+                status, outcome, detail = 201, "stored", {}
+            elif copy.sha256 == digest:
+                status, outcome, detail = 200, "unchanged", {}
+            else:
+                detail = {"previous_sha256": copy.sha256, "previous_bytes": copy.size,
+                          "previous_stored_by": copy.stored_by}
+                copy.escpos, copy.size, copy.sha256 = escpos, len(escpos), digest
+                copy.created_at, copy.stored_by = utcnow(), caller.actor
+                status, outcome = 200, "replaced"
+            audit.record(s, caller.actor, "receipt", receipt_no, f"receipt_{outcome}", sha256=digest,
+                         bytes=len(escpos), **detail)
+            s.flush()
+            return status, _copy_doc(copy, outcome)
+
+    return first_insert_wins(attempt, lambda: HTTPException(
+        409, "another copy of this receipt is being stored; retry shortly"))
 
 
 @router.put("/{receipt_no}/receipt", status_code=201,

@@ -138,6 +138,21 @@ def test_same_key_same_body_is_one_case_and_a_changed_body_is_refused(hub):
         assert s.scalar(select(Case).where(Case.receipt_no == "K0001-20261122-0002")).attempts == 1
 
 
+def test_the_same_case_sent_at_once_many_times_is_one_case(hub):
+    """A kiosk's retries may overlap (a timeout, then the outbox again): whichever insert wins, every call gets the
+    one case, 201 for the winner and 200 (a replay) for the rest; none is refused as busy."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = case_payload("K0001-20261122-0009")
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: _post(hub, body, "key-race"), range(8)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200] * 7 + [201], [r.text for r in answers]
+    assert {r.json()["receipt_no"] for r in answers} == {"K0001-20261122-0009"}
+    with hub.state.sessions() as s:
+        assert len(s.scalars(select(Case).where(Case.receipt_no == "K0001-20261122-0009")).all()) == 1
+
+
 def test_idempotency_keys_are_per_caller(hub):
     body = case_payload("K0001-20261122-0003")
     assert _post(hub, body, "shared-key").status_code == 201
