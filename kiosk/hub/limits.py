@@ -72,6 +72,9 @@ def limited_route(max_body: int = DEFAULT_MAX_BODY) -> type[APIRoute]:
     """An APIRoute class whose requests may carry at most `max_body` bytes (413 otherwise), whose validation
     errors are always serialisable, and which answers a full disk with 507 instead of a bare 500."""
 
+    def too_large() -> JSONResponse:  # built when needed, not for every request
+        return JSONResponse({"detail": f"request body larger than {max_body} bytes"}, status_code=413)
+
     class LimitedRoute(APIRoute):
         def get_route_handler(self) -> Callable:
             handler = super().get_route_handler()
@@ -79,19 +82,18 @@ def limited_route(max_body: int = DEFAULT_MAX_BODY) -> type[APIRoute]:
             async def limited(request: Request) -> Response:
                 declared = request.headers.get("content-length")
                 if declared is not None and (not declared.isdigit() or int(declared) > max_body):
-                    return JSONResponse({"detail": f"request body larger than {max_body} bytes"}, status_code=413)
+                    return too_large()
                 capped = _Capped(request.receive, max_body)
                 request = Request(request.scope, capped)
-                too_large = JSONResponse({"detail": f"request body larger than {max_body} bytes"}, status_code=413)
                 try:
                     return await handler(request)
                 except BodyTooLarge:
-                    return too_large
+                    return too_large()
                 except RequestValidationError as exc:
                     return validation_response(exc)
                 except HTTPException:
                     if capped.exceeded:  # FastAPI turns an error while reading the body into a 400
-                        return too_large
+                        return too_large()
                     raise
                 except Exception as exc:
                     if is_disk_full(exc):
