@@ -8,6 +8,7 @@ from kivy.properties import DictProperty, StringProperty
 
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_
+from kiosk.privacy.masking import mask_mobile
 from kiosk.session import MOBILE_RE
 from screens import voice_controls  # noqa: F401
 from screens.base import KioskScreen, load_kv
@@ -29,6 +30,7 @@ class CannotDoScreen(KioskScreen):
     problem = StringProperty("")
     number = StringProperty("")
     pending_line = StringProperty("")  # the report is kept on this kiosk until the hub can be reached
+    details = StringProperty("")  # once sent: what was reported and how the citizen will be called back
     item = DictProperty({})
 
     def on_kv_post(self, base_widget):
@@ -101,6 +103,13 @@ class CannotDoScreen(KioskScreen):
         due = (request.get("sla_due_at") or "")[:10]
         self.problem = ""
         spoken_no = ", ".join(" ".join(p) for p in self.number.split("-"))
+        self.details = "\n".join(x for x in [
+            self._("Service: {name}").format(name=self.item_name or self._("(not chosen)")),
+            self._("Where: {place}").format(place=self._(dict(WHERE)[self.where])) if self.where else "",
+            self._("What happened: {what}").format(what=self._(dict(WHAT)[self.what])) if self.what else "",
+            self._("We will call you back at {phone}.").format(phone=mask_mobile(self.ids.phone.text)),
+            self._("We will call you back by {day}.").format(day=due) if due and not request.get("pending") else "",
+        ] if x)
         if request.get("pending"):
             self.pending_line = self._(KEPT)
             self.app.speak(self._("Your report number is {no}. It is kept on this machine and sent automatically.").format(
@@ -122,7 +131,7 @@ class CannotDoScreen(KioskScreen):
 
     def reset(self) -> None:
         self.item = {}
-        self.item_name = self.where = self.what = self.problem = self.number = self.pending_line = ""
+        self.item_name = self.where = self.what = self.problem = self.number = self.pending_line = self.details = ""
         self.ids.phone.text = ""
         self.ids.words.text = ""
 

@@ -428,6 +428,7 @@ def cannot_do(work: Path) -> dict:
             d.idle(30)
             d.frames(3)
             number = app.screen("cannot_do").number
+            details = app.screen("cannot_do").details
             d.screenshot(OUT / "cannot_do" / "cannot_do_number.png")
             # A second report while the hub is away: kept on the kiosk with a number it issued (待上传), delivered
             # exactly once when the hub is back.
@@ -452,6 +453,7 @@ def cannot_do(work: Path) -> dict:
             d.frames(3)
             screen = app.screen("cannot_do")
             offline = {"number": screen.number, "pending_line": screen.pending_line, "problem": screen.problem,
+                       "details": screen.details,
                        "spoken": app.last_spoken,
                        "waiting": [p["kind"] for p in citizen_services(app).actions().pending()]}
             d.screenshot(OUT / "cannot_do" / "cannot_do_kept.png")
@@ -462,7 +464,7 @@ def cannot_do(work: Path) -> dict:
             citizen_services(app)._actions_worker.wake()
             d.wait(lambda: not box.pending(), 60, "the kept report delivered once the hub is back")
         listed = _hub(stack, "/api/v1/proxy-requests?kind=complaint").json()["items"]
-        return {"empty": empty, "number": number, "offline": offline,
+        return {"empty": empty, "number": number, "details": details, "phone": PHONE, "offline": offline,
                 "hub": [{k: r.get(k) for k in ("request_no", "kind", "item_name", "status", "level", "channel")}
                         for r in listed]}
 

@@ -97,10 +97,17 @@ def test_cannot_do_report_gets_a_number_and_reaches_the_ladder(tmp_path):
     assert len(r["hub"]) == len(by_no) == 2  # the kept report arrived exactly once
     req = by_no[r["number"]]
     assert req["kind"] == "complaint" and req["level"] == 0 and req["status"] == "new" and req["item_name"]
+    # Once sent the screen says what was reported and how the call back comes, the number masked (a public screen).
+    lines = r["details"].splitlines()
+    assert lines[:3] == [f"事项：{req['item_name']}", "办理地点：服务窗口", "遇到的情况：来回跑、多次跑"]
+    phone = r["phone"]
+    assert lines[3] == f"服务中心将致电 {phone[:3]}****{phone[-4:]} 与您联系。" and phone not in r["details"]
+    assert lines[4].startswith("将于 20") and lines[4].endswith(" 前回电。")
     # With the hub away: a number issued by the kiosk, 待上传 in words, nothing refused; delivered afterwards.
     off = r["offline"]
     assert off["number"] and off["number"] != r["number"] and not off["problem"]
     assert off["pending_line"].startswith("待上传") and off["waiting"] == ["complaint"]
+    assert "遇到的情况：系统故障" in off["details"] and "前回电" not in off["details"]  # no promise from the kiosk
     assert off["number"] in by_no and by_no[off["number"]]["channel"] == "kiosk"
     assert by_no[off["number"]]["kind"] == "complaint"
 
