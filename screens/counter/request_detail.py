@@ -8,6 +8,7 @@ import datetime as dt
 from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
 from kiosk.counter import services as svc
+from kiosk.counter.actors import actor_words
 from kiosk.counter.sla import level as sla_level
 from kiosk.i18n import N_
 from screens.base import load_kv
@@ -94,7 +95,7 @@ class CounterRequestScreen(CounterScreen):
             "  " + self._("Phone: {p}").format(p=r.get("contact_phone", "")),
             self._("Promised by: {date}").format(date=(r.get("sla_due_at") or "")[:10]) + "  " +
             self._("SLA used: {p}% ({state})").format(p=int(round(share * 100)), state=self._(SLA_WORDS[sla_level(share)])),
-            self._("Held by: {h}").format(h=r.get("holder") or "—") + ("  " + self._("Green channel") if r.get("priority") == "green" else ""),
+            self._("Held by: {h}").format(h=actor_words(r.get("holder"), self._)) + ("  " + self._("Green channel") if r.get("priority") == "green" else ""),
             self._("Materials: {m}").format(m="、".join(m.get("name", "") for m in r.get("materials") or []) or "—"),
         ]
         if r.get("receipt_no"):
@@ -108,7 +109,7 @@ class CounterRequestScreen(CounterScreen):
         else:
             self.mandate_line = self._("No power of attorney (委托书) yet.") if r.get("mode") == "full_proxy" else ""
         self.history = "\n".join(
-            f"{(e.get('at') or '')[5:16].replace('T', ' ')}  {e.get('actor', '')}  "
+            f"{(e.get('at') or '')[5:16].replace('T', ' ')}  {actor_words(e.get('actor'), self._)}  "
             f"{self._(EVENTS[e['action']]) if e.get('action') in EVENTS else e.get('action', '')}"
             + (f"  「{e['note']}」" if e.get("note") else "") for e in (r.get("events") or [])[-8:])
         self.full_proxy = r.get("mode") == "full_proxy"

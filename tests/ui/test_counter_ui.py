@@ -2,6 +2,7 @@
 platform simulator and simulated devices (scenarios in counter_scenarios.py, one process each)."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,8 @@ def test_escalation_seat_resolves_and_sends_down(tmp_path):
     r = run("escalation_seat", tmp_path)
     assert r["seen"] >= 1
     assert "材料缺失" in r["history"]  # the escalation's reason is in the history
+    # who did what in words (a name, 自助终端 K0001, 系统), never the hub's role:name
+    assert "系统" in r["history"] and not re.search(r"\b(hub|kiosk|clerk|window|channel):", r["history"])
     assert r["refused_without_note"]  # a resolution needs its words
     assert r["level"] == 0
     assert r["last_event"]["action"] == "deescalated" and r["last_event"]["actor"].startswith("window:")
