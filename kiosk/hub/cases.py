@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.hub import audit, case_fields
 from kiosk.hub.auth import Caller, authenticated, require_roles
-from kiosk.hub.db import first_insert_wins, read_only
+from kiosk.hub.db import earlier_or_taken, first_insert_wins, read_only
 from kiosk.hub.limits import limited_route
 from kiosk.hub.models import Case, IdempotencyRecord, Upload
 from kiosk.hub.schemas import MAX_CASE_BODY_BYTES, RECEIPT_NO_PATH, CaseDetail, CaseIn, CaseOut
@@ -64,15 +64,17 @@ def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
 
     def attempt() -> tuple[int, dict]:  # a concurrent retry may win the insert race: then we answer as a replay
         with hub.sessions() as s, s.begin():
-            rec = s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client == caller.actor,
-                                                           IdempotencyRecord.key == key))
+            rec, taken = earlier_or_taken(
+                lambda: s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client == caller.actor,
+                                                                 IdempotencyRecord.key == key)),
+                lambda: s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None)
             if rec is not None:
                 if rec.fingerprint != fp:
                     raise HTTPException(422, "this Idempotency-Key was used with a different request body;"
                                              " use a new key for a new case")
                 case = s.scalar(select(Case).where(Case.receipt_no == rec.receipt_no))
                 return 200, case_out(case)
-            if s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None:
+            if taken:
                 raise HTTPException(409, f"receipt number {body.receipt_no} was already submitted under another"
                                          " Idempotency-Key")
             uploads = _check_materials(hub, s, caller, body)

@@ -137,6 +137,18 @@ def first_insert_wins(attempt: Callable[[], T], busy: Callable[[], Exception], t
     raise busy()
 
 
+def earlier_or_taken(earlier: Callable[[], T | None], taken: Callable[[], bool]) -> tuple[T | None, bool]:
+    """Inside an idempotent insert's transaction: the row its key already has (`earlier`), and whether the new
+    row's own number (a receipt or request number) is taken. On PostgreSQL each statement sees what was committed
+    when it began, so a concurrent retry with the same key may commit its row between the two reads: a taken
+    number with no earlier row asks for that row again (it is the retry's replay, not another key's number)."""
+    old = earlier()
+    is_taken = taken()
+    if old is None and is_taken:
+        old = earlier()
+    return old, is_taken
+
+
 READ_ONLY = "govkiosk_read_only"
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.hub.auth import LEVELS, Caller
 from kiosk.hub.business_calendar import CST
 from kiosk.hub.crypto import FieldCipher
-from kiosk.hub.db import first_insert_wins, read_only
+from kiosk.hub.db import earlier_or_taken, first_insert_wins, read_only
 from kiosk.hub.models import (ApiToken, Case, KeyProject, KeyProjectEntry, KeyProjectEvent, ProxyRequest, Upload,
                               utcnow)
 from kiosk.hub.outlets import OutletTree
@@ -247,15 +247,17 @@ class KeyProjectService:
 
     def _insert(self, caller: Caller, key: str, body: KeyProjectIn, fp: str, device: str | None) -> tuple[int, dict]:
         with self.tx() as s:
-            old = s.scalar(select(KeyProject).where(KeyProject.idem_client == caller.actor,
-                                                    KeyProject.idem_key == key))
+            old, taken = earlier_or_taken(
+                lambda: s.scalar(select(KeyProject).where(KeyProject.idem_client == caller.actor,
+                                                          KeyProject.idem_key == key)),
+                lambda: bool(body.project_no) and s.scalar(select(KeyProject.id).where(
+                    KeyProject.project_no == body.project_no)) is not None)
             if old is not None:
                 if old.idem_fingerprint != fp:
                     raise Unprocessable("this Idempotency-Key was used with a different request body; use a new key"
                                         " for a new project")
                 return 200, self.out(s, old)
-            if body.project_no and s.scalar(select(KeyProject.id).where(
-                    KeyProject.project_no == body.project_no)) is not None:
+            if taken:
                 raise Conflict(f"project number {body.project_no} is already used by another key project")
             person_id = self._specialist(s, body.outlet, body.specialist) if body.specialist else None
             now = utcnow()

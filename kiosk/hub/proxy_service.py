@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.hub.auth import LEVEL_NAMES, LEVELS, Caller
 from kiosk.hub.business_calendar import CST, BusinessCalendar
 from kiosk.hub.crypto import FieldCipher
-from kiosk.hub.db import first_insert_wins, read_only
+from kiosk.hub.db import earlier_or_taken, first_insert_wins, read_only
 from kiosk.hub.models import Case, Outlet, ProxyEvent, ProxyMandate, ProxyRequest, Upload, utcnow
 from kiosk.hub.notify import LogSmsGateway, SmsGateway, deliver
 from kiosk.hub.outlets import OutletTree
@@ -618,15 +618,17 @@ class ProxyService:
     def _insert(self, caller, key, body: ProxyRequestIn, fp, device_id, item_name, device) -> tuple[int, dict]:
         with self.tx() as t:
             s = t.s
-            old = s.scalar(select(ProxyRequest).where(ProxyRequest.idem_client == caller.actor,
-                                                      ProxyRequest.idem_key == key))
+            old, taken = earlier_or_taken(
+                lambda: s.scalar(select(ProxyRequest).where(ProxyRequest.idem_client == caller.actor,
+                                                            ProxyRequest.idem_key == key)),
+                lambda: bool(body.request_no) and s.scalar(select(ProxyRequest.id).where(
+                    ProxyRequest.request_no == body.request_no)) is not None)
             if old is not None:
                 if old.idem_fingerprint != fp:
                     raise Unprocessable("this Idempotency-Key was used with a different request body; use a new key"
                                         " for a new request")
                 return 200, self.out(s, old)
-            if body.request_no and s.scalar(select(ProxyRequest.id).where(
-                    ProxyRequest.request_no == body.request_no)) is not None:
+            if taken:
                 raise Conflict(f"request number {body.request_no} was already used under another Idempotency-Key")
             materials = self._materials(s, caller, body)
             now = utcnow()

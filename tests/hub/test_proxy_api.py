@@ -35,6 +35,20 @@ def test_create_is_idempotent_and_masks_personal_data(proxy_hub):
     assert events[1]["detail"]["phone"] == "137****9050" and events[1]["detail"]["template"] == "received"
 
 
+def test_overlapping_retries_of_a_kiosk_numbered_request_are_one_request(proxy_hub):
+    """The kiosk's action outbox may send a request again while its first try is still at the hub (a timeout):
+    every try gets the one request (201 once, 200 replays), never 409 "number used under another key"."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    key, number = str(uuid.uuid4()), "K0001-20261202-0101"
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: proxy_hub.create(key=key, request_no=number), range(8)))
+    assert sorted(r.status_code for r in answers) == [200] * 7 + [201], [r.text for r in answers if r.status_code != 200]
+    assert {r.json()["id"] for r in answers} == {answers[0].json()["id"]}
+    with proxy_hub.app.state.hub.sessions() as s:
+        assert len(s.scalars(select(ProxyRequest).where(ProxyRequest.request_no == number)).all()) == 1
+
+
 def test_refuses_items_that_need_the_person_and_bad_input(proxy_hub):
     r = proxy_hub.create(item_code=RESIDENCE, item_name="居住证申领")
     assert r.status_code == 422 and "必须本人办理" in r.json()["detail"]
