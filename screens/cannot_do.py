@@ -104,7 +104,7 @@ class CannotDoScreen(KioskScreen):
         self.problem = ""
         spoken_no = ", ".join(" ".join(p) for p in self.number.split("-"))
         self.details = "\n".join(x for x in [
-            self._("Service: {name}").format(name=self.item_name or self._("(not chosen)")),
+            self._("Service: {name}").format(name=self.item_name) if self.item_name else "",
             self._("Where: {place}").format(place=self._(dict(WHERE)[self.where])) if self.where else "",
             self._("What happened: {what}").format(what=self._(dict(WHAT)[self.what])) if self.what else "",
             self._("We will call you back at {phone}.").format(phone=mask_mobile(self.ids.phone.text)),

@@ -103,9 +103,10 @@ class CounterRequestScreen(CounterScreen):
         self.info = "\n".join(lines)
         m = r.get("mandate")
         if m:
-            self.mandate_line = self._("Power of attorney (委托书): {state}, until {date}, scope: {scope}").format(
-                state=self._(MANDATE.get(m.get("status"), m.get("status"))), date=(m.get("expires_at") or "")[:10],
-                scope=m.get("scope_text") or "")
+            self.mandate_line = "\n".join((  # the term on a line of its own: a date is never split from its words
+                self._("Power of attorney (委托书): {state}, until {date}").format(
+                    state=self._(MANDATE.get(m.get("status"), m.get("status"))), date=(m.get("expires_at") or "")[:10]),
+                self._("Scope of the 委托书: {scope}").format(scope=m.get("scope_text") or "")))
         else:
             self.mandate_line = self._("No power of attorney (委托书) yet.") if r.get("mode") == "full_proxy" else ""
         self.history = "\n".join(
