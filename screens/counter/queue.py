@@ -11,6 +11,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.counter import services as svc
+from kiosk.counter.actors import actor_words
 from kiosk.counter.sla import level, waiting
 from kiosk.i18n import N_
 from screens.base import load_kv
@@ -24,6 +25,7 @@ MODES = {"remote_guidance": N_("Remote guidance"), "home_visit": N_("Home visit"
 STATUS = {"new": N_("New"), "released": N_("Back in the pool"), "claimed": N_("Claimed"), "in_progress": N_("In progress"),
           "waiting_citizen": N_("Waiting for the citizen"), "filed": N_("Filed"), "done": N_("Done"),
           "cancelled": N_("Cancelled"), "refused": N_("Refused")}
+HELD = ("claimed", "in_progress", "waiting_citizen", "filed")
 LEVELS = {0: N_("Clerk"), 1: N_("Window"), 2: N_("Section chief"), 3: N_("Centre leader")}
 
 
@@ -38,7 +40,10 @@ def row_text(_, r: dict) -> str:
         marks.append(_(LEVELS.get(r["level"], "")))
     head = " · ".join([r.get("item_name") or r.get("request_no", ""), _(MODES.get(r.get("mode"), r.get("mode") or ""))])
     who = (r.get("applicant") or {}).get("name") or (r.get("applicant") or {}).get("org_name") or ""
-    tail = " · ".join([who, _(STATUS.get(r.get("status"), r.get("status") or "")),
+    status = _(STATUS.get(r.get("status"), r.get("status") or ""))
+    if r.get("holder") and r.get("status") in HELD:  # who has it: the clerk asked about it knows whom to ask
+        status = _("{status} ({who})").format(status=status, who=actor_words(r["holder"], _))
+    tail = " · ".join([who, status,
                        _("waiting {t}").format(t=waiting(r.get("created_at"))),
                        _("time used {p}%").format(p=int(round((r.get("sla") or {}).get("percent", 0))))])
     return (("【" + "｜".join(marks) + "】") if marks else "") + head + "\n" + tail

@@ -421,6 +421,7 @@ def escalation_seat(work: Path) -> dict:
             d.wait_screen("counter_escalation", 30)
             d.wait(lambda: len(d.widget("rows").children) > 0, 60, "escalated requests")
             seen = len(d.widget("rows").children)
+            row_texts = [row.text for row in d.widget("rows").children]
             d.tap(list(reversed(d.widget("rows").children))[0])
             d.idle(60)
             d.wait_screen("counter_request_detail", 30)
@@ -434,7 +435,7 @@ def escalation_seat(work: Path) -> dict:
             d.idle(60)
             d.wait(lambda: detail.request.get("level") == 0, 30, "sent down")
             final = detail.request
-        return {"seen": seen, "history": history, "refused_without_note": refused_without_note,
+        return {"seen": seen, "row_texts": row_texts, "history": history, "refused_without_note": refused_without_note,
                 "level": final.get("level"), "last_event": (final.get("events") or [{}])[-1]}
 
 

@@ -95,6 +95,7 @@ def test_training_mode_never_touches_the_real_hub(tmp_path):
 def test_escalation_seat_resolves_and_sends_down(tmp_path):
     r = run("escalation_seat", tmp_path)
     assert r["seen"] >= 1
+    assert any("已领取（李文华）" in t for t in r["row_texts"]), r["row_texts"]  # who holds it, by name
     assert "材料缺失" in r["history"]  # the escalation's reason is in the history
     # who did what in words (a name, 自助终端 K0001, 系统), never the hub's role:name
     assert "系统" in r["history"] and not re.search(r"\b(hub|kiosk|clerk|window|channel):", r["history"])
