@@ -9,6 +9,11 @@ extras) on the same database, with our claim throughput as a ratio to it and wha
 
     python benchmarks/queue_load.py --smoke
     python benchmarks/queue_load.py --db postgresql+psycopg://USER:PW@HOST/DB --requests 10000 --clerks 50
+    python benchmarks/queue_load.py --floor [--db postgresql+psycopg://…]
+
+`--floor` runs the same clients against FastAPI routes of the same shape that do nothing
+(`benchmarks/queue_floor_app.py`, one uvicorn process): what the HTTP stack alone allows on this machine, beside
+pgqueuer on PostgreSQL.
 
 On PostgreSQL the run works in a schema of its own (created and dropped), so it may share a database.
 """
@@ -144,8 +149,8 @@ class Processes:
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, args: list[str], env: dict, log: Path) -> subprocess.Popen:
-        proc = subprocess.Popen(KIOSK_CMD + args, env=env, stdout=subprocess.DEVNULL,
+    def start(self, args: list[str], env: dict, log: Path, command: list[str] = KIOSK_CMD) -> subprocess.Popen:
+        proc = subprocess.Popen(command + args, env=env, stdout=subprocess.DEVNULL,
                                 stderr=open(log, "ab"), start_new_session=True)
         self.procs.append(proc)
         return proc
@@ -388,6 +393,71 @@ def _version(dist: str) -> str:
         return "?"
 
 
+def run_floor(total: int, channels: int, clerks: int) -> dict:
+    """The same clients (creates; claim + start + complete) against `queue_floor_app` on uvicorn: the HTTP stack's
+    own cost, with no work behind the routes."""
+    port = free_port()
+    procs = Processes()
+    with tempfile.TemporaryDirectory(prefix="queue-floor-") as tmp:
+        try:
+            server = procs.start(["queue_floor_app:app", "--app-dir", str(Path(__file__).resolve().parent),
+                                  "--port", str(port), "--host", "127.0.0.1", "--loop", "uvloop", "--http",
+                                  "httptools", "--log-level", "warning", "--no-access-log"], dict(os.environ),
+                                 Path(tmp) / "floor.log", command=[sys.executable, "-m", "uvicorn"])
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, 30)
+            lock = threading.Lock()
+            counts = {"claimed": 0, "created": 0}
+            claim_ms: list[float] = []
+            times: list[float] = []
+
+            def clerk() -> None:
+                c = Client(url, "floor")
+                while True:
+                    with lock:
+                        if counts["claimed"] >= total:
+                            return
+                        counts["claimed"] += 1
+                    t0 = time.perf_counter()
+                    c.post("/api/v1/proxy-requests/claim", {})
+                    elapsed = (time.perf_counter() - t0) * 1000
+                    c.post("/api/v1/proxy-requests/1/transitions", {"action": "start"})
+                    c.post("/api/v1/proxy-requests/1/transitions", {"action": "complete"})
+                    with lock:
+                        claim_ms.append(elapsed)
+                        times.append(time.monotonic())
+
+            def channel() -> None:
+                c = Client(url, "floor")
+                while True:
+                    with lock:
+                        if counts["created"] >= total:
+                            return
+                        counts["created"] += 1
+                    c.post("/api/v1/proxy-requests", {"outlet": "BENCH-T", "item_code": PENSION,
+                                                      "mode": "remote_guidance"}, {"Idempotency-Key": "floor"})
+
+            cpu_before = cpu_seconds(server.pid)
+            start = time.monotonic()
+            threads = [threading.Thread(target=clerk, daemon=True) for _ in range(clerks)]
+            threads += [threading.Thread(target=channel, daemon=True) for _ in range(channels)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(600)
+            elapsed = time.monotonic() - start
+            cpu_after = cpu_seconds(server.pid)
+        finally:
+            procs.stop()
+    window = (max(times) - min(times)) if len(times) > 1 else elapsed
+    out = {"completed": len(times), "seconds": round(elapsed, 2), "requests_per_s": round(len(times) / elapsed, 1),
+           "claims_per_s": round(len(times) / max(window, 1e-6), 1),
+           "claim_p50_ms": pct(claim_ms, 0.50), "claim_p95_ms": pct(claim_ms, 0.95)}
+    if cpu_before is not None and cpu_after is not None and times:
+        out["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / len(times), 3)
+    return out
+
+
 def run_pgqueuer(db_url: str, total: int, producers: int, consumers: int) -> dict:
     """The same create/claim/complete workload through pgqueuer on the same database (its own tables)."""
     import asyncio
@@ -455,6 +525,25 @@ def run_pgqueuer(db_url: str, total: int, producers: int, consumers: int) -> dic
     return asyncio.run(main())
 
 
+def main_floor(args) -> None:
+    total = args.requests or 3000
+    result: dict = {"benchmark": "queue_load", "floor": True, "smoke": args.smoke, "requests": total,
+                    "channels": args.channels, "clerks": args.clerks}
+    result.update(run_floor(total, args.channels, args.clerks))
+    if args.db and args.db.startswith("postgresql") and not args.no_compare:
+        schema = Schema(args.db)
+        try:
+            ref = run_pgqueuer(schema.url, total, args.channels, args.clerks)
+        except ImportError:
+            result["reference"] = {"skipped": "pgqueuer is not installed (pip install -e '.[bench]')"}
+        else:
+            result["reference"] = ref
+            result["claim_throughput_ratio"] = round(result["claims_per_s"] / max(ref["claims_per_s"], 1e-9), 3)
+        finally:
+            schema.drop()
+    print(json.dumps(result, ensure_ascii=False))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="a few dozen requests, a few seconds")
@@ -464,9 +553,14 @@ def main() -> None:
     ap.add_argument("--clerks", type=int, default=50, help="concurrent claiming clerks (M)")
     ap.add_argument("--hubs", type=int, default=1, help="hub processes (PostgreSQL only; clients spread over them)")
     ap.add_argument("--no-compare", action="store_true", help="skip the pgqueuer run on PostgreSQL")
+    ap.add_argument("--floor", action="store_true",
+                    help="the same clients against routes that do nothing (the HTTP stack's own cost), no hub")
     args = ap.parse_args()
     if args.smoke:
         args.requests, args.channels, args.clerks = 40, 2, 4
+    if args.floor:
+        main_floor(args)
+        return
     tmp = tempfile.TemporaryDirectory(prefix="queue-bench-")
     tmp_path = Path(tmp.name)
     schema = None

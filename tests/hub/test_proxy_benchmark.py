@@ -38,3 +38,14 @@ def test_queue_load_smoke(engine, tmp_path):
         assert doc["reference"]["library"] == "pgqueuer" and doc["reference"]["completed"] == 40
         assert doc["reference"]["lost"] == 0 and doc["reference"]["double_claims"] == 0
         assert doc["claim_throughput_ratio"] > 0 and set(doc["comparison"]) == {"same", "ours", "reference"}
+
+
+@pytest.mark.slow
+def test_queue_load_floor_smoke():
+    """`--floor`: the same clients against routes of the same shape that do nothing (the HTTP stack's own cost)."""
+    out = subprocess.run([sys.executable, str(BENCH), "--floor", "--smoke"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    assert doc["floor"] is True and doc["completed"] == doc["requests"] == 40
+    assert doc["claims_per_s"] > 0 and doc["claim_p95_ms"] is not None and doc["server_cpu_ms_per_request"] > 0
