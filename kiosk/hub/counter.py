@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, create_token
+from kiosk.hub.case_fields import field_cipher, unseal
 from kiosk.hub.models import ApiToken, Base, Case, Outlet, Person, ProxyMandate, ProxyRequest, Upload, utcnow
 from kiosk.hub.schemas import MaterialIn
 from kiosk.hub.threads import platform_calls
@@ -181,16 +182,9 @@ def _aware(t: dt.datetime | None) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
-def cipher(hub):
-    """The hub's field cipher (kiosk.hub.case_fields.field_cipher: the app's own, else loaded once)."""
-    from kiosk.hub.case_fields import field_cipher
-
-    return field_cipher(hub)
-
-
 def id_hash(hub, id_number: str) -> str:
     """The HMAC of an ID number with the hub key, as `people.id_number_hash` stores it."""
-    return cipher(hub).id_hash(id_number)
+    return field_cipher(hub).id_hash(id_number)
 
 
 def _wait_s(failures: int) -> int:
@@ -332,11 +326,7 @@ def me(clerk: Clerk = Depends(clerk_caller)):
 def personal(hub, case: Case) -> dict:
     """The applicant's real fields and form: decrypted where the hub keeps them sealed (kiosk.hub.case_fields),
     else the plain columns of an older hub."""
-    try:
-        from kiosk.hub.case_fields import field_cipher, unseal
-    except ImportError:
-        unseal = None
-    if unseal is not None and getattr(case, "personal_enc", None) is not None:
+    if getattr(case, "personal_enc", None) is not None:
         doc = unseal(field_cipher(hub), case).as_doc()
         return {"name": doc["name"], "id_number": doc["id_number"], "form": doc.get("form") or {}}
     return {"name": case.applicant_name, "id_number": case.applicant_id_number, "form": dict(case.form or {})}
@@ -392,7 +382,7 @@ PICKUP_CODE = re.compile(r"^\d{6}$")
 
 def pickup_code_hash(hub, code: str) -> str:
     """The HMAC of a pickup code with the hub key (six digits are easy to guess, their HMAC without the key not)."""
-    return cipher(hub).id_hash(f"pickup-code:{code.strip()}")
+    return field_cipher(hub).id_hash(f"pickup-code:{code.strip()}")
 
 
 def bind_pickup_code(hub, s, receipt_no: str, code: str | None) -> None:
@@ -481,7 +471,7 @@ def _mandates_for(hub, s, case: Case) -> list[tuple[ProxyMandate, dict]]:
     requests = s.scalars(select(ProxyRequest).where((ProxyRequest.receipt_no == case.receipt_no)
                                                     | (ProxyRequest.item_code == case.item_code)))
     found = []
-    fc = cipher(hub)
+    fc = field_cipher(hub)
     applicant = str(personal(hub, case)["id_number"]).upper()
     for req in requests:
         for m in s.scalars(select(ProxyMandate).where(ProxyMandate.request_id == req.id)):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, require_roles
+from kiosk.hub.case_fields import field_cipher
 from kiosk.hub.models import Base, Case, ProxyMandate, ProxyRequest, utcnow
 from kiosk.hub.threads import platform_calls
 from kiosk.platform.adapter import PlatformError
@@ -111,12 +112,6 @@ class RevisitIn(BaseModel):
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
 
 
-def _cipher(hub):
-    from kiosk.hub.counter import cipher
-
-    return cipher(hub)
-
-
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
@@ -134,7 +129,7 @@ def _proxy_requests_of_card(hub, s, id_number: str) -> list[ProxyRequest]:
     number = id_number.strip().upper()
     masked = mask_document_number(number) or ""
     found = []
-    cipher = _cipher(hub)
+    cipher = field_cipher(hub)
     rows = s.scalars(select(ProxyRequest).where(ProxyRequest.applicant_masked.contains(masked))
                      .order_by(ProxyRequest.id.desc()).limit(500))
     for req in rows:
@@ -228,7 +223,7 @@ def _agent_of(hub, s, receipt_no: str | None, request: ProxyRequest | None) -> t
     if mandate is None:
         return True, None
     try:
-        return True, _cipher(hub).decrypt_json(mandate.agent_enc, "proxy_mandates.agent")
+        return True, field_cipher(hub).decrypt_json(mandate.agent_enc, "proxy_mandates.agent")
     except Exception:
         log.warning("mandate %s agent unreadable", mandate.id)
         return True, None
@@ -248,7 +243,7 @@ def _rectify_due(hub, start: dt.datetime) -> dt.datetime:
 
 
 def _doc(hub, e: Evaluation, unmasked: bool = False) -> dict:
-    cipher = _cipher(hub)
+    cipher = field_cipher(hub)
     text = cipher.decrypt_text(e.text_enc, f"evaluations.text:{e.idem_client}:{e.idem_key}") if e.text_enc else ""
     return {"id": e.id, "receipt_no": e.receipt_no, "request_no": e.request_no, "case_no": e.case_no,
             "item_code": e.item_code, "item_name": e.item_name, "outlet_code": e.outlet_code, "level": e.level,
@@ -290,11 +285,11 @@ def upload_pending(hub, limit: int = 20) -> int:
             doc = {"level": e.level, "channel": e.channel, "assess_number": e.assess_number,
                    "detail_codes": e.detail_codes, "proxied": e.proxied}
             if e.text_enc:
-                doc["text"] = _cipher(hub).decrypt_text(e.text_enc, f"evaluations.text:{e.idem_client}:{e.idem_key}")
+                doc["text"] = field_cipher(hub).decrypt_text(e.text_enc, f"evaluations.text:{e.idem_client}:{e.idem_key}")
             elif e.level in BAD_LEVELS:
                 doc["text"] = ",".join(e.detail_codes)
             if e.agent_enc:
-                agent = _cipher(hub).decrypt_json(e.agent_enc, f"evaluations.agent:{e.idem_client}:{e.idem_key}")
+                agent = field_cipher(hub).decrypt_json(e.agent_enc, f"evaluations.agent:{e.idem_client}:{e.idem_key}")
                 doc.update(handle_user_name=agent.get("name"), handle_user_page_type=agent.get("card_type") or "111",
                            handle_user_page_code=agent.get("id_number"))
             e.upload_attempts += 1
@@ -329,7 +324,7 @@ def create_evaluation(body: EvaluationIn, request: Request,
     if body.level in BAD_LEVELS and not body.detail_codes and not body.text:
         raise HTTPException(422, "a 差评 (level 1 or 2) needs a reason: detail codes or words")
     client = caller.actor
-    cipher = _cipher(hub)
+    cipher = field_cipher(hub)
     with hub.sessions() as s, s.begin():
         again = s.scalar(select(Evaluation).where(Evaluation.idem_client == client, Evaluation.idem_key == idempotency_key))
         if again is not None:

@@ -83,7 +83,7 @@ def add_diag(s, device: str, overall: str, failing: list[str] = (), at: dt.datet
 
 def add_evaluation(hub_state, s, outlet: str | None, level: int, text: str = "", *, codes=("slow",),
                    created: dt.datetime | None = None, due_in_days: float = 10, receipt_no: str | None = None):
-    from kiosk.hub.counter import cipher
+    from kiosk.hub.case_fields import field_cipher
     from kiosk.hub.evaluations import Evaluation
 
     n = next(_seq)
@@ -97,7 +97,7 @@ def add_evaluation(hub_state, s, outlet: str | None, level: int, text: str = "",
                    rectification_due=created + dt.timedelta(days=due_in_days) if bad else None,
                    revisit_status="pending" if bad else "none")
     if text:
-        e.text_enc = cipher(hub_state).encrypt(text, f"evaluations.text:{e.idem_client}:{e.idem_key}")
+        e.text_enc = field_cipher(hub_state).encrypt(text, f"evaluations.text:{e.idem_client}:{e.idem_key}")
     s.add(e)
     s.flush()
     return e

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 import kiosk.hub.counter as counter
 from hub_support import case_payload, wait_for
 from kiosk.counter import sample_card
+from kiosk.hub.case_fields import field_cipher
 from kiosk.counter.actions import ActionQueue
 from kiosk.hub.auth import create_token
 from kiosk.hub.models import Outlet
@@ -24,7 +25,7 @@ def _setup(hub) -> tuple[str, int]:
     with hub.state.sessions() as s, s.begin():
         s.add(Outlet(code="O-POST-1", name="雁塔邮政政务服务专区", level="partner", items=[]))
         s.flush()
-        person = counter.register_staff(s, counter.cipher(hub.state), outlet_code="O-POST-1", role="clerk",
+        person = counter.register_staff(s, field_cipher(hub.state), outlet_code="O-POST-1", role="clerk",
                                         name=CLERK["name"], id_number=CLERK["id_number"], pin="246810")
         device = create_token(s, "kiosk", "C0001", outlet_code="O-POST-1")
         person_id = person.id

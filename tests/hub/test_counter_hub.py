@@ -13,6 +13,7 @@ from sqlalchemy import select
 import kiosk.hub.counter as counter
 from hub_support import case_payload, upload_material, wait_for
 from kiosk.counter import sample_card
+from kiosk.hub.case_fields import field_cipher
 from kiosk.hub.auth import create_token
 from kiosk.privacy.masking import mask_name
 from kiosk.hub.models import AuditEvent, Outlet, ProxyMandate, ProxyRequest
@@ -29,7 +30,7 @@ APPLICANT_ID = case_payload("K0001-20261201-0001")["applicant"]["id_number"]
 
 def _seed(hub) -> dict:
     state = hub.state
-    fc = counter.cipher(state)
+    fc = field_cipher(state)
     with state.sessions() as s, s.begin():
         s.add(Outlet(code="O-POST-1", name="雁塔邮政政务服务专区", level="partner", items=[]))
         s.add(Outlet(code="O-TOWN-2", name="鱼化寨街道便民服务中心", level="town", items=[]))
@@ -111,7 +112,7 @@ def _ready_case(hub, receipt_no: str, delivery: str = "网点代发") -> str:
 
 
 def _add_mandate(hub, receipt_no: str, agent: dict, expires_in: dt.timedelta, status: str = "active") -> int:
-    fc = counter.cipher(hub.state)
+    fc = field_cipher(hub.state)
     now = counter.utcnow()
     with hub.state.sessions() as s, s.begin():
         req = ProxyRequest(request_no=f"HUB-{uuid.uuid4().hex[:8]}", kind="proxy", channel="counter",

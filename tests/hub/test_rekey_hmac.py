@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 import kiosk.hub.counter as counter
 from hub_support import case_payload
 from kiosk.counter import sample_card
+from kiosk.hub.case_fields import field_cipher
 from kiosk.hub.app import create_app
 from kiosk.hub.auth import create_token
 from kiosk.hub.crypto import MAC_KEY_SETTING, HubKeyMismatch
@@ -65,7 +66,7 @@ def _seed(app) -> dict:
     with hub.sessions() as s, s.begin():
         s.add(Outlet(code=OUTLET, name="雁塔邮政政务服务专区", level="partner", items=[]))
         s.flush()
-        counter.register_staff(s, counter.cipher(hub), outlet_code=OUTLET, role="clerk", name=CLERK["name"],
+        counter.register_staff(s, field_cipher(hub), outlet_code=OUTLET, role="clerk", name=CLERK["name"],
                                id_number=CLERK["id_number"], pin="246810")
         return {"device": create_token(s, "kiosk", "C0001", outlet_code=OUTLET),
                 "kiosk": create_token(s, "kiosk", "K0001")}

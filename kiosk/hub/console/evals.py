@@ -12,11 +12,12 @@ from fastapi import HTTPException
 from sqlalchemy import and_, case, func, select
 
 from kiosk.hub import audit
+from kiosk.hub.case_fields import field_cipher
 from kiosk.hub.console.periods import ConsoleInputError, Period, Scope, resolve_scope
 from kiosk.hub.console.tables import Table, pct
 from kiosk.hub.console.web import Viewer, local_time
 from kiosk.hub.evaluations import (BAD_LEVELS, RECTIFICATION_STATES, REVISIT_RESULTS, Evaluation,
-                                   RectificationIn, RevisitIn, _cipher, rectify, revisit)
+                                   RectificationIn, RevisitIn, rectify, revisit)
 from kiosk.i18n import N_, gettext as _
 from kiosk.privacy.masking import scrub
 
@@ -111,7 +112,7 @@ def bad_review_list(hub, s, period: Period, scope: Scope, lang: str, state: str,
     q = (select(Evaluation).where(*conds)
          .order_by(Evaluation.rectification_due.is_(None), Evaluation.rectification_due, Evaluation.id))
     rows = s.scalars(q if export else q.limit(LIST_LIMIT)).all()
-    cipher = _cipher(hub) if rows else None
+    cipher = field_cipher(hub) if rows else None
     listing, items = [], []
     for e in rows:
         words = ""
