@@ -27,7 +27,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -411,13 +410,14 @@ def run_floor(total: int, channels: int, clerks: int) -> dict:
             claim_ms: list[float] = []
             times: list[float] = []
 
+            def take(what: str) -> bool:  # one more request for this thread to do, while any is left
+                with lock:
+                    counts[what] += 1
+                    return counts[what] <= total
+
             def clerk() -> None:
                 c = Client(url, "floor")
-                while True:
-                    with lock:
-                        if counts["claimed"] >= total:
-                            return
-                        counts["claimed"] += 1
+                while take("claimed"):
                     t0 = time.perf_counter()
                     c.post("/api/v1/proxy-requests/claim", {})
                     elapsed = (time.perf_counter() - t0) * 1000
@@ -429,11 +429,7 @@ def run_floor(total: int, channels: int, clerks: int) -> dict:
 
             def channel() -> None:
                 c = Client(url, "floor")
-                while True:
-                    with lock:
-                        if counts["created"] >= total:
-                            return
-                        counts["created"] += 1
+                while take("created"):
                     c.post("/api/v1/proxy-requests", {"outlet": "BENCH-T", "item_code": PENSION,
                                                       "mode": "remote_guidance"}, {"Idempotency-Key": "floor"})
 
