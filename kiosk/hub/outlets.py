@@ -116,6 +116,10 @@ class OutletTree:
         """Loaded within `ttl_s`: a lookup now answers from memory, without the database."""
         return time.monotonic() - self._loaded < self.ttl_s
 
+    def knows(self, code: str) -> bool:
+        """Fresh and `code` is an active outlet in it: `active(code)` answers True from memory."""
+        return self.fresh() and code in self._active
+
     def exists(self, code: str) -> bool:
         self._refresh()
         if code not in self._parent:

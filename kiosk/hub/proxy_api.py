@@ -67,11 +67,18 @@ def _answer_status(fn: Callable, *args, **kwargs):
 @router.post("", status_code=201, response_model=ProxyRequestOut,
              responses={200: {"description": "replay of an earlier request with the same key",
                               "model": ProxyRequestOut}, 503: {"description": "catalog unavailable"}})
-def create_request(body: ProxyRequestIn, request: Request, caller: Caller = Depends(authenticated),
-                   idempotency_key: str | None = Header(default=None),
-                   x_device_id: str | None = Header(default=None)):
+async def create_request(body: ProxyRequestIn, request: Request, caller: Caller = Depends(authenticated),
+                         idempotency_key: str | None = Header(default=None),
+                         x_device_id: str | None = Header(default=None)):
     """Create a 代办 request or 办不成事 report (idempotent by `Idempotency-Key`)."""
-    return _answer_status(_svc(request).create, caller, _clean_key(idempotency_key), body, _device(x_device_id))
+    svc, key, device = _svc(request), _clean_key(idempotency_key), _device(x_device_id)
+    try:
+        done = await svc.create_on_loop(caller, key, body, device)  # PostgreSQL, every check from memory
+    except ProxyError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+    if done is not None:
+        return JSONResponse(done[1], status_code=done[0])
+    return await run_in_threadpool(_answer_status, svc.create, caller, key, body, device)
 
 
 @router.post("/claim", response_model=ProxyRequestOut, responses={204: {"description": "nothing waits"}})

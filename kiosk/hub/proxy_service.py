@@ -455,6 +455,51 @@ class ProxyService:
 
     # -- intake --------------------------------------------------------------------------------
     def create(self, caller: Caller, key: str, body: ProxyRequestIn, device: str | None) -> tuple[int, dict]:
+        device_id, item_name, fp = self._admit(caller, body)
+        if self.is_pg and not body.materials:
+            done = self._insert_pg(caller, key, body, fp, device_id, item_name, device)
+            if done is not None:
+                return done
+        return first_insert_wins(lambda: self._insert(caller, key, body, fp, device_id, item_name, device),
+                                 lambda: Conflict("a request with this Idempotency-Key is being processed; retry"
+                                                  " shortly"))
+
+    async def create_on_loop(self, caller: Caller, key: str, body: ProxyRequestIn,
+                             device: str | None) -> tuple[int, dict] | None:
+        """A new request without materials created on the event loop (PostgreSQL, CREATE_PG) when every check
+        answers from memory; None when `create` on a thread must answer (a cache to reload, materials to bind,
+        a replay of the key, a request number taken, an item or outlet it would refuse)."""
+        if self._apg is None or body.materials or not self._admits_from_memory(body):
+            return None
+        device_id, item_name, fp = self._admit(caller, body)
+        req, params, now = self._create_statement(caller, key, body, fp, device_id, item_name, device)
+        try:
+            row = await self._apg.one(CREATE_PG, params)
+        except IntegrityError:
+            return None  # the request number is taken: the general path says so
+        if row is None:
+            return None  # this Idempotency-Key was used before (or is being used right now)
+        if isinstance(self.gateway, LogSmsGateway):
+            return self._created(row, req, body, now)
+        return await anyio.to_thread.run_sync(self._created, row, req, body, now)
+
+    def _admits_from_memory(self, body: ProxyRequestIn) -> bool:
+        """`_admit` would accept `body` without the database: the outlet tree, the outlets' items and the catalog
+        are fresh and know its outlet and item, and the outlet is entrusted with the item."""
+        if not self.tree.knows(body.outlet):
+            return False
+        if body.kind == "complaint" and not body.item_code:
+            return True
+        expires, index = self._catalog
+        loaded, items = self._outlet_items
+        now = time.monotonic()
+        return (now < expires and body.item_code in index
+                and now - loaded < self.OUTLET_ITEMS_TTL_S and body.outlet in items
+                and (body.kind != "proxy" or not items[body.outlet] or body.item_code in items[body.outlet]))
+
+    def _admit(self, caller: Caller, body: ProxyRequestIn) -> tuple[str | None, str, str]:
+        """Who may create this request, for which channel, outlet and item: (device id, item name, fingerprint),
+        or the refusal."""
         scope = self.scope(caller)
         if scope == "all":
             raise Forbidden("a supervisor token reads the queue; requests come from kiosks, channels and clerks")
@@ -474,15 +519,7 @@ class ProxyService:
                                 " them")
         if scope == "outlet" and body.outlet not in self.subtree(caller):
             raise Forbidden(f"outlet {body.outlet} is outside the subtree of {caller.outlet_code}")
-        item_name = self._check_item(body)
-        fp = fingerprint(body)
-        if self.is_pg and not body.materials:
-            done = self._insert_pg(caller, key, body, fp, device_id, item_name, device)
-            if done is not None:
-                return done
-        return first_insert_wins(lambda: self._insert(caller, key, body, fp, device_id, item_name, device),
-                                 lambda: Conflict("a request with this Idempotency-Key is being processed; retry"
-                                                  " shortly"))
+        return device_id, self._check_item(body), fingerprint(body)
 
     def _check_item(self, body: ProxyRequestIn) -> str:
         """The catalog's verdict on the item: refuse what needs the person; the outlet's entrusted scope."""
@@ -588,6 +625,17 @@ class ProxyService:
         """PostgreSQL, for a request without materials: the insert, its `created` and `notified` events and the
         NOTIFY in one statement (CREATE_PG). None when the key was used before or the request number is taken:
         the caller then takes the general path, which answers the replay or the conflict."""
+        req, params, now = self._create_statement(caller, key, body, fp, device_id, item_name, device)
+        try:
+            row = self._pg.one(CREATE_PG, params)
+        except IntegrityError:
+            return None  # the request number is taken
+        if row is None:
+            return None  # this Idempotency-Key was used before (or is being used right now)
+        return self._created(row, req, body, now)
+
+    def _create_statement(self, caller, key, body: ProxyRequestIn, fp, device_id, item_name,
+                          device) -> tuple[ProxyRequest, dict, dt.datetime]:
         now = utcnow()
         req = self._new_request(caller, key, body, fp, device_id, item_name, [], now)
         params = {c: getattr(req, c) for c in CREATE_COLUMNS}
@@ -601,12 +649,10 @@ class ProxyService:
                                        ensure_ascii=False),
             system=ACTOR, notify_channel=self.channel or "", at=iso(now), origin=self.feed.origin)
         params["request_no"] = body.request_no
-        try:
-            row = self._pg.one(CREATE_PG, params)
-        except IntegrityError:
-            return None  # the request number is taken
-        if row is None:
-            return None  # this Idempotency-Key was used before (or is being used right now)
+        return req, params, now
+
+    def _created(self, row: dict, req: ProxyRequest, body: ProxyRequestIn, now: dt.datetime) -> tuple[int, dict]:
+        """After CREATE_PG inserted a request: the feed, the citizen's SMS, the answer."""
         req.id, req.request_no = row["id"], row["request_no"]
         self.feed.publish(self.feed_message(req, "created", now, row["event_id"]))
         deliver(self.gateway, body.contact_phone, "received",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 import requests
 from sqlalchemy import select, text
 
@@ -47,6 +48,37 @@ def test_overlapping_retries_of_a_kiosk_numbered_request_are_one_request(proxy_h
     assert {r.json()["id"] for r in answers} == {answers[0].json()["id"]}
     with proxy_hub.app.state.hub.sessions() as s:
         assert len(s.scalars(select(ProxyRequest).where(ProxyRequest.request_no == number)).all()) == 1
+
+
+def test_a_create_answered_on_the_event_loop_is_the_one_a_thread_gives(proxy_hub):
+    """On PostgreSQL a create whose checks answer from memory runs on the event loop (CREATE_PG there); a replay,
+    another body under the key, a refusal or a cold cache go to `create` on a thread. Both give the same answer."""
+    if not proxy_hub.db_url.startswith("postgresql"):
+        pytest.skip("SQLite: every create is the thread's")
+    svc = proxy_hub.app.state.proxy
+    proxy_hub.created()  # the outlet tree, the outlets' items and the catalog loaded
+    on_thread = []
+    create = svc.create
+    svc.create = lambda *a, **kw: on_thread.append(a[2].item_code) or create(*a, **kw)
+    try:
+        key = str(uuid.uuid4())
+        loop_doc = proxy_hub.created(key=key, priority="green", green_reason="elderly")
+        assert on_thread == []
+        again = proxy_hub.create(key=key, priority="green", green_reason="elderly")
+        assert again.status_code == 200 and again.json()["id"] == loop_doc["id"] and len(on_thread) == 1
+        assert proxy_hub.create(key=key).status_code == 422  # the same key with another body
+        refused = proxy_hub.create(outlet="TOWN2")  # not entrusted with the item: the thread explains
+        assert refused.status_code == 422 and refused.json()["reason"] == "outside_outlet_scope"
+        assert proxy_hub.create(item_code=RESIDENCE).status_code == 422  # needs the person, refused from memory
+        svc._catalog = (0.0, {})  # a cold catalog: this one is the thread's
+        thread_doc = proxy_hub.created(priority="green", green_reason="elderly")
+        assert on_thread == [PENSION] * 4  # the replay, the other body, the refusal by scope, the cold catalog
+    finally:
+        svc.create = create
+    differ = {"id", "request_no", "sla", "created_at", "updated_at", "sla_due_at"}
+    assert {k: v for k, v in loop_doc.items() if k not in differ} == {
+        k: v for k, v in thread_doc.items() if k not in differ}
+    assert [e["action"] for e in proxy_hub.events("kiosk", loop_doc["id"])] == ["created", "notified"]
 
 
 def test_refuses_items_that_need_the_person_and_bad_input(proxy_hub):
