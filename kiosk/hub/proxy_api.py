@@ -278,7 +278,8 @@ def mandate_action(body: MandateActionIn, request: Request, mandate_id: int = Pa
 # -- wiring ---------------------------------------------------------------------------------------
 
 class ProxyRuntime:
-    """The service's background parts: the SLA sweeper and, on PostgreSQL, the LISTEN thread."""
+    """The service's background parts: the SLA sweeper and, on PostgreSQL, the LISTEN connection (on the event
+    loop: `start` runs there, in the app's lifespan)."""
 
     def __init__(self, service: ProxyService) -> None:
         from kiosk.hub.proxy_sweeper import Sweeper
@@ -286,6 +287,7 @@ class ProxyRuntime:
         self.service = service
         self.sweeper = Sweeper(service)
         self.listener: PgListener | None = None
+        self.closing_listener: PgListener | None = None  # stopped, its connection closed by close_connections
 
     def start(self) -> None:
         svc = self.service
@@ -300,7 +302,7 @@ class ProxyRuntime:
         self.sweeper.stop()
         if self.listener is not None:
             self.listener.stop()
-            self.listener = None
+            self.closing_listener, self.listener = self.listener, None
 
 
 def install(app: FastAPI, hub) -> ProxyService:
@@ -341,5 +343,10 @@ def stop(app: FastAPI) -> None:
 async def close_connections(app: FastAPI) -> None:
     """The event loop's own database connections (PostgreSQL), closed on that loop when the hub stops."""
     runtime = getattr(app.state, "proxy_runtime", None)
-    if runtime is not None and runtime.service._apg is not None:
+    if runtime is None:
+        return
+    if runtime.closing_listener is not None:
+        await runtime.closing_listener.closed()
+        runtime.closing_listener = None
+    if runtime.service._apg is not None:
         await runtime.service._apg.close()

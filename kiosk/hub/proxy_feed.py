@@ -1,5 +1,5 @@
 """The live feed of 代办 events: an in-process broadcast to server-sent-event clients and waiting claimers, and on
-PostgreSQL a LISTEN thread so a change made by another hub process reaches this one's clients too.
+PostgreSQL a LISTEN connection on the event loop so a change made by another hub process reaches this one's clients too.
 
 Every event is published twice at most: locally right after its transaction commits, and through NOTIFY (sent
 inside the transaction, so delivered on commit). A process drops its own NOTIFY messages by their `origin`."""
@@ -128,47 +128,58 @@ def channel_name(schema: str | None) -> str:
 
 
 class PgListener:
-    """LISTEN on the channel with its own connection; each notification from another process is published."""
+    """LISTEN on the channel with its own connection, on the hub's event loop (no thread: one waking for each of
+    the hub's own NOTIFY messages fought the loop for the GIL); each notification from another process is
+    published. `start` on the loop, `stop` from anywhere, `closed()` awaited on the loop at shutdown."""
+
+    RETRY_S = 1.0
 
     def __init__(self, conninfo: str, channel: str, feed: Feed) -> None:
         self.conninfo = conninfo
         self.channel = channel
         self.feed = feed
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.ready = threading.Event()
+        self.ready = threading.Event()  # listening (tests wait for it from other threads)
+        self._task: asyncio.Task | None = None
+        # this process's own messages, told apart before parsing: the key and value as PostgreSQL's
+        # json_build_object writes them (CREATE_PG, CLAIM_PG, TRANSITION_PG) and as json.dumps does (ProxyService.tx).
+        # A string value cannot hold either (its quotes are escaped).
+        self._own = (f'"_origin" : "{feed.origin}"', f'"_origin": "{feed.origin}"')
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="proxy-listen", daemon=True)
-            self._thread.start()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="proxy-listen")
 
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def stop(self) -> None:
+        self.ready.clear()
+        if self._task is not None:
+            self._task.get_loop().call_soon_threadsafe(self._task.cancel)
 
-    def _run(self) -> None:
+    async def closed(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
         import psycopg
 
-        while not self._stop.is_set():
+        while True:
             try:
-                with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                    conn.execute(f'LISTEN "{self.channel}"')
+                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+                    await conn.execute(f'LISTEN "{self.channel}"')
                     self.ready.set()
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5):
-                            self._deliver(note.payload)
+                    async for note in conn.notifies():
+                        self._deliver(note.payload)
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
                 self.ready.clear()
-                if self._stop.is_set():
-                    return
                 log.warning("proxy LISTEN connection lost; reconnecting", extra={"error": type(exc).__name__})
-                self._stop.wait(1.0)
+                await asyncio.sleep(self.RETRY_S)
 
     def _deliver(self, payload: str) -> None:
+        if any(own in payload for own in self._own):
+            return  # published here already, right after its commit
         try:
             events = json.loads(payload)
         except ValueError:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from sqlalchemy import text
 
 from hub_support import start_hub
 from kiosk.hub.business_calendar import CST, BusinessCalendar
@@ -234,9 +235,51 @@ def test_listen_notify_reaches_clerks_of_another_hub_process(db_url, sim, tmp_pa
             assert ev["request_id"] == doc["id"] and ev["action"] == "created"
             r = waiting.result(timeout=30)
         assert r.status_code == 200 and r.json()["id"] == doc["id"]
+        # the LISTEN connection dropped (a database restart, a killed backend): it comes back by itself
+        engine = proxy_hub.app.state.hub.engine
+        listening = "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND state = 'idle'"
+        with engine.connect() as conn:
+            before = set(conn.execute(text(listening)).scalars())
+            assert before, "no LISTEN connection"
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                              " WHERE query LIKE 'LISTEN%' AND state = 'idle'"))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                after = set(conn.execute(text(listening)).scalars())
+            if after and not after & before:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the LISTEN connection did not come back")
+        assert app2.state.proxy_runtime.listener.ready.wait(10)
+        again = proxy_hub.created()
+        seen = []
+        while not seen or seen[-1] != (again["id"], "created"):
+            _, ev = feed.next()  # queue.Empty when it never comes
+            seen.append((ev["request_id"], ev["action"]))
         feed.close()
     finally:
         server2.stop()
+
+
+def test_the_listener_drops_only_its_own_processs_messages():
+    from kiosk.hub.proxy_feed import Feed, PgListener
+
+    feed = Feed()
+    got: list[dict] = []
+    feed.publish = got.append
+    listener = PgListener("", "proxy_events", feed)
+    mine = feed.origin
+    # as CREATE_PG's json_build_object writes a message, and as ProxyService.tx's json.dumps does
+    listener._deliver(f'[{{"event_id" : 1, "request_no" : "HUB-1", "_origin" : "{mine}"}}]')
+    listener._deliver(json.dumps([{"event_id": 2, "_origin": mine}, {"event_id": 3, "_origin": mine}]))
+    assert got == []
+    listener._deliver(f'[{{"event_id" : 4, "_origin" : "other"}}]')
+    # another process's request whose number holds this one's marker is not taken for this one's
+    listener._deliver(json.dumps([{"event_id": 5, "request_no": f'"_origin": "{mine}"', "_origin": "other"}]))
+    listener._deliver("not json")
+    assert [e["event_id"] for e in got] == [4, 5]
 
 
 # -- notifications --------------------------------------------------------------------------------
