@@ -79,7 +79,7 @@ class Feed:
         else:
             return False
         try:
-            loop.call_soon_threadsafe(self._resolve, fut, event)
+            _call_on(loop, self._resolve, fut, event)
         except RuntimeError:  # that loop has closed: pass the event on
             return self.wake_one(event)
         return True
@@ -105,11 +105,24 @@ class Feed:
             except Exception:
                 continue
             try:
-                loop.call_soon_threadsafe(_put, queue, event)
+                _call_on(loop, _put, queue, event)
             except RuntimeError:  # that loop has closed: its subscriber is gone
                 pass
         if event.get("action") in WAKE_ACTIONS:
             self.wake_one(event)
+
+
+def _call_on(loop: asyncio.AbstractEventLoop, fn: Callable, *args) -> None:
+    """`fn(*args)` soon on `loop`: queued directly when called on that loop (most events are published there; no
+    write to wake it), thread-safely otherwise. RuntimeError when that loop has closed."""
+    try:
+        here = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    if here is loop:
+        loop.call_soon(fn, *args)
+    else:
+        loop.call_soon_threadsafe(fn, *args)
 
 
 def _put(queue: asyncio.Queue, event: dict) -> None:
