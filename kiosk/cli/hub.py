@@ -99,7 +99,10 @@ def register(cli: click.Group) -> None:
                                "check that the data directory (kiosk.data_dir) is writable") from None
         click.echo(f"hub listening on http://{host}:{port} (database {_redact(url)})", err=True)
         # Open live feeds (server-sent events) would hold a graceful shutdown forever: give them 5 s.
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+        from kiosk.hub.http_protocol import HubHttpProtocol
+
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5,
+                    http=HubHttpProtocol)
 
     @hub.command("migrate")
     @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")

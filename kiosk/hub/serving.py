@@ -7,6 +7,8 @@ import time
 
 import uvicorn
 
+from kiosk.hub.http_protocol import HubHttpProtocol
+
 
 def wait_healthy(url: str, timeout: float = 30.0, exited=None) -> None:
     """Wait until `url`/healthz answers 200. `exited()` (optional) returns why the serving process is gone, or None
@@ -42,7 +44,8 @@ class ServerThread:
         # An open live feed (server-sent events) never ends by itself: after 3 s of shutdown it is cut, as
         # `kiosk hub serve` does after 5 s, so stop() returns.
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level=log_level,
-                                                    access_log=False, lifespan="on", timeout_graceful_shutdown=3))
+                                                    access_log=False, lifespan="on", timeout_graceful_shutdown=3,
+                                                    http=HubHttpProtocol))
         self.server.install_signal_handlers = lambda: None  # only the main thread may own signals
         self.thread: threading.Thread | None = None
 
