@@ -82,6 +82,9 @@ class CounterClient:
                               "the action waits in the counter's queue and is sent when the hub is back") from None
         if resp.status_code >= 500:
             raise Unavailable(f"the hub answered HTTP {resp.status_code}", "the action waits in the counter's queue")
+        if resp.status_code == 409 and resp.headers.get("Retry-After"):  # an earlier try of it still at work
+            raise Unavailable("the hub is still working on an earlier try of this action",
+                              "the action waits in the counter's queue and is sent again")
         if resp.status_code >= 400:
             raise _refusal(resp)
         return resp.json() if resp.content else {}

@@ -101,8 +101,8 @@ def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
             s.flush()
             return 201, case_out(case)
 
-    return first_insert_wins(attempt, lambda: HTTPException(
-        409, "a request with this Idempotency-Key is being processed; retry shortly"))
+    return first_insert_wins(attempt, lambda: HTTPException(  # Retry-After: the kiosk's outbox sends it again
+        409, "a request with this Idempotency-Key is being processed; retry shortly", headers={"Retry-After": "1"}))
 
 
 def _check_materials(hub, s, caller: Caller, body: CaseIn) -> list[Upload]:

@@ -30,7 +30,7 @@ from kiosk.hub.models import (ApiToken, Case, KeyProject, KeyProjectEntry, KeyPr
                               utcnow)
 from kiosk.hub.outlets import OutletTree
 from kiosk.hub.proxy_schemas import LANDLINE, MOBILE, OrgIn, _In
-from kiosk.hub.proxy_service import CLOSED, Conflict, Forbidden, NotFound, Unprocessable, aware, iso
+from kiosk.hub.proxy_service import CLOSED, Busy, Conflict, Forbidden, NotFound, Unprocessable, aware, iso
 from kiosk.hub.schemas import RECEIPT_NO
 from kiosk.privacy.masking import mask_name, mask_phone, scrub
 
@@ -242,7 +242,7 @@ class KeyProjectService:
                                 " them")
         self._manager(caller, body.outlet, "create key projects")
         fp = fingerprint(body)
-        return first_insert_wins(lambda: self._insert(caller, key, body, fp, device), lambda: Conflict(
+        return first_insert_wins(lambda: self._insert(caller, key, body, fp, device), lambda: Busy(
             "a key project with this Idempotency-Key is being processed; retry shortly"))
 
     def _insert(self, caller: Caller, key: str, body: KeyProjectIn, fp: str, device: str | None) -> tuple[int, dict]:

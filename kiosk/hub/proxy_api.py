@@ -50,6 +50,11 @@ def _device(raw: str | None) -> str | None:
     return raw[:64] if raw and raw.isprintable() else None
 
 
+def _refusal(exc: ProxyError) -> JSONResponse:
+    """A refusal in words with its status (and `Retry-After` when the caller should simply try again)."""
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+
+
 def _answer(fn: Callable, *args, status_code: int = 200, **kwargs):
     """`fn`'s document as JSON with `status_code`, or the refusal in words with its own status."""
     return _answer_status(lambda: (status_code, fn(*args, **kwargs)))
@@ -60,7 +65,7 @@ def _answer_status(fn: Callable, *args, **kwargs):
     try:
         status, doc = fn(*args, **kwargs)
     except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return _refusal(exc)
     return JSONResponse(doc, status_code=status)
 
 
@@ -75,7 +80,7 @@ async def create_request(body: ProxyRequestIn, request: Request, caller: Caller 
     try:
         done = await svc.create_on_loop(caller, key, body, device)  # PostgreSQL, every check from memory
     except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return _refusal(exc)
     if done is not None:
         return JSONResponse(done[1], status_code=done[0])
     return await run_in_threadpool(_answer_status, svc.create, caller, key, body, device)
@@ -109,7 +114,7 @@ async def claim(body: ClaimIn, request: Request, caller: Caller = Depends(authen
                 if not handled:
                     doc = await run_in_threadpool(svc.claim, caller, body, device)
             except ProxyError as exc:
-                return JSONResponse(exc.body(), status_code=exc.status_code)
+                return _refusal(exc)
             if doc is not None:
                 return JSONResponse(doc)
             left = deadline - loop.time()
@@ -145,7 +150,7 @@ async def feed(request: Request, caller: Caller = Depends(authenticated)):
     try:
         accept = svc.feed_filter(caller)
     except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return _refusal(exc)
     sid, queue = svc.feed.subscribe(accept)
     hello = {"role": caller.role, "outlet": caller.outlet_code, "level": caller.level}
 
@@ -187,7 +192,7 @@ async def transition(body: TransitionIn, request: Request, request_id: int = Pat
     try:
         doc = await svc.transition_on_loop(caller, request_id, body, device)  # a holder's start/complete
     except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return _refusal(exc)
     if doc is not None:
         return JSONResponse(doc)
     return await run_in_threadpool(_answer, svc.transition, caller, request_id, body, device, fast=False)
@@ -238,7 +243,7 @@ def material(request: Request, request_id: int = Path(ge=1, le=MAX_ID),
     try:
         f = _svc(request).material(caller, request_id, upload_id, _device(x_device_id))
     except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return _refusal(exc)
     return FileResponse(f["path"], media_type=f["media_type"], filename=f["filename"],
                         headers={"Cache-Control": "no-store"})
 
@@ -264,7 +269,7 @@ def mandate_signature(request: Request, mandate_id: int = Path(ge=1, le=MAX_ID),
     try:
         png = _svc(request).mandate_signature(caller, mandate_id, _device(x_device_id))
     except ProxyError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return _refusal(exc)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 

@@ -229,6 +229,9 @@ class ProxyError(Exception):
     def body(self) -> dict:
         return {"detail": self.detail, **self.extra}
 
+    def headers(self) -> dict[str, str] | None:
+        return None
+
 
 class Forbidden(ProxyError):
     status_code = 403
@@ -240,6 +243,17 @@ class NotFound(ProxyError):
 
 class Conflict(ProxyError):
     status_code = 409
+
+
+class Busy(Conflict):
+    """Another call with the same Idempotency-Key is still at work (it keeps winning the insert's race): `409` with
+    `Retry-After`, which tells a kiosk's outbox to send it again rather than give it up."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, code="in_progress")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 class Unprocessable(ProxyError):
@@ -465,8 +479,8 @@ class ProxyService:
             if done is not None:
                 return done
         return first_insert_wins(lambda: self._insert(caller, key, body, fp, device_id, item_name, device),
-                                 lambda: Conflict("a request with this Idempotency-Key is being processed; retry"
-                                                  " shortly"))
+                                 lambda: Busy("a request with this Idempotency-Key is being processed; retry"
+                                              " shortly"))
 
     async def create_on_loop(self, caller: Caller, key: str, body: ProxyRequestIn,
                              device: str | None) -> tuple[int, dict] | None:

@@ -38,6 +38,11 @@ class HubServerError(Unavailable):
         self.status = status
 
 
+class HubBusy(HubServerError):
+    """The hub is still working on an earlier try of the same request (409 with Retry-After: an outbox's retry
+    overlapped its first try): not a refusal; the outbox sends it again."""
+
+
 def _detail(resp: requests.Response) -> str:
     try:
         doc = resp.json()
@@ -80,6 +85,9 @@ class HubClient:
         if resp.status_code >= 500:
             plain = self._unavailable(f"HTTP {resp.status_code}: {_detail(resp)}")
             raise HubServerError(plain.message, plain.action, resp.status_code)
+        if resp.status_code == 409 and resp.headers.get("Retry-After"):
+            raise HubBusy(f"the hub is still working on an earlier try of {method} {path}",
+                          "nothing to do: the kiosk sends it again shortly", 409)
         if resp.status_code == 401:
             raise HubRejected("the hub refused the device token", "set hub.token in the config to a token from"
                               " `kiosk hub token create --role kiosk`", 401)

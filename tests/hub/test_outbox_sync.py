@@ -135,6 +135,27 @@ def test_refused_entries_are_kept_with_the_reason_and_can_be_retried(hub, tmp_pa
     assert box.retry_failed() == 1 and box.pending()[0]["state"] == "pending"
 
 
+def test_an_entry_the_hub_is_still_working_on_stays_queued_and_goes_through_later(hub, tmp_path, monkeypatch):
+    """When retries of one case keep overlapping at the hub (it answers 409 with Retry-After: "being processed"),
+    the outbox keeps the case pending and sends it again; it is not marked failed like a refused case."""
+    import kiosk.hub.cases as cases
+
+    def always_busy(attempt, busy, tries=3):
+        raise busy()
+
+    box = Outbox(tmp_path / "kiosk")
+    scan = tmp_path / "p.pdf"
+    scan.write_bytes(b"page")
+    box.enqueue(_payload("K0001-20261122-0012"), [str(scan)])
+    with monkeypatch.context() as m:
+        m.setattr(cases, "first_insert_wins", always_busy)
+        result = box.drain(hub.client())
+    assert result["failed"] == 0 and result["sent"] == 0
+    [entry] = box.pending()
+    assert entry["state"] == "pending" and "still working" in entry["last_error"]
+    assert box.drain(hub.client())["sent"] == 1
+
+
 def test_worker_drains_in_the_background_and_stops(hub, tmp_path):
     box = Outbox(tmp_path / "kiosk")
     scan = tmp_path / "p.pdf"

@@ -81,6 +81,29 @@ def test_a_create_answered_on_the_event_loop_is_the_one_a_thread_gives(proxy_hub
     assert [e["action"] for e in proxy_hub.events("kiosk", loop_doc["id"])] == ["created", "notified"]
 
 
+def test_a_create_still_at_work_under_its_key_asks_for_a_retry(proxy_hub, monkeypatch):
+    """Retries that keep losing the insert's race to another call with the same key get 409 `in_progress` with
+    Retry-After (a kiosk's outbox then sends again), not a refusal."""
+    import kiosk.hub.proxy_service as service
+
+    def always_busy(attempt, busy, tries=3):
+        raise busy()
+
+    monkeypatch.setattr(service, "first_insert_wins", always_busy)
+    monkeypatch.setattr(proxy_hub.app.state.proxy, "_apg", None)  # the thread's path, where the race is
+    monkeypatch.setattr(proxy_hub.app.state.proxy, "is_pg", False)
+    r = proxy_hub.create()
+    assert r.status_code == 409 and r.json()["code"] == "in_progress" and r.headers["Retry-After"] == "1"
+    from kiosk.counter.client import CounterClient
+    from kiosk.errors import Unavailable
+    from test_proxy_support import body
+    with pytest.raises(Unavailable):  # the counter's action queue keeps it and sends it again
+        CounterClient(proxy_hub.url, proxy_hub.tokens["kiosk"]).call(
+            "POST", "/api/v1/proxy-requests", json=body(), key=str(uuid.uuid4()))
+    refused = proxy_hub.create(outlet="NOWHERE")
+    assert refused.status_code == 422 and "Retry-After" not in refused.headers
+
+
 def test_refuses_items_that_need_the_person_and_bad_input(proxy_hub):
     r = proxy_hub.create(item_code=RESIDENCE, item_name="居住证申领")
     assert r.status_code == 422 and "必须本人办理" in r.json()["detail"]
