@@ -83,6 +83,8 @@ class OutletTree:
         self._parent: dict[str, str | None] = {}
         self._active: set[str] = set()
         self._names: dict[str, str] = {}
+        # each outlet's subtree, with the children map it was worked out from (a reload makes a new map)
+        self._subtrees: dict[str, tuple[dict, tuple[str, ...]]] = {}
 
     def _refresh(self, session=None) -> None:
         """Reload when stale. Inside a transaction pass its `session`: on SQLite a second connection would wait
@@ -134,9 +136,14 @@ class OutletTree:
     def active(self, code: str) -> bool:
         return self.exists(code) and code in self._active
 
-    def subtree(self, code: str, session=None) -> list[str]:
-        """`code` and every outlet below it."""
+    def subtree(self, code: str, session=None) -> tuple[str, ...]:
+        """`code` and every outlet below it (worked out once per load of the tree: every claim, transition and
+        feed event asks)."""
         self._refresh(session)
+        children, cache = self._children, self._subtrees
+        done = cache.get(code)
+        if done is not None and done[0] is children:
+            return done[1]
         out, stack, seen = [], [code], set()
         while stack:
             c = stack.pop()
@@ -144,8 +151,11 @@ class OutletTree:
                 continue
             seen.add(c)
             out.append(c)
-            stack.extend(self._children.get(c, ()))
-        return out
+            stack.extend(children.get(c, ()))
+        if len(cache) > 10_000:  # codes asked about that are no outlet (they are cached too): keep it bounded
+            cache.clear()
+        done = cache[code] = (children, tuple(out))
+        return done[1]
 
     def ancestors(self, code: str, session=None) -> list[str]:
         self._refresh(session)

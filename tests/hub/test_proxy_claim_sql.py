@@ -252,3 +252,19 @@ def test_start_and_complete_by_the_holder_events_feed_and_fallbacks(proxy_hub, m
         svc.transition(clerk(3), third["id"], TransitionIn(action="complete"), None)
     svc.transition(clerk(3), third["id"], TransitionIn(action="resume"), None)
     assert svc.transition(clerk(3), third["id"], TransitionIn(action="complete"), None)["status"] == "done"
+
+
+def test_a_new_outlet_joins_the_subtrees_above_it_when_the_tree_reloads(proxy_hub):
+    """Subtrees are worked out once per load of the outlet tree: an outlet registered later is inside its county's
+    and town's subtrees (and their clerks' claims) after the next reload, not only in a fresh process."""
+    from kiosk.hub.outlets import add_outlet
+
+    tree = proxy_hub.app.state.proxy.tree
+    assert "VIL9" not in tree.subtree("COUNTY") and tree.subtree("TOWN1") == tree.subtree("TOWN1")
+    with proxy_hub.app.state.hub.sessions() as s, s.begin():
+        add_outlet(s, "VIL9", "西关村代办点", "village", parent="TOWN1")
+    tree.invalidate()  # as after its 5 s
+    assert "VIL9" in tree.subtree("COUNTY") and set(tree.subtree("TOWN1")) == {"TOWN1", "VIL1", "VIL9"}
+    doc = proxy_hub.created(outlet="VIL9")
+    claimed = proxy_hub.claim("clerk")  # a clerk of TOWN1
+    assert claimed.status_code == 200 and claimed.json()["id"] == doc["id"]
