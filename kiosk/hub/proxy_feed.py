@@ -17,6 +17,9 @@ log = logging.getLogger("kiosk.hub.proxy_feed")
 WAKE_ACTIONS = ("created", "released", "lease_expired")  # events that put a request (back) in the pool
 
 
+APPLICATION_NAME = "govkiosk hub listen"  # the LISTEN connection, as pg_stat_activity shows it
+
+
 class Feed:
     """Thread-safe fan-out of event dicts to asyncio subscribers (each with its own filter)."""
 
@@ -178,7 +181,8 @@ class PgListener:
 
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True,
+                                                                application_name=APPLICATION_NAME) as conn:
                     await conn.execute(f'LISTEN "{self.channel}"')
                     self.ready.set()
                     async for note in conn.notifies():

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from hub_support import start_hub
 from kiosk.hub.business_calendar import CST, BusinessCalendar
 from kiosk.hub.models import ProxyRequest
+from kiosk.hub.proxy_feed import APPLICATION_NAME
 from kiosk.hub.proxy_service import aware
 from test_proxy_support import BUSINESS, proxy_hub  # noqa: F401
 
@@ -237,12 +238,12 @@ def test_listen_notify_reaches_clerks_of_another_hub_process(db_url, sim, tmp_pa
         assert r.status_code == 200 and r.json()["id"] == doc["id"]
         # the LISTEN connection dropped (a database restart, a killed backend): it comes back by itself
         engine = proxy_hub.app.state.hub.engine
-        listening = "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND state = 'idle'"
+        listening = (f"SELECT pid FROM pg_stat_activity WHERE application_name = '{APPLICATION_NAME}'"
+                     " AND datname = current_database()")
         with engine.connect() as conn:
             before = set(conn.execute(text(listening)).scalars())
-            assert before, "no LISTEN connection"
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                              " WHERE query LIKE 'LISTEN%' AND state = 'idle'"))
+            assert len(before) >= 2, "a LISTEN connection for each hub process"
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM ({listening}) AS l"))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             with engine.connect() as conn:
