@@ -1,5 +1,5 @@
 """HTTP routes of the 代办 API (docs/proxy-api.md) and `install(app, hub)`, which wires the service, its sweeper
-and (on PostgreSQL) its LISTEN thread into the hub app."""
+and (on PostgreSQL) its LISTEN connection into the hub app."""
 from __future__ import annotations
 
 import asyncio
