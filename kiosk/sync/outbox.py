@@ -25,7 +25,7 @@ from typing import Callable
 
 from kiosk.errors import InvalidInput, KioskError, Unavailable
 from kiosk.sync.at_rest import Sealer, load_or_create_key
-from kiosk.sync.client import MAX_RECEIPT_BYTES, HubClient, HubRejected, HubServerError, UploadGone
+from kiosk.sync.client import MAX_RECEIPT_BYTES, HubBusy, HubClient, HubRejected, HubServerError, UploadGone
 from kiosk.sync.worker import DrainWorker
 
 log = logging.getLogger("kiosk.sync.outbox")
@@ -417,6 +417,9 @@ class Outbox:
                     break
                 try:
                     outcome = self._send_one(client, receipt_no)
+                except HubBusy as exc:  # an earlier try of it is still at the hub: not this entry's fault
+                    self._update(receipt_no, last_error=exc.message)
+                    continue
                 except HubServerError as exc:
                     # One entry may trip the hub while the rest go through: note it and carry on, unless the
                     # hub fails everything (then the rest waits, as for an unreachable hub).
