@@ -81,8 +81,8 @@ def _store(hub, caller: Caller, receipt_no: str, escpos: bytes) -> tuple[int, di
             s.flush()
             return status, _copy_doc(copy, outcome)
 
-    return first_insert_wins(attempt, lambda: HTTPException(
-        409, "another copy of this receipt is being stored; retry shortly"))
+    return first_insert_wins(attempt, lambda: HTTPException(  # Retry-After: the kiosk's outbox sends it again
+        409, "another copy of this receipt is being stored; retry shortly", headers={"Retry-After": "1"}))
 
 
 @router.put("/{receipt_no}/receipt", status_code=201,

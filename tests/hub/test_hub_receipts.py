@@ -182,6 +182,26 @@ def test_receipt_attached_after_delivery_keeps_a_receipt_only_entry(hub, tmp_pat
     assert HubClient(hub.url, hub.clerk_token).get_receipt(rn) == SLIP
 
 
+def test_a_receipt_copy_the_hub_is_still_storing_waits_and_goes_later(hub, tmp_path, monkeypatch):
+    """Overlapping pushes of one copy that keep losing the insert's race: 409 with Retry-After, and the outbox
+    keeps the copy pending (not failed) and sends it on a later drain."""
+    import kiosk.hub.receipts as receipts
+
+    def always_busy(attempt, busy, tries=3):
+        raise busy()
+
+    box = Outbox(tmp_path / "kiosk")
+    rn = box.enqueue(_payload("K0001-20261122-0203"), [_scan(tmp_path)])
+    box.attach_receipt(rn, SLIP)
+    with monkeypatch.context() as m:
+        m.setattr(receipts, "first_insert_wins", always_busy)
+        result = box.drain(hub.client())
+    assert result["sent"] == 1 and result["receipts_sent"] == 0 and result["receipts_pending"] == 1
+    assert box.status()["receipts"][0]["state"] == "pending"
+    assert box.drain(hub.client())["receipts_sent"] == 1
+    assert HubClient(hub.url, hub.clerk_token).get_receipt(rn) == SLIP
+
+
 def test_receipt_copies_wait_through_an_outage_and_for_refused_cases(hub, tmp_path):
     box = Outbox(tmp_path / "kiosk")
     rn = box.enqueue(_payload("K0001-20261122-0203"), [_scan(tmp_path)], receipt_escpos=SLIP)
