@@ -29,6 +29,7 @@ REFUSALS = {
     "not_a_counter": N_("This machine is not registered as a counter at the hub. Please ask the outlet administrator."),
     "idempotency_key": N_("The counter sent an incomplete request. Please try again; if it happens again, restart the counter app."),
     "material_gone": N_("This scan is no longer kept at the hub: the request is closed. Ask the citizen for the paper."),
+    "in_progress": N_("The hub is still working on an earlier try of this. Wait a moment; it is sent again by itself."),
     # the 代办 API's refusal codes (docs/proxy-api.md)
     "lease_lapsed": N_("Your hold on this request ran out and it went back to the queue. Claim it again to go on."),
     "taken": N_("Another clerk has just taken this request, or it was closed. Pick another one from the queue."),
