@@ -291,8 +291,7 @@ class ProxyRuntime:
 
         self.service = service
         self.sweeper = Sweeper(service)
-        self.listener: PgListener | None = None
-        self.closing_listener: PgListener | None = None  # stopped, its connection closed by close_connections
+        self.listener: PgListener | None = None  # kept after stop() until close_connections awaits its end
 
     def start(self) -> None:
         svc = self.service
@@ -307,7 +306,6 @@ class ProxyRuntime:
         self.sweeper.stop()
         if self.listener is not None:
             self.listener.stop()
-            self.closing_listener, self.listener = self.listener, None
 
 
 def install(app: FastAPI, hub) -> ProxyService:
@@ -350,8 +348,8 @@ async def close_connections(app: FastAPI) -> None:
     runtime = getattr(app.state, "proxy_runtime", None)
     if runtime is None:
         return
-    if runtime.closing_listener is not None:
-        await runtime.closing_listener.closed()
-        runtime.closing_listener = None
+    if runtime.listener is not None:
+        await runtime.listener.closed()
+        runtime.listener = None
     if runtime.service._apg is not None:
         await runtime.service._apg.close()
