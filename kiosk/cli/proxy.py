@@ -1,15 +1,20 @@
 """`kiosk proxy list|show|claim|transition|escalate`: 代办 requests from the command line, over the hub's HTTP API
 (docs/proxy-api.md); `kiosk proxy key-project list|show|create|assign|close`: 重点项目 (key projects). Output is
-masked by the hub; `--json` prints the hub's answer as one JSON document."""
+masked by the hub; `--json` prints the hub's answer as one JSON document (its codes, in English), otherwise lines for
+a person in `--lang` (zh_CN by default, en)."""
 from __future__ import annotations
 
 import os
 import uuid
 
+from dataclasses import dataclass
+
 import click
 
 from kiosk.cli.common import config_option, echo_json, load
 from kiosk.errors import InvalidInput, KioskError, Unavailable
+from kiosk.i18n import N_, gettext
+from kiosk.proxy_words import CHANNELS, EVENTS, LEVELS, MANDATE, MODES, STATUS
 
 ACTIONS = ("start", "wait_citizen", "resume", "file", "complete", "cancel", "refuse", "release", "renew")
 
@@ -25,26 +30,28 @@ class Refused(KioskError):
 
 
 class _Client:
-    def __init__(self, hub_url: str, token: str, timeout: float, verify: bool = True) -> None:
+    def __init__(self, hub_url: str, token: str, timeout: float, verify: bool, o: "_Options") -> None:
         self.base = hub_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.verify = verify
+        self.o = o
 
     def call(self, method: str, path: str, json=None, params=None, timeout: float | None = None,
              headers: dict | None = None):
         import requests
 
+        _ = self.o._
         try:
             r = requests.request(method, f"{self.base}{path}", json=json, params=params, verify=self.verify,
                                  headers={"Authorization": f"Bearer {self.token}", **(headers or {})},
                                  timeout=timeout or self.timeout)
         except requests.Timeout:
-            raise TimedOut(f"the hub at {self.base} did not answer in time",
-                           "check the hub (kiosk hub serve) and the network, then try again") from None
+            raise TimedOut(_("the hub at {url} did not answer in time", url=self.base),
+                           _("check the hub (kiosk hub serve) and the network, then try again")) from None
         except requests.RequestException as exc:
-            raise Unavailable(f"cannot reach the hub at {self.base}: {type(exc).__name__}",
-                              "check hub.url / --hub and that the hub is running") from None
+            raise Unavailable(_("cannot reach the hub at {url}: {error}", url=self.base, error=type(exc).__name__),
+                              _("check hub.url / --hub and that the hub is running")) from None
         if r.status_code == 204:
             return None
         try:
@@ -57,23 +64,46 @@ class _Client:
         if isinstance(detail, list):  # FastAPI's field errors
             detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in detail)
         state = ""
-        if isinstance(doc, dict) and "status" in doc:
-            state = f" (status {doc['status']}, level {doc['level']})" if "level" in doc else f" (status {doc['status']})"
+        if isinstance(doc, dict) and "status" in doc:  # a 409: where the request or project stands now
+            now = doc["status"]
+            word = self.o.word(STATUS, now) if now in STATUS else self.o.word(PROJECT_STATUS, now)
+            state = (_(" (status {status} [{code}], level {level})", status=word, code=now,
+                       level=self.o.word(LEVELS, doc["level"])) if "level" in doc
+                     else _(" (status {status} [{code}])", status=word, code=now))
         if r.status_code in (401, 403):
-            raise KioskError(f"the hub refused this token: {detail}",
-                             "use a token of the right role and outlet (--token, KIOSK_PROXY_TOKEN or hub.token)")
+            raise KioskError(_("the hub refused this token: {detail}", detail=detail),
+                             _("use a token of the right role and outlet (--token, KIOSK_PROXY_TOKEN or hub.token)"))
         if r.status_code in (400, 404, 409, 413, 422):
-            raise Refused(f"the hub refused: {detail}{state}", "check the request's state and the arguments")
-        raise KioskError(f"the hub answered {r.status_code}: {detail}", "see the hub's log")
+            raise Refused(_("the hub refused: {detail}", detail=detail) + state,
+                          _("check the request's state and the arguments"))
+        raise KioskError(_("the hub answered {code}: {detail}", code=r.status_code, detail=detail),
+                         _("see the hub's log"))
 
 
-def _client(ctx_obj) -> _Client:
-    hub_url, token, config_path = ctx_obj
+@dataclass(frozen=True)
+class _Options:
+    hub_url: str | None
+    token: str | None
+    config_path: str | None
+    lang: str
+
+    def _(self, message: str, **values) -> str:
+        """`message` in this command's language, with `values` filled in."""
+        text = gettext(message, self.lang)
+        return text.format(**values) if values else text
+
+    def word(self, words: dict, code) -> str:
+        return self._(words[code]) if code in words else str(code or "-")
+
+
+def _client(obj: _Options) -> _Client:
+    hub_url, token, config_path = obj.hub_url, obj.token, obj.config_path
     cfg = load(config_path)
     token = token or os.environ.get("KIOSK_PROXY_TOKEN") or cfg.hub.token
     if not token:
-        raise InvalidInput("no hub token", "pass --token, set KIOSK_PROXY_TOKEN, or set hub.token in the config")
-    return _Client(hub_url or cfg.hub.url, token, cfg.hub.timeout_s, getattr(cfg.hub, "verify_tls", True))
+        raise InvalidInput(obj._("no hub token"),
+                           obj._("pass --token, set KIOSK_PROXY_TOKEN, or set hub.token in the config"))
+    return _Client(hub_url or cfg.hub.url, token, cfg.hub.timeout_s, getattr(cfg.hub, "verify_tls", True), obj)
 
 
 def _list(obj, path: str, line, as_json: bool, **filters) -> None:
@@ -84,40 +114,53 @@ def _list(obj, path: str, line, as_json: bool, **filters) -> None:
         echo_json(doc)
         return
     for d in doc["items"]:
-        click.echo(line(d))
-    click.echo(f"{len(doc['items'])} of {doc['total']} shown", err=True)
+        click.echo(line(obj, d))
+    click.echo(obj._("{shown} of {total} shown", shown=len(doc["items"]), total=doc["total"]), err=True)
 
 
-def _line(d: dict) -> str:
+def _line(o: _Options, d: dict) -> str:
+    """One request on one line: number, status, level, mode, outlet, masked applicant, due time, holder, marks."""
     applicant = d.get("applicant") or {}
-    who = applicant.get("name") or applicant.get("org_name") or ""
-    flags = ("!" if d.get("overdue") else "") + ("G" if d.get("priority") == "green" else "")
-    return (f"{d['id']:>6}  {d['request_no']:<22} {d['status']:<15} L{d['level']} {flags:<2} {d['mode']:<15}"
-            f" {d['outlet']:<10} {who:<8} due {d['sla_due_at'][:16]}  {d['holder'] or '-'}")
+    who = applicant.get("name") or applicant.get("org_name") or "-"
+    marks = ([o._("Overdue")] if d.get("overdue") else []) + ([o._("Green channel")] if d.get("priority") == "green"
+                                                               else [])
+    fields = [f"{d['id']:>6}", f"{d['request_no']:<22}", o.word(STATUS, d["status"]), o.word(LEVELS, d["level"]),
+              o.word(MODES, d["mode"]), d["outlet"], who, o._("due {at}", at=d["sla_due_at"][:16].replace("T", " ")),
+              d["holder"] or "-"]
+    return "  ".join(fields + (["【" + "｜".join(marks) + "】"] if marks else []))
 
 
-def _show(d: dict) -> None:
-    click.echo(_line(d))
-    click.echo(f"  item {d['item_code']} {d['item_name']}; kind {d['kind']}; channel {d['channel']};"
-               f" phone {d['contact_phone']}; SLA {d['sla']['percent']}% of {d['sla']['days']} working days;"
-               f" 代办费 {d['proxy_fee']}")
+def _show(o: _Options, d: dict) -> None:
+    click.echo(_line(o, d))
+    sla = d["sla"]
+    click.echo("  " + o._("; ").join([
+        o._("Item: {code} {name}", code=d["item_code"], name=d["item_name"]),
+        o._("Channel: {channel}", channel=o.word(CHANNELS, d["channel"])),
+        o._("Phone: {phone}", phone=d["contact_phone"]),
+        o._("Time used: {percent}% of {days} working days", percent=sla["percent"], days=sla["days"]),
+        o._("Proxy fee: {fee} yuan (free)", fee=d["proxy_fee"]) if not d["proxy_fee"]
+        else o._("Proxy fee: {fee} yuan", fee=d["proxy_fee"])]
+        + ([o._("Complaint")] if d.get("kind") == "complaint" else [])))
     if d.get("mandate"):
         m = d["mandate"]
-        click.echo(f"  委托书 #{m['id']} {m['status']} until {m['expires_at'][:16]}")
+        click.echo("  " + o._("Mandate (委托书) #{id}: {status}, until {until}", id=m["id"], status=o.word(MANDATE, m["status"]),
+                              until=m["expires_at"][:16].replace("T", " ")))
     for e in d.get("events", []):
         note = f" — {e['note']}" if e.get("note") else ""
-        click.echo(f"  {e['at'][:19]} {e['actor']:<16} {e['action']}{note}")
+        click.echo(f"  {e['at'][:19].replace('T', ' ')}  {e['actor']:<16} {o.word(EVENTS, e['action'])}{note}")
 
 
 def register(cli: click.Group) -> None:
     @cli.group("proxy")
     @click.option("--hub", "hub_url", default=None, help="The hub's URL (default: hub.url of the config).")
     @click.option("--token", default=None, help="Bearer token (default: $KIOSK_PROXY_TOKEN, else hub.token).")
+    @click.option("--lang", type=click.Choice(["zh_CN", "en"]), default="zh_CN", show_default=True,
+                  help="Language of the lines printed (--json is the same in both).")
     @config_option
     @click.pass_context
-    def proxy(ctx, hub_url, token, config_path) -> None:
+    def proxy(ctx, hub_url, token, lang, config_path) -> None:
         """代办 requests: list, show, claim, transition and escalate them through the hub."""
-        ctx.obj = (hub_url, token, config_path)
+        ctx.obj = _Options(hub_url, token, config_path, lang)
 
     @proxy.command("list")
     @click.option("--status", default=None, help="Comma-separated statuses (new,claimed,…).")
@@ -142,7 +185,7 @@ def register(cli: click.Group) -> None:
     def show(obj, request_id, as_json):
         """One request with its 委托书 and events."""
         doc = _client(obj).call("GET", f"/api/v1/proxy-requests/{request_id}")
-        echo_json(doc) if as_json else _show(doc)
+        echo_json(doc) if as_json else _show(obj, doc)
 
     @proxy.command("claim")
     @click.option("--outlet", default=None, help="Only this part of the token's subtree.")
@@ -160,11 +203,11 @@ def register(cli: click.Group) -> None:
         client = _client(obj)
         doc = client.call("POST", "/api/v1/proxy-requests/claim", json=body, timeout=client.timeout + wait)
         if doc is None:
-            click.echo("nothing waiting in the queue", err=True)
+            click.echo(obj._("Nothing is waiting in the queue."), err=True)
         if as_json:
             echo_json(doc)
         elif doc is not None:
-            _show(doc)
+            _show(obj, doc)
 
     @proxy.command("transition")
     @click.argument("request_id", type=click.IntRange(1, 2 ** 31 - 1))
@@ -179,7 +222,7 @@ def register(cli: click.Group) -> None:
         if receipt_no:
             body["receipt_no"] = receipt_no
         doc = _client(obj).call("POST", f"/api/v1/proxy-requests/{request_id}/transitions", json=body)
-        echo_json(doc) if as_json else click.echo(_line(doc))
+        echo_json(doc) if as_json else click.echo(_line(obj, doc))
 
     @proxy.command("escalate")
     @click.argument("request_id", type=click.IntRange(1, 2 ** 31 - 1))
@@ -191,36 +234,49 @@ def register(cli: click.Group) -> None:
         """Escalate one level up, or de-escalate one level down once resolved."""
         doc = _client(obj).call("POST", f"/api/v1/proxy-requests/{request_id}/escalations",
                                 json={"direction": direction, "reason": reason})
-        echo_json(doc) if as_json else click.echo(_line(doc))
+        echo_json(doc) if as_json else click.echo(_line(obj, doc))
 
     register_key_projects(proxy)
 
 
 # -- 重点项目 (key projects) ------------------------------------------------------------------------
 
-def _project_line(d: dict) -> str:
-    return (f"{d['id']:>6}  {d['project_no']:<20} {d['status']:<9} {d['outlet']:<10} {d['age_days']:>4}d"
-            f"  专员 {d['specialist'] or '-':<16} {d['open_requests']}/{d['linked_requests']} open"
-            f"  {d['organisation']['uscc']} {d['name']}")
+PROJECT_STATUS = {"open": N_("Being tracked"), "suspended": N_("Suspended"), "closed": N_("Closed (销号)")}
+PROJECT_EVENTS = {**EVENTS, "created": N_("opened"), "closed": N_("closed (销号)"), "suspended": N_("suspended"),
+                  "specialist_assigned": N_("specialist assigned"), "specialist_reassigned": N_("specialist changed"),
+                  "entry_added": N_("added to the dossier"), "proxy_request_linked": N_("proxy request linked")}
 
 
-def _show_project(d: dict) -> None:
-    click.echo(_project_line(d))
+def _project_line(o: _Options, d: dict) -> str:
+    return "  ".join([
+        f"{d['id']:>6}", f"{d['project_no']:<20}", o.word(PROJECT_STATUS, d["status"]), d["outlet"],
+        o._("{n} days", n=d["age_days"]), o._("specialist {who}", who=d["specialist"] or "-"),
+        o._("{open} of {linked} requests open", open=d["open_requests"], linked=d["linked_requests"]),
+        d["organisation"]["uscc"], d["name"]])
+
+
+def _show_project(o: _Options, d: dict) -> None:
+    click.echo(_project_line(o, d))
     contact = d.get("contact") or {}
-    click.echo(f"  {d['organisation']['org_name']}; contact {contact.get('name') or '-'} {contact.get('phone') or ''};"
-               f" outlet {d['outlet_name']}; created {d['created_at'][:16]} by {d['created_by']}")
+    click.echo("  " + o._("; ").join([
+        d["organisation"]["org_name"],
+        o._("Contact: {name} {phone}", name=contact.get("name") or "-", phone=contact.get("phone") or ""),
+        o._("Outlet: {name}", name=d["outlet_name"]),
+        o._("Opened {at} by {who}", at=d["created_at"][:16].replace("T", " "), who=d["created_by"])]))
     if d.get("closed_at"):
-        click.echo(f"  销号 {d['closed_at'][:16]} by {d['closed_by']}: {d.get('close_note') or ''}")
+        click.echo("  " + o._("Closed (销号) {at} by {who}: {note}", at=d["closed_at"][:16].replace("T", " "),
+                              who=d["closed_by"], note=d.get("close_note") or ""))
     for e in d.get("dossier", []):
-        what = {"proxy_request": lambda: f"代办 {e['request_no']} ({e['request_status']})",
-                "case": lambda: f"case {e['receipt_no']} {e['title']}",
-                "document": lambda: f"document {e['title']} ({e['upload_id']})",
-                "note": lambda: "note"}[e["kind"]]()
+        what = {"proxy_request": lambda: o._("Proxy request {no} ({status})", no=e["request_no"],
+                                             status=o.word(STATUS, e["request_status"])),
+                "case": lambda: o._("Case {no} {title}", no=e["receipt_no"], title=e["title"]),
+                "document": lambda: o._("Document {title} ({upload})", title=e["title"], upload=e["upload_id"]),
+                "note": lambda: o._("Note")}[e["kind"]]()
         note = f" — {e['note']}" if e.get("note") else ""
-        click.echo(f"  档案 #{e['id']} {e['at'][:19]} {e['actor']:<16} {what}{note}")
+        click.echo(f"  {o._('Dossier')} #{e['id']} {e['at'][:19].replace('T', ' ')}  {e['actor']:<16} {what}{note}")
     for e in d.get("events", []):
         note = f" — {e['note']}" if e.get("note") else ""
-        click.echo(f"  {e['at'][:19]} {e['actor']:<16} {e['action']}{note}")
+        click.echo(f"  {e['at'][:19].replace('T', ' ')}  {e['actor']:<16} {o.word(PROJECT_EVENTS, e['action'])}{note}")
 
 
 def register_key_projects(proxy: click.Group) -> None:
@@ -248,7 +304,7 @@ def register_key_projects(proxy: click.Group) -> None:
     def kp_show(obj, project_id, as_json):
         """One key project with its 档案 and events."""
         doc = _client(obj).call("GET", f"/api/v1/key-projects/{project_id}")
-        echo_json(doc) if as_json else _show_project(doc)
+        echo_json(doc) if as_json else _show_project(obj, doc)
 
     @key_project.command("create")
     @click.option("--name", required=True, help="The project, e.g. 年产5万吨新材料项目.")
@@ -274,7 +330,7 @@ def register_key_projects(proxy: click.Group) -> None:
             body["specialist"] = specialist
         doc = _client(obj).call("POST", "/api/v1/key-projects", json=body,
                                 headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
-        echo_json(doc) if as_json else click.echo(_project_line(doc))
+        echo_json(doc) if as_json else click.echo(_project_line(obj, doc))
 
     @key_project.command("assign")
     @click.argument("project_id", type=click.IntRange(1, 2 ** 31 - 1))
@@ -286,7 +342,7 @@ def register_key_projects(proxy: click.Group) -> None:
         """Make SPECIALIST (role:name) the project's one 代办专员, in place of any previous one."""
         doc = _client(obj).call("POST", f"/api/v1/key-projects/{project_id}/specialist",
                                 json={"specialist": specialist, "note": note})
-        echo_json(doc) if as_json else click.echo(_project_line(doc))
+        echo_json(doc) if as_json else click.echo(_project_line(obj, doc))
 
     @key_project.command("close")
     @click.argument("project_id", type=click.IntRange(1, 2 ** 31 - 1))
@@ -296,4 +352,4 @@ def register_key_projects(proxy: click.Group) -> None:
     def kp_close(obj, project_id, note, as_json):
         """销号: close the project; refused while a linked 代办 request is still open."""
         doc = _client(obj).call("POST", f"/api/v1/key-projects/{project_id}/close", json={"note": note})
-        echo_json(doc) if as_json else click.echo(_project_line(doc))
+        echo_json(doc) if as_json else click.echo(_project_line(obj, doc))

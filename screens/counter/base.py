@@ -59,7 +59,7 @@ class CounterScreen(KioskScreen):
         if isinstance(exc, CounterRefused):
             template = REFUSALS.get(exc.code)
             if template:
-                from screens.counter.queue import STATUS
+                from kiosk.proxy_words import STATUS
 
                 state = STATUS.get(exc.detail.get("status") or "", exc.detail.get("status") or "")
                 return self._(template).format(s=exc.retry_after_s, detail=exc.detail.get("by", ""),

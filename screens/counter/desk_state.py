@@ -152,7 +152,7 @@ class CounterDesk(EventDispatcher):
     def signed_in_as(self, clerk) -> None:
         self.signed_in = True
         self.clerk_role = clerk.role
-        from screens.counter.queue import LEVELS
+        from kiosk.proxy_words import LEVELS
 
         role = self.app.tr._(LEVELS.get(clerk.level, "")) if clerk.role != "runner" else self.app.tr._("Runner")
         self.clerk_line = f"{clerk.name}（{role}） · {clerk.outlet_name or clerk.outlet_code}"

@@ -8,7 +8,8 @@ from kiosk.counter import services as svc
 from kiosk.i18n import N_
 from screens.base import load_kv
 from screens.counter.base import CounterScreen
-from screens.counter.queue import LEVELS, row_text
+from kiosk.proxy_words import LEVELS
+from screens.counter.queue import row_text
 from screens.counter.widgets import CounterQueueRow
 from kiosk.counter.sla import level
 

@@ -14,19 +14,14 @@ from kiosk.counter import services as svc
 from kiosk.counter.actors import actor_words
 from kiosk.counter.sla import level, waiting
 from kiosk.i18n import N_
+from kiosk.proxy_words import LEVELS, MODES, STATUS
 from screens.base import load_kv
 from screens.counter.base import CounterScreen
 from screens.counter.widgets import CounterQueueRow
 
 REFRESH_S = 3.0  # polling while the live feed is away
 FEED_SAFETY_S = 60.0  # with the feed live, still list the queue this often (SLA bars move with time)
-MODES = {"remote_guidance": N_("Remote guidance"), "home_visit": N_("Home visit"), "full_proxy": N_("Full proxy"),
-         "assisted": N_("On-site help")}
-STATUS = {"new": N_("New"), "released": N_("Back in the pool"), "claimed": N_("Claimed"), "in_progress": N_("In progress"),
-          "waiting_citizen": N_("Waiting for the citizen"), "filed": N_("Filed"), "done": N_("Done"),
-          "cancelled": N_("Cancelled"), "refused": N_("Refused")}
 HELD = ("claimed", "in_progress", "waiting_citizen", "filed")
-LEVELS = {0: N_("Clerk"), 1: N_("Window"), 2: N_("Section chief"), 3: N_("Centre leader")}
 
 
 def row_text(_, r: dict) -> str:

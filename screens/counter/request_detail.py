@@ -13,7 +13,7 @@ from kiosk.counter.sla import level as sla_level
 from kiosk.i18n import N_
 from screens.base import load_kv
 from screens.counter.base import CounterScreen
-from screens.counter.queue import LEVELS, MODES, STATUS
+from kiosk.proxy_words import EVENTS, LEVELS, MANDATE, MODES, STATUS
 from screens.widgets import BigButton
 
 ACTIONS = {  # status → the holder's buttons, in order
@@ -27,17 +27,6 @@ LABELS = {"claim": N_("Claim"), "start": N_("Start"), "wait_citizen": N_("Wait f
           "complete": N_("Complete"), "release": N_("Back to the pool"), "cancel": N_("Cancel (citizen withdrew)"),
           "refuse": N_("Refuse (reason told to the citizen)"), "up": N_("Escalate"), "down": N_("Resolve and send down")}
 SLA_WORDS = {"ok": N_("on time"), "amber": N_("warning"), "red": N_("urgent")}
-MANDATE = {"pending": N_("waiting for signature"), "active": N_("in force"), "renewed": N_("renewed, in force"),
-           "suspended": N_("suspended"), "revoked": N_("revoked"), "expired": N_("expired"), "completed": N_("completed")}
-
-
-EVENTS = {"created": N_("created"), "notified": N_("SMS sent"), "claimed": N_("claimed"), "started": N_("started"),
-          "waiting_citizen": N_("waiting for the citizen"), "resumed": N_("resumed"), "filed": N_("filed"),
-          "done": N_("done"), "cancelled": N_("cancelled"), "refused": N_("refused"), "released": N_("back to the pool"),
-          "lease_expired": N_("claim ran out"), "escalated": N_("escalated"), "deescalated": N_("sent down"),
-          "sla_warning": N_("time warning"), "sla_breached": N_("time exceeded"), "mandate_created": N_("委托书 created"),
-          "mandate_activated": N_("委托书 in force"), "personal_data_viewed": N_("personal data viewed"),
-          "case_rejected": N_("case rejected by the platform")}
 
 
 class CounterActionButton(BigButton):

@@ -278,14 +278,14 @@ def test_key_project_commands_against_a_running_hub(proxy_hub, tmp_path):
     req = proxy_hub.created()
     assert proxy_hub.post("clerk", f"{KP}/{doc['id']}/proxy-requests", {"request_id": req["id"]}).status_code == 201
     refused = run("close", str(doc["id"]), "--note", "投产", who="leader")
-    assert refused.returncode == 5 and req["request_no"] in refused.stderr and "status open" in refused.stderr
+    assert refused.returncode == 5 and req["request_no"] in refused.stderr and "状态：跟踪中 [open]" in refused.stderr
     assert run("close", str(doc["id"]), "--note", "投产", who="clerk").returncode == 1  # 403: not a manager
     finish(proxy_hub, req["id"])
     closed = run("close", str(doc["id"]), "--note", "投产", "--json", who="leader")
     assert closed.returncode == 0 and json.loads(closed.stdout)["status"] == "closed"
     shown = run("show", str(doc["id"]))
     assert shown.returncode == 0 and "销号" in shown.stdout and req["request_no"] in shown.stdout
-    assert "specialist_reassigned" in shown.stdout and PHONE not in shown.stdout
+    assert "已更换代办专员 — 换人" in shown.stdout and PHONE not in shown.stdout
     assert run("show", "99999").returncode == 5
     assert run("list", who="kiosk").returncode == 1  # kiosk tokens read no key projects
 

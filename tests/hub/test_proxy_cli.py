@@ -63,32 +63,41 @@ def test_proxy_commands_against_a_running_hub(proxy_hub, tmp_path):
     created = proxy_hub.created(priority="green", green_reason="elderly")
     base = ["proxy", "--hub", proxy_hub.url]
 
-    def run(*args, who="clerk"):
-        return _run(base + list(args), tmp_path, KIOSK_PROXY_TOKEN=proxy_hub.tokens[who])
+    def run(*args, who="clerk", lang=None):
+        return _run(base + (["--lang", lang] if lang else []) + list(args), tmp_path,
+                    KIOSK_PROXY_TOKEN=proxy_hub.tokens[who])
 
     out = run("list", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["total"] == 1 and doc["items"][0]["applicant"]["name"] == "欧***"
     assert "欧阳娜娜" not in out.stdout and "13700009050" not in out.stdout
-    text = run("list", "--status", "new")
+    text = run("list", "--status", "new")  # lines for a person: in Chinese unless --lang en
     assert text.returncode == 0 and created["request_no"] in text.stdout and "137" not in text.stdout
+    assert "新建" in text.stdout and "代办员" in text.stdout and "绿色通道" in text.stdout and "远程指导" in text.stdout
+    assert "共 1 件，显示 1 件" in text.stderr
+    text = run("list", "--status", "new", lang="en")
+    assert "New" in text.stdout and "Green channel" in text.stdout and "1 of 1 shown" in text.stderr
     claimed = json.loads(run("claim", "--json").stdout)
     assert claimed["id"] == created["id"] and claimed["status"] == "claimed"
     empty = run("claim", "--json")
-    assert empty.returncode == 0 and empty.stdout.strip() == "null" and "nothing waiting" in empty.stderr
+    assert empty.returncode == 0 and empty.stdout.strip() == "null" and "队列中暂无待领办事项" in empty.stderr
+    assert "Nothing is waiting" in run("claim", lang="en").stderr
     moved = run("transition", str(created["id"]), "start", "--json")
     assert moved.returncode == 0 and json.loads(moved.stdout)["status"] == "in_progress"
     conflict = run("transition", str(created["id"]), "resume", "--json")
-    assert conflict.returncode == 5 and conflict.stdout == "" and "in_progress" in conflict.stderr
+    assert conflict.returncode == 5 and conflict.stdout == "" and "状态：办理中 [in_progress]" in conflict.stderr
     other = run("transition", str(created["id"]), "complete", who="clerk2")
     assert other.returncode == 1 and "held by" in other.stderr
     up = json.loads(run("escalate", str(created["id"]), "up", "--reason", "材料争议", "--json").stdout)
     assert up["level"] == 1
     shown = run("show", str(created["id"]))
-    assert shown.returncode == 0 and "escalated" in shown.stdout and "材料争议" in shown.stdout
+    assert shown.returncode == 0 and "上报 — 材料争议" in shown.stdout and "代办费：0 元（免费）" in shown.stdout
+    assert "escalated — 材料争议" in run("show", str(created["id"]), lang="en").stdout
     assert run("show", "99999").returncode == 5
     unreachable = _run(["proxy", "--hub", "http://127.0.0.1:9", "list"], tmp_path, KIOSK_PROXY_TOKEN="gk_x_y")
     assert unreachable.returncode == 3 and unreachable.stdout == ""
     no_token = _run(["proxy", "--hub", proxy_hub.url, "list"], tmp_path)
-    assert no_token.returncode == 5 and "token" in no_token.stderr
+    assert no_token.returncode == 5 and "没有中心服务令牌" in no_token.stderr
+    no_token = _run(["proxy", "--hub", proxy_hub.url, "--lang", "en", "list"], tmp_path)
+    assert no_token.returncode == 5 and "no hub token" in no_token.stderr

@@ -12,21 +12,20 @@ from kiosk.hub.console.web import local_time
 from kiosk.hub.models import ProxyRequest
 from kiosk.hub.proxy_service import HELD, POOL
 from kiosk.i18n import N_, gettext as _
+from kiosk.proxy_words import LEVELS, STATUS
 
 LIST_LIMIT = 200
-LEVEL_KEYS = {0: N_("Proxy clerk"), 1: N_("Window staff"), 2: N_("Approval chief"), 3: N_("Centre leader")}
 STAGES = (100, 90, 80, 70)
 OPEN_STATES = POOL + HELD + ("filed",)  # every state but the final ones (done, cancelled, refused)
 
 
 def level_label(level: int, lang: str) -> str:
-    return _(LEVEL_KEYS.get(level, "Level {n}"), lang).format(n=level)
+    return _(LEVELS.get(level, "Level {n}"), lang).format(n=level)
 
 
 def status_label(status: str, lang: str) -> str:
-    names = {"new": N_("New"), "claimed": N_("Claimed"), "in_progress": N_("In progress"), "waiting_citizen": N_("Waiting for the citizen"),
-             "filed": N_("Filed"), "done": N_("Done"), "refused": N_("Refused"), "cancelled": N_("Cancelled"), "closed": N_("Closed"),
-             "escalated": N_("Escalated"), "accepted": N_("Accepted"), "submitted": N_("Submitted")}
+    names = {**STATUS, "closed": N_("Closed"), "escalated": N_("Escalated"), "accepted": N_("Accepted"),
+             "submitted": N_("Submitted")}  # with a key project's and a case's
     return _(names[status], lang) if status in names else status
 
 

@@ -15,7 +15,8 @@ from kiosk.hub.console.sqlbits import (bucket_percentiles, cst_day_key, histogra
                                          on_or_before_day)
 from kiosk.hub.console.tables import Table, hours, pct
 from kiosk.hub.models import ApiToken, Case, Outlet, ProxyEvent, ProxyRequest
-from kiosk.i18n import N_, gettext as _
+from kiosk.i18n import gettext as _
+from kiosk.proxy_words import CHANNELS, MODES
 
 TOP_ITEMS = 20
 LEVEL_ORDER = {"county": 0, "town": 1, "village": 2, "partner": 3}
@@ -244,9 +245,6 @@ def requests_by_level(session, period, scope, lang) -> Table:
                  [_("Level", lang), _("Requests", lang)], [r[:2] for r in rows], chart="bar")
 
 
-CHANNELS = {"kiosk": N_("Self-service kiosk"), "counter": N_("Counter"), "hotline": N_("12345 hotline"),
-            "miniprogram": N_("Mini-program"), "field": N_("Field visit"), "other": N_("Other")}
-MODES = {"remote_guidance": N_("Remote guidance"), "home_visit": N_("Home visit"), "full_proxy": N_("Full proxy")}
 
 
 def _counted(groups, index, names, lang) -> list[list]:
