@@ -21,5 +21,8 @@ EVENTS = {"created": N_("created"), "notified": N_("SMS sent"), "claimed": N_("c
           "done": N_("done"), "cancelled": N_("cancelled"), "refused": N_("refused"), "released": N_("back to the pool"),
           "lease_expired": N_("claim ran out"), "escalated": N_("escalated"), "deescalated": N_("sent down"),
           "sla_warning": N_("time warning"), "sla_breached": N_("time exceeded"), "mandate_created": N_("委托书 created"),
-          "mandate_activated": N_("委托书 in force"), "personal_data_viewed": N_("personal data viewed"),
-          "case_rejected": N_("case rejected by the platform")}
+          "mandate_activated": N_("委托书 in force"), "mandate_suspended": N_("委托书 suspended"),
+          "mandate_renewed": N_("委托书 renewed"), "mandate_revoked": N_("委托书 revoked"),
+          "mandate_expired": N_("委托书 expired"), "mandate_completed": N_("委托书 completed"),
+          "personal_data_viewed": N_("personal data viewed"), "material_viewed": N_("scan viewed"),
+          "signature_viewed": N_("signature viewed"), "case_rejected": N_("case rejected by the platform")}

@@ -73,6 +73,14 @@ class CounterClient:
         self.session.close()
 
     def call(self, method: str, path: str, *, json=None, params=None, key: str | None = None) -> dict | list:
+        resp = self._answer(method, path, json=json, params=params, key=key)
+        return resp.json() if resp.content else {}
+
+    def download(self, path: str) -> bytes:
+        """A file the hub serves (a 代办 request's scanned material), whole."""
+        return self._answer("GET", path).content
+
+    def _answer(self, method: str, path: str, *, json=None, params=None, key: str | None = None) -> requests.Response:
         headers = {"Idempotency-Key": key} if key else None
         try:
             resp = self.session.request(method, self.url + path, json=json, params=params, headers=headers,
@@ -87,7 +95,7 @@ class CounterClient:
                               "the action waits in the counter's queue and is sent again")
         if resp.status_code >= 400:
             raise _refusal(resp)
-        return resp.json() if resp.content else {}
+        return resp
 
     # -- the clerk ---------------------------------------------------------------------------
     def sign_in(self, id_number: str, pin: str) -> dict:

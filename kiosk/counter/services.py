@@ -145,6 +145,19 @@ def claim_next(services: CounterServices, request_id: int | None = None) -> dict
     return answer or None
 
 
+def material_pages(services: CounterServices, request_id: int, upload_id: str) -> list[bytes]:
+    """A scan the citizen attached to a 代办 request, as page images (for its holder and the level that owns it;
+    the hub records each viewing)."""
+    from kiosk.counter.material_pages import page_images
+
+    client = services.clerk_client()
+    try:
+        pdf = client.download(f"/api/v1/proxy-requests/{request_id}/materials/{upload_id}")
+    finally:
+        client.close()
+    return page_images(pdf)
+
+
 def request_detail(services: CounterServices, request_id: int, unmasked: bool = False) -> dict:
     params = {"unmasked": "true"} if unmasked else None
     return services.call("GET", f"/api/v1/proxy-requests/{request_id}", params=params)

@@ -12,7 +12,8 @@ from screens.counter.desk_state import CounterDesk
 
 # Counter screens: each a module `screens/counter/<name>.py` with `<name>.kv`, shown as the screen
 # `counter_<name>` (the citizen side has screens of its own with some of these names).
-SCREENS = ("clerk_login", "desk", "queue", "request_detail", "proxy_signature", "collect", "handout", "escalation")
+SCREENS = ("clerk_login", "desk", "queue", "request_detail", "proxy_signature", "collect", "handout", "escalation",
+           "material")
 
 
 def install(app, root) -> CounterDesk:

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 CITIZEN_SCREENS = ("id_login", "service_list", "guide", "form", "scan", "confirm", "receipt", "done")
 DRAIN_EVERY_S = 10.0  # how often actions waiting for the hub are retried
 COUNTER_SCREENS = ("counter_clerk_login", "counter_desk", "counter_queue", "counter_request_detail", "counter_proxy_signature", "counter_collect", "counter_handout",
-                   "counter_escalation")
+                   "counter_escalation", "counter_material")
 
 
 class StampingOutbox:

@@ -53,6 +53,7 @@ class CounterRequestScreen(CounterScreen):
         self.request_id = 0
         self.ids.note.text = ""
         self.ids.actions.clear_widgets()
+        self.ids.materials.clear_widgets()
 
     def show(self, request_id: int) -> None:
         self.request_id = request_id
@@ -106,6 +107,27 @@ class CounterRequestScreen(CounterScreen):
         self.holder_is_me = bool(clerk) and r.get("holder") == clerk.actor
         self.can_file = self.holder_is_me and r.get("status") == "in_progress"
         self._buttons(r, clerk)
+        self._material_buttons(r, clerk)
+
+    def _material_buttons(self, r: dict, clerk) -> None:
+        """A button per scanned material for those the hub shows them to: the holder and the level that owns
+        the request."""
+        box = self.ids.materials
+        box.clear_widgets()
+        owner = clerk is not None and clerk.level >= 1 and r.get("level") == clerk.level
+        if not (self.holder_is_me or owner):
+            return
+        for m in r.get("materials") or []:
+            if not m.get("upload_id"):
+                continue
+            b = CounterActionButton(action=f"material:{m['upload_id']}", kind="secondary",
+                                    text=self._("View: {name}").format(name=m.get("name") or m.get("code") or ""))
+            b.bind(on_release=lambda btn, m=m: self.view_material(m))
+            box.add_widget(b)
+
+    def view_material(self, material: dict) -> None:
+        self.app.screen("counter_material").open_material(dict(self.request), material)
+        self.app.go("counter_material")
 
     def _buttons(self, r: dict, clerk) -> None:
         box = self.ids.actions
@@ -123,8 +145,8 @@ class CounterRequestScreen(CounterScreen):
             box.add_widget(b)
 
     def button(self, action: str):
-        """The button of `action` (for the tour and the tests)."""
-        for b in self.ids.actions.children:
+        """The button of `action` (for the tour and the tests); `material:<upload id>` opens that scan."""
+        for b in self.ids.actions.children + self.ids.materials.children:
             if b.action == action:
                 return b
         return None

@@ -467,6 +467,12 @@ def test_a_requests_scans_are_kept_while_it_is_open_shown_to_its_holder_and_dele
     assert got.status_code == 200 and got.content == b"%PDF-1.4 M01 hukou"
     assert got.headers["content-type"] == "application/pdf" and got.headers["cache-control"] == "no-store"
     assert hub.get("clerk2", path).status_code == 403  # another clerk of the outlet
+    from kiosk.counter.client import CounterClient, CounterRefused
+
+    assert CounterClient(hub.url, hub.tokens["clerk"]).download(path) == b"%PDF-1.4 M01 hukou"  # the counter's viewer
+    with pytest.raises(CounterRefused) as refused:
+        CounterClient(hub.url, hub.tokens["clerk2"]).download(path)
+    assert refused.value.status == 403
     assert hub.get("kiosk", path).status_code == 403  # the kiosk that created it reads no scans back
     assert hub.get("clerk", f"/api/v1/proxy-requests/{done['id']}/materials/{scans['M02']}").status_code == 404
     assert any(e["action"] == "material_viewed" and e["detail"]["material"] == "M01"

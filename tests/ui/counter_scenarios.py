@@ -46,6 +46,28 @@ def counter_app(stack, **cfg_overrides):
         d.stop()
 
 
+def material_pdf(work: Path) -> Path:
+    """A two-page scan as the kiosk's page pipeline writes it (JPEG pages in a PDF), each page a different shade."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from devices.scanner.pdf import jpegs_to_pdf
+
+    pages = []
+    for n, shade in ((1, (246, 240, 226)), (2, (226, 236, 246))):
+        im = Image.new("RGB", (1240, 1754), shade)
+        draw = ImageDraw.Draw(im)
+        draw.rectangle((120, 160, 1120, 420), outline=(40, 40, 40), width=8)
+        draw.text((160, 220), f"HUKOU PAGE {n}", fill=(20, 20, 20))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=80)
+        pages.append(buf.getvalue())
+    path = work / "hukou.pdf"
+    path.write_bytes(jpegs_to_pdf(pages, 150))
+    return path
+
+
 def pin_lockout(work: Path) -> dict:
     """A citizen's card is refused as a clerk's; wrong PINs: two free, then a wait that even the right PIN cannot
     skip; the clerk signs in once the wait is over, and signs out."""
@@ -232,14 +254,18 @@ def full_proxy(work: Path) -> dict:
     with counter_stack(work) as stack:
         from kiosk.sync.client import HubClient
 
-        item = HubClient(stack.hub_url, stack.token, timeout=30).catalog()[0]
+        kiosk = HubClient(stack.hub_url, stack.token, timeout=30)
+        item = kiosk.catalog()[0]
+        scan = material_pdf(work)  # the citizen's 户口簿 scanned at the kiosk: two pages
+        upload_url = kiosk.upload_material(str(scan), {"filename": scan.name, "filetype": "application/pdf"})
         r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", timeout=10,
                           headers={"Authorization": f"Bearer {stack.token}", "Idempotency-Key": str(uuid.uuid4())},
                           json={"outlet": OUTLET["code"], "item_code": item["item_code"], "item_name": item["name"],
                                 "mode": "full_proxy", "channel": "kiosk", "device_id": stack.device_id,
                                 "applicant": {"name": citizen["name"], "id_number": citizen["id_number"], "card_type": "111"},
                                 "contact_phone": "13712349050", "priority": "green", "green_reason": "elderly",
-                                "delivery": "网点代发"})
+                                "delivery": "网点代发",
+                                "materials": [{"code": "M01", "name": "户口簿", "upload_url": upload_url}]})
         assert r.status_code == 201, r.text
         request_id = r.json()["id"]
         with counter_app(stack) as (app, cfg, d):
@@ -257,6 +283,20 @@ def full_proxy(work: Path) -> dict:
             detail = app.screen("counter_request_detail")
             d.wait(lambda: detail.request.get("status") == "claimed", 30, "claimed")
             claimed_by = detail.request.get("holder")
+            # the citizen's scan, page by page
+            d.tap(detail.button("material:" + upload_url.rstrip("/").rsplit("/", 1)[1]))
+            d.wait_screen("counter_material", 30)
+            viewer = app.screen("counter_material")
+            d.wait(lambda: viewer.page_no == 1, 60, "first page of the scan")
+            d.idle(10)
+            first_page = tuple(d.widget("page").texture.size) if d.widget("page").texture else None
+            d.screenshot(OUT / "proxy" / "material.png")
+            d.tap("btn_next")
+            d.wait(lambda: viewer.page_no == 2, 30, "second page")
+            pages_seen = (viewer.page_line, viewer.page_count, first_page)
+            d.tap("btn_back")
+            d.wait_screen("counter_request_detail", 30)
+            kept_after_leaving = len(viewer._pages)
             d.tap("btn_sign")
             d.wait_screen("counter_proxy_signature", 30)
             sig = app.screen("counter_proxy_signature")
@@ -302,6 +342,7 @@ def full_proxy(work: Path) -> dict:
                 time.sleep(0.3)
         slip = decode(stack.printer.received).text
         return {"queue_rows": queue_rows, "claimed_by": claimed_by, "receipt_no": receipt_no,
+                "pages_seen": pages_seen, "kept_after_leaving": kept_after_leaving,
                 "final_status": final.get("status"), "final_receipt": final.get("receipt_no"),
                 "mandate": (final.get("mandate") or {}).get("status"),
                 "actors": sorted({e["actor"] for e in final.get("events", [])}),

@@ -66,6 +66,9 @@ def test_full_proxy_from_claim_to_filed(tmp_path):
     r = run("full_proxy", tmp_path)
     assert r["queue_rows"] >= 1
     assert r["claimed_by"] == "clerk:李文华"
+    # the holder reads the citizen's scan page by page (A4 at 150 dpi), and nothing of it stays after leaving
+    assert r["pages_seen"] == ["第 2 页，共 2 页", 2, [1240, 1754]] and r["kept_after_leaving"] == 0
+    assert "material_viewed" in r["actions"]
     assert r["mandate"] == "active"  # the 委托书 signed on the screen is in force
     assert r["final_status"] == "filed" and r["final_receipt"] == r["receipt_no"]  # the case links back
     for step in ("claimed", "mandate_created", "mandate_activated", "started", "filed"):
