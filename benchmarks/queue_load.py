@@ -552,6 +552,9 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true",
                     help="the same clients against routes that do nothing (the HTTP stack's own cost), no hub")
     args = ap.parse_args()
+    # A run stopped with SIGTERM (a timeout, a CI job cancelled) unwinds like Ctrl-C: the hub and simulator
+    # processes are stopped and the run's schema dropped, nothing is left listening.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.smoke:
         args.requests, args.channels, args.clerks = 40, 2, 4
     if args.floor:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,47 @@ def test_queue_load_floor_smoke():
     doc = json.loads(out.stdout)
     assert doc["floor"] is True and doc["completed"] == doc["requests"] == 40
     assert doc["claims_per_s"] > 0 and doc["claim_p95_ms"] is not None and doc["server_cpu_ms_per_request"] > 0
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid`, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_a_run_stopped_with_sigterm_leaves_no_hub_running(tmp_path):
+    env = dict(os.environ, KIOSK_DATA_DIR=str(tmp_path))
+    env.pop("KIOSK_CONFIG", None)
+    bench = subprocess.Popen([sys.executable, str(BENCH), "--requests", "5000", "--channels", "2", "--clerks", "4"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any("hub serve" in c for c in servers.values()):
+            servers = _children(bench.pid)
+            time.sleep(0.2)
+        assert any("hub serve" in c for c in servers.values()), servers
+        bench.send_signal(signal.SIGTERM)
+        bench.wait(60)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in servers):
+            time.sleep(0.2)
+        assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()], servers
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+        for pid in servers:
+            try:
+                os.kill(pid, signal.SIGKILL)  # left behind by a failed run: never outlive the test
+            except ProcessLookupError:
+                pass
