@@ -31,6 +31,7 @@ import logging
 import multiprocessing as mp
 import os
 import statistics
+import signal
 import sys
 import tempfile
 import time
@@ -352,6 +353,7 @@ def main() -> None:
     ap.add_argument("--catalog-items", type=int, default=3000)
     ap.add_argument("--catalog-requests", type=int, default=20)
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: unwind, stop what it started
     args.kiosks = sorted({int(k) for k in args.kiosks.split(",")})
     if args.smoke:
         args.cases, args.material_bytes, args.catalog_items, args.catalog_requests = 8, 20_000, 300, 3

@@ -12,6 +12,7 @@ import json
 import os
 import statistics
 import subprocess
+import signal
 import sys
 import tempfile
 import time
@@ -58,6 +59,7 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=None)
     parser.add_argument("--idle-seconds", type=float, default=None)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: unwind, stop what it started
     cycles = args.cycles or (8 if args.smoke else 100)
     idle_s = args.idle_seconds or (2.0 if args.smoke else 10.0)
 

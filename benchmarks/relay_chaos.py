@@ -687,6 +687,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: unwind, stop what it started
     args.mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     if args.smoke:
         args.apps, args.kiosks, args.kills, args.link_cuts, args.backlog, args.big_share = 5, 2, 1, 1, 20, 0.0
