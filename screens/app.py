@@ -293,8 +293,9 @@ class KioskApp(App):
         memory.trim()  # the session's pages and pictures go back to the system, not into a fragmented heap
         try:
             self.terminal.release_camera()
+            self.terminal.release_fonts()  # 19 MB of font collection mapped by the receipt's text (kiosk.terminal)
         except Exception:
-            log.exception("camera release failed")
+            log.exception("camera or font release failed")
 
     def recover(self) -> None:
         self.busy = False
