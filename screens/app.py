@@ -288,7 +288,7 @@ class KioskApp(App):
         if ended:
             self._session_ended_at = time.monotonic()
         for name in SCREENS:
-            if name not in self.sm.unbuilt:  # a screen not built yet shows nothing to forget
+            if self.sm.is_built(name):  # a screen not built yet shows nothing to forget
                 self.screen(name).reset()
         forget_typed_text()  # the textures of the lines typed, kept by Kivy beyond the screens' own reset
         memory.trim()  # the session's pages and pictures go back to the system, not into a fragmented heap
