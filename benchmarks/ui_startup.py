@@ -26,6 +26,12 @@ Prints one JSON line:
 - `cold_start_cpu_s` (and `_ref`, `_ratio`): CPU time of the process to its first frame, steadier than wall time
   on a shared, loaded machine.
 Nothing here asserts: the figures are compared with the targets of docs/performance.md by whoever reads them.
+
+Which process holds what during the journeys: the hub and the platform simulator run in processes of their own
+(`kiosk.demo.DemoStack`); the kiosk app, the tour's driver and the simulated devices share the measured process:
+the ID-card reader (a thread behind a pseudo-terminal), the printer (a thread behind a TCP socket, keeping what it
+received) and the camera (`devices.scanner.simulator`, standing in for `cv2.VideoCapture` as the design draws that
+boundary; it holds the scene of its current page only while a capture is open). Their memory is in the RSS figures.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -232,6 +233,14 @@ class Terminal:
             if self._camera is not None:
                 self._camera.stop()
                 self._camera = None
+
+    @staticmethod
+    def release_fonts() -> None:
+        """The receipt's CJK faces (`devices.printer.fonts`) are not kept between citizens; nothing is imported
+        for this when no receipt was drawn yet."""
+        fonts = sys.modules.get("devices.printer.fonts")
+        if fonts is not None:
+            fonts.release()
 
     def session_dir(self, session: CitizenSession) -> Path:
         if session.scratch is None:

@@ -10,6 +10,18 @@ from kivy.uix.screenmanager import Screen
 _HERE = Path(__file__).parent
 _loaded: set[str] = set()
 
+# Kivy's TextInput keeps the rendered texture and the width of every line it drew, keyed by the line's text, for
+# 60 s after last use (kivy/uix/textinput.py): the last citizen's name, number or address outlived their session.
+TYPED_TEXT_CACHES = ("textinput.label", "textinput.width")
+
+
+def forget_typed_text() -> None:
+    """Drop what Kivy keeps of the text typed so far (called when a citizen's session is wiped)."""
+    from kivy.cache import Cache
+
+    for category in TYPED_TEXT_CACHES:
+        Cache.remove(category)
+
 
 def load_kv(name: str) -> None:
     if name not in _loaded:

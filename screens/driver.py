@@ -1,6 +1,6 @@
 """Drive the real app frame by frame with synthetic touches: used by `kiosk tour` and the UI tests.
 
-Touches go through Kivy's input pipeline (`UnitTestTouch` posts to the event loop), exactly like a finger,
+Touches go through Kivy's input pipeline (`FingerTouch` posts to the event loop), exactly like a finger,
 so a button that is hidden, disabled or covered by an overlay does not react.
 """
 from __future__ import annotations
@@ -10,7 +10,36 @@ from pathlib import Path
 from typing import Callable
 
 from kivy.base import EventLoop, runTouchApp
-from kivy.tests.common import UnitTestTouch
+from kivy.input.motionevent import MotionEvent
+
+
+class FingerTouch(MotionEvent):
+    """One finger at window pixel (x, y), posted to the event loop as a touch provider would post it.
+
+    The same as Kivy's `kivy.tests.common.UnitTestTouch`, kept here because that module imports pytest and its
+    plugins (about 10 MB, 180 modules) into the process the tour and the UI benchmark measure, and a kiosk has no
+    pytest in it."""
+
+    def __init__(self, x: float, y: float) -> None:
+        win = EventLoop.window
+        super().__init__("FingerTouch", 99, {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)},
+                         is_touch=True, type_id="touch")
+        self.profile = ["pos"]
+
+    def touch_down(self) -> None:
+        EventLoop.post_dispatch_input("begin", self)
+
+    def touch_move(self, x: float, y: float) -> None:
+        win = EventLoop.window
+        self.move({"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)})
+        EventLoop.post_dispatch_input("update", self)
+
+    def touch_up(self) -> None:
+        EventLoop.post_dispatch_input("end", self)
+
+    def depack(self, args) -> None:
+        self.sx, self.sy = args["x"], args["y"]
+        super().depack(args)
 
 
 class DriverError(AssertionError):
@@ -67,7 +96,7 @@ class AppDriver:
         widget = self.widget(target, screen) if isinstance(target, str) else target
         self.scroll_into_view(widget)
         x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
+        touch = FingerTouch(x, y)
         touch.touch_down()
         self.frames(1)
         touch.touch_up()

@@ -203,11 +203,12 @@ def install(app) -> None:
 
     for name in ("installer_pin", "installer", "installer_camera", "setup"):
         if not app.sm.has_screen(name):
-            module = importlib.import_module(f"screens.{name}")
-            if hasattr(app.sm, "add_lazy"):  # built when staff first open it, not at the kiosk's start
-                app.sm.add_lazy(name, module.SCREEN_CLASS)
+            if hasattr(app.sm, "add_lazy_module"):
+                # Staff open these a few times a year: built (module and .kv too) when opened, released once the
+                # installer is left for a citizen's screen (screens.lazy_screens).
+                app.sm.add_lazy_module(name, f"screens.{name}", transient=True)
             else:
-                app.sm.add_widget(module.SCREEN_CLASS(name=name))
+                app.sm.add_widget(importlib.import_module(f"screens.{name}").SCREEN_CLASS(name=name))
     attach(app.screen("home"), lambda: app.go("installer_pin"))
 
     def left_installer(_sm, name):

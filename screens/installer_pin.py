@@ -48,6 +48,13 @@ class InstallerPinScreen(KioskScreen):
             self.message = self._("Wrong PIN.")
         self._update_wait()
 
+    def on_leave(self, *args):
+        # The lockout lives in the gate's file, not here: the countdown restarts from it on the next entry (this
+        # screen is released once left, see screens.installer.install).
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+
     def reset(self) -> None:
         if "pin" in self.ids:
             self.ids.pin.text = ""

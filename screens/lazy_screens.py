@@ -3,6 +3,10 @@
 `add_lazy(name, factory)` registers a screen without building it; `get_screen`/`has_screen` (and so `current = name`
 and `app.screen(name)`) build it on first use. `prebuild()` then builds the rest one at a time from the clock,
 while the kiosk idles on home, so a citizen's first journey does not pay for them either.
+
+Screens registered with `transient=True` (the installer's: staff open them a few times a year) are not prebuilt:
+each is built when shown, and all of them are released once a screen that is not transient is shown, so the kiosk
+does not hold their widgets and label textures all day.
 """
 from __future__ import annotations
 
@@ -22,20 +26,25 @@ class LazyScreenManager(ScreenManager):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._factories: dict[str, Callable] = {}
+        self._transient: dict[str, Callable] = {}  # name → factory, for the screens released after leaving
+        self.bind(current=self._on_current)
 
-    def add_lazy(self, name: str, factory: Callable) -> None:
-        """`factory(name=name)` makes the screen when it is first needed."""
+    def add_lazy(self, name: str, factory: Callable, transient: bool = False) -> None:
+        """`factory(name=name)` makes the screen when it is first needed; `transient`: not prebuilt, and released
+        once a screen that is not transient is shown (built again by `factory` the next time)."""
         if not super().has_screen(name):
             self._factories[name] = factory
+            if transient:
+                self._transient[name] = factory
 
-    def add_lazy_module(self, name: str, module: str) -> None:
+    def add_lazy_module(self, name: str, module: str, transient: bool = False) -> None:
         """Like `add_lazy`, with the screen class `module.SCREEN_CLASS`: the module (and the .kv it loads) is
         imported only when the screen is built, so start-up parses home's rules, not every screen's."""
 
         def factory(**kwargs):
             return importlib.import_module(module).SCREEN_CLASS(**kwargs)
 
-        self.add_lazy(name, factory)
+        self.add_lazy(name, factory, transient)
 
     def build(self, name: str) -> None:
         factory = self._factories.pop(name, None)
@@ -44,7 +53,26 @@ class LazyScreenManager(ScreenManager):
 
     @property
     def unbuilt(self) -> list[str]:
-        return list(self._factories)
+        """The screens still to be built while the kiosk idles (transient ones are built only when shown)."""
+        return [name for name in self._factories if name not in self._transient]
+
+    def is_built(self, name: str) -> bool:
+        return super().has_screen(name)
+
+    def _on_current(self, _sm, current: str) -> None:
+        if current in self._transient:  # moving among them (the installer's screens) keeps each one's state
+            return
+        left = [s.name for s in self.screens if s.name in self._transient]
+        if left:  # after this frame: the change itself, and the callbacks bound to it, still see the screen
+            Clock.schedule_once(lambda dt: self._release(left), 0)
+
+    def _release(self, names: list[str]) -> None:
+        for name in names:
+            if name == self.current or self.current in self._transient or not super().has_screen(name):
+                continue
+            screen = super().get_screen(name)
+            self.remove_widget(screen)
+            self._factories[name] = self._transient[name]
 
     def get_screen(self, name):
         self.build(name)

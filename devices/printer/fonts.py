@@ -47,3 +47,10 @@ def _load(path: str, index: int, size: int):
 def cjk_font(size: int, font_path: str | None = None):
     path, index = font_location(font_path)
     return _load(path, index, size)
+
+
+def release() -> None:
+    """Close the faces `cjk_font` keeps. Each maps the whole font collection (19 MB resident once drawn from), so
+    the kiosk lets them go when a citizen's session ends instead of holding them all day; the next receipt loads
+    them again (a few milliseconds each)."""
+    _load.cache_clear()

@@ -20,7 +20,7 @@ import time
 import cv2
 import numpy as np
 
-from devices.scanner.synthetic import demo_scene
+from devices.scanner.synthetic import demo_scene, release_fonts
 
 __all__ = ["SimulatedDevice", "SimulatedVideoCapture", "demo_scene", "device", "reset"]
 
@@ -43,6 +43,7 @@ class SimulatedDevice:
         self.page = 0
         self.blur_sigma = 0.0  # fault: an out-of-focus lens (Gaussian blur of every frame)
         self.opens = 0
+        self.open_handles = 0  # captures opened and not released yet: at 0 the camera's scenes are dropped
         self._lock = threading.Lock()
 
     def unplug(self) -> None:
@@ -86,7 +87,14 @@ _cache_lock = threading.Lock()
 # The cache spares recomposing the scene shown now (a generated 5 MP scene takes ~100 ms, read at 15 fps). Pages
 # only move forward, so each camera keeps the scene of its current page in each mode and no other: a real camera
 # holds one frame, and the kiosk's memory figures must not count the simulator's cache (three 5 MP scenes kept
-# were 44 MB of the app's resident memory).
+# were 44 MB of the app's resident memory). A camera closed holds none: when its last capture is released (the
+# kiosk releases it at the end of every session) its scenes go too (15 MB for a 5 MP scene).
+
+
+def _drop_scenes(target: str) -> None:
+    with _cache_lock:
+        for key in [k for k in _frame_cache if k[0] == target]:
+            del _frame_cache[key]
 
 
 def _frame(target: str, page: int, mode: tuple[int, int]) -> np.ndarray:
@@ -105,6 +113,7 @@ def _frame(target: str, page: int, mode: tuple[int, int]) -> np.ndarray:
         img = cv2.resize(img, mode, interpolation=cv2.INTER_AREA)
     else:
         img, _ = demo_scene(seed=1 + page, size=mode)
+        release_fonts()  # the font's faces map the 19 MB collection: not held between scenes
     with _cache_lock:
         _frame_cache[key] = (page, img)
     return img
@@ -139,6 +148,9 @@ class SimulatedVideoCapture:
         self.dev = device(self.target)
         self.dev.opens += 1
         self._open = self.dev.plugged
+        with self.dev._lock:
+            self.dev.open_handles += 1
+        self._counted = True
         self._generation = self.dev.generation
         self._mode = self.dev.default_mode
         self._requested = [0, 0]
@@ -150,6 +162,14 @@ class SimulatedVideoCapture:
 
     def release(self) -> None:
         self._open = False
+        with self.dev._lock:
+            if not self._counted:
+                return
+            self._counted = False
+            self.dev.open_handles -= 1
+            last = self.dev.open_handles == 0
+        if last:
+            _drop_scenes(self.target)
 
     def set(self, prop: int, value: float) -> bool:
         if prop == cv2.CAP_PROP_FOURCC:

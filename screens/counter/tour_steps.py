@@ -106,10 +106,10 @@ def finish_at_platform(stack, case_no: str) -> None:
 
 
 def draw_signature(d, pad) -> None:
-    from kivy.tests.common import UnitTestTouch
+    from screens.driver import FingerTouch
 
     x0, y0 = pad.to_window(pad.x + pad.width * 0.15, pad.y + pad.height * 0.4)
-    touch = UnitTestTouch(x0, y0)
+    touch = FingerTouch(x0, y0)
     touch.touch_down()
     for i in range(1, 25):
         touch.touch_move(x0 + i * pad.width * 0.03, y0 + (30 if i % 4 < 2 else -30))

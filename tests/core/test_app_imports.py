@@ -49,3 +49,11 @@ def test_pages_become_a_pdf_without_loading_pikepdf():
 
 def test_upload_module_loads_tuspy_when_used():
     assert _loaded_after("import kiosk.sync.tus_upload").startswith("tusclient")
+
+
+def test_the_ui_driver_brings_no_pytest_into_the_measured_app():
+    """The tour and the UI benchmark drive the app in its own process through screens.driver; Kivy's
+    kivy.tests.common (its UnitTestTouch) would import pytest there (about 10 MB, 180 modules no kiosk has)."""
+    code = ("import os, sys; os.environ.update(KIVY_NO_ARGS='1', KIVY_NO_CONFIG='1', KIVY_NO_FILELOG='1'); "
+            "import screens.driver; print('_pytest' in sys.modules, 'pytest' in sys.modules)")
+    assert _printed(code) == "False False"

@@ -34,5 +34,8 @@ def test_installer_screens(tmp_path, language):
     assert [(x["device_id"], x["failing"]) for x in r["hub_reports"]] == [("K0001", ["printer.paper"])]
     assert "2592×1944" in r["found_text"] and "tcp://127.0.0.1:" in r["found_text"]
     assert r["back_home"]
+    assert r["released"] and r["old_screen_detached"]  # left for home: the installer's screens are not held
+    assert r["reopened_new_screen"]  # built anew, and its checks run again (the paper is still near its end)
+    assert r["reopened_verdicts"] == {**{g: "ok" for g in r["verdicts"]}, "printer": "warning"}
     for name in ("installer_pin_locked", "installer", "installer_camera", "installer_exported", "setup"):
         assert (tmp_path / "shots" / language / f"{name}.png").stat().st_size > 10_000

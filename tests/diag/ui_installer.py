@@ -25,10 +25,10 @@ PIN = "24681357"
 
 def corner_taps(d, n: int = 5) -> None:
     from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
+    from screens.driver import FingerTouch
 
     for _ in range(n):
-        touch = UnitTestTouch(Window.width - 20, Window.height - 20)
+        touch = FingerTouch(Window.width - 20, Window.height - 20)
         touch.touch_down()
         d.frames(1)
         touch.touch_up()
@@ -144,6 +144,22 @@ def main(work: Path, language: str) -> dict:
             d.wait_screen("home")
             d.wait(lambda: app.terminal.card_reader_status == "online", 30, "reader back with the terminal")
             r["back_home"] = True
+            # Left for home, the installer's screens are released (not held all day); opened again, they are
+            # built anew and work.
+            d.frames(3)
+            names = ("installer_pin", "installer", "installer_camera", "setup")
+            r["released"] = [n for n in names if app.sm.is_built(n)] == [] and all(app.sm.has_screen(n) for n in names)
+            r["old_screen_detached"] = scr.parent is None
+            corner_taps(d, 5)
+            d.wait_screen("installer_pin")
+            type_pin(d, PIN)
+            d.wait_screen("installer")
+            again = app.screen("installer")
+            d.wait(lambda: not again.working and all(again.verdicts.values()), 60, "checks after reopening")
+            r["reopened_new_screen"] = again is not scr
+            r["reopened_verdicts"] = dict(again.verdicts)
+            d.tap("btn_leave")
+            d.wait_screen("home")
         finally:
             d.stop()
         return r

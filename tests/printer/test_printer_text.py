@@ -172,3 +172,17 @@ def test_decoder_fuzz_raises_only_invalid_data(data):
 def test_decoder_on_well_formed_command_soup(parts):
     dec = decode(b"".join(parts))
     assert dec.cuts == parts.count(b"\x1dVB\x00")
+
+
+def test_fonts_released_between_receipts_draw_the_same_text():
+    """`release()` (at the end of each citizen's session) closes the faces that map the 19 MB CJK collection;
+    the next receipt loads them again and draws exactly the same."""
+    from devices.printer import fonts
+    from kiosk.terminal import Terminal
+
+    before = text_image("张三 No.12 受理", bold=True)
+    assert fonts._load.cache_info().currsize > 0
+    Terminal.release_fonts()
+    assert fonts._load.cache_info().currsize == 0
+    after = text_image("张三 No.12 受理", bold=True)
+    assert ImageChops.difference(before, after).getbbox() is None

@@ -9,7 +9,7 @@ import pytest
 
 from devices.errors import DeviceAbsent, DeviceTimeout
 from devices.model import Status
-from devices.scanner import simulator
+from devices.scanner import simulator, synthetic
 from devices.scanner.autocapture import StillnessTrigger, draw_outline
 from devices.scanner.camera import Camera
 from devices.scanner.detect import Detection
@@ -197,3 +197,35 @@ def test_file_backed_simulator_serves_the_images(tmp_path, sim):
         assert frame[150, 50, 2] > 200 and frame[150, 350, 2] < 50
     finally:
         cam.stop()
+
+
+def test_a_camera_closed_holds_no_scene_and_opens_again(sim):
+    """The simulated camera keeps its current scene only while a capture is open (15 MB for 5 MP): released at
+    the end of a session, it holds nothing; opened again, it shows the same page as before."""
+    cam = Camera("sim:")
+    cam.start()
+    first = cam.capture_still(timeout=10)
+    assert simulator._frame_cache
+    cam.stop()
+    assert not simulator._frame_cache and sim.open_handles == 0
+    assert synthetic.cjk_font.cache_info().currsize == 0  # its fonts too (each face maps the CJK collection)
+    cam = Camera("sim:")
+    cam.start()
+    try:
+        again = cam.capture_still(timeout=10)
+        assert again.shape == first.shape and np.array_equal(again, first)
+        assert sim.open_handles >= 1
+    finally:
+        cam.stop()
+    assert not simulator._frame_cache
+
+
+def test_releasing_a_capture_twice_counts_once(sim):
+    a = simulator.SimulatedVideoCapture("sim:")
+    b = simulator.SimulatedVideoCapture("sim:")
+    assert a.read()[0]
+    a.release()
+    a.release()
+    assert sim.open_handles == 1 and simulator._frame_cache  # b still open: its scene stays
+    b.release()
+    assert sim.open_handles == 0 and not simulator._frame_cache

@@ -65,6 +65,16 @@ def journey_online(work: Path) -> dict:
             # The journey ended at home with the session wiped.
             assert app.session.card is None and app.last_result is None
             assert not list((Path(cfg.kiosk.data_dir) / "sessions").glob("*")), "scratch pages left behind"
+            # Nor anything the session drew or typed: Kivy's textures of the lines typed (the phone number), the
+            # receipt's fonts, the closed camera's scene (each of the last two is 15-19 MB held all day otherwise).
+            from kivy.cache import Cache
+
+            from devices.printer import fonts as receipt_fonts
+            from devices.scanner import simulator
+
+            assert not Cache._objects.get("textinput.label") and not Cache._objects.get("textinput.width")
+            assert receipt_fonts._load.cache_info().currsize == 0
+            assert not simulator._frame_cache
         for path in shots.values():
             _nonblank(path)
         receipts = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.bin"))
