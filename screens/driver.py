@@ -22,7 +22,7 @@ class FingerTouch(MotionEvent):
 
     def __init__(self, x: float, y: float) -> None:
         win = EventLoop.window
-        super().__init__("FingerTouch", 99, {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)},
+        super().__init__(device="FingerTouch", id=99, args={"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)},
                          is_touch=True, type_id="touch")
         self.profile = ["pos"]
 
