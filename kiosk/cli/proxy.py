@@ -118,6 +118,17 @@ def _list(obj, path: str, line, as_json: bool, **filters) -> None:
     click.echo(obj._("{shown} of {total} shown", shown=len(doc["items"]), total=doc["total"]), err=True)
 
 
+def _at(iso: str, width: int = 16) -> str:
+    """`2026-12-02T10:00:01+08:00` as `2026-12-02 10:00` (or with seconds at width 19)."""
+    return iso[:width].replace("T", " ")
+
+
+def _events(o: _Options, events: list[dict], words: dict) -> None:
+    for e in events:
+        note = f" — {e['note']}" if e.get("note") else ""
+        click.echo(f"  {_at(e['at'], 19)}  {e['actor']:<16} {o.word(words, e['action'])}{note}")
+
+
 def _line(o: _Options, d: dict) -> str:
     """One request on one line: number, status, level, mode, outlet, masked applicant, due time, holder, marks."""
     applicant = d.get("applicant") or {}
@@ -125,7 +136,7 @@ def _line(o: _Options, d: dict) -> str:
     marks = ([o._("Overdue")] if d.get("overdue") else []) + ([o._("Green channel")] if d.get("priority") == "green"
                                                                else [])
     fields = [f"{d['id']:>6}", f"{d['request_no']:<22}", o.word(STATUS, d["status"]), o.word(LEVELS, d["level"]),
-              o.word(MODES, d["mode"]), d["outlet"], who, o._("due {at}", at=d["sla_due_at"][:16].replace("T", " ")),
+              o.word(MODES, d["mode"]), d["outlet"], who, o._("due {at}", at=_at(d["sla_due_at"])),
               d["holder"] or "-"]
     return "  ".join(fields + (["【" + "｜".join(marks) + "】"] if marks else []))
 
@@ -144,10 +155,8 @@ def _show(o: _Options, d: dict) -> None:
     if d.get("mandate"):
         m = d["mandate"]
         click.echo("  " + o._("Mandate (委托书) #{id}: {status}, until {until}", id=m["id"], status=o.word(MANDATE, m["status"]),
-                              until=m["expires_at"][:16].replace("T", " ")))
-    for e in d.get("events", []):
-        note = f" — {e['note']}" if e.get("note") else ""
-        click.echo(f"  {e['at'][:19].replace('T', ' ')}  {e['actor']:<16} {o.word(EVENTS, e['action'])}{note}")
+                              until=_at(m["expires_at"])))
+    _events(o, d.get("events", []), EVENTS)
 
 
 def register(cli: click.Group) -> None:
@@ -262,9 +271,9 @@ def _show_project(o: _Options, d: dict) -> None:
         d["organisation"]["org_name"],
         o._("Contact: {name} {phone}", name=contact.get("name") or "-", phone=contact.get("phone") or ""),
         o._("Outlet: {name}", name=d["outlet_name"]),
-        o._("Opened {at} by {who}", at=d["created_at"][:16].replace("T", " "), who=d["created_by"])]))
+        o._("Opened {at} by {who}", at=_at(d["created_at"]), who=d["created_by"])]))
     if d.get("closed_at"):
-        click.echo("  " + o._("Closed (销号) {at} by {who}: {note}", at=d["closed_at"][:16].replace("T", " "),
+        click.echo("  " + o._("Closed (销号) {at} by {who}: {note}", at=_at(d["closed_at"]),
                               who=d["closed_by"], note=d.get("close_note") or ""))
     for e in d.get("dossier", []):
         what = {"proxy_request": lambda: o._("Proxy request {no} ({status})", no=e["request_no"],
@@ -273,10 +282,8 @@ def _show_project(o: _Options, d: dict) -> None:
                 "document": lambda: o._("Document {title} ({upload})", title=e["title"], upload=e["upload_id"]),
                 "note": lambda: o._("Note")}[e["kind"]]()
         note = f" — {e['note']}" if e.get("note") else ""
-        click.echo(f"  {o._('Dossier')} #{e['id']} {e['at'][:19].replace('T', ' ')}  {e['actor']:<16} {what}{note}")
-    for e in d.get("events", []):
-        note = f" — {e['note']}" if e.get("note") else ""
-        click.echo(f"  {e['at'][:19].replace('T', ' ')}  {e['actor']:<16} {o.word(PROJECT_EVENTS, e['action'])}{note}")
+        click.echo(f"  {o._('Dossier')} #{e['id']} {_at(e['at'], 19)}  {e['actor']:<16} {what}{note}")
+    _events(o, d.get("events", []), PROJECT_EVENTS)
 
 
 def register_key_projects(proxy: click.Group) -> None:
