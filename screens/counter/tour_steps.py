@@ -118,7 +118,45 @@ def draw_signature(d, pad) -> None:
     d.frames(2)
 
 
-def create_request(stack, item: dict, citizen: dict, mode: str = "full_proxy", green: bool = True) -> dict:
+def material_pdf(work: Path) -> Path:
+    """A two-page scan as the kiosk's page pipeline writes it (JPEG pages in a PDF), each page a different shade."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from devices.scanner.pdf import jpegs_to_pdf
+
+    pages = []
+    for n, shade in ((1, (246, 240, 226)), (2, (226, 236, 246))):
+        im = Image.new("RGB", (1240, 1754), shade)
+        draw = ImageDraw.Draw(im)
+        draw.rectangle((120, 160, 1120, 420), outline=(40, 40, 40), width=8)
+        draw.text((160, 220), f"HUKOU PAGE {n}", fill=(20, 20, 20))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=80)
+        pages.append(buf.getvalue())
+    path = work / "hukou.pdf"
+    path.write_bytes(jpegs_to_pdf(pages, 150))
+    return path
+
+
+def upload_scan(stack, work: Path) -> dict:
+    """The citizen's 户口簿 scanned at a kiosk of the outlet and uploaded: a material entry for a 代办 request."""
+    from kiosk.sync.client import HubClient
+
+    scan = material_pdf(work)
+    url = HubClient(stack.hub_url, stack.token, timeout=30).upload_material(
+        str(scan), {"filename": scan.name, "filetype": "application/pdf"})
+    return {"code": "M01", "name": "户口簿", "upload_url": url}
+
+
+def material_button(detail, material: dict):
+    """The request screen's 查看 button of one material."""
+    return detail.button("material:" + material["upload_url"].rstrip("/").rsplit("/", 1)[1])
+
+
+def create_request(stack, item: dict, citizen: dict, mode: str = "full_proxy", green: bool = True,
+                   materials: list[dict] | None = None) -> dict:
     """A 代办 request as a kiosk of the outlet sends it."""
     body = {"outlet": OUTLET["code"], "item_code": item["item_code"], "item_name": item["name"], "mode": mode,
             "channel": "kiosk", "device_id": stack.device_id,
@@ -128,6 +166,8 @@ def create_request(stack, item: dict, citizen: dict, mode: str = "full_proxy", g
         body.update(priority="green", green_reason="elderly")
     if mode == "home_visit":
         body["address"] = citizen["address"]
+    if materials:
+        body["materials"] = materials
     r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", json=body, timeout=30,
                       headers={"Authorization": f"Bearer {stack.token}", "Idempotency-Key": str(uuid.uuid4())})
     r.raise_for_status()
@@ -152,7 +192,7 @@ def sign_out(d) -> None:
 
 def run_counter_tour(out_dir, work, elder: bool = False, language: str = "zh_CN",
                      orientation: str = "landscape") -> dict:
-    """One PNG per counter screen: clerk_login, queue, request_detail, proxy_signature, entry_form, collect,
+    """One PNG per counter screen: clerk_login, queue, material, request_detail, proxy_signature, entry_form, collect,
     handout, handout_refused, escalation, training; and the last slip printed, as receipt_preview.png."""
     import shutil
 
@@ -172,7 +212,8 @@ def run_counter_tour(out_dir, work, elder: bool = False, language: str = "zh_CN"
         finish_at_platform(stack, submit_case(stack, ready, citizen))
         elsewhere = f"{stack.device_id}-20261201-0902"
         submit_case(stack, elsewhere, citizen, delivery="自取")
-        create_request(stack, item, citizen)
+        scan = upload_scan(stack, work)
+        create_request(stack, item, citizen, materials=[scan])
         other = create_request(stack, item, staff_card("stranger"), mode="remote_guidance", green=False)
         escalate_by_api(stack, other["id"])
         cfg = stack.kiosk_config(elder=elder, language=language)
@@ -214,6 +255,13 @@ def run_counter_tour(out_dir, work, elder: bool = False, language: str = "zh_CN"
             d.wait_screen("counter_request_detail", 30)
             detail = app.screen("counter_request_detail")
             d.wait(lambda: detail.request.get("status") == "claimed", 30, "claimed")
+            d.tap(material_button(detail, scan))
+            d.wait_screen("counter_material", 30)
+            d.wait(lambda: app.screen("counter_material").page_no == 1, 60, "first page of the scan")
+            d.idle(10)
+            shot("material")
+            d.tap("btn_back")
+            d.wait_screen("counter_request_detail", 30)
             d.tap("btn_sign")
             d.wait_screen("counter_proxy_signature", 30)
             stack.reader.place(citizen)

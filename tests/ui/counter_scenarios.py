@@ -12,7 +12,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import requests
@@ -24,7 +23,7 @@ from kiosk.counter import sample_card as staff_card  # noqa: E402
 from kiosk.counter.training import OUTLET, TRAINING_PIN  # noqa: E402
 from kiosk.demo import sample_card  # noqa: E402
 from screens.counter.tour_steps import (bar_widget, counter_stack, draw_signature, finish_at_platform, hub_get,  # noqa: E402
-                                        sign_in, submit_case, take_card_away, type_pin)
+                                        create_request, material_button, sign_in, submit_case, take_card_away, type_pin, upload_scan)
 
 OUT = Path(os.environ.get("KIOSK_UI_SHOTS", tempfile.mkdtemp(prefix="ui-counter-")))
 
@@ -44,28 +43,6 @@ def counter_app(stack, **cfg_overrides):
         yield app, cfg, d
     finally:
         d.stop()
-
-
-def material_pdf(work: Path) -> Path:
-    """A two-page scan as the kiosk's page pipeline writes it (JPEG pages in a PDF), each page a different shade."""
-    import io
-
-    from PIL import Image, ImageDraw
-
-    from devices.scanner.pdf import jpegs_to_pdf
-
-    pages = []
-    for n, shade in ((1, (246, 240, 226)), (2, (226, 236, 246))):
-        im = Image.new("RGB", (1240, 1754), shade)
-        draw = ImageDraw.Draw(im)
-        draw.rectangle((120, 160, 1120, 420), outline=(40, 40, 40), width=8)
-        draw.text((160, 220), f"HUKOU PAGE {n}", fill=(20, 20, 20))
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=80)
-        pages.append(buf.getvalue())
-    path = work / "hukou.pdf"
-    path.write_bytes(jpegs_to_pdf(pages, 150))
-    return path
 
 
 def pin_lockout(work: Path) -> dict:
@@ -256,18 +233,8 @@ def full_proxy(work: Path) -> dict:
 
         kiosk = HubClient(stack.hub_url, stack.token, timeout=30)
         item = kiosk.catalog()[0]
-        scan = material_pdf(work)  # the citizen's 户口簿 scanned at the kiosk: two pages
-        upload_url = kiosk.upload_material(str(scan), {"filename": scan.name, "filetype": "application/pdf"})
-        r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", timeout=10,
-                          headers={"Authorization": f"Bearer {stack.token}", "Idempotency-Key": str(uuid.uuid4())},
-                          json={"outlet": OUTLET["code"], "item_code": item["item_code"], "item_name": item["name"],
-                                "mode": "full_proxy", "channel": "kiosk", "device_id": stack.device_id,
-                                "applicant": {"name": citizen["name"], "id_number": citizen["id_number"], "card_type": "111"},
-                                "contact_phone": "13712349050", "priority": "green", "green_reason": "elderly",
-                                "delivery": "网点代发",
-                                "materials": [{"code": "M01", "name": "户口簿", "upload_url": upload_url}]})
-        assert r.status_code == 201, r.text
-        request_id = r.json()["id"]
+        scan = upload_scan(stack, work)  # the citizen's 户口簿 scanned at the kiosk: two pages
+        request_id = create_request(stack, item, citizen, materials=[scan])["id"]
         with counter_app(stack) as (app, cfg, d):
             sign_in(d, stack)
             d.wait_screen("counter_desk", 30)
@@ -284,7 +251,7 @@ def full_proxy(work: Path) -> dict:
             d.wait(lambda: detail.request.get("status") == "claimed", 30, "claimed")
             claimed_by = detail.request.get("holder")
             # the citizen's scan, page by page
-            d.tap(detail.button("material:" + upload_url.rstrip("/").rsplit("/", 1)[1]))
+            d.tap(material_button(detail, scan))
             d.wait_screen("counter_material", 30)
             viewer = app.screen("counter_material")
             d.wait(lambda: viewer.page_no == 1, 60, "first page of the scan")
@@ -703,14 +670,7 @@ def queue_live(work: Path) -> dict:
             d.wait(lambda: scr.feed_live, 30, "live feed connected")
             before = len(d.widget("rows").children)
             started = time.monotonic()
-            r = requests.post(f"{stack.hub_url}/api/v1/proxy-requests", timeout=10,
-                              headers={"Authorization": f"Bearer {stack.token}", "Idempotency-Key": str(uuid.uuid4())},
-                              json={"outlet": OUTLET["code"], "item_code": item["item_code"], "item_name": item["name"],
-                                    "mode": "full_proxy", "channel": "kiosk", "device_id": stack.device_id,
-                                    "applicant": {"name": citizen["name"], "id_number": citizen["id_number"],
-                                                  "card_type": "111"},
-                                    "contact_phone": "13712349050", "delivery": "网点代发"})
-            assert r.status_code == 201, r.text
+            created = create_request(stack, item, citizen, green=False)
             d.wait(lambda: len(d.widget("rows").children) > before, 20, "new request on the screen")
             appeared_s = time.monotonic() - started
             texts = [w.text for w in d.widget("rows").children]
@@ -720,7 +680,7 @@ def queue_live(work: Path) -> dict:
             d.idle(30)
             follower_after_leave = scr._follower
         return {"before": before, "after": len(texts), "appeared_s": round(appeared_s, 2),
-                "request_no": r.json().get("request_no"), "texts": texts, "connections": connections,
+                "request_no": created.get("request_no"), "texts": texts, "connections": connections,
                 "follower_after_leave": follower_after_leave is not None}
 
 

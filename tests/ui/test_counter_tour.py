@@ -9,7 +9,7 @@ from PIL import Image
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
-STEMS = {"clerk_login", "queue", "request_detail", "proxy_signature", "entry_form", "collect", "handout",
+STEMS = {"clerk_login", "queue", "material", "request_detail", "proxy_signature", "entry_form", "collect", "handout",
          "handout_refused", "escalation", "training"}
 
 
