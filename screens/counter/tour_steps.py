@@ -119,22 +119,23 @@ def draw_signature(d, pad) -> None:
 
 
 def material_pdf(work: Path) -> Path:
-    """A two-page scan as the kiosk's page pipeline writes it (JPEG pages in a PDF), each page a different shade."""
+    """A two-page scan as the kiosk's page pipeline writes it (JPEG pages in a PDF): two A4 forms, 1240×1754 px,
+    on paper of different shades."""
     import io
 
-    from PIL import Image, ImageDraw
+    import numpy as np
+    from PIL import Image
 
     from devices.scanner.pdf import jpegs_to_pdf
+    from devices.scanner.synthetic import release_fonts, render_form_page
 
+    rng = np.random.default_rng(7)
     pages = []
-    for n, shade in ((1, (246, 240, 226)), (2, (226, 236, 246))):
-        im = Image.new("RGB", (1240, 1754), shade)
-        draw = ImageDraw.Draw(im)
-        draw.rectangle((120, 160, 1120, 420), outline=(40, 40, 40), width=8)
-        draw.text((160, 220), f"HUKOU PAGE {n}", fill=(20, 20, 20))
+    for shade in ((246, 240, 226), (226, 236, 246)):
         buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=80)
+        Image.fromarray(render_form_page(rng, 1240, paper_rgb=shade)).save(buf, "JPEG", quality=80)
         pages.append(buf.getvalue())
+    release_fonts()
     path = work / "hukou.pdf"
     path.write_bytes(jpegs_to_pdf(pages, 150))
     return path
