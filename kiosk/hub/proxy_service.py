@@ -516,12 +516,10 @@ class ProxyService:
             return False
         if body.kind == "complaint" and not body.item_code:
             return True
-        expires, index = self._catalog
-        loaded, items = self._outlet_items
-        now = time.monotonic()
-        return (now < expires and body.item_code in index
-                and now - loaded < self.OUTLET_ITEMS_TTL_S and body.outlet in items
-                and (body.kind != "proxy" or not items[body.outlet] or body.item_code in items[body.outlet]))
+        items = self._fresh_items(body.outlet)
+        if self._fresh_item(body.item_code) is None or items is None:
+            return False
+        return body.kind != "proxy" or not items or body.item_code in items
 
     def _admit(self, caller: Caller, body: ProxyRequestIn) -> tuple[str | None, str, str]:
         """Who may create this request, for which channel, outlet and item: (device id, item name, fingerprint),
@@ -578,17 +576,28 @@ class ProxyService:
 
     OUTLET_ITEMS_TTL_S = 5.0  # as the outlet tree: `kiosk hub outlet add` changes reach every hub within seconds
 
+    def _fresh_items(self, code: str) -> list[str] | None:
+        """The outlet's items from the copy in memory while it is fresh; None when the copy must be read again."""
+        loaded, items = self._outlet_items
+        return items[code] if time.monotonic() - loaded < self.OUTLET_ITEMS_TTL_S and code in items else None
+
     def _items_of(self, code: str) -> list[str]:
         """The items an outlet is entrusted with (empty: no restriction), from a copy a few seconds old at most."""
-        loaded, items = self._outlet_items
-        if time.monotonic() - loaded >= self.OUTLET_ITEMS_TTL_S or code not in items:
-            with self.hub.sessions() as s:
-                read_only(s)
-                items = {c: list(i or []) for c, i in s.execute(select(Outlet.code, Outlet.items))}
-            self._outlet_items = (time.monotonic(), items)
+        fresh = self._fresh_items(code)
+        if fresh is not None:
+            return fresh
+        with self.hub.sessions() as s:
+            read_only(s)
+            items = {c: list(i or []) for c, i in s.execute(select(Outlet.code, Outlet.items))}
+        self._outlet_items = (time.monotonic(), items)
         return items.get(code, [])
 
     CATALOG_TTL_S = 60.0
+
+    def _fresh_item(self, item_code: str) -> dict | None:
+        """The item from the catalog's copy in memory while it is fresh; None when it must be looked up again."""
+        expires, index = self._catalog
+        return index.get(item_code) if time.monotonic() < expires else None
 
     def _catalog_item(self, item_code: str) -> dict | None:
         """The item from the hub's catalog cache (kiosk.hub.catalog), indexed in memory for a minute; an
@@ -597,14 +606,15 @@ class ProxyService:
 
         from kiosk.hub.catalog import load_catalog
 
-        expires, index = self._catalog
-        if time.monotonic() < expires and item_code in index:
-            return index[item_code]
+        item = self._fresh_item(item_code)
+        if item is not None:
+            return item
         with self._catalog_lock:  # one thread loads; the others wait for its answer instead of loading again
+            item = self._fresh_item(item_code)
+            if item is not None:
+                return item
             now = time.monotonic()
             expires, index = self._catalog
-            if now < expires and item_code in index:
-                return index[item_code]
             if now < expires and now - self._catalog_loaded < 5.0:
                 return None  # reloaded a moment ago: the code is unknown
             try:
