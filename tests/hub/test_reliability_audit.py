@@ -189,6 +189,36 @@ def test_a_revoked_token_stops_working_within_a_second_in_every_process(hub, tmp
     assert tok.split("_", 2)[2] not in listed.output  # the secret (which may itself contain "_") is never shown
 
 
+def test_argon2_proves_a_token_once_while_the_database_keeps_saying_it_is_valid(hub, monkeypatch):
+    from kiosk.hub import auth
+
+    with hub.state.sessions() as s, s.begin():
+        tok, other = create_token(s, "kiosk", "K0006"), create_token(s, "kiosk", "K0007")
+    proofs = []
+    real = auth._hasher
+
+    class Counting:  # the library's hasher, counting its verifications
+        def verify(self, token_hash, token):
+            proofs.append(token)
+            return real.verify(token_hash, token)
+
+    monkeypatch.setattr(auth, "_hasher", Counting())
+    clock = [1000.0]
+    verifier = TokenVerifier(hub.state.sessions, clock=lambda: clock[0])
+    for later in (0, 30, 61, 600, 3 * 3600):  # well past the minute a proof used to be kept
+        clock[0] = 1000.0 + later
+        assert verifier.verify(tok) is not None
+    assert proofs == [tok]
+    with hub.state.sessions() as s, s.begin():  # revoked: refused at the next check, the proof notwithstanding
+        s.execute(update(ApiToken).where(ApiToken.name == "K0006").values(revoked=True))
+    clock[0] += auth.RECHECK_S + 0.1
+    assert verifier.verify(tok) is None
+    assert verifier.verify(other) is not None
+    clock[0] += auth.PROOF_S + 1  # a working day later the token is proved again
+    assert verifier.verify(other) is not None
+    assert proofs == [tok, other, other]
+
+
 def test_an_expired_token_is_refused(hub, monkeypatch):
     from kiosk.hub import auth
 
