@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs, urlparse
 
+from kiosk.china_time import CST
 from kiosk.i18n import N_
 
 CASE_WORDS = {
@@ -57,7 +58,7 @@ def short_date(value: str | None) -> str:
             return dt.date.fromisoformat(value).isoformat()
         when = dt.datetime.fromisoformat(value)
         if when.tzinfo is not None:
-            when = when.astimezone(dt.timezone(dt.timedelta(hours=8)))
+            when = when.astimezone(CST)
         return when.strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return value[:16]

@@ -9,6 +9,7 @@ import io
 import logging
 import uuid
 
+from kiosk.china_time import CST
 from kiosk.errors import KioskError
 from kiosk.i18n import N_
 
@@ -124,7 +125,7 @@ class ProxyService:
 
     def mandate_body(self, request: dict, applicant: dict, signature: bytes, today: dt.date | None = None) -> dict:
         expires = dt.datetime.combine((today or dt.date.today()) + dt.timedelta(days=MANDATE_DAYS), dt.time(23, 59, 59),
-                                      dt.timezone(dt.timedelta(hours=8)))
+                                      CST)
         body = {"scope_items": [request["item_code"]], "scope_text": MANDATE_SCOPE,
                 "expires_at": expires.isoformat(),
                 "principal": {"name": applicant.get("name"), "id_number": applicant.get("id_number"),

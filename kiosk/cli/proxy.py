@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import click
 
+from kiosk.china_time import shown
 from kiosk.cli.common import config_option, echo_json, load
 from kiosk.errors import InvalidInput, KioskError, Unavailable
 from kiosk.i18n import N_, gettext
@@ -119,8 +120,8 @@ def _list(obj, path: str, line, as_json: bool, **filters) -> None:
 
 
 def _at(iso: str, width: int = 16) -> str:
-    """`2026-12-02T10:00:01+08:00` as `2026-12-02 10:00` (or with seconds at width 19)."""
-    return iso[:width].replace("T", " ")
+    """`2026-12-02T02:00:01+00:00` as China reads it, `2026-12-02 10:00` (or with seconds at width 19)."""
+    return shown(iso, "%Y-%m-%d %H:%M:%S" if width == 19 else "%Y-%m-%d %H:%M")
 
 
 def _events(o: _Options, events: list[dict], words: dict) -> None:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import chinese_calendar
 
+from kiosk.china_time import CST
+
 log = logging.getLogger("kiosk.hub.calendar")
 
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
 DAY_S = 86400
 
 

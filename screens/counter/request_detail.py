@@ -7,6 +7,7 @@ import datetime as dt
 
 from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
+from kiosk.china_time import shown
 from kiosk.counter import services as svc
 from kiosk.counter.actors import actor_words
 from kiosk.counter.sla import level as sla_level
@@ -100,7 +101,7 @@ class CounterRequestScreen(CounterScreen):
         else:
             self.mandate_line = self._("No power of attorney (委托书) yet.") if r.get("mode") == "full_proxy" else ""
         self.history = "\n".join(
-            f"{(e.get('at') or '')[5:16].replace('T', ' ')}  {actor_words(e.get('actor'), self._)}  "
+            f"{shown(e.get('at'), '%m-%d %H:%M')}  {actor_words(e.get('actor'), self._)}  "
             f"{self._(EVENTS[e['action']]) if e.get('action') in EVENTS else e.get('action', '')}"
             + (f"  「{e['note']}」" if e.get("note") else "") for e in (r.get("events") or [])[-8:])
         self.full_proxy = r.get("mode") == "full_proxy"

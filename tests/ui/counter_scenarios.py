@@ -444,7 +444,8 @@ def escalation_seat(work: Path) -> dict:
             d.wait(lambda: detail.request.get("level") == 0, 30, "sent down")
             final = detail.request
         return {"seen": seen, "row_texts": row_texts, "history": history, "refused_without_note": refused_without_note,
-                "level": final.get("level"), "last_event": (final.get("events") or [{}])[-1]}
+                "level": final.get("level"), "last_event": (final.get("events") or [{}])[-1],
+                "escalated_at": next(e["at"] for e in final.get("events") or [] if e.get("action") == "escalated")}
 
 
 def shift_timeout(work: Path) -> dict:

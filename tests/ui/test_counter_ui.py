@@ -1,5 +1,6 @@
 """The counter role of the real app, offscreen, tapped through with synthetic touches against the real hub,
 platform simulator and simulated devices (scenarios in counter_scenarios.py, one process each)."""
+import datetime as dt
 import json
 import os
 import re
@@ -102,6 +103,11 @@ def test_escalation_seat_resolves_and_sends_down(tmp_path):
     assert "材料缺失" in r["history"]  # the escalation's reason is in the history
     # who did what in words (a name, 自助终端 K0001, 系统), never the hub's role:name
     assert "系统" in r["history"] and not re.search(r"\b(hub|kiosk|clerk|window|channel):", r["history"])
+    # each line's time is China's (the hub answers in UTC): the escalation's line, 8 hours on from UTC
+    at = dt.datetime.fromisoformat(r["escalated_at"])
+    line = next(x for x in r["history"].splitlines() if "材料缺失" in x)
+    assert line.startswith(at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%m-%d %H:%M")), (line, at)
+    assert not line.startswith(at.astimezone(dt.timezone.utc).strftime("%m-%d %H:%M"))
     assert r["refused_without_note"]  # a resolution needs its words
     assert r["level"] == 0
     assert r["last_event"]["action"] == "deescalated" and r["last_event"]["actor"].startswith("window:")

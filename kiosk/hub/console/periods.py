@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from kiosk.china_time import CST
 from kiosk.i18n import gettext as _
 
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
 MAX_DAYS = 366  # a year of 考核; longer periods are refused, not truncated
 
 

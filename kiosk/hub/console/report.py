@@ -13,6 +13,7 @@ from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
+from kiosk.china_time import CST
 from kiosk.fonts import UiFonts
 from kiosk.hub.console.tables import Table
 from kiosk.i18n import gettext as _
@@ -164,7 +165,7 @@ def _table(pdf: _Report, table: Table, lang: str) -> None:
 
 def monthly_report(fonts: UiFonts, title: str, subtitle: str, tables: list[Table], viewer_name: str, lang: str,
                    now: dt.datetime | None = None) -> bytes:
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(CST)
     made = _("Made {time} by {name}", lang).format(time=now.strftime("%Y-%m-%d %H:%M"), name=viewer_name)
     texts = [title, subtitle, made, _("Nothing in this period.", lang), _("{n} more rows in the XLSX export.", lang),
              "0123456789/{}—%.,:-() …"]

@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from kiosk.china_time import CST
 from kiosk.i18n import LANGUAGES, N_, gettext
 
 HERE = Path(__file__).parent
@@ -184,7 +185,7 @@ def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime(fmt)
+    return value.astimezone(CST).strftime(fmt)
 
 
 ROLE_LABELS = {"supervisor": N_("Supervisor"), "window": N_("Window staff"), "chief": N_("Approval chief"),

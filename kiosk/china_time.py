@@ -1,0 +1,21 @@
+"""Times shown to people: China Standard Time (UTC+8, no daylight saving), whatever zone the machine is set to.
+The hub and the platform answer with ISO 8601 times carrying their offset (the hub's are in UTC)."""
+from __future__ import annotations
+
+import datetime as dt
+
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def shown(iso: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO 8601 time as people in China read it (`fmt` of strftime); '' for none. A time without an offset is
+    taken as UTC (as the hub stores them); text that is not a time is returned as it came."""
+    if not iso:
+        return ""
+    try:
+        value = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(CST).strftime(fmt)
