@@ -645,8 +645,8 @@ def main() -> None:
                             f" + 10 overflow connections each); clients in this process over HTTP keep-alive"
                             " (http.client):"
                             f" {args.channels} channel and {args.clerks} clerk threads; every request carries a bearer"
-                            " token (proved with argon2 once per token before the window); a request is create + claim + start + complete (4 HTTP calls, each with its"
-                            " events, notification and NOTIFY)",
+                            " token (proved with argon2 once per token before the window); a request is create +"
+                            " claim + start + complete (4 HTTP calls, each with its events, notification and NOTIFY)",
                     "reference": f"pgqueuer {ref.get('version', '')} in one process (asyncio): {args.channels}"
                                  f" producer and {args.clerks} consumer connections, SQL straight to the database, no"
                                  " HTTP and no authentication; a job is enqueue + dequeue + log_jobs",

@@ -7,15 +7,16 @@ import datetime as dt
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
-def shown(iso: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An ISO 8601 time as people in China read it (`fmt` of strftime); '' for none. A time without an offset is
-    taken as UTC (as the hub stores them); text that is not a time is returned as it came."""
-    if not iso:
+def shown(value: str | dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time (ISO 8601 text or a datetime) as people in China read it (`fmt` of strftime); '' for none. A time
+    without an offset is taken as UTC (as the hub stores them); text that is not a time is returned as it came."""
+    if not value:
         return ""
-    try:
-        value = dt.datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(CST).strftime(fmt)

@@ -119,15 +119,15 @@ def _list(obj, path: str, line, as_json: bool, **filters) -> None:
     click.echo(obj._("{shown} of {total} shown", shown=len(doc["items"]), total=doc["total"]), err=True)
 
 
-def _at(iso: str, width: int = 16) -> str:
-    """`2026-12-02T02:00:01+00:00` as China reads it, `2026-12-02 10:00` (or with seconds at width 19)."""
-    return shown(iso, "%Y-%m-%d %H:%M:%S" if width == 19 else "%Y-%m-%d %H:%M")
+def _at(iso: str, seconds: bool = False) -> str:
+    """`2026-12-02T02:00:01+00:00` as China reads it: `2026-12-02 10:00` (`10:00:01` with seconds)."""
+    return shown(iso, "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def _events(o: _Options, events: list[dict], words: dict) -> None:
     for e in events:
         note = f" — {e['note']}" if e.get("note") else ""
-        click.echo(f"  {_at(e['at'], 19)}  {e['actor']:<16} {o.word(words, e['action'])}{note}")
+        click.echo(f"  {_at(e['at'], seconds=True)}  {e['actor']:<16} {o.word(words, e['action'])}{note}")
 
 
 def _line(o: _Options, d: dict) -> str:
@@ -283,7 +283,7 @@ def _show_project(o: _Options, d: dict) -> None:
                 "document": lambda: o._("Document {title} ({upload})", title=e["title"], upload=e["upload_id"]),
                 "note": lambda: o._("Note")}[e["kind"]]()
         note = f" — {e['note']}" if e.get("note") else ""
-        click.echo(f"  {o._('Dossier')} #{e['id']} {_at(e['at'], 19)}  {e['actor']:<16} {what}{note}")
+        click.echo(f"  {o._('Dossier')} #{e['id']} {_at(e['at'], seconds=True)}  {e['actor']:<16} {what}{note}")
     _events(o, d.get("events", []), PROJECT_EVENTS)
 
 

@@ -2,8 +2,8 @@
 
 A token reads `gk_<key id>_<secret>`: the key id finds the row, argon2 verifies the whole token. Verified
 tokens are remembered in memory (keyed by their SHA-256) for `PROOF_S`, a working day, so argon2 runs once per
-client and hub process, not once per request or per minute; whether a token is revoked or expired is read from the database at most `RECHECK_S` before
-a request is let through, so a revocation (`kiosk hub token revoke`, in any process) takes effect in every hub
+client and hub process, not once per request or per minute; whether a token is revoked or expired is read from
+the database at most `RECHECK_S` before a request is let through, so a revocation (`kiosk hub token revoke`, in any process) takes effect in every hub
 process within that second, and a busy client's requests skip both the database and a worker thread.
 """
 from __future__ import annotations

@@ -152,8 +152,9 @@ def upload_scan(stack, work: Path) -> dict:
 
 
 def material_button(detail, material: dict):
-    """The request screen's 查看 button of one material."""
-    return detail.button("material:" + material["upload_url"].rstrip("/").rsplit("/", 1)[1])
+    """The request screen's 查看 button of one material (by its code, among the materials the hub lists)."""
+    return detail.button("material:" + next(m["upload_id"] for m in detail.request.get("materials") or []
+                                            if m.get("code") == material["code"]))
 
 
 def create_request(stack, item: dict, citizen: dict, mode: str = "full_proxy", green: bool = True,

@@ -19,7 +19,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from kiosk.china_time import CST
+from kiosk.china_time import shown
 from kiosk.i18n import LANGUAGES, N_, gettext
 
 HERE = Path(__file__).parent
@@ -181,11 +181,7 @@ def check_csrf(expected: str | None, sent: str | None) -> bool:
 
 
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(CST).strftime(fmt)
+    return shown(value, fmt)
 
 
 ROLE_LABELS = {"supervisor": N_("Supervisor"), "window": N_("Window staff"), "chief": N_("Approval chief"),
