@@ -20,3 +20,13 @@ def shown(value: str | dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(CST).strftime(fmt)
+
+
+def now() -> dt.datetime:
+    """The time now, with China's offset (what receipts, slips and the request's papers print)."""
+    return dt.datetime.now(CST)
+
+
+def today() -> dt.date:
+    """Today's date in China: a machine left on UTC is still on yesterday until 08:00."""
+    return now().date()

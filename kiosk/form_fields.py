@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from kiosk import china_time
 from kiosk.i18n import N_
 
 TYPES = ("choice", "digits", "number", "date", "text", "address")
@@ -82,7 +83,7 @@ def check(field: dict, value, today: dt.date | None = None) -> tuple[str, dict] 
         parsed = parse_date(text)
         if parsed is None or parsed.year < 1900:
             return BAD_DATE, {}
-        if parsed > (today or dt.date.today()):
+        if parsed > (today or china_time.today()):
             return FUTURE_DATE, {}
     elif kind == "address":
         if len(text) < int(field.get("min_len") or ADDRESS_MIN):

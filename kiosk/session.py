@@ -13,6 +13,7 @@ from pathlib import Path
 
 from typing import Any
 
+from kiosk import china_time
 from kiosk import form_fields
 from kiosk.privacy.masking import mask_address, mask_document_number, mask_name, mask_phone, sensitive_values
 
@@ -82,16 +83,19 @@ class CitizenSession:
     materials: list[Material] = field(default_factory=list)
     scratch: Path | None = None
     language: str = "zh_CN"  # the kiosk's language for this citizen (a foreigner's card greets in English)
-    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
+    started_at: dt.datetime = field(default_factory=china_time.now)
 
     # -- login -------------------------------------------------------------------------------
     def login(self, card: dict, today: dt.date | None = None) -> None:
         """Accept a card read from the reader, or raise CardRefused with the reason (an i18n message id)."""
-        today = today or dt.date.today()
+        today = today or china_time.today()
         valid_to = card.get("valid_to")
         expired = card.get("expired")
-        if expired is None and valid_to and valid_to != "长期":
-            expired = dt.date.fromisoformat(valid_to) < today
+        if valid_to and valid_to != "长期":
+            try:  # China's date decides, not that of the zone the reader's machine happens to be set to
+                expired = dt.date.fromisoformat(valid_to) < today
+            except ValueError:
+                expired = True
         if expired:
             raise CardRefused("expired")
         if card.get("id_number_valid") is False:

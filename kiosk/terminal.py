@@ -7,7 +7,6 @@ case waits in the local outbox and the receipt says 待上传).
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from devices.files import atomic_write
+from kiosk import china_time
 from kiosk.config import Config
 from kiosk.errors import KioskError
 from kiosk import form_fields
@@ -350,7 +350,7 @@ class Terminal:
         if not self.card_still_there(session):
             raise TerminalError("card_removed")
         self.assemble(session)
-        now = dt.datetime.now().astimezone()
+        now = china_time.now()
         receipt_no = next_receipt_no(self.data_dir, self.cfg.kiosk.device_id)
         service = session.service
         promised = add_working_days(now.date(), int(service.get("promised_days", 20)))

@@ -5,6 +5,7 @@ import datetime as dt
 
 from kivy.properties import StringProperty
 
+from kiosk import china_time
 from kiosk.citizen.proxy import MANDATE_DAYS
 from kiosk.citizen.services import citizen_services
 from kiosk.i18n import N_
@@ -20,7 +21,7 @@ class ProxyConsentScreen(KioskScreen):
     def on_pre_enter(self, *args):
         app = self.app
         item = citizen_services(app).chosen or {}
-        until = (dt.date.today() + dt.timedelta(days=MANDATE_DAYS)).isoformat()
+        until = (china_time.today() + dt.timedelta(days=MANDATE_DAYS)).isoformat()
         self.body = "\n\n".join([
             self._("Principal (委托人): {name}, ID {id}").format(name=app.session.display_name,
                                                               id=app.session.display_id_number),

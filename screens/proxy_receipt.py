@@ -9,6 +9,7 @@ import uuid
 from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
+from kiosk import china_time
 from kiosk.citizen.proxy import MANDATE_SCOPE
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_
@@ -129,7 +130,7 @@ def _age(card: dict | None) -> int | None:
         born = dt.date.fromisoformat(str((card or {}).get("birth_date")))
     except ValueError:
         return None
-    today = dt.date.today()
+    today = china_time.today()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
@@ -139,7 +140,7 @@ def _slip(app, request: dict, mandate: dict | None) -> dict:
            "applicant_name": card.get("name") or "", "applicant_id_number": card.get("id_number") or "",
            "phone": citizen_services(app).proxy_form.get("phone", ""),
            "proxy_mode": request.get("mode"), "clerk": "待分配（代办员将致电联系您）", "outlet": app.cfg.kiosk.outlet,
-           "accepted_at": request.get("created_at") or dt.datetime.now().astimezone().isoformat(),
+           "accepted_at": request.get("created_at") or china_time.now().isoformat(timespec="seconds"),
            "tracking_url": f"{app.cfg.kiosk.tracking_base_url}?r={request['request_no']}"}
     if request.get("sla_due_at"):
         doc["sla_due_at"] = request["sla_due_at"]

@@ -9,7 +9,7 @@ import io
 import logging
 import uuid
 
-from kiosk.china_time import CST
+from kiosk import china_time
 from kiosk.errors import KioskError
 from kiosk.i18n import N_
 
@@ -124,8 +124,8 @@ class ProxyService:
         return self._post("/api/v1/mandates", self.mandate_body(request, applicant, signature, today))
 
     def mandate_body(self, request: dict, applicant: dict, signature: bytes, today: dt.date | None = None) -> dict:
-        expires = dt.datetime.combine((today or dt.date.today()) + dt.timedelta(days=MANDATE_DAYS), dt.time(23, 59, 59),
-                                      CST)
+        expires = dt.datetime.combine((today or china_time.today()) + dt.timedelta(days=MANDATE_DAYS), dt.time(23, 59, 59),
+                                      china_time.CST)
         body = {"scope_items": [request["item_code"]], "scope_text": MANDATE_SCOPE,
                 "expires_at": expires.isoformat(),
                 "principal": {"name": applicant.get("name"), "id_number": applicant.get("id_number"),
@@ -162,7 +162,7 @@ class ProxyService:
             except KioskError as exc:  # the request is in; the clerk has the signature with it and asks again
                 log.warning("the 委托书 of request %s was refused: %s", request.get("request_no"), exc.message)
         if request is None:
-            expires = (dt.date.today() + dt.timedelta(days=MANDATE_DAYS)).isoformat()
+            expires = (china_time.today() + dt.timedelta(days=MANDATE_DAYS)).isoformat()
             return {"request_no": request_no, "item_name": item.get("name", ""), "mode": mode,
                     "contact_phone": phone, "pending": True,
                     "mandate": {"status": "pending", "signed": True, "scope_text": MANDATE_SCOPE,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from devices.printer.document import clean_text
+from kiosk.china_time import CST
 from kiosk.errors import InvalidInput
 
 MAX_ITEM_NAME = 64
@@ -60,7 +61,7 @@ class ReceiptData:
             raise self._bad(key, f"must be an ISO 8601 time with offset such as 2026-11-22T09:30:00+08:00, not {value!r}") from None
         if ts.tzinfo is None:
             raise self._bad(key, f"needs a UTC offset (e.g. +08:00): {value!r}")
-        return ts
+        return ts.astimezone(CST)  # printed as people in China read it, whatever zone it was written in
 
     def day(self, key: str) -> date:
         value = self.text(key)

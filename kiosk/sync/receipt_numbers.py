@@ -9,11 +9,10 @@ import datetime as dt
 import re
 import sqlite3
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from kiosk import china_time
 from kiosk.errors import InvalidInput
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9]{1,16}$")
 
 
@@ -21,7 +20,7 @@ def next_receipt_no(data_dir, device_id: str, today: dt.date | None = None) -> s
     if not _DEVICE_ID.match(device_id or ""):
         raise InvalidInput(f"device id {device_id!r} cannot go into a receipt number",
                            "set kiosk.device_id to 1-16 letters or digits")
-    day = (today or dt.datetime.now(CHINA_TZ).date()).strftime("%Y%m%d")
+    day = (today or china_time.today()).strftime("%Y%m%d")
     path = Path(data_dir) / "receipt_numbers.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(str(path), timeout=30, isolation_level=None)

@@ -7,10 +7,10 @@ collection waits in the counter's queue and the slip says so.
 """
 from __future__ import annotations
 
-import datetime as dt
 
 from kivy.properties import DictProperty, ListProperty, StringProperty
 
+from kiosk import china_time
 from kiosk.i18n import N_
 from kiosk.session import CitizenSession, Material
 from screens.base import load_kv
@@ -202,7 +202,7 @@ class CounterCollectScreen(CounterScreen):
             files = [{"path": str(m.document), "code": m.code} for m in scanned]
             answer = self.services.perform("collection", "POST", "/api/v1/counter/collections", body, files=files)
             clerk = self.services.clerk
-            now = dt.datetime.now().astimezone()
+            now = china_time.now()
             data = {"collection_no": (answer or {}).get("collection_no") or f"待上传-{now:%H%M%S}",
                     "receipt_no": case["receipt_no"], "case_no": case.get("case_no"), "item_name": case["item_name"],
                     "applicant_name": case["applicant_name"], "applicant_id_number": case["applicant_id_number"],

@@ -7,10 +7,10 @@ under the document camera. The card on the reader must be the applicant's or tha
 """
 from __future__ import annotations
 
-import datetime as dt
 
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 
+from kiosk import china_time
 from kiosk.i18n import N_
 from kiosk.privacy.masking import mask_document_number, mask_name
 from screens.base import load_kv
@@ -162,7 +162,7 @@ class CounterHandoutScreen(CounterScreen):
                 "pickup_code": (answer or {}).get("pickup_code") or result.get("pickup_code"),
                 "recipient": (answer or {}).get("recipient") or ("post" if body["method"] == "post" else "applicant"),
                 "recipient_name": recipient_name, "waybill_no": body.get("waybill_no"), "clerk": clerk.name,
-                "outlet": clerk.outlet_name, "handed_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "outlet": clerk.outlet_name, "handed_at": china_time.now().isoformat(timespec="seconds"),
                 "pending_upload": answer is None, "training": clerk.training}
         return print_slip(self.app.terminal, "handout", data, f"handout-{result['receipt_no']}")
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 
+from kiosk import china_time
 from kiosk.counter import services as svc
 from kiosk.counter.paper import paper_png
 from kiosk.i18n import N_
@@ -55,7 +56,7 @@ class CounterSignatureScreen(CounterScreen):
 
     def _update_text(self) -> None:
         r = self.request
-        until = (dt.date.today() + dt.timedelta(days=int(self.term_days))).isoformat()
+        until = (china_time.today() + dt.timedelta(days=int(self.term_days))).isoformat()
         clerk = self.services.clerk
         self.text = MANDATE_TEXT.format(agent=clerk.name if clerk else "", outlet=clerk.outlet_name if clerk else "",
                                         item=r.get("item_name") or "", until=until)
@@ -96,7 +97,8 @@ class CounterSignatureScreen(CounterScreen):
                 return
             png = self.ids.pad.png()
         request, card = dict(self.request), dict(self._card)
-        expires = dt.datetime.combine(dt.date.today() + dt.timedelta(days=int(self.term_days)), dt.time(23, 59, 59)).astimezone()
+        expires = dt.datetime.combine(china_time.today() + dt.timedelta(days=int(self.term_days)), dt.time(23, 59, 59),
+                                      china_time.CST)
         scope = f"代为申请「{request.get('item_name') or ''}」并领取结果"  # the document's own words, in Chinese
 
         def work():

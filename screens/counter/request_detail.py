@@ -3,10 +3,10 @@ escalation as a button with a note; for 全程代办 the 委托书 (signed on th
 the application on the citizen's behalf (代录, the case links back to the request) and the 代办受理单."""
 from __future__ import annotations
 
-import datetime as dt
 
 from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
+from kiosk import china_time
 from kiosk.china_time import shown
 from kiosk.counter import services as svc
 from kiosk.counter.actors import actor_words
@@ -215,7 +215,7 @@ class CounterRequestScreen(CounterScreen):
                     "proxy_mode": r.get("mode") if r.get("mode") in ("full_proxy", "remote_guidance") else "home_visit",
                     "mandate_status": m.get("status", ""), "mandate_scope": m.get("scope_text") or None,
                     "mandate_expires": (m.get("expires_at") or "")[:10] or None, "clerk": clerk.name,
-                    "outlet": clerk.outlet_name, "accepted_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                    "outlet": clerk.outlet_name, "accepted_at": china_time.now().isoformat(timespec="seconds"),
                     "sla_due_at": r.get("sla_due_at"), "training": clerk.training,
                     "tracking_url": f"{self.app.cfg.kiosk.tracking_base_url}?p={r['request_no']}"}
             return print_slip(self.app.terminal, "proxy_acceptance", data, f"proxy-{r['request_no']}")

@@ -1,9 +1,12 @@
 """Times shown to people are China's (UTC+8), whatever the machine's zone and however the hub wrote them."""
+import datetime as dt
 import time
 
 import pytest
 
+from kiosk import china_time, form_fields
 from kiosk.china_time import shown
+from kiosk.session import CardRefused, CitizenSession
 
 
 @pytest.mark.parametrize("iso, fmt, expected", [
@@ -27,3 +30,37 @@ def test_the_machines_own_zone_does_not_matter(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.fixture
+def beijing_past_midnight(monkeypatch):
+    """02:05 on 12-03 in Beijing, 18:05 on 12-02 for a machine left on UTC."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setattr(china_time, "now", lambda: dt.datetime(2026, 12, 2, 18, 5, tzinfo=dt.timezone.utc)
+                        .astimezone(china_time.CST))
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_today_is_chinas_date(beijing_past_midnight):
+    assert china_time.today() == dt.date(2026, 12, 3)
+    assert china_time.now().utcoffset() == dt.timedelta(hours=8)
+
+
+def test_a_card_that_ended_yesterday_in_china_is_refused_on_a_machine_still_on_yesterday(beijing_past_midnight):
+    card = {"name": "王小明", "id_number": "610113199001010012", "valid_to": "2026-12-02", "expired": False,
+            "id_number_valid": True, "birth_date": "1990-01-01"}
+    with pytest.raises(CardRefused) as err:  # the reader's machine (on UTC) said it is still valid today
+        CitizenSession().login(card)
+    assert err.value.reason == "expired"
+    CitizenSession().login({**card, "valid_to": "2026-12-03"})  # valid to the end of today in China
+    with pytest.raises(CardRefused):
+        CitizenSession().login({**card, "valid_to": "12/03/2026", "expired": False})  # no date: not accepted
+
+
+def test_a_date_of_today_in_china_is_not_in_the_future(beijing_past_midnight):
+    field = {"key": "moved_in", "type": "date"}
+    assert form_fields.check(field, "2026-12-03") is None
+    assert form_fields.check(field, "2026-12-04")[0] == form_fields.FUTURE_DATE

@@ -82,6 +82,13 @@ def test_acceptance_content():
         assert s in text, s
 
 
+def test_times_print_in_china_time_whatever_zone_they_were_written_in():
+    # a kiosk left on UTC wrote 18:05 on 12-02: in Beijing that is 02:05 on 12-03, the day in its receipt number
+    for kind in ("acceptance", "proxy"):
+        text = decode(render_receipt(kind, {**DATA[kind], "submitted_at": "2026-12-02T18:05:00+00:00"})).text
+        assert "提交时间：2026-12-03 02:05" in text, kind
+
+
 def test_pending_upload_prints_dai_shang_chuan():
     d = {**DATA["acceptance"], "pending_upload": True, "case_no": None}
     text = decode(render_receipt("acceptance", d)).text
