@@ -30,3 +30,19 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """Today's date in China: a machine left on UTC is still on yesterday until 08:00."""
     return now().date()
+
+
+def promised_day(value: str | dt.datetime | None) -> str:
+    """The day a promise ends on, as people read "承诺办结 2026-12-10": the hub's due times are 24:00 in China
+    (16:00 UTC) of the last working day, which is already the next day's 00:00, so the day is that of the second
+    before. '' for none; text that is not a time is returned as it came."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return (value.astimezone(CST) - dt.timedelta(seconds=1)).date().isoformat()

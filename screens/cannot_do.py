@@ -6,6 +6,7 @@ import uuid
 
 from kivy.properties import DictProperty, StringProperty
 
+from kiosk import china_time
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_
 from kiosk.privacy.masking import mask_mobile
@@ -100,7 +101,7 @@ class CannotDoScreen(KioskScreen):
         svc = citizen_services(self.app)
         svc.proxy_key = None
         self.number = request["request_no"]
-        due = (request.get("sla_due_at") or "")[:10]
+        due = china_time.promised_day(request.get("sla_due_at"))
         self.problem = ""
         spoken_no = ", ".join(" ".join(p) for p in self.number.split("-"))
         self.details = "\n".join(x for x in [

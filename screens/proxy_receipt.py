@@ -87,7 +87,7 @@ class ProxyReceiptScreen(KioskScreen):
         svc.proxy_key = None
         svc.last_case = {"request_no": request["request_no"], "item_name": request.get("item_name", "")}
         self.request_no = request["request_no"]
-        due = (request.get("sla_due_at") or "")[:10]
+        due = china_time.promised_day(request.get("sla_due_at"))
         mode = self._(MODE_WORDS.get(request.get("mode"), request.get("mode", "")))
         phone = request.get("contact_phone", "")
         if request.get("pending"):

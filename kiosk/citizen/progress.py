@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs, urlparse
 
-from kiosk.china_time import CST
+from kiosk.china_time import CST, promised_day
 from kiosk.i18n import N_
 
 CASE_WORDS = {
@@ -87,7 +87,7 @@ def describe(result: dict, _) -> dict:
         lines.append(f"{kind}: {result.get('request_no')}")
         lines.append(_("Received: {when}").format(when=short_date(result.get("created_at"))))
         if result.get("sla_due_at") and not result.get("closed_at"):
-            lines.append(_("Promised by: {day}").format(day=short_date(result["sla_due_at"])))
+            lines.append(_("Promised by: {day}").format(day=promised_day(result["sla_due_at"])))
         if result.get("closed_at"):
             lines.append(_("Closed: {when}").format(when=short_date(result["closed_at"])))
         if result.get("receipt_no"):

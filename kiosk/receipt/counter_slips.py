@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from devices.printer.document import Document
 from devices.printer.encoder import encode
+from kiosk.china_time import promised_day
 from kiosk.errors import InvalidInput
 from kiosk.privacy.masking import mask_name
 from kiosk.receipt import _profile
@@ -81,7 +82,7 @@ def proxy_acceptance(d: ReceiptData, hotline: str) -> Document:
     doc.field("代 办 员：", d.text("clerk", 40))
     doc.field("受理时间：", d.timestamp("accepted_at").strftime("%Y-%m-%d %H:%M"))
     if d.data.get("sla_due_at"):
-        doc.field("承诺办结：", d.timestamp("sla_due_at").strftime("%Y-%m-%d") + " 前")
+        doc.field("承诺办结：", promised_day(d.timestamp("sla_due_at")) + " 前")
     doc.rule()
     if d.flag("pending"):
         doc.text("本受理单在网络中断时生成，代办申请将在网络恢复后自动上传；扫码可凭受理编号查询。", bold=True)

@@ -84,7 +84,7 @@ class CounterRequestScreen(CounterScreen):
             self._("Applicant: {name} {id}").format(name=who.get("name") or who.get("org_name") or "",
                                                     id=who.get("id_number") or who.get("uscc") or "") +
             "  " + self._("Phone: {p}").format(p=r.get("contact_phone", "")),
-            self._("Promised by: {date}").format(date=(r.get("sla_due_at") or "")[:10]) + "  " +
+            self._("Promised by: {date}").format(date=china_time.promised_day(r.get("sla_due_at"))) + "  " +
             self._("SLA used: {p}% ({state})").format(p=int(round(share * 100)), state=self._(SLA_WORDS[sla_level(share)])),
             self._("Held by: {h}").format(h=actor_words(r.get("holder"), self._)) + ("  " + self._("Green channel") if r.get("priority") == "green" else ""),
             self._("Materials: {m}").format(m="、".join(m.get("name", "") for m in r.get("materials") or []) or "—"),

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from kiosk import china_time, form_fields
-from kiosk.china_time import shown
+from kiosk.china_time import promised_day, shown
 from kiosk.session import CardRefused, CitizenSession
 
 
@@ -64,3 +64,26 @@ def test_a_date_of_today_in_china_is_not_in_the_future(beijing_past_midnight):
     field = {"key": "moved_in", "type": "date"}
     assert form_fields.check(field, "2026-12-03") is None
     assert form_fields.check(field, "2026-12-04")[0] == form_fields.FUTURE_DATE
+
+
+@pytest.mark.parametrize("due, day", [
+    ("2026-12-09T16:00:00+00:00", "2026-12-09"),  # 24:00 in China of 12-09, as the hub writes a due time
+    ("2026-12-10T00:00:00+08:00", "2026-12-09"),
+    ("2026-12-10T03:00:00+00:00", "2026-12-10"),  # moved later by a pause: 11:00 on 12-10
+    ("2026-12-09T16:00:00", "2026-12-09"),  # no offset: the hub's UTC
+    (dt.datetime(2026, 12, 9, 16, tzinfo=dt.timezone.utc), "2026-12-09"),
+    (None, ""),
+    ("soon", "soon"),
+])
+def test_the_promised_day_is_the_last_day_of_the_promise(due, day):
+    assert promised_day(due) == day
+
+
+def test_the_citizens_progress_shows_the_promised_day():
+    from kiosk.citizen.progress import describe
+
+    words = describe({"kind": "proxy", "request_no": "HUB-1", "status": "claimed",
+                      "created_at": "2026-12-02T18:05:00+00:00", "sla_due_at": "2026-12-09T16:00:00+00:00"},
+                     lambda m: m)
+    assert "Promised by: 2026-12-09" in words["lines"]
+    assert "Received: 2026-12-03 02:05" in words["lines"]

@@ -42,6 +42,13 @@ def test_slips_are_masked_and_training_is_marked(kind, extra, title):
         assert "陈志强" not in real.text and "代领人" in real.text.replace(" ", "")
 
 
+def test_slip_times_are_chinas_and_the_promise_is_its_last_day():
+    # the hub answers in UTC; its due time is 24:00 in China of the last working day (16:00 UTC)
+    t = _text("proxy_acceptance", request_no="HUB-20261201-7", proxy_mode="full_proxy", phone="13700009050",
+              accepted_at="2026-12-02T18:05:00+00:00", sla_due_at="2026-12-09T16:00:00+00:00").text
+    assert "受理时间：2026-12-03 02:05" in t and "承诺办结：2026-12-09 前" in t
+
+
 def test_missing_key_is_named():
     with pytest.raises(InvalidInput) as err:
         render_counter_slip("handout", {**BASE})
