@@ -150,7 +150,7 @@ def _slip(app, request: dict, mandate: dict | None) -> dict:
         # Signed here; it takes effect once the clerk who takes the request confirms it (activate).
         status = "已签署待代办员确认" if mandate.get("status") == "pending" and mandate.get("signed") else mandate.get("status", "")
         doc.update(mandate_status=status, mandate_scope=mandate.get("scope_text") or MANDATE_SCOPE,
-                   mandate_expires=str(mandate.get("expires_at", ""))[:10])
+                   mandate_expires=china_time.shown(mandate.get("expires_at"), "%Y-%m-%d"))
     return doc
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kiosk.china_time import shown
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, create_token
 from kiosk.hub.case_fields import field_cipher, unseal
@@ -529,7 +530,7 @@ def handout(body: HandoutIn, request: Request, clerk: Clerk = Depends(clerk_call
             if done.idempotency_key == key:
                 return JSONResponse(_handout_doc(hub, s, case, done), status_code=200)
             raise _refuse(409, "already_handed_out", f"this result was already handed out on"
-                                                     f" {_aware(done.at).astimezone().strftime('%Y-%m-%d %H:%M')}"
+                                                     f" {shown(_aware(done.at))}"
                                                      f" by {done.clerk}", at=_aware(done.at).isoformat(), by=done.clerk)
         _refresh(hub, s, case)
         if case.platform_status not in READY_STATUSES:

@@ -111,7 +111,7 @@ class CounterSignatureScreen(CounterScreen):
     def _signed(self, mandate: dict) -> None:
         detail = self.app.screen("counter_request_detail")
         detail.message = self._("Power of attorney signed and in force until {date}.").format(
-            date=(mandate.get("expires_at") or "")[:10])
+            date=china_time.shown(mandate.get("expires_at"), "%Y-%m-%d"))
         detail.show(detail.request_id)
         self.app.go("counter_request_detail")
 

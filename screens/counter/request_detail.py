@@ -96,7 +96,7 @@ class CounterRequestScreen(CounterScreen):
         if m:
             self.mandate_line = "\n".join((  # the term on a line of its own: a date is never split from its words
                 self._("Power of attorney (委托书): {state}, until {date}").format(
-                    state=self._(MANDATE.get(m.get("status"), m.get("status"))), date=(m.get("expires_at") or "")[:10]),
+                    state=self._(MANDATE.get(m.get("status"), m.get("status"))), date=china_time.shown(m.get("expires_at"), "%Y-%m-%d")),
                 self._("Scope of the 委托书: {scope}").format(scope=m.get("scope_text") or "")))
         else:
             self.mandate_line = self._("No power of attorney (委托书) yet.") if r.get("mode") == "full_proxy" else ""
@@ -214,7 +214,7 @@ class CounterRequestScreen(CounterScreen):
                     "phone": full.get("contact_phone") if self.holder_is_me else None,
                     "proxy_mode": r.get("mode") if r.get("mode") in ("full_proxy", "remote_guidance") else "home_visit",
                     "mandate_status": m.get("status", ""), "mandate_scope": m.get("scope_text") or None,
-                    "mandate_expires": (m.get("expires_at") or "")[:10] or None, "clerk": clerk.name,
+                    "mandate_expires": china_time.shown(m.get("expires_at"), "%Y-%m-%d") or None, "clerk": clerk.name,
                     "outlet": clerk.outlet_name, "accepted_at": china_time.now().isoformat(timespec="seconds"),
                     "sla_due_at": r.get("sla_due_at"), "training": clerk.training,
                     "tracking_url": f"{self.app.cfg.kiosk.tracking_base_url}?p={r['request_no']}"}

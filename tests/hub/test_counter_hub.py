@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 import kiosk.hub.counter as counter
 from hub_support import case_payload, upload_material, wait_for
+from kiosk.china_time import shown
 from kiosk.counter import sample_card
 from kiosk.hub.case_fields import field_cipher
 from kiosk.hub.auth import create_token
@@ -171,6 +172,8 @@ def test_handout_to_the_applicant_an_agent_and_by_post(hub, tmp_path):
     assert _post(hub, "/handouts", token, body, key="k2").status_code == 200  # a retry of the same hand-out
     again = _post(hub, "/handouts", token, body, key="k3")
     assert again.status_code == 409 and again.json()["detail"]["code"] == "already_handed_out"
+    # when, in China's time whatever the hub machine's zone (the clerk reads it)
+    assert shown(again.json()["detail"]["at"]) in again.json()["detail"]["message"]
     assert _post(hub, "/lookup", token, {"receipt_no": receipt}).json()["results"][0]["result"] == "handed_out"
     with hub.state.sessions() as s:
         ev = s.scalar(select(AuditEvent).where(AuditEvent.action == "handed_out"))
