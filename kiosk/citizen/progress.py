@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs, urlparse
 
-from kiosk.china_time import CST, promised_day
+from kiosk.china_time import promised_day, shown
 from kiosk.i18n import N_
 
 CASE_WORDS = {
@@ -50,18 +50,13 @@ def receipt_from_qr(text: str) -> str | None:
 
 
 def short_date(value: str | None) -> str:
-    """YYYY-MM-DD of an ISO date or timestamp, in China's time zone for timestamps."""
-    if not value:
-        return ""
-    try:
-        if len(value) <= 10:
+    """YYYY-MM-DD of an ISO date; YYYY-MM-DD HH:MM in China's time of an ISO timestamp (`china_time.shown`)."""
+    if value and len(value) <= 10:
+        try:
             return dt.date.fromisoformat(value).isoformat()
-        when = dt.datetime.fromisoformat(value)
-        if when.tzinfo is not None:
-            when = when.astimezone(CST)
-        return when.strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return value[:16]
+        except ValueError:
+            return value
+    return shown(value)
 
 
 def describe(result: dict, _) -> dict:
