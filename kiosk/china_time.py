@@ -48,3 +48,9 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """Today's date in China: a machine left on UTC is still on yesterday until 08:00."""
     return now().date()
+
+
+def last_second(days: int, start: dt.date | None = None) -> dt.datetime:
+    """23:59:59 in China of the day `days` after `start` (China's today by default): where a term such as a
+    委托书's ends."""
+    return dt.datetime.combine((start or today()) + dt.timedelta(days=days), dt.time(23, 59, 59), CST)

@@ -1,8 +1,6 @@
 """全程代办: the 代办服务委托书 on screen — who entrusts whom with what, until when — before the citizen signs."""
 from __future__ import annotations
 
-import datetime as dt
-
 from kivy.properties import StringProperty
 
 from kiosk import china_time
@@ -21,7 +19,7 @@ class ProxyConsentScreen(KioskScreen):
     def on_pre_enter(self, *args):
         app = self.app
         item = citizen_services(app).chosen or {}
-        until = (china_time.today() + dt.timedelta(days=MANDATE_DAYS)).isoformat()
+        until = china_time.last_second(MANDATE_DAYS).date().isoformat()
         self.body = "\n\n".join([
             self._("Principal (委托人): {name}, ID {id}").format(name=app.session.display_name,
                                                               id=app.session.display_id_number),

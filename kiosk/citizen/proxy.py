@@ -124,8 +124,7 @@ class ProxyService:
         return self._post("/api/v1/mandates", self.mandate_body(request, applicant, signature, today))
 
     def mandate_body(self, request: dict, applicant: dict, signature: bytes, today: dt.date | None = None) -> dict:
-        expires = dt.datetime.combine((today or china_time.today()) + dt.timedelta(days=MANDATE_DAYS), dt.time(23, 59, 59),
-                                      china_time.CST)
+        expires = china_time.last_second(MANDATE_DAYS, today)
         body = {"scope_items": [request["item_code"]], "scope_text": MANDATE_SCOPE,
                 "expires_at": expires.isoformat(),
                 "principal": {"name": applicant.get("name"), "id_number": applicant.get("id_number"),
@@ -162,7 +161,7 @@ class ProxyService:
             except KioskError as exc:  # the request is in; the clerk has the signature with it and asks again
                 log.warning("the 委托书 of request %s was refused: %s", request.get("request_no"), exc.message)
         if request is None:
-            expires = (china_time.today() + dt.timedelta(days=MANDATE_DAYS)).isoformat()
+            expires = china_time.last_second(MANDATE_DAYS).date().isoformat()
             return {"request_no": request_no, "item_name": item.get("name", ""), "mode": mode,
                     "contact_phone": phone, "pending": True,
                     "mandate": {"status": "pending", "signed": True, "scope_text": MANDATE_SCOPE,

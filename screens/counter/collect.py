@@ -7,7 +7,6 @@ collection waits in the counter's queue and the slip says so.
 """
 from __future__ import annotations
 
-
 from kivy.properties import DictProperty, ListProperty, StringProperty
 
 from kiosk import china_time

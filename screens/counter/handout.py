@@ -7,7 +7,6 @@ under the document camera. The card on the reader must be the applicant's or tha
 """
 from __future__ import annotations
 
-
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 
 from kiosk import china_time

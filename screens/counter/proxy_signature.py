@@ -3,8 +3,6 @@ camera): the citizen's card on the reader names the principal, the clerk is the 
 request's item, and the term ends on the chosen day. The hub keeps the signature and activates the 委托书."""
 from __future__ import annotations
 
-import datetime as dt
-
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 
 from kiosk import china_time
@@ -56,7 +54,7 @@ class CounterSignatureScreen(CounterScreen):
 
     def _update_text(self) -> None:
         r = self.request
-        until = (china_time.today() + dt.timedelta(days=int(self.term_days))).isoformat()
+        until = china_time.last_second(int(self.term_days)).date().isoformat()
         clerk = self.services.clerk
         self.text = MANDATE_TEXT.format(agent=clerk.name if clerk else "", outlet=clerk.outlet_name if clerk else "",
                                         item=r.get("item_name") or "", until=until)
@@ -97,8 +95,7 @@ class CounterSignatureScreen(CounterScreen):
                 return
             png = self.ids.pad.png()
         request, card = dict(self.request), dict(self._card)
-        expires = dt.datetime.combine(china_time.today() + dt.timedelta(days=int(self.term_days)), dt.time(23, 59, 59),
-                                      china_time.CST)
+        expires = china_time.last_second(int(self.term_days))
         scope = f"代为申请「{request.get('item_name') or ''}」并领取结果"  # the document's own words, in Chinese
 
         def work():

@@ -87,3 +87,9 @@ def test_the_citizens_progress_shows_the_promised_day():
                      lambda m: m)
     assert "Promised by: 2026-12-09" in words["lines"]
     assert "Received: 2026-12-03 02:05" in words["lines"]
+
+
+def test_a_term_ends_at_the_last_second_of_its_day_in_china(beijing_past_midnight):
+    end = china_time.last_second(30)
+    assert end.isoformat() == "2027-01-02T23:59:59+08:00"  # 30 days after 12-03 in China, not after 12-02
+    assert china_time.last_second(1, dt.date(2026, 12, 31)).date() == dt.date(2027, 1, 1)
