@@ -3,12 +3,15 @@
 Kivy opens only face 0 of a .ttc, and face 0 of Debian's Noto Sans CJK collection is the Japanese one
 (直骨角写 in Japanese shapes); Kivy also has no font fallback and no synthetic bold. So at first start we
 extract the Simplified Chinese Regular and Bold faces from `fonts-noto-cjk` with fontTools into the data
-directory, and register those two static files.
+directory, and register those two static files. The extraction runs in a child process: fontTools reading a
+16 MB collection would leave its modules and some 10 MB more in the kiosk's own memory for the rest of its life.
 """
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +53,18 @@ def _sc_face_index(collection) -> int:
 
 
 def _extract(collection_path: Path, target: Path) -> None:
+    """Extract in a child process (see the module's note); its failure is told as a missing font, with its cause."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(Path(__file__).resolve().parents[1]),
+                                                                      os.environ.get("PYTHONPATH")))))
+    proc = subprocess.run([sys.executable, "-m", "kiosk.fonts", str(collection_path), str(target)], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise FontMissing(f"the Chinese font could not be extracted from {collection_path}: "
+                          f"{lines[-1] if lines else f'exit {proc.returncode}'}", PACKAGE_HINT)
+
+
+def _extract_here(collection_path: Path, target: Path) -> None:
     from fontTools.ttLib import TTCollection
 
     collection = TTCollection(str(collection_path), lazy=True)
@@ -77,3 +92,10 @@ def ensure_ui_fonts(data_dir: str | os.PathLike) -> UiFonts:
             _extract(source, target)
         paths[weight] = target
     return UiFonts(regular=paths["regular"], bold=paths["bold"])
+
+
+if __name__ == "__main__":  # the child `_extract` starts: python -m kiosk.fonts COLLECTION TARGET
+    try:
+        _extract_here(Path(sys.argv[1]), Path(sys.argv[2]))
+    except FontMissing as exc:
+        sys.exit(exc.message)

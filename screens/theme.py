@@ -1,5 +1,6 @@
 """Colours and sizes. Contrast of text on its background is at least 4.5:1 (WCAG AA); elder mode scales
 text and touch targets (≥ 60 dp) through `app.scale`."""
+from kivy.metrics import sp
 
 BACKGROUND = (0.96, 0.97, 0.98, 1)
 SURFACE = (1, 1, 1, 1)
@@ -14,3 +15,22 @@ HEADER = (0.75, 0.07, 0.10, 1)  # government red header, white text: about 6:1
 ON_PRIMARY = (1, 1, 1, 1)
 
 ELDER_SCALE = 1.35
+
+# The type scale, in sp. Every size a label is drawn at opens its own face of the Chinese font, about 2.5 MB each
+# and kept for the app's life: the screens asked for 19 sizes from 15 to 40 (and for most of them again, 1.35 times
+# larger, in elder mode). Each wanted size is taken to a step of this scale.
+TYPE_STEPS = (14, 16, 18, 20, 24, 28, 32, 40, 48, 56, 96)
+
+
+def fs(size: float) -> float:
+    """The step of the type scale nearest to `size` (pixels, as `sp(n) * app.scale` gives); halfway goes up."""
+    unit = sp(1)
+    wanted = size / unit
+    return unit * min(TYPE_STEPS, key=lambda step: (abs(step - wanted), -step))
+
+
+def fs_fit(size: float) -> float:
+    """The largest step of the type scale not above `size` (the smallest step if all are): for text that must fit."""
+    unit = sp(1)
+    wanted = size / unit
+    return unit * max((step for step in TYPE_STEPS if step <= wanted), default=TYPE_STEPS[0])

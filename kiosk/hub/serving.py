@@ -1,13 +1,13 @@
-"""Run an ASGI app on uvicorn in a background thread: used by tests, benchmarks and `kiosk demo`."""
+"""Run an ASGI app on uvicorn in a background thread: used by tests, benchmarks and `kiosk demo`.
+
+uvicorn is imported only when a server is made: `kiosk demo` and the benchmarks wait for processes with
+`wait_healthy` inside the kiosk app's own process, which serves nothing.
+"""
 from __future__ import annotations
 
 import socket
 import threading
 import time
-
-import uvicorn
-
-from kiosk.hub.http_protocol import HubHttpProtocol
 
 
 def wait_healthy(url: str, timeout: float = 30.0, exited=None) -> None:
@@ -39,6 +39,10 @@ class ServerThread:
     """`with ServerThread(app) as srv: requests.get(srv.url + "/healthz")`; stop() returns once it is down."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning") -> None:
+        import uvicorn
+
+        from kiosk.hub.http_protocol import HubHttpProtocol
+
         self.host = host
         self.port = port or free_port(host)
         # An open live feed (server-sent events) never ends by itself: after 3 s of shutdown it is cut, as

@@ -20,3 +20,31 @@ def test_extracts_simplified_chinese_regular_and_bold(tmp_path):
     mtime = fonts.regular.stat().st_mtime_ns
     again = ensure_ui_fonts(tmp_path)
     assert again.regular.stat().st_mtime_ns == mtime  # extracted once, reused afterwards
+
+
+def test_extraction_runs_outside_the_kiosk_process(tmp_path):
+    # fontTools reading the collection would stay in the app's memory for its whole life.
+    import subprocess
+    import sys
+
+    code = ("import sys; from kiosk.fonts import ensure_ui_fonts; "
+            f"ensure_ui_fonts({str(tmp_path)!r}); print(sorted(m for m in sys.modules if m.startswith('fontTools')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    assert (tmp_path / "fonts" / "NotoSansCJKsc-Regular.otf").stat().st_size > 1_000_000
+
+
+def test_a_damaged_collection_is_told_and_leaves_no_file(tmp_path, monkeypatch):
+    import pytest
+
+    from kiosk import fonts
+
+    damaged = tmp_path / "NotoSansCJK-Regular.ttc"
+    damaged.write_bytes(b"ttcf" + b"\0" * 64)
+    monkeypatch.setattr(fonts, "_find_collection", lambda filename: damaged)
+    with pytest.raises(fonts.FontMissing) as caught:
+        fonts.ensure_ui_fonts(tmp_path / "data")
+    assert "could not be extracted" in caught.value.message and str(damaged) in caught.value.message
+    assert "fonts-noto-cjk" in caught.value.action
+    assert list((tmp_path / "data" / "fonts").glob("*")) == []
