@@ -54,14 +54,14 @@ def _sc_face_index(collection) -> int:
 
 def _extract(collection_path: Path, target: Path) -> None:
     """Extract in a child process (see the module's note); its failure is told as a missing font, with its cause."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(Path(__file__).resolve().parents[1]),
-                                                                      os.environ.get("PYTHONPATH")))))
-    proc = subprocess.run([sys.executable, "-m", "kiosk.fonts", str(collection_path), str(target)], env=env,
+    root = str(Path(__file__).resolve().parents[1])  # this project, ahead of whatever the working directory holds
+    code = f"import sys; sys.path.insert(0, {root!r}); from kiosk.fonts import main; main()"
+    proc = subprocess.run([sys.executable, "-c", code, str(collection_path), str(target)],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if proc.returncode != 0:
+    if proc.returncode != 0 or not target.is_file():
         lines = proc.stderr.strip().splitlines()
         raise FontMissing(f"the Chinese font could not be extracted from {collection_path}: "
-                          f"{lines[-1] if lines else f'exit {proc.returncode}'}", PACKAGE_HINT)
+                          f"{lines[-1] if lines else f'exit {proc.returncode}, nothing written'}", PACKAGE_HINT)
 
 
 def _extract_here(collection_path: Path, target: Path) -> None:
@@ -94,7 +94,8 @@ def ensure_ui_fonts(data_dir: str | os.PathLike) -> UiFonts:
     return UiFonts(regular=paths["regular"], bold=paths["bold"])
 
 
-if __name__ == "__main__":  # the child `_extract` starts: python -m kiosk.fonts COLLECTION TARGET
+def main() -> None:
+    """The child `_extract` starts: COLLECTION TARGET on its command line."""
     try:
         _extract_here(Path(sys.argv[1]), Path(sys.argv[2]))
     except FontMissing as exc:

@@ -48,3 +48,16 @@ def test_a_damaged_collection_is_told_and_leaves_no_file(tmp_path, monkeypatch):
     assert "could not be extracted" in caught.value.message and str(damaged) in caught.value.message
     assert "fonts-noto-cjk" in caught.value.action
     assert list((tmp_path / "data" / "fonts").glob("*")) == []
+
+
+def test_extraction_does_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    # A directory holding another `kiosk` package (an older checkout, say) must not answer for the child.
+    from kiosk import fonts
+
+    other = tmp_path / "elsewhere" / "kiosk"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("")
+    (other / "fonts.py").write_text("def main():\n    pass\n")
+    monkeypatch.chdir(other.parent)
+    made = fonts.ensure_ui_fonts(tmp_path / "data")
+    assert made.regular.stat().st_size > 1_000_000 and made.bold.stat().st_size > 1_000_000
