@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 NOTO_DIRS = (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/noto-cjk"), Path("/usr/share/fonts/opentype/noto-cjk"))
 COLLECTIONS = {"regular": "NotoSansCJK-Regular.ttc", "bold": "NotoSansCJK-Bold.ttc"}
 SC_FAMILY = "Noto Sans CJK SC"
+PARTIAL_PREFIX = ".extracting-"
+EXTRACT_TIMEOUT_S = 300  # about a second each on a kiosk; a child that hangs must not hold the start for ever
 PACKAGE_HINT = "install the Debian package fonts-noto-cjk (deploy/bootstrap.sh does it)"
 
 
@@ -53,15 +55,27 @@ def _sc_face_index(collection) -> int:
 
 
 def _extract(collection_path: Path, target: Path) -> None:
-    """Extract in a child process (see the module's note); its failure is told as a missing font, with its cause."""
+    """Extract in a child process (see the module's note); its failure is told as a missing font, with its cause.
+    A child stopped half-way leaves no partial file: it writes a temporary file, removed here if it is left."""
     root = str(Path(__file__).resolve().parents[1])  # this project, ahead of whatever the working directory holds
     code = f"import sys; sys.path.insert(0, {root!r}); from kiosk.fonts import main; main()"
-    proc = subprocess.run([sys.executable, "-c", code, str(collection_path), str(target)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(collection_path), str(target)],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=EXTRACT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _remove_partial(target)
+        raise FontMissing(f"extracting the Chinese font from {collection_path} did not finish within "
+                          f"{EXTRACT_TIMEOUT_S} s", "check the disk and the machine's load, then start again") from None
     if proc.returncode != 0 or not target.is_file():
+        _remove_partial(target)
         lines = proc.stderr.strip().splitlines()
         raise FontMissing(f"the Chinese font could not be extracted from {collection_path}: "
                           f"{lines[-1] if lines else f'exit {proc.returncode}, nothing written'}", PACKAGE_HINT)
+
+
+def _remove_partial(target: Path) -> None:
+    for partial in target.parent.glob(f"{PARTIAL_PREFIX}*.tmp") if target.parent.is_dir() else ():
+        partial.unlink(missing_ok=True)
 
 
 def _extract_here(collection_path: Path, target: Path) -> None:
@@ -70,7 +84,7 @@ def _extract_here(collection_path: Path, target: Path) -> None:
     collection = TTCollection(str(collection_path), lazy=True)
     font = collection.fonts[_sc_face_index(collection)]
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=PARTIAL_PREFIX, suffix=".tmp")
     os.close(fd)
     try:
         font.save(tmp)

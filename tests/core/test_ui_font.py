@@ -61,3 +61,23 @@ def test_extraction_does_not_depend_on_the_working_directory(tmp_path, monkeypat
     monkeypatch.chdir(other.parent)
     made = fonts.ensure_ui_fonts(tmp_path / "data")
     assert made.regular.stat().st_size > 1_000_000 and made.bold.stat().st_size > 1_000_000
+
+
+def test_an_extraction_that_hangs_is_told_and_leaves_no_file(tmp_path, monkeypatch):
+    import pytest
+
+    from kiosk import fonts
+
+    fifo = tmp_path / "NotoSansCJK-Regular.ttc"
+    import os
+
+    os.mkfifo(fifo)  # nobody writes to it: the child's read blocks, as on a hung disk
+    monkeypatch.setattr(fonts, "_find_collection", lambda filename: fifo)
+    monkeypatch.setattr(fonts, "EXTRACT_TIMEOUT_S", 2)
+    partial = tmp_path / "data" / "fonts" / ".extracting-k3j9.tmp"  # what a child stopped while writing leaves
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"OTTO" + b"\0" * 100)
+    with pytest.raises(fonts.FontMissing) as caught:
+        fonts.ensure_ui_fonts(tmp_path / "data")
+    assert "did not finish within 2 s" in caught.value.message
+    assert list(partial.parent.iterdir()) == []
