@@ -37,4 +37,3 @@ def test_text_that_must_fit_takes_the_step_below():
     assert theme.fs_fit(sp(23.9)) == sp(20)
     assert theme.fs_fit(sp(24)) == sp(24)
     assert theme.fs_fit(sp(5)) == sp(14)  # nothing smaller: the smallest step
-
