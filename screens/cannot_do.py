@@ -8,7 +8,7 @@ from kivy.properties import DictProperty, StringProperty
 
 from kiosk import china_time
 from kiosk.citizen.services import applicant_of, citizen_services
-from kiosk.i18n import N_
+from kiosk.i18n import N_, gettext
 from kiosk.privacy.masking import mask_mobile
 from kiosk.session import MOBILE_RE
 from screens import voice_controls  # noqa: F401
@@ -21,6 +21,15 @@ WHAT = (("sent_back", N_("I was sent back and forth")), ("refused", N_("I was to
         ("papers", N_("They kept asking for more papers")), ("system", N_("The system was down")),
         ("other", N_("Something else")))
 KEPT = N_("Waiting to upload (待上传): your report is saved on this machine with the number above and is sent to the service centre automatically as soon as it can be reached.")
+
+
+STAFF_LANGUAGE = "zh_CN"  # the service centre reads the report in Chinese, whatever language the citizen chose
+
+
+def report_details(where: str, what: str, words: str) -> str:
+    """The report as the service centre reads it: where and what happened in Chinese, then the citizen's words."""
+    return "；".join(x for x in (f"地点：{gettext(dict(WHERE)[where], STAFF_LANGUAGE)}",
+                                 f"情况：{gettext(dict(WHAT)[what], STAFF_LANGUAGE)}", words) if x)
 
 
 class CannotDoScreen(KioskScreen):
@@ -77,11 +86,7 @@ class CannotDoScreen(KioskScreen):
         if self.problem:
             app.speak(self.problem)
             return
-        where = self._(dict(WHERE)[self.where])
-        what = self._(dict(WHAT)[self.what])
-        details = "；".join(x for x in (f"地点：{dict(WHERE)[self.where]}" if app.language == "zh_CN" else f"Where: {where}",
-                                         f"情况：{dict(WHAT)[self.what]}" if app.language == "zh_CN" else f"What: {what}",
-                                         words) if x)
+        details = report_details(self.where, self.what, words)
         svc = citizen_services(app)
         applicant = applicant_of(app.session.card)
         item = dict(self.item) if self.item else None

@@ -464,7 +464,10 @@ def cannot_do(work: Path) -> dict:
             citizen_services(app)._actions_worker.wake()
             d.wait(lambda: not box.pending(), 60, "the kept report delivered once the hub is back")
         listed = _hub(stack, "/api/v1/proxy-requests?kind=complaint").json()["items"]
+        # What the service centre reads: the report as the hub keeps it.
+        kept = {r["request_no"]: _hub(stack, f"/api/v1/proxy-requests/{r['id']}").json()["details"] for r in listed}
         return {"empty": empty, "number": number, "details": details, "phone": PHONE, "offline": offline,
+                "hub_details": kept,
                 "hub": [{k: r.get(k) for k in ("request_no", "kind", "item_name", "status", "level", "channel")}
                         for r in listed]}
 

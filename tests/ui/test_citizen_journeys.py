@@ -98,6 +98,10 @@ def test_cannot_do_report_gets_a_number_and_reaches_the_ladder(tmp_path):
     req = by_no[r["number"]]
     assert req["kind"] == "complaint" and req["level"] == 0 and req["status"] == "new" and req["item_name"]
     # Once sent the screen says what was reported and how the call back comes, the number masked (a public screen).
+    # The centre reads the report in Chinese (the choices were stored in English words before); the hub keeps
+    # text in NFKC form (full-width colons and semicolons become ASCII ones).
+    assert r["hub_details"][r["number"]] == "地点:服务窗口;情况:来回跑、多次跑"
+    assert r["hub_details"][r["offline"]["number"]] == "地点:自助终端;情况:系统故障"
     lines = r["details"].splitlines()
     assert lines[:3] == [f"事项：{req['item_name']}", "办理地点：服务窗口", "遇到的情况：来回跑、多次跑"]
     phone = r["phone"]
