@@ -129,6 +129,15 @@ class DemoStack:
         self._spawn("hub", "hub", "serve", "--db", self.hub_db, "--host", "127.0.0.1", "--port", str(self.hub_port))
         self._wait_healthy("hub", self.hub_url)
 
+    def entrust(self, items: list[str]) -> None:
+        """Entrust the demo's outlet with these items only (`kiosk hub outlet add --items`), as a county that
+        delegates a few services to a post office does; the hub is restarted so it reads the change at once."""
+        subprocess.run(self._kiosk_cmd("hub", "outlet", "add", DEMO_OUTLET, "--name", Config().kiosk.outlet,
+                                       "--level", "county", "--items", ",".join(items), "--db", self.hub_db),
+                       env=self._env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.stop_process("hub")
+        self.restart_hub()
+
     def stop_process(self, name: str) -> None:
         proc = self.processes.pop(name, None)
         if proc is None:

@@ -7,6 +7,7 @@ import uuid
 from kivy.properties import DictProperty, StringProperty
 
 from kiosk import china_time
+from kiosk.citizen.proxy import refusal_words
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_, gettext
 from kiosk.privacy.masking import mask_mobile
@@ -127,10 +128,9 @@ class CannotDoScreen(KioskScreen):
 
     def _failed(self, error) -> None:
         status = getattr(error, "status", None)
-        if status in (409, 422):
+        if status is not None and 400 <= status < 500:
             citizen_services(self.app).proxy_key = None  # refused as sent: a corrected report is a new one
-            self.problem = self._("The service centre refused the report: {reason}").format(
-                reason=getattr(error, "message", "")[-160:])
+            self.problem = refusal_words(error, self._, self.app.cfg.kiosk.hotline)
         else:  # not even kept on this machine (its disk is full, say): nothing was recorded
             self.problem = self._("Your report could not be kept or sent. Please ask the staff, or call {hotline}.").format(
                 hotline=self.app.cfg.kiosk.hotline)

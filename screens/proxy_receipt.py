@@ -10,7 +10,7 @@ from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from kiosk import china_time
-from kiosk.citizen.proxy import MANDATE_SCOPE
+from kiosk.citizen.proxy import MANDATE_SCOPE, refusal_words
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_
 from kiosk.privacy.masking import mask_phone
@@ -108,10 +108,9 @@ class ProxyReceiptScreen(KioskScreen):
 
     def _failed(self, error) -> None:
         status = getattr(error, "status", None)
-        detail = getattr(error, "message", str(error))
-        if status in (409, 422):
+        if status is not None and 400 <= status < 500:
             citizen_services(self.app).proxy_key = None  # refused as sent: a corrected request is a new one
-            self.app.notice = self._("The service centre refused the request: {reason}").format(reason=detail[-160:])
+            self.app.notice = refusal_words(error, self._, self.app.cfg.kiosk.hotline)
         else:
             self.app.notice = self._(HUB_DOWN)
 

@@ -20,6 +20,13 @@ MODES = (
     ("home_visit", N_("Help at your home"), N_("A clerk comes to your address with a tablet and helps you apply there.")),
     ("full_proxy", N_("Full proxy"), N_("You sign a letter of authorisation; the clerk applies and collects the result for you.")),
 )
+# The hub's refusals of a request the kiosk sent, in the citizen's words (its own words are for the log).
+HUB_REFUSALS = {
+    "outside_outlet_scope": N_("This service centre does not handle this service for others. You can apply for it yourself here or at a service window."),
+    "in_person_required": N_("This service needs you in person, so it cannot be done for you. You can apply for it yourself here or at a service window."),
+    "proxy_not_allowed": N_("This service cannot be done for you by others. You can apply for it yourself here or at a service window."),
+}
+REFUSED = N_("The service centre could not accept this. Please ask the staff, or call {hotline}.")
 MANDATE_DAYS = 30
 MANDATE_SCOPE = "代为申请、提交材料并领取办理结果"
 
@@ -31,6 +38,16 @@ def refusal_reason(item: dict) -> str | None:
     if not item.get("proxy_allowed"):
         return "本事项不开放代办"
     return None
+
+
+def refusal_words(error, translate, hotline: str) -> str:
+    """What the citizen is told when the hub refused what the kiosk sent: the reason in plain words and what to do,
+    never the hub's technical message (that goes to the log for the staff)."""
+    log.warning("the hub refused the citizen's request: %s", getattr(error, "message", error))
+    reason = getattr(error, "reason", None)
+    if reason in HUB_REFUSALS:
+        return translate(HUB_REFUSALS[reason])
+    return translate(REFUSED).format(hotline=hotline)
 
 
 def signature_png(strokes: list[list[tuple[float, float]]], size: tuple[int, int], line: int = 4) -> bytes:

@@ -20,9 +20,10 @@ MAX_RECEIPT_BYTES = 64 * 1024  # the hub's cap on a receipt copy (docs/hub-api.m
 class HubRejected(KioskError):
     """The hub answered with a 4xx: the request itself is wrong (bad token, bad data, unknown receipt)."""
 
-    def __init__(self, message: str, action: str = "", status: int | None = None) -> None:
+    def __init__(self, message: str, action: str = "", status: int | None = None, reason: str | None = None) -> None:
         super().__init__(message, action)
         self.status = status
+        self.reason = reason  # the hub's code for why (`in_person_required`, `outside_outlet_scope`…), when it gave one
 
 
 class UploadGone(HubRejected):
@@ -52,6 +53,16 @@ def _detail(resp: requests.Response) -> str:
     if isinstance(detail, list):  # FastAPI validation errors
         return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
     return str(detail)
+
+
+def _reason(resp: requests.Response) -> str | None:
+    """The refusal's code in the hub's answer (`{"detail": ..., "reason": ...}`), if it has one."""
+    try:
+        doc = resp.json()
+    except ValueError:
+        return None
+    reason = doc.get("reason") if isinstance(doc, dict) else None
+    return reason if isinstance(reason, str) else None
 
 
 class HubClient:
@@ -93,7 +104,8 @@ class HubClient:
                               " `kiosk hub token create --role kiosk`", 401)
         if resp.status_code >= 400:
             raise HubRejected(f"the hub refused {method} {path}: HTTP {resp.status_code}: {_detail(resp)}",
-                              "check the data sent; retrying the same request will not help", resp.status_code)
+                              "check the data sent; retrying the same request will not help", resp.status_code,
+                              _reason(resp))
         return resp
 
     def health(self) -> bool:

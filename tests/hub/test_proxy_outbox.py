@@ -77,9 +77,29 @@ def test_a_refused_request_is_said_so_again_never_shown_as_waiting(proxy_hub, tm
     box = ActionOutbox(data)
     service = ProxyService(HubClient(proxy_hub.url, proxy_hub.tokens["kiosk"], timeout=10), "K0001", "TOWN1")
     key = str(uuid.uuid4())
+    reasons = []
     for _ in range(2):  # the screen tries again with the same key: still the refusal, not 待上传
         with pytest.raises(HubRejected) as refused:
             service.submit(box, key=key, data_dir=data, item={"item_code": RESIDENCE, "name": "户籍迁入"},
                            applicant=APPLICANT, phone="13700009050", mode="remote_guidance")
         assert refused.value.status in (409, 422)
+        reasons.append(refused.value.reason)
     assert [p["state"] for p in box.pending()] == ["failed"]
+    # The hub's code for why travels with the first refusal; the second is read back from the outbox (no code).
+    assert reasons == ["in_person_required", None]
+
+
+def test_the_citizen_is_told_a_refusal_in_plain_words_never_the_hubs_message():
+    from kiosk.citizen.proxy import HUB_REFUSALS, REFUSED, refusal_words
+    from kiosk.i18n import gettext
+    from kiosk.sync.client import HubRejected
+
+    def zh(message):
+        return gettext(message, "zh_CN")
+
+    technical = "the hub refused POST /api/v1/proxy-requests: HTTP 422: outlet YANTA is not entrusted with item X"
+    for reason, words in HUB_REFUSALS.items():
+        told = refusal_words(HubRejected(technical, "", 422, reason), zh, "12345")
+        assert told == zh(words) and told != words and "YANTA" not in told  # translated, the citizen's words
+    told = refusal_words(HubRejected(technical, "", 422), zh, "12345")
+    assert told == zh(REFUSED).format(hotline="12345") and "12345" in told and "HTTP" not in told

@@ -233,6 +233,38 @@ def proxy_full(work: Path) -> dict:
                 "printed": printed.text, "printed_qr": printed.qr_payloads}
 
 
+def proxy_outside_scope(work: Path) -> dict:
+    """我要代办 for an item the kiosk's outlet is not entrusted with: the hub refuses it, the citizen is told in
+    plain words what to do instead (not the hub's message); nothing is filed and nothing is sent again."""
+    from kiosk.citizen.services import citizen_services
+    from screens.citizen_tour import tap_item
+
+    with DemoStack(work) as stack:
+        with running_app(stack) as (app, cfg, d):
+            _ready(d, app)
+            tap(d, "btn_proxy")
+            d.wait_screen("proxy_intro")
+            tap(d, "btn_next")
+            _card_in(d, app, stack, "service_list")
+            scr = app.screen("service_list")
+            scr.pick("hrss")
+            d.frames(3)
+            first, other = (r["item_code"] for r in scr.ids.service_items.data[:2])
+            stack.entrust([other])  # the outlet handles another service, not this one
+            tap_item(d, scr.ids.service_items, first)
+            d.wait_screen("proxy_mode")
+            tap(d, "mode_remote_guidance")
+            _digits(d, PHONE)
+            tap(d, "btn_next")
+            d.wait(lambda: bool(app.notice) and not app.busy, 60, "the refusal told")
+            d.frames(3)
+            seen = {"notice": app.notice, "screen": app.current,
+                    "queued": [(p["kind"], p["state"]) for p in citizen_services(app).actions().pending()]}
+            d.screenshot(OUT / "proxy" / "proxy_outside_scope.png")
+        listed = _hub(stack, "/api/v1/proxy-requests").json()["items"]
+        return {**seen, "hub": listed}
+
+
 def proxy_hub_down(work: Path) -> dict:
     """我要代办 (全程代办, signed by finger) while the hub is unreachable: the request is kept in the kiosk's action
     outbox, the 代办受理单 says 待上传 with the number the kiosk issued; once the hub is back the request reaches

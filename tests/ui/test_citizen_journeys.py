@@ -57,6 +57,15 @@ def test_proxy_full_with_signed_mandate_and_in_person_refusal(tmp_path):
     assert r["printed_qr"] and r["printed_qr"][0].endswith(r["request_no"])
 
 
+def test_proxy_for_an_item_outside_the_outlets_scope_is_refused_in_plain_words(tmp_path):
+    r = run("proxy_outside_scope", tmp_path)
+    # Nothing filed; the refused request is kept as failed in the kiosk's outbox (`kiosk outbox status`), not resent.
+    assert r["screen"] == "proxy_mode" and r["hub"] == [] and r["queued"] == [["proxy_request", "failed"]]
+    # The citizen's words and what to do, not the hub's message ("outlet YANTA is not entrusted with item …").
+    assert "不代办" in r["notice"] and "窗口" in r["notice"]
+    assert "YANTA" not in r["notice"] and "entrusted" not in r["notice"] and "HTTP" not in r["notice"]
+
+
 def test_proxy_with_the_hub_down_is_kept_and_arrives_once_when_it_is_back(tmp_path):
     r = run("proxy_hub_down", tmp_path)
     assert r["screen"] == "proxy_receipt" and r["pending"] is True and "待上传" in r["pending_line"]
