@@ -57,10 +57,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def widget_child(smoke: bool) -> dict:
     """Runs in its own process: the keyboard widget offscreen at 1280×800, keys pressed as a tap would."""
-    from kiosk.fonts import ensure_ui_fonts
+    from kiosk.fonts import ensure_screen_fonts
     from screens.kivy_setup import configure
 
-    fonts = ensure_ui_fonts(Path(tempfile.gettempdir()) / "govkiosk-bench-fonts")
+    fonts = ensure_screen_fonts(Path(tempfile.gettempdir()) / "govkiosk-bench-fonts")
     configure(fullscreen=False, width=1280, height=800, headless=True)
     from kivy.app import App
     from kivy.base import EventLoop

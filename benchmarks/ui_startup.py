@@ -94,9 +94,9 @@ def child_reference(data_dir: str) -> None:
     """A Kivy app with one Chinese Label, configured exactly as the kiosk is: the same window settings, the same
     Simplified Chinese faces registered as the default font (Kivy's own Roboto has no Chinese glyphs), the same
     background colour. Nothing else: no configuration file, no devices, no screens."""
-    from kiosk.fonts import ensure_ui_fonts
+    from kiosk.fonts import ensure_screen_fonts
 
-    fonts = ensure_ui_fonts(data_dir)  # extracted by the untimed first start: only looked up here, as the kiosk does
+    fonts = ensure_screen_fonts(data_dir)  # extracted by the untimed first start: only looked up here, as the kiosk does
     from screens.kivy_setup import configure
 
     configure(fullscreen=False, width=1280, height=800, headless=True)
@@ -122,10 +122,10 @@ def child_kiosk(data_dir: str) -> None:
     home screen: nothing of the tour, the demo stack or the test driver is imported."""
     os.environ["KIOSK_KIOSK_DATA_DIR"] = data_dir
     from kiosk.config import load_config
-    from kiosk.fonts import ensure_ui_fonts
+    from kiosk.fonts import ensure_screen_fonts
 
     cfg = load_config(None)
-    fonts = ensure_ui_fonts(cfg.kiosk.data_dir)
+    fonts = ensure_screen_fonts(cfg.kiosk.data_dir)
     from screens.kivy_setup import configure
 
     configure(fullscreen=False, width=1280, height=800, headless=True)

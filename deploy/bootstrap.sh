@@ -19,6 +19,7 @@ done
 # PostgreSQL for city-scale hub tests, tesseract with chi_sim for legibility benchmarks.
 system_packages=(
   fonts-noto-cjk
+  afdko-bin  # tx: the screens' copy of the font without CFF subroutines (0.7 MB a text size, not 2.5)
   libgl1 libegl1 libgl1-mesa-dri libgles2 libmtdev1
   postgresql postgresql-contrib
   tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from kiosk.demo import DemoStack, sample_card
-from kiosk.fonts import ensure_ui_fonts
+from kiosk.fonts import ensure_screen_fonts
 from kiosk.terminal import Terminal
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ PHONE = "13712349050"
 def make_app(cfg, headless: bool = True):
     from screens.kivy_setup import configure
 
-    fonts = ensure_ui_fonts(cfg.kiosk.data_dir)
+    fonts = ensure_screen_fonts(cfg.kiosk.data_dir)
     width, height = cfg.display.window_size()
     configure(fullscreen=cfg.display.fullscreen, width=width, height=height, headless=headless)
     from screens.app import KioskApp

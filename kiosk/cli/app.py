@@ -29,7 +29,7 @@ def run_cmd(role: str | None, config_path: str | None) -> None:
     from kiosk import memory
 
     memory.limit_heap()  # before any thread starts: glibc takes the arena limit only then (kiosk.memory)
-    from kiosk.fonts import ensure_ui_fonts
+    from kiosk.fonts import ensure_screen_fonts
 
     cfg = load(config_path)
     if role:
@@ -38,7 +38,7 @@ def run_cmd(role: str | None, config_path: str | None) -> None:
         fail("no display to draw on (no $DISPLAY, $WAYLAND_DISPLAY or SDL_VIDEODRIVER=kmsdrm)",
              "on the kiosk console start it from the systemd unit (SDL_VIDEODRIVER=kmsdrm); "
              "without a screen use `kiosk tour --out DIR` to see every screen", 3)
-    fonts = ensure_ui_fonts(cfg.kiosk.data_dir)
+    fonts = ensure_screen_fonts(cfg.kiosk.data_dir)
     from screens.kivy_setup import configure
 
     configure(cfg.display.fullscreen, *cfg.display.window_size(), cfg.display.show_cursor)

@@ -33,12 +33,12 @@ def check_config(cfg: Config, level: HealthLevel, lang: str, problem: Exception 
 
 
 def check_fonts(cfg: Config, level: HealthLevel, lang: str) -> CheckResult:
-    from kiosk.fonts import FontMissing, ensure_ui_fonts
+    from kiosk.fonts import FontMissing, ensure_screen_fonts
 
     _ = translator(lang)
     res = CheckResult("fonts.cjk", "fonts", level)
     try:
-        ui = ensure_ui_fonts(cfg.kiosk.data_dir)
+        ui = ensure_screen_fonts(cfg.kiosk.data_dir)
         res.details.update(regular=str(ui.regular), bold=str(ui.bold))
     except FontMissing as exc:
         res.fail("font_missing", _("the Simplified Chinese font is missing ({detail})", detail=exc.message),

@@ -81,3 +81,49 @@ def test_an_extraction_that_hangs_is_told_and_leaves_no_file(tmp_path, monkeypat
         fonts.ensure_ui_fonts(tmp_path / "data")
     assert "did not finish within 2 s" in caught.value.message
     assert list(partial.parent.iterdir()) == []
+
+
+def _subroutines(path) -> int:
+    cff = TTFont(str(path))["CFF "].cff
+    top = cff.topDictIndex[0]
+    return len(cff.GlobalSubrs) + sum(len(getattr(fd.Private, "Subrs", None) or []) for fd in top.FDArray)
+
+
+def test_the_screens_draw_with_a_copy_without_subroutines(tmp_path):
+    # FreeType copies a face's subroutines into memory for every text size Kivy opens (2.5 MB against 0.7 MB).
+    from kiosk.fonts import ensure_screen_fonts
+
+    plain = ensure_ui_fonts(tmp_path)
+    screen = ensure_screen_fonts(tmp_path)
+    for flat, full in ((screen.regular, plain.regular), (screen.bold, plain.bold)):
+        assert flat.name.endswith("-screen.otf") and flat != full
+        assert _subroutines(full) > 40_000 and _subroutines(flat) == 0
+        a, b = TTFont(str(flat)), TTFont(str(full))
+        assert a.getGlyphOrder() == b.getGlyphOrder() and a.getBestCmap() == b.getBestCmap()
+        assert {r.toUnicode() for r in a["name"].names} == {r.toUnicode() for r in b["name"].names}
+    mtime = screen.regular.stat().st_mtime_ns
+    assert ensure_screen_fonts(tmp_path).regular.stat().st_mtime_ns == mtime  # made once
+    assert list((tmp_path / "fonts").glob(".extracting-*")) == []
+
+
+def test_without_tx_the_screens_use_the_extracted_faces_and_say_why(tmp_path, monkeypatch, caplog):
+    from kiosk import fonts
+
+    monkeypatch.setattr(fonts, "TX_PATHS", (tmp_path / "nowhere" / "tx",))
+    made = fonts.ensure_screen_fonts(tmp_path / "data")
+    assert made.regular.name == "NotoSansCJKsc-Regular.otf" and made.bold.name == "NotoSansCJKsc-Bold.otf"
+    assert "afdko-bin" in caplog.text
+
+
+def test_a_failing_tx_falls_back_to_the_extracted_faces_and_leaves_nothing_behind(tmp_path, monkeypatch, caplog):
+    from kiosk import fonts
+
+    broken = tmp_path / "tx"
+    broken.write_text("#!/bin/sh\necho 'tx: (cfr) invalid charstring' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(fonts, "TX_PATHS", (broken,))
+    made = fonts.ensure_screen_fonts(tmp_path / "data")
+    assert made.regular.name == "NotoSansCJKsc-Regular.otf" and made.regular.stat().st_size > 1_000_000
+    assert "invalid charstring" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "data" / "fonts").iterdir()) == [
+        "NotoSansCJKsc-Bold.otf", "NotoSansCJKsc-Regular.otf"]  # no copy, no temporary file

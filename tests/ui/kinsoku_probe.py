@@ -8,10 +8,10 @@ import tempfile
 os.environ["SDL_VIDEODRIVER"] = "offscreen"
 os.environ.pop("DISPLAY", None)
 
-from kiosk.fonts import ensure_ui_fonts  # noqa: E402
+from kiosk.fonts import ensure_screen_fonts  # noqa: E402
 from screens.kivy_setup import configure  # noqa: E402
 
-fonts = ensure_ui_fonts(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
+fonts = ensure_screen_fonts(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
 configure(False, 800, 600, headless=True)
 
 from kivy.app import App  # noqa: E402

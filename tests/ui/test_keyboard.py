@@ -67,10 +67,10 @@ def test_elder_mode_english_portrait(tmp_path):
 # ------------------------------------------------------------------------------------------------
 def _scenario(out: Path, data_dir: Path, elder: bool, english: bool, portrait: bool) -> dict:
     sys.path.insert(0, str(ROOT))
-    from kiosk.fonts import ensure_ui_fonts
+    from kiosk.fonts import ensure_screen_fonts
     from screens.kivy_setup import configure
 
-    fonts = ensure_ui_fonts(data_dir)
+    fonts = ensure_screen_fonts(data_dir)
     width, height = (1080, 1920) if portrait else (1280, 800)
     configure(fullscreen=False, width=width, height=height, headless=True)
 
