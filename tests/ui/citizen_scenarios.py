@@ -233,6 +233,18 @@ def proxy_full(work: Path) -> dict:
                 "printed": printed.text, "printed_qr": printed.qr_payloads}
 
 
+def _proxy_list(d, app, stack, department: str):
+    """我要代办 from home: the intro, the card, the service list showing `department`'s items."""
+    tap(d, "btn_proxy")
+    d.wait_screen("proxy_intro")
+    tap(d, "btn_next")
+    _card_in(d, app, stack, "service_list")
+    scr = app.screen("service_list")
+    scr.pick(department)
+    d.frames(3)
+    return scr
+
+
 def proxy_outside_scope(work: Path) -> dict:
     """我要代办 for an item the kiosk's outlet is not entrusted with: the hub refuses it, the citizen is told in
     plain words what to do instead (not the hub's message); nothing is filed and nothing is sent again."""
@@ -242,13 +254,7 @@ def proxy_outside_scope(work: Path) -> dict:
     with DemoStack(work) as stack:
         with running_app(stack) as (app, cfg, d):
             _ready(d, app)
-            tap(d, "btn_proxy")
-            d.wait_screen("proxy_intro")
-            tap(d, "btn_next")
-            _card_in(d, app, stack, "service_list")
-            scr = app.screen("service_list")
-            scr.pick("hrss")
-            d.frames(3)
+            scr = _proxy_list(d, app, stack, "hrss")
             first, other = (r["item_code"] for r in scr.ids.service_items.data[:2])
             stack.entrust([other])  # the outlet handles another service, not this one
             tap_item(d, scr.ids.service_items, first)
@@ -278,13 +284,7 @@ def proxy_hub_down(work: Path) -> dict:
             _ready(d, app)
             svc = citizen_services(app)
             svc.load_catalog()  # a cached catalog, as after a day of use
-            tap(d, "btn_proxy")
-            d.wait_screen("proxy_intro")
-            tap(d, "btn_next")
-            _card_in(d, app, stack, "service_list")
-            scr = app.screen("service_list")
-            scr.pick("hrss")
-            d.frames(3)
+            scr = _proxy_list(d, app, stack, "hrss")
             tap_item(d, scr.ids.service_items, scr.ids.service_items.data[0]["item_code"])
             d.wait_screen("proxy_mode")
             tap(d, "mode_full_proxy")
