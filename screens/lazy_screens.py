@@ -14,7 +14,10 @@ import importlib
 from typing import Callable
 
 from kivy.clock import Clock
+from kivy.uix.layout import Layout
+from kivy.uix.recyclelayout import RecycleLayout
 from kivy.uix.screenmanager import ScreenManager
+from kivy.uix.scrollview import ScrollView
 
 from kiosk import memory
 
@@ -59,6 +62,11 @@ class LazyScreenManager(ScreenManager):
     def is_built(self, name: str) -> bool:
         return super().has_screen(name)
 
+    def on_current(self, instance, value):
+        if value is not None and self.has_screen(value):
+            fit(self.get_screen(value), self)
+        super().on_current(instance, value)
+
     def _on_current(self, _sm, current: str) -> None:
         if current in self._transient:  # moving among them (the installer's screens) keeps each one's state
             return
@@ -96,3 +104,20 @@ class LazyScreenManager(ScreenManager):
             Clock.schedule_once(one, step)
 
         Clock.schedule_once(one, delay)
+
+
+def fit(screen, manager) -> None:
+    """Lay `screen` out at the manager's size now, before it is shown, if it never was. A screen that was never
+    shown still has Kivy's default 100×100, and the manager sizes it only on the frame after the change: the texts
+    its `on_pre_enter` sets were first drawn wrapped to a few pixels (an item's 办事指南: 37 ms at 20 px wide) and
+    then again at their width. Layouts are laid out top-down; a list's own layout is left to the list."""
+    if tuple(screen.size) == tuple(manager.size) and tuple(screen.pos) == tuple(manager.pos):
+        return
+    screen.pos, screen.size = manager.pos, manager.size
+    for widget in screen.walk(restrict=True):
+        if isinstance(widget, RecycleLayout):
+            continue
+        if isinstance(widget, Layout):
+            widget.do_layout()
+        elif isinstance(widget, ScrollView):
+            widget.update_from_scroll()
