@@ -7,7 +7,7 @@ import uuid
 from kivy.properties import DictProperty, StringProperty
 
 from kiosk import china_time
-from kiosk.citizen.proxy import refusal_words
+from kiosk.citizen.proxy import is_refusal, refusal_words
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_, gettext
 from kiosk.privacy.masking import mask_mobile
@@ -127,8 +127,7 @@ class CannotDoScreen(KioskScreen):
             no=spoken_no, day=due), personal=True)
 
     def _failed(self, error) -> None:
-        status = getattr(error, "status", None)
-        if status is not None and 400 <= status < 500:
+        if is_refusal(error):
             citizen_services(self.app).proxy_key = None  # refused as sent: a corrected report is a new one
             self.problem = refusal_words(error, self._, self.app.cfg.kiosk.hotline)
         else:  # not even kept on this machine (its disk is full, say): nothing was recorded

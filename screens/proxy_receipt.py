@@ -10,7 +10,7 @@ from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from kiosk import china_time
-from kiosk.citizen.proxy import MANDATE_SCOPE, refusal_words
+from kiosk.citizen.proxy import MANDATE_SCOPE, is_refusal, refusal_words
 from kiosk.citizen.services import applicant_of, citizen_services
 from kiosk.i18n import N_
 from kiosk.privacy.masking import mask_phone
@@ -107,8 +107,7 @@ class ProxyReceiptScreen(KioskScreen):
         app.go("proxy_receipt")
 
     def _failed(self, error) -> None:
-        status = getattr(error, "status", None)
-        if status is not None and 400 <= status < 500:
+        if is_refusal(error):
             citizen_services(self.app).proxy_key = None  # refused as sent: a corrected request is a new one
             self.app.notice = refusal_words(error, self._, self.app.cfg.kiosk.hotline)
         else:

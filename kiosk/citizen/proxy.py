@@ -40,6 +40,12 @@ def refusal_reason(item: dict) -> str | None:
     return None
 
 
+def is_refusal(error) -> bool:
+    """The hub refused what was sent (any 4xx): it was not kept, and sending it again will not help."""
+    status = getattr(error, "status", None)
+    return status is not None and 400 <= status < 500
+
+
 def refusal_words(error, translate, hotline: str) -> str:
     """What the citizen is told when the hub refused what the kiosk sent: the reason in plain words and what to do,
     never the hub's technical message (that goes to the log for the staff)."""

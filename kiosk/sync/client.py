@@ -44,25 +44,17 @@ class HubBusy(HubServerError):
     overlapped its first try): not a refusal; the outbox sends it again."""
 
 
-def _detail(resp: requests.Response) -> str:
+def _answer(resp: requests.Response) -> tuple[str, str | None]:
+    """The hub's answer in words and the refusal's code (`{"detail": ..., "reason": ...}`) when it gave one."""
     try:
         doc = resp.json()
     except ValueError:
-        return resp.text[:200]
+        return resp.text[:200], None
     detail = doc.get("detail") if isinstance(doc, dict) else doc
-    if isinstance(detail, list):  # FastAPI validation errors
-        return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
-    return str(detail)
-
-
-def _reason(resp: requests.Response) -> str | None:
-    """The refusal's code in the hub's answer (`{"detail": ..., "reason": ...}`), if it has one."""
-    try:
-        doc = resp.json()
-    except ValueError:
-        return None
     reason = doc.get("reason") if isinstance(doc, dict) else None
-    return reason if isinstance(reason, str) else None
+    if isinstance(detail, list):  # FastAPI validation errors
+        detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
+    return str(detail), reason if isinstance(reason, str) else None
 
 
 class HubClient:
@@ -94,7 +86,7 @@ class HubClient:
         except requests.RequestException as exc:
             raise self._unavailable(type(exc).__name__) from None
         if resp.status_code >= 500:
-            plain = self._unavailable(f"HTTP {resp.status_code}: {_detail(resp)}")
+            plain = self._unavailable(f"HTTP {resp.status_code}: {_answer(resp)[0]}")
             raise HubServerError(plain.message, plain.action, resp.status_code)
         if resp.status_code == 409 and resp.headers.get("Retry-After"):
             raise HubBusy(f"the hub is still working on an earlier try of {method} {path}",
@@ -103,9 +95,9 @@ class HubClient:
             raise HubRejected("the hub refused the device token", "set hub.token in the config to a token from"
                               " `kiosk hub token create --role kiosk`", 401)
         if resp.status_code >= 400:
-            raise HubRejected(f"the hub refused {method} {path}: HTTP {resp.status_code}: {_detail(resp)}",
-                              "check the data sent; retrying the same request will not help", resp.status_code,
-                              _reason(resp))
+            detail, reason = _answer(resp)
+            raise HubRejected(f"the hub refused {method} {path}: HTTP {resp.status_code}: {detail}",
+                              "check the data sent; retrying the same request will not help", resp.status_code, reason)
         return resp
 
     def health(self) -> bool:
