@@ -127,6 +127,8 @@ class KioskApp(App):
         self._countdown_event = None
         self._card_return_event = None
         self._busy_event = None
+        self._repeating: list = []  # clock events cancelled when the app stops
+        self._stopped = False
         self._tasks: dict[int, dict] = {}
         self._task_ids = itertools.count(1)
         self._card_seen_at = 0.0  # monotonic time of the last card read
@@ -178,19 +180,23 @@ class KioskApp(App):
         # texture upload (a label's text, a preview frame) in the middle of the next screen change. Each frame is
         # finished where it ends instead.
         Window.bind(on_flip=lambda *_: glFinish())
-        self.terminal.add_card_listener(lambda event: Clock.schedule_once(lambda dt: self._on_card_event(event), 0))
-        self.terminal.status_listeners.append(lambda st: Clock.schedule_once(lambda dt: self._on_device_status(st), 0))
+        self.terminal.add_card_listener(lambda event: self._on_clock(self._on_card_event, event))
+        self.terminal.status_listeners.append(lambda st: self._on_clock(self._on_device_status, st))
         # Home is drawn first; the devices, the outbox (its HTTP client import alone is ~0.3 s) and the installer's
         # screens start on the next clock tick after that first frame.
         _after_first_frame(self._start_devices)
         self._refresh_status()
-        Clock.schedule_interval(lambda dt: self._refresh_status(), 1.0)
+        self._repeating.append(Clock.schedule_interval(lambda dt: self._refresh_status(), 1.0))
         importlib.import_module("kiosk.watchdog").feed_from_clock(Clock)  # systemd restarts a frozen UI
         self.go("home")
         memory.freeze()  # what start-up made lives as long as the app: kept out of later collections (kiosk.memory)
         self.sm.prebuild()
         # The outbox keeps uploading pages after the citizen has gone: hand the freed heap back while home idles.
-        Clock.schedule_interval(lambda dt: self.current == "home" and memory.trim(), 20)
+        self._repeating.append(Clock.schedule_interval(lambda dt: self.current == "home" and memory.trim(), 20))
+
+    def _on_clock(self, handler, *args) -> None:
+        """Run a device thread's news on the UI thread, unless the app has stopped by then."""
+        Clock.schedule_once(lambda dt: None if self._stopped else handler(*args), 0)
 
     def _start_devices(self) -> None:
         try:
@@ -201,6 +207,11 @@ class KioskApp(App):
         importlib.import_module("screens.installer").install(self)  # PIN pad behind a hidden gesture on home
 
     def on_stop(self):
+        # The clock can run on after the app stops (tests, a closing window): what the app repeats or was told by
+        # a device thread must not run then, since the screens' rules need a running app.
+        self._stopped = True
+        for event in self._repeating:
+            event.cancel()
         self.end_session(go_home=False)
         if self.voice is not None:
             self.voice.close()

@@ -40,6 +40,12 @@ def running_app(stack, **cfg_overrides):
         yield app, cfg, d
     finally:
         d.stop()
+        # The clock runs on a little after the app stops (as it does when a window closes): nothing the app
+        # scheduled may then fail for want of a running app (see test_idle_timeout_wipes_the_session).
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            d.frames(1)
+            time.sleep(0.05)
 
 
 def _nonblank(path: Path) -> None:
