@@ -36,6 +36,9 @@ PACKAGE_HINT = "install the Debian package fonts-noto-cjk (deploy/bootstrap.sh d
 TX_PATHS = (Path("/usr/libexec/afdko/tx"),)
 TX_HINT = "install the Debian package afdko-bin (deploy/bootstrap.sh does it)"
 SCREEN_SUFFIX = "-screen"  # the copy without subroutines the kiosk's screens draw with
+# Written when tx fails on the font: which tx failed and why. That tx is not run again at every start (a failure
+# costs seconds each time); another tx (an upgraded or reinstalled afdko-bin) is tried again.
+TX_FAILED = ".tx-failed"
 
 
 class FontMissing(KioskError):
@@ -175,13 +178,51 @@ def ensure_screen_fonts(data_dir: str | os.PathLike) -> UiFonts:
         log.warning("AFDKO's tx is not installed: each text size on screen costs 2.5 MB of memory instead of 0.7 MB"
                     " (%s)", TX_HINT)
         return ensure_ui_fonts(data_dir)
+    marker = Path(data_dir) / "fonts" / TX_FAILED
+    failed_before = tx_failure(data_dir)
+    if failed_before is not None:
+        log.warning("%s (at an earlier start); the screens use the font with its subroutines. To try again, "
+                    "reinstall afdko-bin or delete %s", failed_before, marker)
+        return ensure_ui_fonts(data_dir)
     try:
         return _ensure(data_dir, SCREEN_SUFFIX, tx)
     except FontMissing as exc:
         if exc.action != TX_HINT:
             raise
         log.warning("%s; the screens use the font with its subroutines", exc.message)
+        _write_marker(marker, f"{_tx_stamp(tx)}\n{exc.message}\n")
         return ensure_ui_fonts(data_dir)
+
+
+def _tx_stamp(tx: Path) -> str:
+    st = tx.stat()
+    return f"{tx} {st.st_size} {st.st_mtime_ns}"
+
+
+def tx_failure(data_dir: str | os.PathLike) -> str | None:
+    """Why this installation's tx failed on the font at an earlier start, or None (never failed, or another tx)."""
+    tx = tx_path()
+    try:
+        stamp, reason = (Path(data_dir) / "fonts" / TX_FAILED).read_text(encoding="utf-8").split("\n", 1)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if tx is None or stamp != _tx_stamp(tx):
+        return None
+    return reason.strip() or f"{tx} failed"
+
+
+def _write_marker(marker: Path, text: str) -> None:
+    tmp = None
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _partial(marker.parent)
+        Path(tmp).write_text(text, encoding="utf-8")
+        os.replace(tmp, marker)
+    except OSError as exc:  # a read-only data directory: tx is simply tried again next time
+        log.warning("cannot record tx's failure in %s: %s", marker, exc)
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def main() -> None:

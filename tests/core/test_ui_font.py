@@ -126,4 +126,28 @@ def test_a_failing_tx_falls_back_to_the_extracted_faces_and_leaves_nothing_behin
     assert made.regular.name == "NotoSansCJKsc-Regular.otf" and made.regular.stat().st_size > 1_000_000
     assert "invalid charstring" in caplog.text
     assert sorted(p.name for p in (tmp_path / "data" / "fonts").iterdir()) == [
-        "NotoSansCJKsc-Bold.otf", "NotoSansCJKsc-Regular.otf"]  # no copy, no temporary file
+        ".tx-failed", "NotoSansCJKsc-Bold.otf", "NotoSansCJKsc-Regular.otf"]  # no copy, no temporary file
+
+
+def test_a_tx_that_failed_is_not_run_again_at_every_start_but_a_new_one_is(tmp_path, monkeypatch, caplog):
+    from kiosk import fonts
+
+    runs = tmp_path / "runs"
+    broken = tmp_path / "tx"
+    broken.write_text(f"#!/bin/sh\necho run >> {runs}\necho 'tx: (cfr) invalid charstring' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(fonts, "TX_PATHS", (broken,))
+    data = tmp_path / "data"
+    fonts.ensure_screen_fonts(data)
+    assert runs.read_text().count("run") == 2  # once per weight
+    caplog.clear()
+    made = fonts.ensure_screen_fonts(data)  # the next start
+    assert made.regular.name == "NotoSansCJKsc-Regular.otf"
+    assert runs.read_text().count("run") == 2  # not run again
+    assert "invalid charstring" in caplog.text and fonts.TX_FAILED in caplog.text  # why, and how to try again
+    assert fonts.tx_failure(data) and "invalid charstring" in fonts.tx_failure(data)
+    # afdko-bin upgraded or reinstalled: another tx, tried again
+    broken.write_text(broken.read_text().replace("exit 1", "exit 2"))
+    fonts.ensure_screen_fonts(data)
+    assert runs.read_text().count("run") == 4
+    assert not list((data / "fonts").glob(".extracting-*"))

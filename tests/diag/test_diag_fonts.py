@@ -26,3 +26,18 @@ def test_without_tx_it_is_a_warning_naming_afdko_bin(tmp_path, monkeypatch):
     [error] = report["errors"]
     assert error["code"] == "font_with_subroutines" and "afdko-bin" in error["action"] and "2.5 MB" in error["message"]
     assert report["details"]["regular"].endswith("NotoSansCJKsc-Regular.otf")
+
+
+def test_a_tx_that_failed_on_the_font_is_a_warning_with_its_reason_and_how_to_retry(tmp_path, monkeypatch):
+    from kiosk import fonts
+
+    broken = tmp_path / "tx"
+    broken.write_text("#!/bin/sh\necho 'tx: (cfr) invalid charstring' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(fonts, "TX_PATHS", (broken,))
+    report = _check(tmp_path)
+    [error] = report["errors"]
+    assert error["code"] == "font_with_subroutines"
+    assert "invalid charstring" in error["message"] and "--reinstall afdko-bin" in error["action"]
+    assert fonts.TX_FAILED in error["action"]
+    assert "invalid charstring" in report["details"]["tx_failed"]
