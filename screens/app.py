@@ -25,6 +25,7 @@ from kiosk.voice import VoicePrompter
 from screens import theme
 from screens.base import forget_typed_text, load_kv
 from screens.lazy_screens import LazyScreenManager
+from screens.text_surfaces import release_text_surfaces
 from screens.voice_player import KivySoundPlayer
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class KioskApp(App):
 
     # -- building ----------------------------------------------------------------------------
     def build(self):
+        release_text_surfaces()  # no second copy of every label's pixels (screens.text_surfaces)
         if self.fonts is not None:
             # Every default label and text input now draws with the Simplified Chinese faces.
             LabelBase.register(DEFAULT_FONT, fn_regular=str(self.fonts.regular), fn_bold=str(self.fonts.bold))

@@ -95,6 +95,15 @@ def journey_online(work: Path) -> dict:
             assert not left, f"the session's text is still in Kivy's caches: {left}"
             assert receipt_fonts._load.cache_info().currsize == 0
             assert not simulator._frame_cache
+            # Every label of every screen drawn: its pixels are in its texture only, not also in the SDL surface
+            # Kivy's text provider drew them on (screens.text_surfaces).
+            drawn = kept = 0
+            for screen in app.sm.screens:
+                for widget in screen.walk():
+                    core = getattr(widget, "_label", None)
+                    if core is not None and hasattr(core, "_surface"):
+                        drawn += 1
+                        kept += core._surface is not None
         for path in shots.values():
             _nonblank(path)
         receipts = sorted((Path(cfg.kiosk.data_dir) / "receipts").glob("*.bin"))
@@ -122,7 +131,7 @@ def journey_online(work: Path) -> dict:
         return {"receipt_no": receipt_no, "case_no": case_no, "sim": sim, "text": decoded.text,
                 "qr": decoded.qr_payloads, "cuts": decoded.cuts, "printed_len": len(printed), "phone": PHONE,
                 "printed_equals_copy": receipts[0].read_bytes() == printed, "copy_left_on_kiosk": receipt_copy_left is not None,
-                "shots": sorted(shots)}
+                "shots": sorted(shots), "labels_drawn": drawn, "text_surfaces_kept": kept}
 
 
 def journey_hub_down(work: Path) -> dict:

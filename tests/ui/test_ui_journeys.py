@@ -46,6 +46,9 @@ def test_citizen_journey_end_to_end(tmp_path):
     assert r["cuts"] == 1
     assert r["printed_equals_copy"] is True
     assert r["copy_left_on_kiosk"] is False  # delivered to the hub, local copy deleted
+    # Each label's pixels are kept once, in its texture: Kivy's SDL2 provider kept the surface it drew them on too
+    # (13 MB after one journey).
+    assert r["labels_drawn"] > 100 and r["text_surfaces_kept"] == 0
 
 
 def test_hub_down_receipt_pending_then_delivered(tmp_path):
