@@ -1,7 +1,7 @@
 """Five faces for 好差评, drawn (no emoji font is needed): the mouth curves from a frown (1) to a smile (5)."""
 from __future__ import annotations
 
-from kivy.graphics import Color, Ellipse, Line
+from kivy.graphics import Color, SmoothEllipse, SmoothLine
 from kivy.properties import BooleanProperty, NumericProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.widget import Widget
@@ -26,12 +26,12 @@ class Face(ButtonBehavior, Widget):
         with self.canvas:
             if self.selected or self.state == "down":
                 Color(r, g, b, 0.25)
-                Ellipse(pos=(cx - d / 2 - 8, cy - d / 2 - 8), size=(d + 16, d + 16))
+                SmoothEllipse(pos=(cx - d / 2 - 8, cy - d / 2 - 8), size=(d + 16, d + 16))
             Color(r, g, b, 1)
-            Line(circle=(cx, cy, d / 2), width=3 if self.selected else 2)
+            SmoothLine(circle=(cx, cy, d / 2), width=3 if self.selected else 2)
             eye = d * 0.07
-            Ellipse(pos=(cx - d * 0.18 - eye / 2, cy + d * 0.12 - eye / 2), size=(eye, eye))
-            Ellipse(pos=(cx + d * 0.18 - eye / 2, cy + d * 0.12 - eye / 2), size=(eye, eye))
+            SmoothEllipse(pos=(cx - d * 0.18 - eye / 2, cy + d * 0.12 - eye / 2), size=(eye, eye))
+            SmoothEllipse(pos=(cx + d * 0.18 - eye / 2, cy + d * 0.12 - eye / 2), size=(eye, eye))
             # Mouth: a curve whose middle rises with the level (a frown at 1, flat at 3, a smile at 5).
             bend = (int(self.level) - 3) * d * 0.07
             w = d * 0.25
@@ -42,4 +42,4 @@ class Face(ButtonBehavior, Widget):
                 x = cx - w + 2 * w * t
                 y = base - bend * (1 - (2 * t - 1) ** 2)
                 points += [x, y]
-            Line(points=points, width=3 if self.selected else 2)
+            SmoothLine(points=points, width=3 if self.selected else 2)

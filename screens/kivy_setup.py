@@ -24,6 +24,11 @@ def configure(fullscreen: bool, width: int, height: int, show_cursor: bool = Fal
     Config.set("graphics", "show_cursor", "1" if show_cursor else "0")
     Config.set("graphics", "allow_screensaver", "0")
     Config.set("graphics", "maxfps", "30")
+    # No multisampling: Kivy asks for 2 samples, Mesa's software GL gives 4, and the window's colour and depth
+    # buffers at 4 samples a pixel cost 33 MB at 1280×800 (and every frame a resolve). The few curved drawings
+    # (好差评's faces, the card picture, a signature's strokes) use Kivy's Smooth* instructions, which antialias
+    # themselves.
+    Config.set("graphics", "multisamples", "0")
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))
     # Exactly one pointer source and no red-dot multitouch emulation: one finger, one tap.

@@ -2,7 +2,7 @@
 `png()` renders them black on white with Pillow (the same picture on any GPU, and small)."""
 from __future__ import annotations
 
-from kivy.graphics import Color, Line
+from kivy.graphics import Color, SmoothLine
 from kivy.properties import NumericProperty
 from kivy.uix.widget import Widget
 
@@ -27,7 +27,7 @@ class SignaturePad(Widget):
         self.strokes.append([self._local(touch)])
         with self.canvas:
             Color(0.05, 0.05, 0.1, 1)
-            self._line = Line(points=list(touch.pos), width=2.2)
+            self._line = SmoothLine(points=list(touch.pos), width=2.2)
         self.points += 1
         return True
 
@@ -61,7 +61,7 @@ class SignaturePad(Widget):
             self.strokes.append(list(stroke))
             with self.canvas:
                 Color(0.05, 0.05, 0.1, 1)
-                Line(points=[v for x, y in stroke for v in (x + self.x, y + self.y)], width=2.2)
+                SmoothLine(points=[v for x, y in stroke for v in (x + self.x, y + self.y)], width=2.2)
             self.points += len(stroke)
 
     @property
