@@ -51,6 +51,15 @@ def test_upload_module_loads_tuspy_when_used():
     assert _loaded_after("import kiosk.sync.tus_upload").startswith("tusclient")
 
 
+def test_tuspy_does_not_load_aiohttp_until_its_async_uploader_uses_it():
+    """tuspy imports aiohttp for its async uploader only (11 MB held for the app's life after the first upload)."""
+    code = ("import sys; import kiosk.sync.tus_upload; import tusclient.request as r; "
+            "before = [m for m in sys.modules if m.startswith('aiohttp.')]; "
+            "session = r.aiohttp.ClientSession; "  # what the async uploader does: the real aiohttp, imported now
+            "print(before, session.__module__, type(sys.modules['aiohttp']).__name__)")
+    assert _printed(code) == "[] aiohttp.client module"
+
+
 def test_the_ui_driver_brings_no_pytest_into_the_measured_app():
     """The tour and the UI benchmark drive the app in its own process through screens.driver; Kivy's
     kivy.tests.common (its UnitTestTouch) would import pytest there (about 10 MB, 180 modules no kiosk has)."""
