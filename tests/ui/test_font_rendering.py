@@ -1,27 +1,14 @@
 """Kivy draws Chinese with the Simplified Chinese faces: not tofu, not Japanese shapes, and bold is bold."""
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from probe_support import run_probe
 
 from kiosk.fonts import FontMissing, ensure_ui_fonts
 
 pytestmark = pytest.mark.ui
 
 
-def _probe(script: str, tmp_path) -> dict:
-    """Run a probe script beside this file (Kivy offscreen, in a process of its own) and read its RESULT line."""
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name(script)), str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
-    return json.loads(lines[-1][7:])
-
-
 def test_kivy_renders_simplified_chinese_regular_and_bold(tmp_path):
-    r = _probe("font_probe.py", tmp_path)
+    r = run_probe("font_probe.py", tmp_path)
     assert r["sc_regular"]["ink"] > 500
     # Bold is a different, heavier face — not the regular one drawn again.
     assert r["sc_bold"]["ink"] > r["sc_regular"]["ink"] * 1.15
@@ -36,7 +23,7 @@ def test_kivy_renders_simplified_chinese_regular_and_bold(tmp_path):
 
 
 def test_no_line_of_the_screens_text_begins_with_a_closing_mark(tmp_path):
-    r = _probe("kinsoku_probe.py", tmp_path)
+    r = run_probe("kinsoku_probe.py", tmp_path)
     assert len(r["widths"]) >= 5  # widths at which Kivy alone strands a "。" or "，" at a line's start
     for starts in r["klabel_starts"]:
         assert not any(s in "。，；：、！？）」" for s in starts), starts
