@@ -94,14 +94,15 @@ class LazyScreenManager(ScreenManager):
         `idle_on` screen is shown (nobody is using the kiosk; elsewhere a screen is built when it is shown)."""
 
         def one(_dt):
-            if not self._factories:
-                memory.freeze()  # the screens live as long as the app: later collections need not walk them
-                return
-            if self.current != idle_on:
+            if self.unbuilt and self.current != idle_on:
                 Clock.schedule_once(one, delay)
                 return
-            self.build(next(iter(self._factories)))
-            Clock.schedule_once(one, step)
+            if self.unbuilt:  # the transient screens are not among them: they are built only when shown
+                self.build(self.unbuilt[0])
+            if self.unbuilt:
+                Clock.schedule_once(one, step)
+            else:  # the screens live as long as the app: later collections need not walk them
+                memory.freeze()
 
         Clock.schedule_once(one, delay)
 
