@@ -178,7 +178,7 @@ def ensure_screen_fonts(data_dir: str | os.PathLike) -> UiFonts:
         log.warning("AFDKO's tx is not installed: each text size on screen costs 2.5 MB of memory instead of 0.7 MB"
                     " (%s)", TX_HINT)
         return ensure_ui_fonts(data_dir)
-    marker = Path(data_dir) / "fonts" / TX_FAILED
+    marker = tx_failed_marker(data_dir)
     failed_before = tx_failure(data_dir)
     if failed_before is not None:
         log.warning("%s (at an earlier start); the screens use the font with its subroutines. To try again, "
@@ -194,6 +194,10 @@ def ensure_screen_fonts(data_dir: str | os.PathLike) -> UiFonts:
         return ensure_ui_fonts(data_dir)
 
 
+def tx_failed_marker(data_dir: str | os.PathLike) -> Path:
+    return Path(data_dir) / "fonts" / TX_FAILED
+
+
 def _tx_stamp(tx: Path) -> str:
     st = tx.stat()
     return f"{tx} {st.st_size} {st.st_mtime_ns}"
@@ -203,7 +207,7 @@ def tx_failure(data_dir: str | os.PathLike) -> str | None:
     """Why this installation's tx failed on the font at an earlier start, or None (never failed, or another tx)."""
     tx = tx_path()
     try:
-        stamp, reason = (Path(data_dir) / "fonts" / TX_FAILED).read_text(encoding="utf-8").split("\n", 1)
+        stamp, reason = tx_failed_marker(data_dir).read_text(encoding="utf-8").split("\n", 1)
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     if tx is None or stamp != _tx_stamp(tx):

@@ -94,12 +94,13 @@ class LazyScreenManager(ScreenManager):
         `idle_on` screen is shown (nobody is using the kiosk; elsewhere a screen is built when it is shown)."""
 
         def one(_dt):
-            if self.unbuilt and self.current != idle_on:
+            pending = self.unbuilt  # the transient screens are not among them: they are built only when shown
+            if pending and self.current != idle_on:
                 Clock.schedule_once(one, delay)
                 return
-            if self.unbuilt:  # the transient screens are not among them: they are built only when shown
-                self.build(self.unbuilt[0])
-            if self.unbuilt:
+            if pending:
+                self.build(pending[0])
+            if len(pending) > 1:
                 Clock.schedule_once(one, step)
             else:  # the screens live as long as the app: later collections need not walk them
                 memory.freeze()

@@ -33,21 +33,21 @@ def check_config(cfg: Config, level: HealthLevel, lang: str, problem: Exception 
 
 
 def check_fonts(cfg: Config, level: HealthLevel, lang: str) -> CheckResult:
-    from kiosk.fonts import SCREEN_SUFFIX, TX_FAILED, FontMissing, ensure_screen_fonts, tx_failure
+    from kiosk.fonts import SCREEN_SUFFIX, FontMissing, ensure_screen_fonts, tx_failed_marker, tx_failure
 
     _ = translator(lang)
     res = CheckResult("fonts.cjk", "fonts", level)
     try:
         ui = ensure_screen_fonts(cfg.kiosk.data_dir)
         res.details.update(regular=str(ui.regular), bold=str(ui.bold))
-        failed = tx_failure(cfg.kiosk.data_dir)
-        if not ui.regular.stem.endswith(SCREEN_SUFFIX) and failed is not None:
+        failed = None if ui.regular.stem.endswith(SCREEN_SUFFIX) else tx_failure(cfg.kiosk.data_dir)
+        if failed is not None:
             res.details.update(tx_failed=failed)
             res.warn("font_with_subroutines",
                      _("the screens draw with the font's subroutines (AFDKO's tx failed on the font: {detail}): each text size costs 2.5 MB of memory instead of 0.7 MB",
                        detail=failed),
                      _("reinstall it: apt-get install --reinstall afdko-bin (or delete {file}), then restart the kiosk",
-                       file=str(Path(cfg.kiosk.data_dir) / "fonts" / TX_FAILED)))
+                       file=str(tx_failed_marker(cfg.kiosk.data_dir))))
         elif not ui.regular.stem.endswith(SCREEN_SUFFIX):
             res.warn("font_with_subroutines",
                      _("the screens draw with the font's subroutines: each text size costs 2.5 MB of memory instead of 0.7 MB"),
