@@ -23,7 +23,7 @@ from kiosk.i18n import N_, gettext
 from kiosk.session import CitizenSession
 from kiosk.voice import VoicePrompter
 from screens import theme
-from screens.base import forget_typed_text, load_kv
+from screens.base import after_next_frame, forget_typed_text, load_kv
 from screens.lazy_screens import LazyScreenManager
 from screens.text_surfaces import release_text_surfaces
 from screens.voice_player import KivySoundPlayer
@@ -60,16 +60,6 @@ class Translator:
 
     def _(self, message: str) -> str:
         return gettext(message, self.language)
-
-
-def _after_first_frame(callback: Callable[[], None]) -> None:
-    """Call `callback` on the clock tick after the window's next frame has been drawn."""
-
-    def flipped(*_):
-        Window.unbind(on_flip=flipped)
-        Clock.schedule_once(lambda dt: callback(), 0)
-
-    Window.bind(on_flip=flipped)
 
 
 class _KeepRunning(ExceptionHandler):
@@ -186,7 +176,7 @@ class KioskApp(App):
         self.terminal.status_listeners.append(lambda st: self._on_clock(self._on_device_status, st))
         # Home is drawn first; the devices, the outbox (its HTTP client import alone is ~0.3 s) and the installer's
         # screens start on the next clock tick after that first frame.
-        _after_first_frame(self._start_devices)
+        after_next_frame(self._start_devices)
         self._refresh_status()
         self._repeating.append(Clock.schedule_interval(lambda dt: self._refresh_status(), 1.0))
         importlib.import_module("kiosk.watchdog").feed_from_clock(Clock)  # systemd restarts a frozen UI

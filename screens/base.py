@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.uix.screenmanager import Screen
 
@@ -21,6 +22,17 @@ def forget_typed_text() -> None:
 
     for category in TYPED_TEXT_CACHES:
         Cache.remove(category)
+
+
+def after_next_frame(callback) -> None:
+    """Call `callback` on the clock tick after the window's next frame has been drawn."""
+    from kivy.core.window import Window
+
+    def flipped(*_):
+        Window.unbind(on_flip=flipped)
+        Clock.schedule_once(lambda dt: callback(), 0)
+
+    Window.bind(on_flip=flipped)
 
 
 def load_kv(name: str) -> None:

@@ -64,10 +64,29 @@ def journey_online(work: Path) -> dict:
     with DemoStack(work) as stack:
         shots = {}
         with running_app(stack) as (app, cfg, d):
+            from kivy.core.window import Window
+
+            goodbye = {"frames": 0, "wipes_after": [], "wiped_while_shown": None}
+
             def shot(name):
                 shots[name] = d.screenshot(OUT / "online" / f"{name}.png")
+                if name == "done":  # the citizen reads the goodbye: their data is gone already
+                    goodbye["wiped_while_shown"] = app.session.card is None and app.last_result is None
 
+            def count_goodbye_frames(*_):
+                goodbye["frames"] += app.current == "done"
+
+            wipe_data = app.wipe_data
+
+            def watched_wipe(*args, **kwargs):
+                if app.current == "done":
+                    goodbye["wipes_after"].append(goodbye["frames"])  # frames of the goodbye drawn before it
+                wipe_data(*args, **kwargs)
+
+            app.wipe_data = watched_wipe
+            Window.bind(on_flip=count_goodbye_frames)
             journey(d, stack, shot)
+            Window.unbind(on_flip=count_goodbye_frames)
             # The journey ended at home with the session wiped.
             assert app.session.card is None and app.last_result is None
             assert not list((Path(cfg.kiosk.data_dir) / "sessions").glob("*")), "scratch pages left behind"
@@ -131,7 +150,7 @@ def journey_online(work: Path) -> dict:
         return {"receipt_no": receipt_no, "case_no": case_no, "sim": sim, "text": decoded.text,
                 "qr": decoded.qr_payloads, "cuts": decoded.cuts, "printed_len": len(printed), "phone": PHONE,
                 "printed_equals_copy": receipts[0].read_bytes() == printed, "copy_left_on_kiosk": receipt_copy_left is not None,
-                "shots": sorted(shots), "labels_drawn": drawn, "text_surfaces_kept": kept}
+                "shots": sorted(shots), "labels_drawn": drawn, "text_surfaces_kept": kept, "goodbye": goodbye}
 
 
 def journey_hub_down(work: Path) -> dict:

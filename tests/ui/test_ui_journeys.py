@@ -49,6 +49,11 @@ def test_citizen_journey_end_to_end(tmp_path):
     # Each label's pixels are kept once, in its texture: Kivy's SDL2 provider kept the surface it drew them on too
     # (13 MB after one journey).
     assert r["labels_drawn"] > 100 and r["text_surfaces_kept"] == 0
+    # The goodbye is drawn first, then the session is wiped (stopping the camera and deleting the pages took
+    # 20-50 ms inside the change to it), and it is wiped while the citizen still reads it.
+    goodbye = r["goodbye"]
+    assert goodbye["wipes_after"] and goodbye["wipes_after"][0] >= 1, goodbye
+    assert goodbye["wiped_while_shown"] is True, goodbye
 
 
 def test_hub_down_receipt_pending_then_delivered(tmp_path):
