@@ -13,6 +13,9 @@ Elsewhere than glibc (musl, macOS) both calls do nothing.
 kiosk keeps a few hundred thousand for good (Kivy, the built screens, pypinyin's phrase data), so each took
 0.5-1.6 s on this 2-core machine and landed in the middle of a screen change. Objects alive after start-up,
 after the screens are built and after the pinyin data is loaded are moved out of the collector's reach.
+What a citizen's session makes is not frozen (it would never be collected); its full collections (20-140 ms, one
+or two per journey) are held off while a screen change is drawn (`pause_collections` until the frame is on the
+screen) and one is run when the citizen has gone (`collect`), so they fall between changes, not inside them.
 """
 from __future__ import annotations
 
@@ -64,3 +67,29 @@ def trim() -> None:
 def freeze() -> None:
     """Exclude every object alive now from later cyclic collections (call once long-lived data is loaded)."""
     gc.freeze()
+
+
+_paused = False
+
+
+def pause_collections() -> None:
+    """Hold cyclic collections off (a screen change is being drawn) until `resume_collections()`."""
+    global _paused
+    if gc.isenabled():
+        gc.disable()
+        _paused = True
+
+
+def resume_collections() -> None:
+    """Let the collector run again if `pause_collections()` stopped it (one that came due runs at the next
+    allocation)."""
+    global _paused
+    if _paused:
+        _paused = False
+        gc.enable()
+
+
+def collect() -> None:
+    """A full collection now, then the heap's free memory back to the system: for when nobody is waiting."""
+    gc.collect()
+    trim()

@@ -278,6 +278,7 @@ class KioskApp(App):
         self.reset_preferences()
         if go_home:
             self.go("home")
+            after_next_frame(memory.collect)  # the citizen has gone: the session's garbage now, not in the next one's
 
     def wipe_data(self, ended: bool = True) -> None:
         """Forget the citizen's data. `ended`: a session really ended here (a card read before it belongs to it)."""

@@ -20,6 +20,7 @@ from kivy.uix.screenmanager import ScreenManager
 from kivy.uix.scrollview import ScrollView
 
 from kiosk import memory
+from screens.base import after_next_frame
 
 PREBUILD_DELAY_S = 3.0  # after start: the first frames and the devices' start come first
 PREBUILD_STEP_S = 0.1  # one screen per step, so a touch on home waits for at most one screen's build
@@ -63,6 +64,10 @@ class LazyScreenManager(ScreenManager):
         return super().has_screen(name)
 
     def on_current(self, instance, value):
+        # No cyclic collection inside a change: one that comes due while the next screen is prepared and drawn
+        # waits until that frame is on the screen (kiosk.memory).
+        memory.pause_collections()
+        after_next_frame(memory.resume_collections)
         if value is not None and self.has_screen(value):
             fit(self.get_screen(value), self)
         super().on_current(instance, value)
