@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.hub import audit, case_fields
 from kiosk.hub.auth import Caller, authenticated, require_roles
 from kiosk.hub.db import earlier_or_taken, first_insert_wins, read_only
-from kiosk.hub.limits import limited_route
+from kiosk.hub.limits import limited_route, retry_shortly
 from kiosk.hub.models import Case, IdempotencyRecord, Upload
 from kiosk.hub.schemas import MAX_CASE_BODY_BYTES, RECEIPT_NO_PATH, CaseDetail, CaseIn, CaseOut
 from kiosk.hub.tus import _aware, upload_id_from_url, upload_path
@@ -101,8 +101,8 @@ def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
             s.flush()
             return 201, case_out(case)
 
-    return first_insert_wins(attempt, lambda: HTTPException(  # Retry-After: the kiosk's outbox sends it again
-        409, "a request with this Idempotency-Key is being processed; retry shortly", headers={"Retry-After": "1"}))
+    return first_insert_wins(attempt, lambda: retry_shortly(
+        "a request with this Idempotency-Key is being processed; retry shortly"))
 
 
 def _check_materials(hub, s, caller: Caller, body: CaseIn) -> list[Upload]:

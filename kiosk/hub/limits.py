@@ -52,6 +52,12 @@ class _Capped:
         return message
 
 
+def retry_shortly(detail: str) -> HTTPException:
+    """`409` with `Retry-After`: another call with the same key is still at work. A kiosk's outbox sends it again
+    rather than give it up (the proxy service's `Busy` answers the same way)."""
+    return HTTPException(409, detail, headers={"Retry-After": "1"})
+
+
 def is_disk_full(exc: BaseException) -> bool:
     """ENOSPC from a file write, or SQLite's "database or disk is full"."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):

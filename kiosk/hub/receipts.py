@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.hub import audit
 from kiosk.hub.auth import Caller, authenticated, require_roles
 from kiosk.hub.db import first_insert_wins
+from kiosk.hub.limits import retry_shortly
 from kiosk.hub.models import Case, ReceiptCopy, utcnow
 from kiosk.hub.schemas import RECEIPT_NO_PATH
 from kiosk.hub.tus import _aware
@@ -81,8 +82,7 @@ def _store(hub, caller: Caller, receipt_no: str, escpos: bytes) -> tuple[int, di
             s.flush()
             return status, _copy_doc(copy, outcome)
 
-    return first_insert_wins(attempt, lambda: HTTPException(  # Retry-After: the kiosk's outbox sends it again
-        409, "another copy of this receipt is being stored; retry shortly", headers={"Retry-After": "1"}))
+    return first_insert_wins(attempt, lambda: retry_shortly("another copy of this receipt is being stored; retry shortly"))
 
 
 @router.put("/{receipt_no}/receipt", status_code=201,
