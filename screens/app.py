@@ -204,6 +204,7 @@ class KioskApp(App):
         self._stopped = True
         for event in self._repeating:
             event.cancel()
+        self.sm.cancel_prebuild()
         self.end_session(go_home=False)
         if self.voice is not None:
             self.voice.close()

@@ -31,6 +31,7 @@ class LazyScreenManager(ScreenManager):
         super().__init__(**kwargs)
         self._factories: dict[str, Callable] = {}
         self._transient: dict[str, Callable] = {}  # name → factory, for the screens released after leaving
+        self._prebuild_event = None  # the prebuild's next step on the clock
         self.bind(current=self._on_current)
 
     def add_lazy(self, name: str, factory: Callable, transient: bool = False) -> None:
@@ -101,16 +102,21 @@ class LazyScreenManager(ScreenManager):
         def one(_dt):
             pending = self.unbuilt  # the transient screens are not among them: they are built only when shown
             if pending and self.current != idle_on:
-                Clock.schedule_once(one, delay)
+                self._prebuild_event = Clock.schedule_once(one, delay)
                 return
             if pending:
                 self.build(pending[0])
             if len(pending) > 1:
-                Clock.schedule_once(one, step)
+                self._prebuild_event = Clock.schedule_once(one, step)
             else:  # the screens live as long as the app: later collections need not walk them
                 memory.freeze()
 
-        Clock.schedule_once(one, delay)
+        self._prebuild_event = Clock.schedule_once(one, delay)
+
+    def cancel_prebuild(self) -> None:
+        """Build nothing more (the app is stopping: the screens' rules need a running app)."""
+        if self._prebuild_event is not None:
+            self._prebuild_event.cancel()
 
 
 def fit(screen, manager) -> None:
