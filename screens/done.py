@@ -46,7 +46,7 @@ class DoneScreen(KioskScreen):
             self._event = None
 
     def finish(self) -> None:
-        self._wipe()
+        self._wipe_pending = False  # end_session wipes it all: not twice
         self._rate_case = None
         self.app.end_session()
 
