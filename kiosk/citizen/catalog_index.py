@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from kiosk.pinyin import item_keys
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+
+@cache
+def _not_word() -> re.Pattern:
+    """Compiled at first use, not at import: a class over the CJK block costs ~3 ms to compile, paid by the
+    kiosk's start before its first frame otherwise."""
+    return re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+
+
+def _han(text: str) -> str:
+    return "".join(c for c in text if "\u3400" <= c <= "\u9fff")
 
 
 @dataclass
@@ -36,7 +45,7 @@ class CatalogIndex:
         for rank, item in enumerate(self.items):
             name = str(item.get("name") or "")
             full, initials = item_keys(item)
-            english = _NOT_WORD.sub(" ", str(item.get("name_en") or "").lower()).strip()
+            english = _not_word().sub(" ", str(item.get("name_en") or "").lower()).strip()
             extra = " ".join(str(item.get(k) or "") for k in ("category", "department"))
             self._entries.append(_Entry(item, name, full, initials, english, extra, rank))
 
@@ -82,7 +91,7 @@ class CatalogIndex:
         q = query.strip().lower()
         if not q:
             return []
-        han = "".join(_CJK.findall(q))
+        han = _han(q)
         letters = re.sub(r"[^a-z]", "", q)
         scored: list[tuple[int, int, dict]] = []
         for e in self._entries:
