@@ -13,10 +13,38 @@ from screens.base import load_kv
 from screens.kinsoku import kinsoku_text
 
 
+def wait_for_layout(label) -> bool:
+    """Put off drawing `label`'s text, wrapped to its width, while a layout above it has yet to run (True: put off,
+    drawn again right after that layout, in the same frame).
+
+    A widget has Kivy's default width of 100 until its parent lays it out, and its text was wrapped to that width
+    first: one or two characters a line, ~1,100 glyph measurements before home's first frame, thrown away when the
+    real width arrived a moment later in the same frame."""
+    widget, hops = label.parent, 0
+    while widget is not None and hops < 64:
+        trigger = getattr(widget, "_trigger_layout", None)
+        if trigger is not None and trigger.is_triggered:
+            label._trigger_texture()
+            return True
+        widget, hops = widget.parent, hops + 1
+    return False
+
+
+class BoxedLabel(Label):
+    """A plain label whose text is boxed to its own size by its rule (`text_size: self.size`), drawn once laid out."""
+
+    def texture_update(self, *largs):
+        if self.text and wait_for_layout(self):
+            return
+        super().texture_update(*largs)
+
+
 class KLabel(Label):
     """The screens' text: wrapped to its width, with no line that begins with a closing mark (screens.kinsoku)."""
 
     def texture_update(self, *largs):
+        if self.text and wait_for_layout(self):
+            return
         super().texture_update(*largs)
         core = self._label
         if self.markup or self.text_size[0] is None or not core.text or self.texture is None:
@@ -39,6 +67,11 @@ class BigButton(Button):
     """A touch target of at least 64 dp (88 dp in elder mode)."""
 
     kind = StringProperty("primary")  # primary | secondary | danger
+
+    def texture_update(self, *largs):
+        if self.text and wait_for_layout(self):  # its label wraps to its width too
+            return
+        super().texture_update(*largs)
 
 
 class TouchBlocker(FloatLayout):
