@@ -194,6 +194,10 @@ class FormScreen(KioskScreen):
         self.delivery = "自取"
         self.address_choice = "card"
         self.problem = self.phone_error = self.address_error = ""
+        for _field, row in self._rows.values():
+            # Emptied before they are dropped: a removed field still redraws its text when a refresh was already
+            # due on the clock, putting the citizen's value back into Kivy's text caches after the wipe.
+            self._set_value(row, "")
         self.ids.fields_box.clear_widgets()
         self._rows = {}
         self._built_for = None

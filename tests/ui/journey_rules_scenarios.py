@@ -323,6 +323,17 @@ def item_form(work: Path) -> dict:
             d.tap("btn_next")
             d.wait_screen("receipt", 120)
             receipt_no = app.last_result.receipt_no
+            # The session ends while a field still has a redraw due on the clock (a size change of the form does
+            # that): what was typed must not come back into Kivy's text caches after the wipe.
+            from kivy.cache import Cache
+
+            from screens.base import TYPED_TEXT_CACHES
+
+            form.field_widget("residence_address")._trigger_refresh_text()
+            app.end_session()
+            d.frames(3)
+            out["typed_left"] = [key.split("\0", 1)[0] for category in TYPED_TEXT_CACHES
+                                 for key in Cache._objects.get(category, {}) if "小寨东路" in key]
         deadline = time.monotonic() + 60
         case_no = None
         while time.monotonic() < deadline and not case_no:
