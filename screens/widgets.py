@@ -30,25 +30,30 @@ def wait_for_layout(label) -> bool:
     return False
 
 
-class BoxedLabel(Label):
+class DrawnWhenLaidOut:
+    """Mixed into a Label or a Button: its text is drawn once the layouts above it have run (`wait_for_layout`).
+    `texture_update` answers whether it drew."""
+
+    def texture_update(self, *largs) -> bool:
+        if self.text and wait_for_layout(self):
+            return False
+        super().texture_update(*largs)
+        return True
+
+
+class BoxedLabel(DrawnWhenLaidOut, Label):
     """A plain label whose text is boxed to its own size by its rule (`text_size: self.size`), drawn once laid out."""
 
-    def texture_update(self, *largs):
-        if self.text and wait_for_layout(self):
-            return
-        super().texture_update(*largs)
 
-
-class KLabel(Label):
+class KLabel(DrawnWhenLaidOut, Label):
     """The screens' text: wrapped to its width, with no line that begins with a closing mark (screens.kinsoku)."""
 
-    def texture_update(self, *largs):
-        if self.text and wait_for_layout(self):
-            return
-        super().texture_update(*largs)
+    def texture_update(self, *largs) -> bool:
+        if not super().texture_update(*largs):
+            return False
         core = self._label
         if self.markup or self.text_size[0] is None or not core.text or self.texture is None:
-            return
+            return True
         original = text = core.text
         for _ in range(3):  # a line moved down may push the next one's end over: look again, a few times
             fixed = kinsoku_text(text, [("".join(w.text for w in line.words), bool(line.line_wrap))
@@ -61,17 +66,13 @@ class KLabel(Label):
             core.text = original  # the next layout (a new width, a new size) starts from the label's own text
             self.texture = core.texture
             self.texture_size = list(core.texture.size)
+        return True
 
 
-class BigButton(Button):
-    """A touch target of at least 64 dp (88 dp in elder mode)."""
+class BigButton(DrawnWhenLaidOut, Button):
+    """A touch target of at least 64 dp (88 dp in elder mode); its label wraps to its width too."""
 
     kind = StringProperty("primary")  # primary | secondary | danger
-
-    def texture_update(self, *largs):
-        if self.text and wait_for_layout(self):  # its label wraps to its width too
-            return
-        super().texture_update(*largs)
 
 
 class TouchBlocker(FloatLayout):
