@@ -296,6 +296,7 @@ class KioskApp(App):
             if self.sm.is_built(name):  # a screen not built yet shows nothing to forget
                 self.screen(name).reset()
         forget_typed_text()  # the textures of the lines typed, kept by Kivy beyond the screens' own reset
+        after_next_frame(forget_typed_text)  # and what a field dropped with a redraw due draws again in that frame
         memory.trim()  # the session's pages and pictures go back to the system, not into a fragmented heap
         try:
             self.terminal.release_camera()
