@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 import requests
 
 from kiosk.errors import KioskError, Unavailable
+from kiosk.http_session import session_for
 
 
 log = logging.getLogger("kiosk.counter.client")
@@ -62,8 +63,7 @@ class CounterClient:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.verify = verify_tls
+        self.session = session_for(self.url, verify_tls)
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def with_token(self, token: str) -> "CounterClient":

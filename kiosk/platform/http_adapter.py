@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from kiosk.http_session import session_for
 from kiosk.platform import signing
 from kiosk.platform.adapter import (CaseSubmission, MaterialFile, PlatformAdapter, PlatformRejected,
                                     PlatformUnavailable, SubmitResult)
@@ -50,8 +51,7 @@ class ReferenceHttpAdapter(PlatformAdapter):
         self.secret = secret
         self.algorithm = algorithm
         self.timeout = timeout
-        self.http = requests.Session()
-        self.http.verify = verify_tls
+        self.http = session_for(self.base_url, verify_tls)
 
     @classmethod
     def from_config(cls, platform_section) -> "ReferenceHttpAdapter":

@@ -12,6 +12,7 @@ from typing import IO
 import requests
 
 from kiosk.errors import KioskError, Unavailable
+from kiosk.http_session import session_for
 
 CHUNK_SIZE = 1024 * 1024
 MAX_RECEIPT_BYTES = 64 * 1024  # the hub's cap on a receipt copy (docs/hub-api.md, kiosk.hub.receipts)
@@ -62,8 +63,7 @@ class HubClient:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.verify = verify_tls
+        self.session = session_for(self.url, verify_tls)
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     @classmethod

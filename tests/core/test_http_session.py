@@ -1,0 +1,69 @@
+"""The hot paths' HTTP sessions read the environment's proxy and CA bundle once, when made, not on every call."""
+import http.server
+import threading
+
+import pytest
+
+from kiosk.counter.client import CounterClient
+from kiosk.http_session import session_for
+from kiosk.platform.http_adapter import ReferenceHttpAdapter
+from kiosk.sync.client import HubClient
+
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+              "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def server():
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_the_proxy_for_the_url_is_taken_from_the_environment(clean_env):
+    clean_env.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
+    clean_env.setenv("NO_PROXY", "hub.outlet.example")
+    assert session_for("https://platform.gov.example").proxies.get("https") == "http://proxy.gov.example:3128"
+    assert not session_for("https://hub.outlet.example").proxies  # NO_PROXY: straight to it
+
+
+def test_the_ca_bundle_is_taken_from_the_environment_unless_tls_checks_are_off(clean_env):
+    clean_env.setenv("REQUESTS_CA_BUNDLE", "/etc/govkiosk/ca.pem")
+    assert session_for("https://hub.outlet.example").verify == "/etc/govkiosk/ca.pem"
+    assert session_for("https://hub.outlet.example", verify_tls=False).verify is False
+    clean_env.delenv("REQUESTS_CA_BUNDLE")
+    assert session_for("https://hub.outlet.example").verify is True
+
+
+def test_a_proxy_set_after_the_session_was_made_is_not_read_per_call(clean_env, server):
+    """With requests' default every call read the environment again (and looked for ~/.netrc)."""
+    session = session_for(server)
+    clean_env.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    assert session.get(server + "/", timeout=5).text == "ok"
+
+
+def test_the_clients_of_the_hot_paths_use_such_sessions(clean_env):
+    clean_env.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
+    for session in (HubClient("https://hub.example", "t").session, CounterClient("https://hub.example", "t").session,
+                    ReferenceHttpAdapter("https://platform.example", "app", "secret").http):
+        assert session.trust_env is False
+        assert session.proxies.get("https") == "http://proxy.gov.example:3128"
