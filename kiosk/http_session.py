@@ -4,6 +4,11 @@ from __future__ import annotations
 import os
 
 import requests
+from requests.adapters import HTTPAdapter
+
+# Connections kept per host: the hub's relay runs `hub.relay_concurrency` deliveries at once on one session
+# (requests keeps 10, and a call beyond them opens a connection and drops it afterwards).
+POOL_SIZE = 32
 
 
 def session_for(base_url: str, verify_tls: bool | str = True) -> requests.Session:
@@ -16,6 +21,8 @@ def session_for(base_url: str, verify_tls: bool | str = True) -> requests.Sessio
     the process, as with any other setting; `.netrc` credentials are not used (the hub and the platform are
     called with tokens and signatures)."""
     session = requests.Session()
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, HTTPAdapter(pool_maxsize=POOL_SIZE))
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")

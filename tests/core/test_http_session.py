@@ -67,3 +67,9 @@ def test_the_clients_of_the_hot_paths_use_such_sessions(clean_env):
                     ReferenceHttpAdapter("https://platform.example", "app", "secret").http):
         assert session.trust_env is False
         assert session.proxies.get("https") == "http://proxy.gov.example:3128"
+
+
+def test_a_session_keeps_a_connection_for_each_delivery_in_flight(clean_env):
+    """The relay's deliveries share one session: beyond requests' 10 connections each call reconnected."""
+    adapter = session_for("http://platform.example").get_adapter("http://platform.example/api")
+    assert adapter._pool_maxsize >= 16
