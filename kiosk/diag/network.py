@@ -16,6 +16,7 @@ import requests
 from devices.model import HealthLevel, Status
 from kiosk.config import Config
 from kiosk.diag.result import CheckResult, translator
+from kiosk.http_session import session_for
 
 CLOCK_WARN_S = 10.0  # receipts and audit entries carry the time; a few seconds are harmless
 CLOCK_ERROR_S = 120.0  # beyond this token expiry and TLS validity checks start to misfire
@@ -28,8 +29,7 @@ class NetworkProbe:
     def __init__(self, cfg: Config, clock: Callable[[], float] = time.time) -> None:
         self.cfg = cfg
         self.clock = clock
-        self.session = requests.Session()
-        self.session.verify = cfg.hub.verify_tls
+        self.session = session_for(cfg.hub.url, cfg.hub.verify_tls)  # the hub as the kiosk's own client sees it
         self.timeout = min(cfg.hub.timeout_s, 5.0)
         self._health: tuple | None = None
         self._ping: tuple | None = None

@@ -4,7 +4,9 @@ import threading
 
 import pytest
 
+from kiosk.config import Config
 from kiosk.counter.client import CounterClient
+from kiosk.diag.network import NetworkProbe
 from kiosk.http_session import session_for
 from kiosk.platform.http_adapter import ReferenceHttpAdapter
 from kiosk.sync.client import HubClient
@@ -63,8 +65,11 @@ def test_a_proxy_set_after_the_session_was_made_is_not_read_per_call(clean_env, 
 
 def test_the_clients_of_the_hot_paths_use_such_sessions(clean_env):
     clean_env.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
+    cfg = Config()
+    cfg.hub.url = "https://hub.example"
     for session in (HubClient("https://hub.example", "t").session, CounterClient("https://hub.example", "t").session,
-                    ReferenceHttpAdapter("https://platform.example", "app", "secret").http):
+                    ReferenceHttpAdapter("https://platform.example", "app", "secret").http,
+                    NetworkProbe(cfg).session):  # `kiosk diag` sees the hub as the kiosk's own client does
         assert session.trust_env is False
         assert session.proxies.get("https") == "http://proxy.gov.example:3128"
 
