@@ -47,7 +47,7 @@ class HubSection:
     timeout_s: float = 5.0
     db_url: str = ""  # hub side: SQLite file in data_dir when empty
     verify_tls: bool = True
-    relay_concurrency: int = 4  # hub side: cases relayed to the platform at once (each case's steps in order)
+    relay_concurrency: int = 16  # hub side: cases relayed to the platform at once (each case's steps in order)
     request_threads: int = 8  # hub side: requests worked on at once (the rest wait their turn; docs/performance.md)
 
 

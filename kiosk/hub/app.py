@@ -53,7 +53,7 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
                data_dir: str | Path | None = None, migrate: bool = True, relay: bool = True,
                relay_poll_s: float = 1.0, retry_base_s: float = 2.0, retry_max_s: float = 60.0,
                lease_s: float = 15.0, probe_max_s: float = 10.0, reserve_bytes: int = DEFAULT_RESERVE_BYTES,
-               relay_concurrency: int = 4, request_threads: int = 8,
+               relay_concurrency: int = 16, request_threads: int = 8,
                catalog_ttl_s: float = 300.0, upload_ttl_s: float = 24 * 3600.0,
                max_upload_bytes: int = 50 * 1024 * 1024) -> FastAPI:
     """The hub as an ASGI app. The relay worker runs while the app is served (lifespan) when `relay`."""

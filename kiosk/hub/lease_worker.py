@@ -5,6 +5,11 @@ adapter bug, bad data) retried a few times and then the row set aside, so nothin
 
 A subclass implements `run_once()` (claim and deliver one row; False when nothing was due) and may override
 `_pass(index)` for work of its own around it and `_idle_wait()` for how long an idle thread sleeps.
+
+Only the first thread polls: when nothing is due it sleeps `_idle_wait()` and looks again, while the other idle
+threads sleep until woken. `wake()` (a new row) wakes one idle thread, and every thread that claims a row wakes
+one more, so a backlog brings all threads in within a few claims and an idle worker asks the database once per
+poll interval however many threads it has.
 """
 from __future__ import annotations
 
@@ -34,7 +39,11 @@ class LeaseWorker:
         self.lease_s = lease_s
         self.concurrency = max(1, threads)
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._events: list[threading.Event] = []  # one per thread: its wake-up
+        self._idle: list[int] = []  # threads asleep, most recent last
+        self._idle_lock = threading.Lock()
+        self._wake_pending = False  # a wake() that found every thread busy: the next to go idle looks again
+        self.polls = 0  # passes that found nothing (an idle worker's database load)
         self._threads: list[threading.Thread] = []
         self._throttle = Throttle(log, every_s=60.0)
 
@@ -44,20 +53,32 @@ class LeaseWorker:
         flight at once while each row's steps still run in order in one thread."""
         if not self._threads:
             self._stop.clear()
+            self._idle.clear()
+            self._events = [threading.Event() for _ in range(self.concurrency)]
             self._threads = [threading.Thread(target=self._loop, args=(i,), name=f"{self.worker_id}-{i}", daemon=True)
                              for i in range(self.concurrency)]
             for t in self._threads:
                 t.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
+        with self._idle_lock:
+            self._stop.set()
+            for event in self._events:
+                event.set()
         for t in self._threads:
             t.join(timeout)
         self._threads = []
 
     def wake(self) -> None:
-        self._wake.set()
+        """A row may be due: one idle thread looks now (or, if all are busy, the next one to finish)."""
+        self._wake_one(pending=True)
+
+    def _wake_one(self, pending: bool) -> None:
+        with self._idle_lock:
+            if self._idle:
+                self._events[self._idle.pop()].set()
+            elif pending:
+                self._wake_pending = True
 
     def _loop(self, index: int = 0) -> None:
         while not self._stop.is_set():
@@ -65,9 +86,25 @@ class LeaseWorker:
                 worked = self._pass(index)
             except Exception as exc:  # the database went away, say: keep the worker alive and try again later
                 worked = self._pass_failed(exc)
-            if not worked:
-                self._wake.wait(self._idle_wait())
-                self._wake.clear()
+            if worked:
+                self._wake_one(pending=False)  # more may be due: another thread looks too
+            else:
+                self._sleep(index)
+
+    def _sleep(self, index: int) -> None:
+        """The poller (thread 0) for `_idle_wait()`, the others until woken."""
+        event = self._events[index]
+        with self._idle_lock:
+            self.polls += 1
+            if self._wake_pending or self._stop.is_set():
+                self._wake_pending = False
+                return
+            event.clear()
+            self._idle.append(index)
+        event.wait(self._idle_wait() if index == 0 else None)
+        with self._idle_lock:
+            if index in self._idle:
+                self._idle.remove(index)
 
     def _pass(self, index: int) -> bool:
         return self.run_once()
