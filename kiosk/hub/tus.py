@@ -318,6 +318,8 @@ async def create(request: Request, caller: Caller = Depends(uploader)) -> Respon
         return disk_full_response()
     upload_id = uuid.uuid4().hex
     expires = utcnow() + dt.timedelta(seconds=hub.upload_ttl_s)
+    if with_body and length and declared is not None and int(declared) == length:
+        return await _create_whole(request, caller, upload_id, length, metadata, expires)
 
     def insert() -> None:
         # The row first, then the file: a crash in between leaves a row whose file PATCH creates, never a file
@@ -344,6 +346,65 @@ async def create(request: Request, caller: Caller = Depends(uploader)) -> Respon
             return resp
         headers["Upload-Offset"] = resp.headers["Upload-Offset"]
     return Response(status_code=201, headers=headers)
+
+
+async def _create_whole(request: Request, caller: Caller, upload_id: str, length: int, metadata: dict[str, str],
+                        expires: dt.datetime) -> Response:
+    """Creation whose body is the whole upload (a scanned page fits one request): the body is received first and
+    the upload's row written once, complete — one write transaction, where a creation and a PATCH take two (and
+    a SQLite hub lets one writer in at a time). Nothing is kept if the body is refused or cut short."""
+    hub = request.app.state.hub
+    checksum = _parse_checksum(request.headers.get("upload-checksum"))
+    if isinstance(checksum, Response):
+        return checksum
+    algo = checksum[0] if checksum else hashlib.sha256
+    part = _part_path(hub.upload_dir, upload_id)
+    try:
+        try:
+            size, whole, over, digest = await _receive_to(request, part, length, algo)
+        except OSError as exc:
+            if is_disk_full(exc):
+                return disk_full_response()
+            raise
+        if over:
+            return _error(400, f"the first chunk is larger than Upload-Length {length}")
+        if not whole or size != length:
+            return Response(status_code=400)  # the client went away mid-body: nothing was created
+        if checksum and digest != checksum[1]:
+            return _error(STATUS_CHECKSUM_MISMATCH, "Checksum Mismatch: the upload was not created; send it again")
+        sha256 = digest.hex() if algo is hashlib.sha256 else None
+
+        def store() -> None:
+            # The file first, then the row: a crash in between leaves a file no row names, which the relay's
+            # sweep removes (kiosk.hub.storage); the row never names a file that is not whole.
+            path = upload_path(hub.upload_dir, upload_id)
+            with open(part, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(part, path)
+            whole_sha256 = sha256 or _file_sha256(path)
+            try:
+                with hub.sessions() as s, s.begin():
+                    s.add(Upload(id=upload_id, length=length, offset=length, metadata_json=metadata,
+                                 owner=caller.actor, expires_at=expires, sha256=whole_sha256))
+                    audit.record(s, caller.actor, "upload", upload_id, "created", bytes=length,
+                                 filename=metadata.get("filename", ""))
+                    audit.record(s, caller.actor, "upload", upload_id, "completed", bytes=length,
+                                 sha256=whole_sha256)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+
+        try:
+            await run_in_threadpool(store)
+        except Exception as exc:
+            if is_disk_full(exc):
+                return disk_full_response()
+            raise
+    finally:
+        part.unlink(missing_ok=True)
+    location = f"{str(request.base_url).rstrip('/')}/files/{upload_id}"
+    return Response(status_code=201, headers=_tus_headers(Location=location, **{
+        "Upload-Expires": _http_date(expires), "Upload-Offset": str(length)}))
 
 
 def _discard(hub, upload_id: str, caller: Caller, reason: str) -> None:

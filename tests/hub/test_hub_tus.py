@@ -9,10 +9,10 @@ import socket
 from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hub_support import wait_for
-from kiosk.hub.models import Upload
+from kiosk.hub.models import AuditEvent, Upload
 from kiosk.hub.tus import upload_id_from_url, upload_path
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -83,6 +83,41 @@ def test_tuspy_upload_in_chunks_with_sha256_checksums(hub, tmp_path):
     assert _offset(hub, url) == len(content)
     with hub.state.sessions() as s:
         assert s.get(Upload, upload_id_from_url(url)).sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_a_page_that_fits_one_chunk_is_sent_with_its_creation(hub, tmp_path):
+    content = os.urandom(120_000)
+    path = tmp_path / "page.jpg"
+    path.write_bytes(content)
+    client = hub.client()
+    sent = []
+    client.session.hooks["response"].append(lambda r, *a, **k: sent.append(r.request.method))
+    url = client.upload_material(str(path), {"filetype": "image/jpeg"})
+    assert sent == ["POST"]  # creation-with-upload: no PATCH, no HEAD
+    assert _offset(hub, url) == len(content)
+    upload_id = upload_id_from_url(url)
+    assert upload_path(hub.state.upload_dir, upload_id).read_bytes() == content
+    with hub.state.sessions() as s:
+        assert s.get(Upload, upload_id).sha256 == hashlib.sha256(content).hexdigest()
+        events = s.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == upload_id)).all()
+    assert sorted(events) == ["completed", "created"]
+    assert [p for p in hub.state.upload_dir.iterdir() if p.suffix == ".part"] == []
+
+
+def test_a_whole_upload_in_the_creation_body_is_checked_before_anything_is_kept(hub):
+    body = b"a scanned page"
+    h = hub.headers() | TUS | {"Upload-Length": str(len(body)), "Content-Type": "application/offset+octet-stream"}
+    bad = base64.b64encode(hashlib.sha256(b"another page").digest()).decode()
+    r = requests.post(f"{hub.url}/files/", data=body, headers=h | {"Upload-Checksum": f"sha256 {bad}"}, timeout=5)
+    assert r.status_code == 460 and "Location" not in r.headers
+    good = base64.b64encode(hashlib.sha1(body).digest()).decode()
+    r = requests.post(f"{hub.url}/files/", data=body, headers=h | {"Upload-Checksum": f"sha1 {good}"}, timeout=5)
+    assert r.status_code == 201 and r.headers["Upload-Offset"] == str(len(body))
+    with hub.state.sessions() as s:
+        rows = s.scalars(select(Upload)).all()
+    assert len(rows) == 1 and rows[0].sha256 == hashlib.sha256(body).hexdigest()
+    assert sorted(p.name for p in hub.state.upload_dir.iterdir() if p.suffix in (".bin", ".part")) == \
+        [upload_path(hub.state.upload_dir, rows[0].id).name]
 
 
 def test_protocol_errors(hub):
