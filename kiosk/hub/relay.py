@@ -295,19 +295,17 @@ class Relay(LeaseWorker):
     def _finish(self, case_id: int, status: str, *, error: str | None = None, case_no: str | None = None,
                 promised_by: str | None = None, platform_status: str | None = None) -> None:
         purge: list[str] = []
+        values: dict = {"status": status, "locked_by": None, "lease_until": None, "last_error": error,
+                        "updated_at": utcnow()}
+        if case_no:
+            values.update(case_no=case_no, promised_by=promised_by, platform_status=platform_status)
         with self.hub.sessions() as s, s.begin():
-            case = s.get(Case, case_id)
-            if case.status == "submitted":  # another worker (after our lease ran out) delivered it already
+            # One statement; a case another worker delivered already (after our lease ran out) is left as it is.
+            case = s.execute(update(Case).where(Case.id == case_id, Case.status != "submitted").values(**values)
+                             .returning(Case.receipt_no, Case.attempts)
+                             .execution_options(synchronize_session=False)).first()
+            if case is None:
                 return
-            case.status = status
-            case.locked_by = None
-            case.lease_until = None
-            case.last_error = error
-            case.updated_at = utcnow()
-            if case_no:
-                case.case_no = case_no
-                case.promised_by = promised_by
-                case.platform_status = platform_status
             audit.record(s, ACTOR, "case", case.receipt_no, status, case_no=case_no, promised_by=promised_by,
                          error=error, attempt=case.attempts)
             if status == "submitted":

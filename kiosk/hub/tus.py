@@ -227,6 +227,26 @@ async def _receive_to(request: Request, part: Path, limit: int, algo) -> tuple[i
     return size, whole, over, (h.digest() if h is not None else None)
 
 
+async def _or_disk_full(call, *args):
+    """`await run_in_threadpool(call, *args)`, or the 507 response when the disk is full."""
+    try:
+        return await run_in_threadpool(call, *args)
+    except Exception as exc:
+        if is_disk_full(exc):
+            return disk_full_response()
+        raise
+
+
+async def _receive_or_disk_full(request: Request, part: Path, limit: int, algo):
+    """`_receive_to`, or the 507 response when the disk is full."""
+    try:
+        return await _receive_to(request, part, limit, algo)
+    except OSError as exc:
+        if is_disk_full(exc):
+            return disk_full_response()
+        raise
+
+
 def _parse_checksum(header: str | None):
     """(hash constructor, expected digest) of `Upload-Checksum`, None without one, or an error response."""
     if not header:
@@ -262,13 +282,10 @@ async def _patch_body(request: Request, upload_id: str, caller: Caller, offset: 
         return _error(400, f"chunk would exceed Upload-Length {state['length']} ({remaining} bytes remain)")
     part = _part_path(hub.upload_dir, upload_id)
     try:
-        try:
-            size, whole, over, digest = await _receive_to(request, part, remaining,
-                                                          checksum[0] if checksum else None)
-        except OSError as exc:
-            if is_disk_full(exc):
-                return disk_full_response()
-            raise
+        received = await _receive_or_disk_full(request, part, remaining, checksum[0] if checksum else None)
+        if isinstance(received, Response):
+            return received
+        size, whole, over, digest = received
         if over:
             return _error(400, f"chunk would exceed Upload-Length {state['length']} ({remaining} bytes remain)")
         if not whole:
@@ -277,12 +294,9 @@ async def _patch_body(request: Request, upload_id: str, caller: Caller, offset: 
             log.info("upload interrupted; keeping the bytes that arrived", extra={"upload_id": upload_id, "bytes": size})
         elif checksum and digest != checksum[1]:
             return _error(STATUS_CHECKSUM_MISMATCH, "Checksum Mismatch: the chunk was discarded; send it again")
-        try:
-            result = await run_in_threadpool(_append, hub, upload_id, caller, offset, part, size)
-        except Exception as exc:
-            if is_disk_full(exc):
-                return disk_full_response()
-            raise
+        result = await _or_disk_full(_append, hub, upload_id, caller, offset, part, size)
+        if isinstance(result, Response):
+            return result
     finally:
         part.unlink(missing_ok=True)
     if "error" in result:
@@ -331,12 +345,9 @@ async def create(request: Request, caller: Caller = Depends(uploader)) -> Respon
                          filename=metadata.get("filename", ""))
         upload_path(hub.upload_dir, upload_id).write_bytes(b"")
 
-    try:
-        await run_in_threadpool(insert)
-    except Exception as exc:
-        if is_disk_full(exc):
-            return disk_full_response()
-        raise
+    refused = await _or_disk_full(insert)
+    if isinstance(refused, Response):
+        return refused
     location = f"{str(request.base_url).rstrip('/')}/files/{upload_id}"
     headers = _tus_headers(Location=location, **{"Upload-Expires": _http_date(expires)})
     if with_body:
@@ -360,12 +371,10 @@ async def _create_whole(request: Request, caller: Caller, upload_id: str, length
     algo = checksum[0] if checksum else hashlib.sha256
     part = _part_path(hub.upload_dir, upload_id)
     try:
-        try:
-            size, whole, over, digest = await _receive_to(request, part, length, algo)
-        except OSError as exc:
-            if is_disk_full(exc):
-                return disk_full_response()
-            raise
+        received = await _receive_or_disk_full(request, part, length, algo)
+        if isinstance(received, Response):
+            return received
+        size, whole, over, digest = received
         if over:
             return _error(400, f"the first chunk is larger than Upload-Length {length}")
         if not whole or size != length:
@@ -394,12 +403,9 @@ async def _create_whole(request: Request, caller: Caller, upload_id: str, length
                 path.unlink(missing_ok=True)
                 raise
 
-        try:
-            await run_in_threadpool(store)
-        except Exception as exc:
-            if is_disk_full(exc):
-                return disk_full_response()
-            raise
+        refused = await _or_disk_full(store)
+        if isinstance(refused, Response):
+            return refused
     finally:
         part.unlink(missing_ok=True)
     location = f"{str(request.base_url).rstrip('/')}/files/{upload_id}"
