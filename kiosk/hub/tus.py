@@ -348,8 +348,7 @@ async def create(request: Request, caller: Caller = Depends(uploader)) -> Respon
     refused = await _or_disk_full(insert)
     if isinstance(refused, Response):
         return refused
-    location = f"{str(request.base_url).rstrip('/')}/files/{upload_id}"
-    headers = _tus_headers(Location=location, **{"Upload-Expires": _http_date(expires)})
+    headers = _tus_headers(Location=_location(request, upload_id), **{"Upload-Expires": _http_date(expires)})
     if with_body:
         resp = await _patch_body(request, upload_id, caller, 0)
         if resp.status_code != 204:
@@ -357,6 +356,10 @@ async def create(request: Request, caller: Caller = Depends(uploader)) -> Respon
             return resp
         headers["Upload-Offset"] = resp.headers["Upload-Offset"]
     return Response(status_code=201, headers=headers)
+
+
+def _location(request: Request, upload_id: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/files/{upload_id}"
 
 
 async def _create_whole(request: Request, caller: Caller, upload_id: str, length: int, metadata: dict[str, str],
@@ -408,8 +411,7 @@ async def _create_whole(request: Request, caller: Caller, upload_id: str, length
             return refused
     finally:
         part.unlink(missing_ok=True)
-    location = f"{str(request.base_url).rstrip('/')}/files/{upload_id}"
-    return Response(status_code=201, headers=_tus_headers(Location=location, **{
+    return Response(status_code=201, headers=_tus_headers(Location=_location(request, upload_id), **{
         "Upload-Expires": _http_date(expires), "Upload-Offset": str(length)}))
 
 

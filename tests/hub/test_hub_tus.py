@@ -120,6 +120,20 @@ def test_a_whole_upload_in_the_creation_body_is_checked_before_anything_is_kept(
         [upload_path(hub.state.upload_dir, rows[0].id).name]
 
 
+def test_a_creation_whose_whole_body_is_cut_off_creates_nothing(hub):
+    parts = urlsplit(hub.url)
+    head = (f"POST /files/ HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {hub.token}\r\n"
+            "Tus-Resumable: 1.0.0\r\nUpload-Length: 100000\r\nContent-Type: application/offset+octet-stream\r\n"
+            "Content-Length: 100000\r\n\r\n").encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as s:
+        s.sendall(head + b"x" * 40_000)
+        s.shutdown(socket.SHUT_WR)
+        s.recv(1024)  # the hub answers (or closes) once it has seen the body end short
+    with hub.state.sessions() as s:
+        assert s.scalars(select(Upload)).all() == []
+    wait_for(lambda: not [p for p in hub.state.upload_dir.iterdir() if p.suffix in (".bin", ".part")])
+
+
 def test_protocol_errors(hub):
     url = _create(hub, 10)
     assert _patch(hub, url, 5, b"12345").status_code == 409  # wrong offset
