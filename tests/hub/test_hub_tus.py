@@ -96,6 +96,7 @@ def test_a_page_that_fits_one_chunk_is_sent_with_its_creation(hub, tmp_path):
     url = client.upload_material(str(path), {"filetype": "image/jpeg"})
     assert sent == ["POST"]  # creation-with-upload: no PATCH, no HEAD
     assert _offset(hub, url) == len(content)
+    assert requests.head(url, headers=hub.headers(hub.clerk_token) | TUS, timeout=5).status_code == 404  # not theirs
     upload_id = upload_id_from_url(url)
     assert upload_path(hub.state.upload_dir, upload_id).read_bytes() == content
     with hub.state.sessions() as s:
