@@ -192,6 +192,25 @@ def test_enospc_while_writing_a_chunk_is_a_507(hub, monkeypatch):
     r = requests.patch(url, data=b"0123456789", timeout=5, headers=hub.headers() | {
         "Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
     assert r.status_code == 507
+    # A page sent whole with its creation: the same 507, and nothing created.
+    r = requests.post(f"{hub.url}/files/", data=b"0123456789", timeout=5, headers=hub.headers() | {
+        "Tus-Resumable": "1.0.0", "Upload-Length": "10", "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 507 and "Location" not in r.headers
+
+
+def test_enospc_while_storing_a_whole_page_is_a_507_and_keeps_nothing(hub, monkeypatch):
+    import kiosk.hub.tus as tus
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tus.os, "fsync", full)
+    r = requests.post(f"{hub.url}/files/", data=b"0123456789", timeout=5, headers=hub.headers() | {
+        "Tus-Resumable": "1.0.0", "Upload-Length": "10", "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 507
+    with hub.state.sessions() as s:
+        assert s.scalars(select(Upload)).all() == []
+    assert [p for p in hub.state.upload_dir.iterdir() if p.suffix in (".bin", ".part")] == []
 
 
 def test_relay_releases_the_reserve_when_the_database_cannot_write(hub):
