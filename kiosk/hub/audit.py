@@ -56,9 +56,12 @@ def row_hash(prev_hash: str, at, actor: str, entity: str, entity_id: str, action
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+_LAST_HASH = select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
+_INSERT = insert(AuditEvent.__table__)
+
+
 def _last_hash(session: Session) -> str:
-    last = session.execute(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
-    return last or GENESIS
+    return session.execute(_LAST_HASH).scalar() or GENESIS
 
 
 @event.listens_for(Session, "before_commit")
@@ -68,8 +71,8 @@ def _append_pending(session: Session) -> None:
         return
     session.flush()  # every other change first: its row locks are taken before the chain's lock
     _link(session, pending)
-    # One INSERT for the lot, past the ORM's unit of work (nothing reads these objects back).
-    session.execute(insert(AuditEvent), [
+    # One INSERT for the lot, past the ORM (nothing reads these objects back).
+    session.connection().execute(_INSERT, [
         {"at": ev.at, "actor": ev.actor, "entity": ev.entity, "entity_id": ev.entity_id, "action": ev.action,
          "detail": ev.detail, "prev_hash": ev.prev_hash, "row_hash": ev.row_hash} for ev in pending])
 

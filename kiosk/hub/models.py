@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -36,6 +36,9 @@ class Case(Base):
     """An application received from a kiosk or counter, and its relay to the platform (a queue row)."""
 
     __tablename__ = "cases"
+    # The relay's claim walks this index in its order (queued, next attempt, id) to the first row without a lease;
+    # it also serves every lookup by status (migration 0014).
+    __table_args__ = (Index("ix_cases_queue", "status", "next_attempt_at", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
     device_id: Mapped[str] = mapped_column(String(32))
@@ -55,12 +58,12 @@ class Case(Base):
     materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     delivery: Mapped[str] = mapped_column(String(16))
     submitted_at: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued | submitted | failed
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | submitted | failed
     case_no: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     platform_status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # from the platform's callbacks
     promised_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -17,7 +17,7 @@ import random
 import threading
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from kiosk.hub import audit, case_fields
 from kiosk.hub.db import read_only
@@ -36,6 +36,25 @@ DOWN_AFTER_FAILURES = 3     # consecutive PlatformUnavailable before the relay p
 PROBE_MIN_S = 1.0
 PROBE_MAX_S = 10.0          # the slowest probe rhythm while the platform stays down: recovery within ~10 s
 SWEEP_EVERY_S = 60.0
+
+
+def _claim_statement():
+    """The claim, built once: the queued case due first whose lease (if any) has run out, taken with one UPDATE.
+    It walks `ix_cases_queue` in its order (migration 0014)."""
+    now = bindparam("now", type_=Case.__table__.c.next_attempt_at.type)
+    candidate = (select(Case.id)
+                 .where(Case.status == "queued", Case.next_attempt_at <= now,
+                        (Case.lease_until.is_(None)) | (Case.lease_until < now))
+                 .order_by(Case.next_attempt_at, Case.id)
+                 .limit(1)
+                 .with_for_update(skip_locked=True))
+    return (update(Case).where(Case.id == candidate.scalar_subquery())
+            .values(locked_by=bindparam("worker"), lease_until=bindparam("lease_until"),
+                    attempts=Case.attempts + 1, updated_at=now)
+            .returning(Case.id))
+
+
+_CLAIM = _claim_statement()
 
 
 class MaterialLost(Exception):
@@ -154,20 +173,10 @@ class Relay(LeaseWorker):
     # -- the queue ---------------------------------------------------------------------------
     def claim_next(self) -> int | None:
         now = utcnow()
-        with self.hub.sessions() as s, s.begin():
-            candidate = (select(Case.id)
-                         .where(Case.status == "queued", Case.next_attempt_at <= now,
-                                (Case.lease_until.is_(None)) | (Case.lease_until < now))
-                         .order_by(Case.next_attempt_at, Case.id)
-                         .limit(1)
-                         .with_for_update(skip_locked=True))
-            claimed = s.execute(
-                update(Case).where(Case.id == candidate.scalar_subquery())
-                .values(locked_by=self.worker_id, lease_until=now + dt.timedelta(seconds=self.lease_s),
-                        attempts=Case.attempts + 1, updated_at=now)
-                .returning(Case.id)
-                .execution_options(synchronize_session=False)).scalar()
-            return claimed
+        # A Core transaction: the claim writes no audit row, and the ORM session's bookkeeping was a fifth of it.
+        with self.hub.engine.begin() as conn:
+            return conn.execute(_CLAIM, {"now": now, "worker": self.worker_id,
+                                         "lease_until": now + dt.timedelta(seconds=self.lease_s)}).scalar()
 
     def renew_lease(self, case_id: int) -> bool:
         """Push the lease of a case this worker holds; False if it is no longer ours."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import update
 
 from kiosk.hub import audit
 from kiosk.hub.models import Upload
@@ -18,11 +18,10 @@ from kiosk.hub.tus import upload_path
 
 def mark_bound_purged(s, bound: str, actor: str, reason: str) -> list[str]:
     """Mark the uploads still kept for `bound` purged (one audit row each); the ids whose files are to go."""
-    purged = []
-    for up in s.scalars(select(Upload).where(Upload.bound_to == bound, Upload.purged.is_(False))):
-        up.purged = True
-        purged.append(up.id)
-        audit.record(s, actor, "upload", up.id, "purged", reason=reason)
+    purged = sorted(s.scalars(update(Upload).where(Upload.bound_to == bound, Upload.purged.is_(False))
+                            .values(purged=True).returning(Upload.id)))
+    for upload_id in purged:
+        audit.record(s, actor, "upload", upload_id, "purged", reason=reason)
     return purged
 
 

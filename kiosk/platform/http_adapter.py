@@ -11,9 +11,9 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 
-from kiosk.http_session import session_for
+from kiosk.http_session import pool_for
 from kiosk.platform import signing
 from kiosk.platform.adapter import (CaseSubmission, MaterialFile, PlatformAdapter, PlatformRejected,
                                     PlatformUnavailable, SubmitResult)
@@ -51,7 +51,7 @@ class ReferenceHttpAdapter(PlatformAdapter):
         self.secret = secret
         self.algorithm = algorithm
         self.timeout = timeout
-        self.http = session_for(self.base_url, verify_tls)
+        self.http = pool_for(self.base_url, verify_tls)
 
     @classmethod
     def from_config(cls, platform_section) -> "ReferenceHttpAdapter":
@@ -59,37 +59,48 @@ class ReferenceHttpAdapter(PlatformAdapter):
                    platform_section.signing, platform_section.timeout_s)
 
     def close(self) -> None:
-        self.http.close()
+        self.http.clear()
 
     # -- transport -------------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, json_body: Any = None, files: dict | list | None = None,
-                 data: dict | None = None) -> Any:
-        url = self.base_url + path
-        req = requests.Request(method, url, json=json_body, files=files, data=data)
-        prepared = self.http.prepare_request(req)
-        body = prepared.body or b""
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        parts = urlsplit(prepared.url)
-        prepared.headers.update(signing.sign_headers(method, parts.path, parts.query, body, self.app_id, self.secret,
-                                                     self.algorithm))
+    def _request(self, method: str, path: str, *, json_body: Any = None,
+                 files: dict | list | None = None, data: dict | None = None) -> Any:
+        """One signed call; `files` (with `data` as ordinary fields) goes as multipart/form-data, else `json_body`
+        as JSON. The signature covers the exact bytes sent."""
+        headers = {"Accept": "application/json"}
+        if files is not None:
+            fields = list((data or {}).items()) + list(files.items() if isinstance(files, dict) else files)
+            body, headers["Content-Type"] = urllib3.encode_multipart_formdata(fields)
+        elif json_body is not None:
+            body = json.dumps(json_body, allow_nan=False).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        else:
+            body = b""
+        parts = urlsplit(self.base_url + path)
+        headers.update(signing.sign_headers(method, parts.path, parts.query, body, self.app_id, self.secret,
+                                            self.algorithm))
         try:
-            resp = self.http.send(prepared, timeout=self.timeout)
-        except requests.RequestException as exc:
+            resp = self.http.request(method, self.base_url + path, body=body or None, headers=headers,
+                                     timeout=self.timeout, retries=False, redirect=False)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise PlatformUnavailable(f"platform unreachable at {self.base_url}: {type(exc).__name__}") from None
-        if resp.status_code >= 500 or resp.status_code == 429:
-            raise PlatformUnavailable(f"platform answered {resp.status_code} on {method} {path}", resp.status_code)
+        status = resp.status
+        if status >= 500 or status == 429:
+            raise PlatformUnavailable(f"platform answered {status} on {method} {path}", status)
+        if 300 <= status < 400:
+            # The protocol has no redirects: an http:// URL for an https:// platform, or a moved base path.
+            raise PlatformUnavailable(f"platform redirected {method} {path} to {resp.headers.get('Location')};"
+                                      " check platform.url", status)
         try:
-            doc = resp.json()
+            doc = json.loads(resp.data)
         except ValueError:
-            doc = {"message": resp.text[:200]}
+            doc = {"message": resp.data[:200].decode("utf-8", "replace")}
         msg = doc.get("message") if isinstance(doc, dict) else str(doc)
-        if resp.status_code == 401:
+        if status == 401:
             # Wrong secret or a skewed clock: fixable by configuration, so the case waits instead of failing.
             raise PlatformUnavailable(f"platform refused our signature on {method} {path}: {msg}; check"
                                       " platform.app_id, platform.secret and the system clock", 401)
-        if resp.status_code >= 400:
-            raise PlatformRejected(f"platform refused {method} {path}: {resp.status_code} {msg}", resp.status_code)
+        if status >= 400:
+            raise PlatformRejected(f"platform refused {method} {path}: {status} {msg}", status)
         return doc
 
     # -- interface -------------------------------------------------------------------------

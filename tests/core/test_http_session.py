@@ -3,11 +3,12 @@ import http.server
 import threading
 
 import pytest
+import urllib3
 
 from kiosk.config import Config
 from kiosk.counter.client import CounterClient
 from kiosk.diag.network import NetworkProbe
-from kiosk.http_session import session_for
+from kiosk.http_session import pool_for, session_for
 from kiosk.platform.http_adapter import ReferenceHttpAdapter
 from kiosk.sync.client import HubClient
 
@@ -68,13 +69,37 @@ def test_the_clients_of_the_hot_paths_use_such_sessions(clean_env):
     cfg = Config()
     cfg.hub.url = "https://hub.example"
     for session in (HubClient("https://hub.example", "t").session, CounterClient("https://hub.example", "t").session,
-                    ReferenceHttpAdapter("https://platform.example", "app", "secret").http,
                     NetworkProbe(cfg).session):  # `kiosk diag` sees the hub as the kiosk's own client does
         assert session.trust_env is False
         assert session.proxies.get("https") == "http://proxy.gov.example:3128"
+    platform = ReferenceHttpAdapter("https://platform.example", "app", "secret").http  # the relay's calls
+    assert isinstance(platform, urllib3.ProxyManager)
+    assert platform.proxy.url == "http://proxy.gov.example:3128"
+
+
+def test_a_pool_takes_the_same_proxy_and_ca_bundle_as_a_session(clean_env):
+    clean_env.setenv("HTTPS_PROXY", "http://proxy.gov.example:3128")
+    clean_env.setenv("NO_PROXY", "hub.outlet.example")
+    clean_env.setenv("REQUESTS_CA_BUNDLE", "/etc/govkiosk/ca.pem")
+    proxied = pool_for("https://platform.gov.example")
+    assert isinstance(proxied, urllib3.ProxyManager) and proxied.proxy.url == "http://proxy.gov.example:3128"
+    direct = pool_for("https://hub.outlet.example")
+    assert not isinstance(direct, urllib3.ProxyManager)  # NO_PROXY: straight to it
+    assert direct.connection_pool_kw["ca_certs"] == "/etc/govkiosk/ca.pem"
+    assert direct.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
+    assert pool_for("https://hub.outlet.example", verify_tls=False).connection_pool_kw["cert_reqs"] == "CERT_NONE"
+    clean_env.delenv("REQUESTS_CA_BUNDLE")
+    assert pool_for("https://hub.outlet.example").connection_pool_kw["ca_certs"].endswith(".pem")  # requests' own
+
+
+def test_a_pool_does_not_read_a_proxy_set_after_it_was_made(clean_env, server):
+    pool = pool_for(server)
+    clean_env.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    assert pool.request("GET", server + "/", timeout=5).data == b"ok"
 
 
 def test_a_session_keeps_a_connection_for_each_delivery_in_flight(clean_env):
     """The relay's deliveries share one session: beyond requests' 10 connections each call reconnected."""
     adapter = session_for("http://platform.example").get_adapter("http://platform.example/api")
     assert adapter._pool_maxsize >= 16
+    assert pool_for("http://platform.example").connection_pool_kw["maxsize"] >= 16

@@ -115,6 +115,42 @@ def test_fault_injection_and_unreachable_platform(sim):
         ReferenceHttpAdapter("http://127.0.0.1:9", APP_ID, SECRET, timeout=2).fetch_catalog()
 
 
+def test_a_redirect_or_a_page_that_is_not_json_gets_a_clear_error():
+    """A platform URL given as http:// for an https:// platform answers with a redirect: the case waits with a hint
+    to check the URL instead of following it unsigned; an HTML error page is quoted, not a JSON traceback."""
+    import http.server
+    import threading
+
+    class Odd(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/moved"):
+                self.send_response(301)
+                self.send_header("Location", "https://platform.example/api/v1/catalog")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            page = "<html>404 页面不存在</html>".encode()
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Odd)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}"
+        with pytest.raises(PlatformUnavailable, match="redirected .*platform.example.*check platform.url"):
+            ReferenceHttpAdapter(url + "/moved", APP_ID, SECRET, timeout=5).fetch_catalog()
+        with pytest.raises(PlatformRejected, match="404 <html>404 页面不存在"):
+            ReferenceHttpAdapter(url, APP_ID, SECRET, timeout=5).fetch_catalog()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_simulator_persists_cases_and_sequence_across_restarts(tmp_path):
     db = tmp_path / "platform.db"
     with ServerThread(create_app(db)) as srv:
