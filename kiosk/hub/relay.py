@@ -310,9 +310,9 @@ class Relay(LeaseWorker):
             values.update(case_no=case_no, promised_by=promised_by, platform_status=platform_status)
         with self.hub.sessions() as s, s.begin():
             # One statement; a case another worker delivered already (after our lease ran out) is left as it is.
-            case = s.execute(update(Case).where(Case.id == case_id, Case.status != "submitted").values(**values)
-                             .returning(Case.receipt_no, Case.attempts)
-                             .execution_options(synchronize_session=False)).first()
+            t = Case.__table__  # a Core statement: the ORM's bulk-update path was a quarter of this method
+            case = s.connection().execute(update(t).where(t.c.id == case_id, t.c.status != "submitted")
+                                          .values(**values).returning(t.c.receipt_no, t.c.attempts)).first()
             if case is None:
                 return
             audit.record(s, ACTOR, "case", case.receipt_no, status, case_no=case_no, promised_by=promised_by,
