@@ -64,3 +64,43 @@ def test_skip_locked_on_postgresql(quiet_hub):
 def _ids(hub) -> set[int]:
     with hub.sessions() as s:
         return {c.id for c in s.query(Case)}
+
+
+def test_the_claim_walks_the_queue_index_without_sorting(quiet_hub):
+    """The claim's `ORDER BY next_attempt_at, id` is the order of `ix_cases_queue`: no sort of every queued case per
+    claim (SQLite took the status index and sorted the queue in a temporary B-tree on each claim before 0014)."""
+    from kiosk.hub.relay import _CLAIM
+
+    engine = quiet_hub.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's plan depends on its statistics; the index is the same")
+    sql = str(_CLAIM.compile(engine))
+    now = dt.datetime.now(dt.timezone.utc).isoformat(" ")
+    params = {"now": now, "worker": "w", "lease_until": now, "param_1": 1, "param_2": 0}
+    with engine.connect() as conn:
+        compiled = _CLAIM.compile(engine)
+        args = tuple(compiled.construct_params(params).get(k, 1) for k in compiled.positiontup)
+        plan = " | ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, args))
+    assert "ix_cases_queue" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_purge_is_seen_by_uploads_the_session_already_holds(quiet_hub):
+    """The purge is one Core UPDATE; an upload the same session loaded before reads as purged after it."""
+    from sqlalchemy import select
+
+    from kiosk.hub.models import Upload
+    from kiosk.hub.upload_purge import mark_bound_purged
+
+    bound = "K0001-20261122-0001"
+    with quiet_hub.sessions() as s, s.begin():
+        for n in (1, 2):
+            s.add(Upload(id=f"purge-test-{n}", length=1, owner="kiosk:K0001", bound_to=bound,
+                         expires_at=dt.datetime.now(dt.timezone.utc)))
+    with quiet_hub.sessions() as s, s.begin():
+        held = s.get(Upload, "purge-test-1")
+        assert held.purged is False
+        assert mark_bound_purged(s, bound, "test", "relayed") == ["purge-test-1", "purge-test-2"]
+        assert held.purged is True
+        assert mark_bound_purged(s, bound, "test", "relayed") == []  # once only
+    with quiet_hub.sessions() as s:
+        assert [u.purged for u in s.scalars(select(Upload).where(Upload.bound_to == bound))] == [True, True]
