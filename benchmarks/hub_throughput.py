@@ -12,12 +12,20 @@ Phases, in one run:
 2. relay with `concurrency=1` (the original one-at-a-time relay) drains that backlog: the reference.
 3. intake, 16 kiosks, relay off.
 4. relay with `--relay-concurrency` drains that backlog.
+   Then `--rounds` - 1 more rounds of intake at 16 and at 4 kiosks (16 first in odd rounds, so that neither
+   always meets the larger database), each followed by the relay draining both. Each intake phase has a hub
+   process of its own. The intake and relay figures are medians over the rounds; `intake_ratio` and
+   `relay_intake_ratio` are the medians of each round's own ratio (`intake_ratios`, `relay_intake_ratios`).
 5. burst: 16 kiosks send while the relay runs; p95 of (hub accepted the case → the relay recorded the
    platform's acceptance).
 6. catalog: a synthetic catalog of `--catalog-items` items in the hub's cache; GET with full body and with
    If-None-Match (304), median of `--catalog-requests`. `catalog_full_ms` is the body in the client's hand,
    gzip unpacked (`catalog_last_byte_ms` before unpacking), timed with a plain HTTP client; the same GET through
    `requests`, the kiosk's client, is printed as `full_requests_ms` (it adds its own unpacking overhead).
+
+The kiosk processes run at the lowest CPU priority (`--kiosk-nice`, default 19): on an installation each kiosk is
+a machine of its own, so here they take only the CPU the hub leaves and do not charge their own work to the
+hub's intake; each intake phase prints the kiosks' CPU per case (`kiosks_cpu_ms_per_case`) beside the hub's.
 
 Relay rates come from the hub's own timestamps (cases' `updated_at` when delivered: (n - 1) / (last - first)),
 read once after the phase, with the CPU time the hub and the simulator spent per case (from /proc: it varies
@@ -78,9 +86,11 @@ def run_hub(db_url: str, upload_dir: str, sim_url: str, port: int, relay: bool, 
 
 
 def run_kiosk(device: str, token: str, hub_url: str, data_dir: str, first: int, count: int, material_bytes: int,
-              ready, start, results) -> None:
+              nice: int, ready, start, results) -> None:
     """One kiosk: queue `count` cases in a real outbox, wait for the start signal, drain them to the hub."""
     logging.basicConfig(level=logging.ERROR)
+    if nice:
+        os.nice(nice)  # on an installation a kiosk is a machine of its own: here it takes what the hub leaves
     import kiosk.sync.tus_upload  # noqa: F401  (imported at the first upload otherwise: not part of intake)
     from kiosk.sync.client import HubClient, HubRejected
     from kiosk.sync.outbox import Outbox
@@ -104,13 +114,13 @@ def run_kiosk(device: str, token: str, hub_url: str, data_dir: str, first: int, 
         pass  # 404: no such case, as expected
     ready.put(device)
     start.wait()
-    t0 = time.time()
+    t0, cpu0 = time.time(), time.process_time()
     result = outbox.drain(client)
-    t1 = time.time()
+    t1, cpu1 = time.time(), time.process_time()
     client.close()
     outbox.close()
-    results.put({"device": device, "t0": t0, "t1": t1, "sent": result["sent"], "error": result["error"],
-                 "failed": result["failed"]})
+    results.put({"device": device, "t0": t0, "t1": t1, "cpu_s": cpu1 - cpu0, "sent": result["sent"],
+                 "error": result["error"], "failed": result["failed"]})
 
 
 # -- the conductor ------------------------------------------------------------------------------------------
@@ -206,7 +216,7 @@ class Bench:
             data_dir = self.tmp / f"kiosk-{uuid.uuid4().hex[:8]}"
             p = self.ctx.Process(target=run_kiosk, daemon=True, args=(
                 device, self.tokens[device], self.hub_url, str(data_dir), self.next_no, per[i],
-                self.args.material_bytes, ready, start, results))
+                self.args.material_bytes, self.args.kiosk_nice, ready, start, results))
             p.start()
             procs.append(p)
         self.next_no += max(per) + 1
@@ -223,6 +233,7 @@ class Bench:
         span = max(d["t1"] for d in done) - min(d["t0"] for d in done)
         return {"kiosks": kiosks, "cases": cases, "sent": sent, "seconds": round(span, 3),
                 "cases_per_s": round(sent / span, 2), "hub_cpu_ms_per_case": round(hub_cpu * 1000 / max(1, sent), 2),
+                "kiosks_cpu_ms_per_case": round(sum(d["cpu_s"] for d in done) * 1000 / max(1, sent), 2),
                 "errors": errors[:3]}
 
     def wait_relayed(self, total: int, timeout: float) -> bool:
@@ -372,6 +383,13 @@ def main() -> None:
     ap.add_argument("--platform-latency-ms", type=int, default=0,
                     help="the simulator answers each platform call this much later (a network and a busy platform;"
                          " default 0, as fast as it can)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="rounds of intake at both kiosk counts (and the relay draining them); the figures are the"
+                         " medians over the rounds, the ratios the medians of each round's ratio (default 4, smoke 1)")
+    ap.add_argument("--kiosk-nice", type=int, default=19,
+                    help="CPU priority (nice) of the kiosk processes: on an installation each kiosk is a machine of"
+                         " its own, so here the kiosks take only the CPU the hub leaves them (default 19; 0 to let"
+                         " them compete with the hub)")
     ap.add_argument("--catalog-items", type=int, default=3000)
     ap.add_argument("--catalog-requests", type=int, default=20)
     args = ap.parse_args()
@@ -380,6 +398,8 @@ def main() -> None:
     if args.smoke:
         args.cases, args.material_bytes, args.catalog_items, args.catalog_requests = 8, 20_000, 300, 3
         args.kiosks = [2, 4]
+    if args.rounds is None:
+        args.rounds = 1 if args.smoke else 4
     if args.relay_concurrency is None:
         import inspect
 
@@ -401,23 +421,32 @@ def main() -> None:
         bench = Bench(args, tmp_path, db_url)
         out: dict = {"benchmark": "hub_throughput", "engine": engine_name, "smoke": args.smoke,
                      "cases_per_phase": args.cases, "material_bytes": args.material_bytes,
-                     "relay_concurrency": args.relay_concurrency, "platform_latency_ms": args.platform_latency_ms}
+                     "relay_concurrency": args.relay_concurrency, "platform_latency_ms": args.platform_latency_ms,
+                     "rounds_run": args.rounds, "kiosk_nice": args.kiosk_nice}
         try:
             bench.start()
             few, many = args.kiosks[0], args.kiosks[-1]
             relayed = 0
-            # 1-2: intake at `few` kiosks, then the one-at-a-time relay drains it
-            bench.hub_up(relay=False)
-            mark = bench.max_case_id()
-            out[f"intake_{few}"] = bench.intake(few, args.cases)
-            relayed += out[f"intake_{few}"]["sent"]
-            out["relay_c1"] = bench.relay(1, mark, relayed)
-            # 3-4: intake at `many` kiosks, then the relay as configured drains it
-            bench.hub_up(relay=False)
-            mark = bench.max_case_id()
-            out[f"intake_{many}"] = bench.intake(many, args.cases)
-            relayed += out[f"intake_{many}"]["sent"]
-            out["relay"] = bench.relay(args.relay_concurrency, mark, relayed)
+            rounds = []
+            for r in range(args.rounds):
+                # 1-4: intake at `few` and at `many` kiosks, each on a hub of its own with the relay off; in odd
+                # rounds `many` goes first, so neither count always meets the larger database. The first round's
+                # `few` backlog is drained by the one-at-a-time relay (the reference); the rest by the relay as
+                # configured, whose rate is taken over each round's whole backlog.
+                this, mark_relay = {}, None
+                for kiosks in ([few, many] if r % 2 == 0 else [many, few]):
+                    bench.hub_up(relay=False)
+                    mark = bench.max_case_id()
+                    this[kiosks] = bench.intake(kiosks, args.cases)
+                    relayed += this[kiosks]["sent"]
+                    if r == 0 and kiosks == few:
+                        out["relay_c1"] = bench.relay(1, mark, relayed)
+                    elif mark_relay is None:
+                        mark_relay = mark
+                relay = bench.relay(args.relay_concurrency, mark_relay, relayed)
+                rounds.append({"intake_few": this[few], "intake_many": this[many], "relay": relay})
+            out[f"intake_{few}"], out[f"intake_{many}"] = rounds[0]["intake_few"], rounds[0]["intake_many"]
+            out["relay"] = rounds[0]["relay"]
             # 5: burst with the relay running
             bench.hub_up(relay=True, concurrency=args.relay_concurrency)
             mark = bench.max_case_id()
@@ -439,16 +468,31 @@ def main() -> None:
             if schema:
                 _drop_schema(args.db, schema)
 
-    intake_few, intake_many = out[f"intake_{few}"]["cases_per_s"], out[f"intake_{many}"]["cases_per_s"]
-    relay_rate, relay_c1 = out["relay"]["cases_per_s"], out["relay_c1"]["cases_per_s"]
+    def median(values: list[float]) -> float:
+        return round(statistics.median(values), 2)
+
+    def per_round(fn) -> list[float]:
+        return [round(fn(r), 3) for r in rounds]
+
+    intake_few = median(per_round(lambda r: r["intake_few"]["cases_per_s"]))
+    intake_many = median(per_round(lambda r: r["intake_many"]["cases_per_s"]))
+    relay_rate, relay_c1 = median(per_round(lambda r: r["relay"]["cases_per_s"])), out["relay_c1"]["cases_per_s"]
+    intake_ratios = per_round(lambda r: r["intake_many"]["cases_per_s"] / max(r["intake_few"]["cases_per_s"], 1e-9))
+    relay_intake = per_round(lambda r: r["relay"]["cases_per_s"] / max(r["intake_many"]["cases_per_s"], 1e-9))
+    out["rounds"] = [{"intake_few": r["intake_few"]["cases_per_s"], "intake_many": r["intake_many"]["cases_per_s"],
+                      "hub_cpu_ms_per_case_few": r["intake_few"]["hub_cpu_ms_per_case"],
+                      "hub_cpu_ms_per_case_many": r["intake_many"]["hub_cpu_ms_per_case"],
+                      "relay": r["relay"]["cases_per_s"], "relay_cases": r["relay"]["cases"]} for r in rounds]
     out.update({
         f"intake_cases_per_s_{few}": intake_few,
         f"intake_cases_per_s_{many}": intake_many,
-        "intake_ratio": round(intake_many / intake_few, 2) if intake_few else None,
+        "intake_ratio": median(intake_ratios),
+        "intake_ratios": intake_ratios,
         "relay_cases_per_s": relay_rate,
         "relay_c1_cases_per_s": relay_c1,
         "relay_speedup": round(relay_rate / relay_c1, 2) if relay_c1 else None,
-        "relay_intake_ratio": round(relay_rate / intake_many, 2) if intake_many else None,
+        "relay_intake_ratio": median(relay_intake),
+        "relay_intake_ratios": relay_intake,
         "relay_cpu_ms_per_case": round(out["relay"]["hub_cpu_ms_per_case"] + out["relay"]["platform_cpu_ms_per_case"], 2),
         "relay_c1_cpu_ms_per_case": round(out["relay_c1"]["hub_cpu_ms_per_case"]
                                           + out["relay_c1"]["platform_cpu_ms_per_case"], 2),
@@ -456,7 +500,7 @@ def main() -> None:
         "catalog_full_ms": out["catalog"]["full_ms"],
         "catalog_last_byte_ms": out["catalog"]["last_byte_ms"],
         "catalog_304_ms": out["catalog"]["not_modified_ms"],
-        "all_relayed": bool(out["relay_c1"]["all_relayed"] and out["relay"]["all_relayed"]
+        "all_relayed": bool(out["relay_c1"]["all_relayed"] and all(r["relay"]["all_relayed"] for r in rounds)
                             and out["burst"]["all_relayed"]),
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],

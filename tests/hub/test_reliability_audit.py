@@ -330,3 +330,21 @@ def test_token_create_can_set_an_expiry(tmp_path, monkeypatch):
     listed = CliRunner().invoke(cli, ["hub", "token", "list", "--json"])
     tok = json.loads(listed.output.strip().splitlines()[-1])["tokens"][0]
     assert tok["name"] == "K0004" and tok["state"] == "active" and tok["expires_at"]
+
+
+def test_a_sqlite_hub_keeps_the_connections_it_uses_at_once(tmp_path):
+    """The hub works 8 requests and 16 deliveries at once: a pool smaller than that closed the connections beyond
+    it on return and opened them again (with their PRAGMAs) on the next request."""
+    from sqlalchemy import event
+
+    engine = make_engine(f"sqlite:///{tmp_path}/hub.db")
+    opened = []
+    event.listen(engine, "connect", lambda *_: opened.append(1))
+    try:
+        for _ in range(3):
+            held = [engine.connect() for _ in range(24)]  # each checks a connection out of the pool
+            for conn in held:
+                conn.close()
+        assert len(opened) == 24
+    finally:
+        engine.dispose()
