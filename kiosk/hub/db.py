@@ -46,12 +46,13 @@ def make_engine(db_url: str) -> Engine:
     db_url = check_url(db_url)
     if db_url.startswith("sqlite"):
         path = db_url[len("sqlite:///"):]
-        if path and path != ":memory:":
+        on_disk = bool(path) and path != ":memory:"
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # The pool keeps as many connections as the hub uses at once (request threads, the relay's deliveries,
         # the event loop's reads): a connection beyond the pool is closed when it is returned and the next one
         # opened again with its PRAGMAs, which at 16 kiosks happened on most requests.
-        pooled = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10} if path and path != ":memory:" else {}
+        pooled = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10} if on_disk else {}
         engine = create_engine(db_url, connect_args={"check_same_thread": False, "timeout": 30,
                                                      "factory": _SqliteConnection}, **pooled)
 
