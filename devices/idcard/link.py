@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 import time
+from typing import NoReturn
 
 import termios
 
@@ -25,10 +26,17 @@ BITS_PER_BYTE = 10  # 8N1: start + 8 data + stop
 # Card-side time before the reply starts: 1 s for 1x/2x commands, 3 s for 30 xx reads (reference §3 "Timing in code").
 CARD_TIME_S = {0x30: 3.0}
 DEFAULT_CARD_TIME_S = 1.0
+BUSY_WAIT_S = 1.0  # how long a locked port is asked again before it is reported in use
+BUSY_POLL_S = 0.02
 
 
 def wire_seconds(nbytes: int, baud: int) -> float:
     return nbytes * BITS_PER_BYTE / baud
+
+
+def _lock_busy(exc: serial.SerialException) -> bool:
+    """The port exists but another open file holds its lock (pyserial's `exclusive=True` is flock)."""
+    return getattr(exc, "errno", None) in (errno.EBUSY, errno.EAGAIN) or "lock" in str(exc).lower()
 
 
 class PortLost(DeviceAbsent):
@@ -51,22 +59,34 @@ class SamLink:
 
     # -- port ---------------------------------------------------------------------------------
     def open(self) -> None:
-        try:
-            self._serial = serial.Serial(self.port, self._baud, timeout=0.5, write_timeout=2.0, exclusive=True)
-        except serial.SerialException as exc:
-            err = getattr(exc, "errno", None)
-            if err == errno.EACCES:
-                raise DeviceAbsent("permission_denied", f"no permission to open the ID-card reader port {self.port}",
-                                   "add the kiosk user to the dialout group or install the udev rule, then log in again") from None
-            if err == errno.ENOENT or "No such file" in str(exc):
-                raise DeviceAbsent("no_port", f"the ID-card reader port {self.port} does not exist",
-                                   "plug in the reader, or set devices.idcard.port to the right port") from None
-            if err in (errno.EBUSY, errno.EAGAIN) or "lock" in str(exc).lower():
-                raise DeviceAbsent("port_busy", f"the ID-card reader port {self.port} is in use by another program",
-                                   "close the other program (only one may use the reader at a time)") from None
-            raise DeviceAbsent("open_failed", f"cannot open the ID-card reader port {self.port}: {exc.strerror or exc}",
-                               "check the cable and the port name") from None
+        # The port's lock can be held for a moment by this very process: a child forked by another thread (a
+        # subprocess being started) holds a copy of the port's file until it execs, and with it the lock. Another
+        # program holding the port holds it for longer than BUSY_WAIT_S.
+        give_up = time.monotonic() + BUSY_WAIT_S
+        while True:
+            try:
+                self._serial = serial.Serial(self.port, self._baud, timeout=0.5, write_timeout=2.0, exclusive=True)
+                break
+            except serial.SerialException as exc:
+                if not _lock_busy(exc) or time.monotonic() >= give_up:
+                    self._open_failed(exc)
+                self._check_cancelled()  # a watcher being stopped does not wait out the lock
+                time.sleep(BUSY_POLL_S)
         log.debug("opened %s at %d baud", self.port, self._baud)
+
+    def _open_failed(self, exc: serial.SerialException) -> NoReturn:
+        err = getattr(exc, "errno", None)
+        if err == errno.EACCES:
+            raise DeviceAbsent("permission_denied", f"no permission to open the ID-card reader port {self.port}",
+                               "add the kiosk user to the dialout group or install the udev rule, then log in again") from None
+        if err == errno.ENOENT or "No such file" in str(exc):
+            raise DeviceAbsent("no_port", f"the ID-card reader port {self.port} does not exist",
+                               "plug in the reader, or set devices.idcard.port to the right port") from None
+        if _lock_busy(exc):
+            raise DeviceAbsent("port_busy", f"the ID-card reader port {self.port} is in use by another program",
+                               "close the other program (only one may use the reader at a time)") from None
+        raise DeviceAbsent("open_failed", f"cannot open the ID-card reader port {self.port}: {exc.strerror or exc}",
+                           "check the cable and the port name") from None
 
     def close(self) -> None:
         ser, self._serial = self._serial, None
