@@ -23,6 +23,11 @@ Phases, in one run:
    gzip unpacked (`catalog_last_byte_ms` before unpacking), timed with a plain HTTP client; the same GET through
    `requests`, the kiosk's client, is printed as `full_requests_ms` (it adds its own unpacking overhead).
 
+`--hubs N` runs N hub processes on the one database and upload volume, as a site with several hubs does: kiosk
+i talks to hub i mod N, every hub relays (the reference relay still runs on one), and the hub CPU figures are
+the sum over them. The run ends by comparing the cases accepted with the cases the platform received
+(`cases_accepted`, `platform_submitted`): equal when every case reached it exactly once.
+
 The kiosk processes run at the lowest CPU priority (`--kiosk-nice`, default 19): on an installation each kiosk is
 a machine of its own, so here they take only the CPU the hub leaves and do not charge their own work to the
 hub's intake; each intake phase prints the kiosks' CPU per case (`kiosks_cpu_ms_per_case`) beside the hub's.
@@ -164,8 +169,8 @@ class Bench:
         self.sim_url = f"http://127.0.0.1:{self.sim_port}"
         self.sim = self.ctx.Process(target=run_simulator, daemon=True,
                                     args=(str(tmp / "platform.db"), self.sim_port, args.platform_latency_ms))
-        self.hub = None
-        self.hub_url = ""
+        self.hubs: list = []
+        self.hub_urls: list[str] = []
         self.next_no = 1
         self.tokens: dict[str, str] = {}
 
@@ -183,19 +188,27 @@ class Bench:
         self.sim.start()
         _wait_http(self.sim_url, self.sim)
 
-    def hub_up(self, relay: bool, concurrency: int = 1) -> None:
+    def hub_up(self, relay: bool, concurrency: int = 1, processes: int | None = None) -> None:
+        """`processes` hub processes on the one database and upload volume (default `--hubs`), started one after
+        the other (the first makes the hub key the others read)."""
         self.hub_down()
-        port = _free_port()
-        self.hub_url = f"http://127.0.0.1:{port}"
-        self.hub = self.ctx.Process(target=run_hub, args=(self.db_url, str(self.upload_dir), self.sim_url, port, relay,
-                                                          concurrency), daemon=True)
-        self.hub.start()
-        _wait_http(self.hub_url, self.hub)
+        for _ in range(processes or self.args.hubs):
+            port = _free_port()
+            url = f"http://127.0.0.1:{port}"
+            hub = self.ctx.Process(target=run_hub, args=(self.db_url, str(self.upload_dir), self.sim_url, port, relay,
+                                                         concurrency), daemon=True)
+            hub.start()
+            self.hubs.append(hub)
+            self.hub_urls.append(url)
+            _wait_http(url, hub)
+
+    def hubs_cpu_s(self) -> float:
+        return sum(_cpu_s(h) for h in self.hubs)
 
     def hub_down(self) -> None:
-        if self.hub is not None:
-            _stop(self.hub)
-            self.hub = None
+        for hub in self.hubs:
+            _stop(hub)
+        self.hubs, self.hub_urls = [], []
 
     def stop(self) -> None:
         self.hub_down()
@@ -215,17 +228,17 @@ class Bench:
             device = f"K{i + 1:04d}"
             data_dir = self.tmp / f"kiosk-{uuid.uuid4().hex[:8]}"
             p = self.ctx.Process(target=run_kiosk, daemon=True, args=(
-                device, self.tokens[device], self.hub_url, str(data_dir), self.next_no, per[i],
+                device, self.tokens[device], self.hub_urls[i % len(self.hub_urls)], str(data_dir), self.next_no, per[i],
                 self.args.material_bytes, self.args.kiosk_nice, ready, start, results))
             p.start()
             procs.append(p)
         self.next_no += max(per) + 1
         for _ in procs:
             ready.get(timeout=300)
-        hub0 = _cpu_s(self.hub)
+        hub0 = self.hubs_cpu_s()
         start.set()
         done = [results.get(timeout=600) for _ in procs]
-        hub_cpu = _cpu_s(self.hub) - hub0
+        hub_cpu = self.hubs_cpu_s() - hub0
         for p in procs:
             p.join(30)
         sent = sum(d["sent"] for d in done)
@@ -274,13 +287,13 @@ class Bench:
         finally:
             engine.dispose()
 
-    def relay(self, concurrency: int, since_id: int, total: int) -> dict:
-        """Start a hub whose relay drains the backlog; its rate from the hub's delivery timestamps, and the CPU
-        the hub and the simulator spent per case once the hub was up (less sensitive to the machine's load)."""
-        self.hub_up(relay=True, concurrency=concurrency)
-        ready, hub0, sim0 = time.time(), _cpu_s(self.hub), _cpu_s(self.sim)
+    def relay(self, concurrency: int, since_id: int, total: int, processes: int | None = None) -> dict:
+        """Start the hubs, whose relays drain the backlog; the rate from the hub's delivery timestamps, and the CPU
+        the hubs and the simulator spent per case once the hubs were up (less sensitive to the machine's load)."""
+        self.hub_up(relay=True, concurrency=concurrency, processes=processes)
+        ready, hub0, sim0 = time.time(), self.hubs_cpu_s(), _cpu_s(self.sim)
         ok = self.wait_relayed(total, timeout=max(120.0, total * 2.0))
-        hub_cpu, sim_cpu = _cpu_s(self.hub) - hub0, _cpu_s(self.sim) - sim0
+        hub_cpu, sim_cpu = self.hubs_cpu_s() - hub0, _cpu_s(self.sim) - sim0
         self.hub_down()
         done = sorted(b for _, b in self.relay_times(since_id))
         rate = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 and done[-1] > done[0] else 0.0
@@ -310,7 +323,7 @@ class Bench:
         finally:
             engine.dispose()
         auth = {"Authorization": f"Bearer {self.tokens['K0001']}"}
-        url = urllib.parse.urlsplit(self.hub_url + "/api/v1/catalog")
+        url = urllib.parse.urlsplit(self.hub_urls[0] + "/api/v1/catalog")
         # The hub's time: a plain HTTP client (as queue_load.py's), the body read to its last byte, then
         # unpacked. `requests` adds ~10 ms of its own per 9 MB body (urllib3 unpacks it in pieces as it
         # reads): printed beside it as `full_requests_ms`, the kiosk's client.
@@ -390,11 +403,16 @@ def main() -> None:
                     help="CPU priority (nice) of the kiosk processes: on an installation each kiosk is a machine of"
                          " its own, so here the kiosks take only the CPU the hub leaves them (default 19; 0 to let"
                          " them compete with the hub)")
+    ap.add_argument("--hubs", type=int, default=1,
+                    help="hub processes on the one database (kiosks spread over them; each relays); the reference"
+                         " relay (one case at a time) always runs on one")
     ap.add_argument("--catalog-items", type=int, default=3000)
     ap.add_argument("--catalog-requests", type=int, default=20)
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: unwind, stop what it started
     args.kiosks = sorted({int(k) for k in args.kiosks.split(",")})
+    if args.hubs < 1:
+        ap.error("--hubs must be at least 1")
     if args.smoke:
         args.cases, args.material_bytes, args.catalog_items, args.catalog_requests = 8, 20_000, 300, 3
         args.kiosks = [2, 4]
@@ -422,7 +440,7 @@ def main() -> None:
         out: dict = {"benchmark": "hub_throughput", "engine": engine_name, "smoke": args.smoke,
                      "cases_per_phase": args.cases, "material_bytes": args.material_bytes,
                      "relay_concurrency": args.relay_concurrency, "platform_latency_ms": args.platform_latency_ms,
-                     "rounds_run": args.rounds, "kiosk_nice": args.kiosk_nice}
+                     "rounds_run": args.rounds, "kiosk_nice": args.kiosk_nice, "hubs": args.hubs}
         try:
             bench.start()
             few, many = args.kiosks[0], args.kiosks[-1]
@@ -440,7 +458,7 @@ def main() -> None:
                     this[kiosks] = bench.intake(kiosks, args.cases)
                     relayed += this[kiosks]["sent"]
                     if r == 0 and kiosks == few:
-                        out["relay_c1"] = bench.relay(1, mark, relayed)
+                        out["relay_c1"] = bench.relay(1, mark, relayed, processes=1)  # the reference: one at a time
                     elif mark_relay is None:
                         mark_relay = mark
                 relay = bench.relay(args.relay_concurrency, mark_relay, relayed)
@@ -461,6 +479,8 @@ def main() -> None:
                          delay_p50_s=round(delays[len(delays) // 2], 3) if delays else None,
                          delay_p95_s=round(delays[min(len(delays) - 1, int(len(delays) * 0.95))], 3) if delays else None)
             out["burst"] = burst
+            # every case accepted reached the platform once, whichever hub's relay sent it
+            out["cases_accepted"], out["platform_submitted"] = relayed, bench.submitted()
             # 6: the catalog
             out["catalog"] = bench.catalog(args.catalog_items, args.catalog_requests)
         finally:
