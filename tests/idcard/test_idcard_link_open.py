@@ -51,7 +51,15 @@ def test_a_lock_that_stays_is_reported_as_another_program(make_sim, monkeypatch)
 
 
 def test_a_missing_port_is_reported_at_once_not_waited_for(tmp_path, monkeypatch):
-    monkeypatch.setattr(link_mod, "BUSY_WAIT_S", 60.0)  # waiting here would make the test hang, not pass
+    opens = []
+    real_serial = link_mod.serial.Serial
+
+    def counting(*args, **kwargs):
+        opens.append(args[0])
+        return real_serial(*args, **kwargs)
+
+    monkeypatch.setattr(link_mod.serial, "Serial", counting)
     with pytest.raises(DeviceAbsent) as caught:
         SamLink(str(tmp_path / "ttyNONE")).open()
     assert caught.value.code == "no_port"
+    assert len(opens) == 1  # only a lock is asked again
