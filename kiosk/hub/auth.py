@@ -39,6 +39,7 @@ OUTLET_ROLES = tuple(LEVELS)  # roles that need a token bound to an outlet to ac
 # again every minute cost a fifth of a core with 36 clients.
 PROOF_S = 12 * 3600.0
 RECHECK_S = 1.0  # how long a database check that the token is neither revoked nor expired holds
+ACTIVE_S = 10.0  # a token used within this long is re-read with the others (one statement for all of them)
 _hasher = PasswordHasher()
 
 
@@ -77,20 +78,33 @@ def create_token(session: Session, role: str, name: str, outlet_code: str | None
     return token
 
 
+class _Entry:
+    """A token this process has verified: until when argon2's proof and the database's word hold, and when the
+    token was last used (the batched re-read covers the tokens in use)."""
+    __slots__ = ("proof_until", "checked_until", "caller", "expires", "used_at")
+
+    def __init__(self, proof_until: float, checked_until: float, caller: Caller, expires: float | None,
+                 used_at: float) -> None:
+        self.proof_until, self.checked_until, self.caller = proof_until, checked_until, caller
+        self.expires, self.used_at = expires, used_at
+
+
 class TokenVerifier:
     def __init__(self, sessions, clock=time.monotonic) -> None:
         self.sessions = sessions
         self._clock = clock
-        # SHA-256 of the token -> (argon2 verified until, validity checked until, the caller, when the token
-        # expires as a Unix time or None): a token past its expiry is refused at once, not a second later
-        self._cache: dict[str, tuple[float, float, Caller, float | None]] = {}
+        # SHA-256 of the token -> its entry; a token past its expiry (a Unix time) is refused at once, not at the
+        # next re-read
+        self._cache: dict[str, _Entry] = {}
         self._lock = threading.Lock()
-        # The validity check: a Core statement on a connection of its own, in autocommit on PostgreSQL (one round
+        self._recheck_lock = threading.Lock()  # one re-read at a time; the others wait for its answer
+        # The validity re-read: a Core statement on a connection of its own, in autocommit on PostgreSQL (one round
         # trip, no BEGIN/ROLLBACK), a deferred read on SQLite (no write lock).
         engine = sessions.kw["bind"]
         self._reader = engine.execution_options(
             **({"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {READ_ONLY: True}))
-        self._validity = select(ApiToken.revoked, ApiToken.expires_at).where(ApiToken.id == bindparam("token_id"))
+        self._validity = select(ApiToken.id, ApiToken.revoked, ApiToken.expires_at).where(
+            ApiToken.id.in_(bindparam("ids", expanding=True)))
 
     @staticmethod
     def _digest(token: str) -> str:
@@ -99,32 +113,35 @@ class TokenVerifier:
     def cached(self, token: str) -> Caller | None:
         """The caller, if argon2 verified this token within `PROOF_S` and the database said it valid within
         `RECHECK_S`; else None (then `verify`). No I/O: the event loop calls it for every request."""
-        hit = self._cache.get(self._digest(token))
-        if hit is None:
+        entry = self._cache.get(self._digest(token))
+        if entry is None:
             return None
         now = self._clock()
-        if hit[0] > now and hit[1] > now and (hit[3] is None or hit[3] > time.time()):
-            return hit[2]
+        entry.used_at = now
+        if entry.proof_until > now and entry.checked_until > now and (entry.expires is None
+                                                                        or entry.expires > time.time()):
+            return entry.caller
         return None
 
     def verify(self, token: str) -> Caller | None:
         """The caller a token stands for, or None (unknown, wrong secret, revoked or expired).
 
-        argon2 runs once per token and `PROOF_S`; whether the token is still valid (not revoked, not expired)
-        is read from the database when the last such read is more than `RECHECK_S` old."""
+        argon2 runs once per token and `PROOF_S`. Whether the tokens in use are still valid (not revoked, not
+        expired) is read from the database in one statement for all of them when the last read is more than
+        `RECHECK_S` old: one read a second however many clients a hub serves."""
         digest = self._digest(token)
         now = self._clock()
-        hit = self._cache.get(digest)
-        if hit and hit[0] > now:
-            if hit[1] > now and (hit[3] is None or hit[3] > time.time()):
-                return hit[2]
-            valid, expires = self._still_valid(hit[2].token_id)
-            if not valid:
-                self.forget(token)
+        entry = self._cache.get(digest)
+        if entry is not None and entry.proof_until > now:
+            entry.used_at = now
+            if entry.checked_until <= now:
+                self._recheck()
+            if entry.expires is not None and entry.expires <= time.time():
                 return None
-            with self._lock:
-                self._cache[digest] = (hit[0], self._clock() + RECHECK_S, hit[2], expires)
-            return hit[2]
+            if self._cache.get(digest) is entry:
+                return entry.caller
+            # dropped by the re-read (revoked, expired, deleted: the row says so below, before any argon2) or by a
+            # full cache's clearing (proved again)
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "gk" or len(parts[1]) > 16:
             return None
@@ -142,7 +159,7 @@ class TokenVerifier:
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now + PROOF_S, self._clock() + RECHECK_S, caller, expires)
+            self._cache[digest] = _Entry(now + PROOF_S, self._clock() + RECHECK_S, caller, expires, now)
         return caller
 
     def forget(self, token: str) -> None:
@@ -150,13 +167,28 @@ class TokenVerifier:
         with self._lock:
             self._cache.pop(self._digest(token), None)
 
-    def _still_valid(self, token_id: int) -> tuple[bool, float | None]:
-        """(neither revoked nor expired, its expiry as a Unix time or None)."""
-        with self._reader.connect() as conn:
-            row = conn.execute(self._validity, {"token_id": token_id}).first()
-        if row is None:
-            return False, None
-        return not row.revoked and not _expired(row.expires_at), _unix(row.expires_at)
+    def _recheck(self) -> None:
+        """Re-read revocation and expiry of every token used within the last `ACTIVE_S`, in one statement, and drop
+        those no longer valid. A token idle longer keeps its old word and is re-read at its next use."""
+        with self._recheck_lock:
+            now = self._clock()
+            with self._lock:
+                due = {digest: e for digest, e in self._cache.items()
+                       if e.used_at > now - ACTIVE_S and e.checked_until <= now + RECHECK_S / 2}
+            if not due:
+                return  # another thread's re-read, which this one waited for, covered them
+            with self._reader.connect() as conn:
+                rows = {row.id: row for row in conn.execute(
+                    self._validity, {"ids": sorted({e.caller.token_id for e in due.values()})})}
+            until = self._clock() + RECHECK_S
+            with self._lock:
+                for digest, e in due.items():
+                    row = rows.get(e.caller.token_id)
+                    if row is None or row.revoked or _expired(row.expires_at):
+                        if self._cache.get(digest) is e:
+                            del self._cache[digest]
+                        continue
+                    e.expires, e.checked_until = _unix(row.expires_at), until
 
 
 def _unix(expires_at) -> float | None:

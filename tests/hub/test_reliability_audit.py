@@ -219,6 +219,44 @@ def test_argon2_proves_a_token_once_while_the_database_keeps_saying_it_is_valid(
     assert proofs == [tok, other, other]
 
 
+def test_the_tokens_in_use_are_re_read_in_one_statement_a_second_not_one_each(hub, monkeypatch):
+    from sqlalchemy import event
+
+    from kiosk.hub import auth
+
+    with hub.state.sessions() as s, s.begin():
+        toks = [create_token(s, "kiosk", f"K01{i:02d}") for i in range(16)]
+        idle = create_token(s, "kiosk", "K0199")
+    clock = [1000.0]
+    verifier = TokenVerifier(hub.state.sessions, clock=lambda: clock[0])
+    assert verifier.verify(idle) is not None
+    clock[0] += auth.ACTIVE_S + 1  # `idle` is not used again for a while
+    for tok in toks:
+        assert verifier.verify(tok) is not None
+    reads = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        # a validity read, not a proof's lookup (which reads the hash)
+        if statement.startswith("SELECT") and "api_tokens" in statement and "token_hash" not in statement:
+            reads.append(statement)
+
+    engine = hub.state.sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with hub.state.sessions() as s, s.begin():  # revoked in another process meanwhile
+            s.execute(update(ApiToken).where(ApiToken.name == "K0105").values(revoked=True))
+        clock[0] += auth.RECHECK_S + 0.1
+        answers = [verifier.cached(tok) or verifier.verify(tok) for tok in toks]
+        assert len(reads) == 1  # one statement for the sixteen
+        assert [a is None for a in answers] == [i == 5 for i in range(16)]
+        assert verifier.verify(toks[0]) is not None and len(reads) == 1  # answered from that read
+        assert verifier.verify(idle) is not None and len(reads) == 2  # idle: re-read at its next use
+        clock[0] += auth.RECHECK_S + 0.1
+        assert verifier.verify(toks[5]) is None  # still refused: its row says revoked
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 def test_an_expired_token_is_refused(hub, monkeypatch):
     from kiosk.hub import auth
 
