@@ -15,7 +15,10 @@ Phases, in one run:
    Then `--rounds` - 1 more rounds of intake at 16 and at 4 kiosks (16 first in odd rounds, so that neither
    always meets the larger database), each followed by the relay draining both. Each intake phase has a hub
    process of its own. The intake and relay figures are medians over the rounds; `intake_ratio` and
-   `relay_intake_ratio` are the medians of each round's own ratio (`intake_ratios`, `relay_intake_ratios`).
+   `relay_intake_ratio` are the medians of each round's own ratio (`intake_ratios`, `relay_intake_ratios`), and
+   `hub_cpu_ratio` that of the hub's CPU per case at 16 kiosks to that at 4 (`hub_cpu_ratios`: it varies less
+   with the machine's load than the rates). The blocks `intake_4`, `intake_16` and `relay` are the first
+   round's details (`details_from_round`).
 5. burst: 16 kiosks send while the relay runs; p95 of (hub accepted the case → the relay recorded the
    platform's acceptance).
 6. catalog: a synthetic catalog of `--catalog-items` items in the hub's cache; GET with full body and with
@@ -23,6 +26,7 @@ Phases, in one run:
    gzip unpacked (`catalog_last_byte_ms` before unpacking), timed with a plain HTTP client; the same GET through
    `requests`, the kiosk's client, is printed as `full_requests_ms` (it adds its own unpacking overhead).
 
+`--request-threads N` sets each hub's `hub.request_threads` (request handlers at once; default the hub's).
 `--hubs N` runs N hub processes on the one database and upload volume, as a site with several hubs does: kiosk
 i talks to hub i mod N, every hub relays (the reference relay still runs on one), and the hub CPU figures are
 the sum over them. The run ends by comparing the cases accepted with the cases the platform received
@@ -80,13 +84,14 @@ def run_simulator(db_path: str, port: int, latency_ms: int = 0) -> None:
     _serve(create_app(db_path, latency_ms=latency_ms), port, "simulator")
 
 
-def run_hub(db_url: str, upload_dir: str, sim_url: str, port: int, relay: bool, concurrency: int) -> None:
+def run_hub(db_url: str, upload_dir: str, sim_url: str, port: int, relay: bool, concurrency: int,
+            request_threads: int) -> None:
     logging.basicConfig(level=logging.ERROR)
     from kiosk.hub.app import create_app
     from kiosk.platform.http_adapter import ReferenceHttpAdapter
 
     app = create_app(db_url, ReferenceHttpAdapter(sim_url, APP_ID, SECRET), upload_dir=upload_dir, migrate=False,
-                     relay=relay, relay_concurrency=concurrency)
+                     relay=relay, relay_concurrency=concurrency, request_threads=request_threads)
     _serve(app, port, f"hub relay={relay} concurrency={concurrency}")
 
 
@@ -196,7 +201,7 @@ class Bench:
             port = _free_port()
             url = f"http://127.0.0.1:{port}"
             hub = self.ctx.Process(target=run_hub, args=(self.db_url, str(self.upload_dir), self.sim_url, port, relay,
-                                                         concurrency), daemon=True)
+                                                         concurrency, self.args.request_threads), daemon=True)
             hub.start()
             self.hubs.append(hub)
             self.hub_urls.append(url)
@@ -406,6 +411,8 @@ def main() -> None:
     ap.add_argument("--hubs", type=int, default=1,
                     help="hub processes on the one database (kiosks spread over them; each relays); the reference"
                          " relay (one case at a time) always runs on one")
+    ap.add_argument("--request-threads", type=int, default=None,
+                    help="request handlers at once in each hub (default: the hub's default, hub.request_threads)")
     ap.add_argument("--catalog-items", type=int, default=3000)
     ap.add_argument("--catalog-requests", type=int, default=20)
     args = ap.parse_args()
@@ -418,12 +425,16 @@ def main() -> None:
         args.kiosks = [2, 4]
     if args.rounds is None:
         args.rounds = 1 if args.smoke else 4
-    if args.relay_concurrency is None:
+    if args.relay_concurrency is None or args.request_threads is None:
         import inspect
 
         from kiosk.hub.app import create_app
 
-        args.relay_concurrency = inspect.signature(create_app).parameters["relay_concurrency"].default
+        defaults = inspect.signature(create_app).parameters
+        if args.relay_concurrency is None:
+            args.relay_concurrency = defaults["relay_concurrency"].default
+        if args.request_threads is None:
+            args.request_threads = defaults["request_threads"].default
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     load_start = os.getloadavg()
 
@@ -440,7 +451,8 @@ def main() -> None:
         out: dict = {"benchmark": "hub_throughput", "engine": engine_name, "smoke": args.smoke,
                      "cases_per_phase": args.cases, "material_bytes": args.material_bytes,
                      "relay_concurrency": args.relay_concurrency, "platform_latency_ms": args.platform_latency_ms,
-                     "rounds_run": args.rounds, "kiosk_nice": args.kiosk_nice, "hubs": args.hubs}
+                     "rounds_run": args.rounds, "kiosk_nice": args.kiosk_nice, "hubs": args.hubs,
+                     "request_threads": args.request_threads}
         try:
             bench.start()
             few, many = args.kiosks[0], args.kiosks[-1]
@@ -463,8 +475,9 @@ def main() -> None:
                         mark_relay = mark
                 relay = bench.relay(args.relay_concurrency, mark_relay, relayed)
                 rounds.append({"intake_few": this[few], "intake_many": this[many], "relay": relay})
+            # the details (errors, kiosks' CPU, …) are the first round's; the rates and ratios below are medians
             out[f"intake_{few}"], out[f"intake_{many}"] = rounds[0]["intake_few"], rounds[0]["intake_many"]
-            out["relay"] = rounds[0]["relay"]
+            out["relay"], out["details_from_round"] = rounds[0]["relay"], 1
             # 5: burst with the relay running
             bench.hub_up(relay=True, concurrency=args.relay_concurrency)
             mark = bench.max_case_id()
@@ -498,6 +511,9 @@ def main() -> None:
     intake_many = median(per_round(lambda r: r["intake_many"]["cases_per_s"]))
     relay_rate, relay_c1 = median(per_round(lambda r: r["relay"]["cases_per_s"])), out["relay_c1"]["cases_per_s"]
     intake_ratios = per_round(lambda r: r["intake_many"]["cases_per_s"] / max(r["intake_few"]["cases_per_s"], 1e-9))
+    # the hub's CPU per case varies far less with the machine's load than the rates do
+    cpu_ratios = per_round(lambda r: r["intake_many"]["hub_cpu_ms_per_case"]
+                           / max(r["intake_few"]["hub_cpu_ms_per_case"], 1e-9))
     relay_intake = per_round(lambda r: r["relay"]["cases_per_s"] / max(r["intake_many"]["cases_per_s"], 1e-9))
     out["rounds"] = [{"intake_few": r["intake_few"]["cases_per_s"], "intake_many": r["intake_many"]["cases_per_s"],
                       "hub_cpu_ms_per_case_few": r["intake_few"]["hub_cpu_ms_per_case"],
@@ -508,12 +524,17 @@ def main() -> None:
         f"intake_cases_per_s_{many}": intake_many,
         "intake_ratio": median(intake_ratios),
         "intake_ratios": intake_ratios,
+        f"hub_cpu_ms_per_case_{few}": median(per_round(lambda r: r["intake_few"]["hub_cpu_ms_per_case"])),
+        f"hub_cpu_ms_per_case_{many}": median(per_round(lambda r: r["intake_many"]["hub_cpu_ms_per_case"])),
+        "hub_cpu_ratio": median(cpu_ratios),
+        "hub_cpu_ratios": cpu_ratios,
         "relay_cases_per_s": relay_rate,
         "relay_c1_cases_per_s": relay_c1,
         "relay_speedup": round(relay_rate / relay_c1, 2) if relay_c1 else None,
         "relay_intake_ratio": median(relay_intake),
         "relay_intake_ratios": relay_intake,
-        "relay_cpu_ms_per_case": round(out["relay"]["hub_cpu_ms_per_case"] + out["relay"]["platform_cpu_ms_per_case"], 2),
+        "relay_cpu_ms_per_case": median(per_round(lambda r: r["relay"]["hub_cpu_ms_per_case"]
+                                                  + r["relay"]["platform_cpu_ms_per_case"])),
         "relay_c1_cpu_ms_per_case": round(out["relay_c1"]["hub_cpu_ms_per_case"]
                                           + out["relay_c1"]["platform_cpu_ms_per_case"], 2),
         "delay_p95_s": out["burst"]["delay_p95_s"],

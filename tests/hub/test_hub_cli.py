@@ -107,8 +107,8 @@ def _up(url: str) -> bool:
 
 def test_throughput_benchmark_smoke():
     bench = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "hub_throughput.py")
-    out = subprocess.run([sys.executable, bench, "--smoke", "--rounds", "2", "--hubs", "2"], capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run([sys.executable, bench, "--smoke", "--rounds", "2", "--hubs", "2", "--request-threads", "3"],
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     for key in ("engine", "intake_cases_per_s_2", "intake_cases_per_s_4", "relay_cases_per_s", "relay_c1_cases_per_s",
@@ -124,3 +124,8 @@ def test_throughput_benchmark_smoke():
     assert doc["intake_4"]["kiosks_cpu_ms_per_case"] > 0 and doc["kiosk_nice"] == 19
     # two hub processes on one database, each relaying: every accepted case reached the platform exactly once
     assert doc["hubs"] == 2 and doc["platform_submitted"] == doc["cases_accepted"] == 5 * doc["cases_per_phase"]
+    assert doc["request_threads"] == 3 and doc["details_from_round"] == 1
+    # the CPU ratio is each round's hub CPU per case at 4 kiosks over that at 2, its median printed
+    cpu = [r["hub_cpu_ms_per_case_many"] / r["hub_cpu_ms_per_case_few"] for r in doc["rounds"]]
+    assert doc["hub_cpu_ratios"] == [round(c, 3) for c in cpu]
+    assert doc["hub_cpu_ratio"] == round(sum(doc["hub_cpu_ratios"]) / 2, 2)
