@@ -74,6 +74,7 @@ class _Uploader(Uploader):
         self.session = session
         self.timeout = timeout
         self.on_created = on_created
+        self._created_offset = 0  # what the hub took of a body sent with the creation (create_url)
         super().__init__(*args, **kwargs)
 
     @property
@@ -100,7 +101,8 @@ class _Uploader(Uploader):
         headers = self.get_url_creation_headers()
         if body is not None:
             headers["content-type"] = "application/offset+octet-stream"
-            headers["upload-checksum"] = f"sha256 {base64.b64encode(hashlib.sha256(body).digest()).decode()}"
+            digest = base64.b64encode(self.checksum_algorithm(body).digest()).decode()
+            headers["upload-checksum"] = f"{self.checksum_algorithm_name} {digest}"  # as tuspy's PATCHes carry it
         try:
             resp = self.session.post(self.client.url, headers=headers, data=body, timeout=self.timeout)
         except requests.RequestException as exc:
