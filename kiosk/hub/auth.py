@@ -3,13 +3,16 @@
 A token reads `gk_<key id>_<secret>`: the key id finds the row, argon2 verifies the whole token. Verified
 tokens are remembered in memory (keyed by their SHA-256) for `PROOF_S`, a working day, so argon2 runs once per
 client and hub process, not once per request or per minute; whether a token is revoked or expired is read from
-the database at most `RECHECK_S` before a request is let through, so a revocation (`kiosk hub token revoke`, in any process) takes effect in every hub
-process within that second, and a busy client's requests skip both the database and a worker thread.
+the database at most `RECHECK_S` before a request is let through, so a revocation (`kiosk hub token revoke`, in
+any process) takes effect in every hub process within that second, and a busy client's requests skip both the
+database and a worker thread. The tokens in use are re-read together, in one statement, on a thread of its own
+started before their second runs out.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -41,6 +44,7 @@ PROOF_S = 12 * 3600.0
 RECHECK_S = 1.0  # how long a database check that the token is neither revoked nor expired holds
 ACTIVE_S = 10.0  # a token used within this long is re-read with the others (one statement for all of them)
 _hasher = PasswordHasher()
+log = logging.getLogger("kiosk.hub.auth")
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class TokenVerifier:
         self._cache: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self._recheck_lock = threading.Lock()  # one re-read at a time; the others wait for its answer
+        self._refresher: threading.Thread | None = None  # the re-read started ahead of the deadline, if running
         # The validity re-read: a Core statement on a connection of its own, in autocommit on PostgreSQL (one round
         # trip, no BEGIN/ROLLBACK), a deferred read on SQLite (no write lock).
         engine = sessions.kw["bind"]
@@ -120,8 +125,29 @@ class TokenVerifier:
         entry.used_at = now
         if entry.proof_until > now and entry.checked_until > now and (entry.expires is None
                                                                         or entry.expires > time.time()):
+            if entry.checked_until - now < RECHECK_S / 2:
+                self._refresh_ahead()
             return entry.caller
         return None
+
+    def _refresh_ahead(self) -> None:
+        """Start the re-read on a thread of its own before the tokens' last read runs out, so that no request
+        waits for it: with every token in use sharing one deadline, all their requests in that moment would
+        otherwise wait for a request thread and for the one re-read."""
+        with self._lock:
+            if self._refresher is not None:
+                return
+            self._refresher = refresher = threading.Thread(target=self._refresh, name="token-recheck", daemon=True)
+        refresher.start()
+
+    def _refresh(self) -> None:
+        try:
+            self._recheck()
+        except Exception as exc:  # the database is away: requests re-read it themselves once the last read runs out
+            log.warning("re-reading the tokens in use failed: %s", exc)
+        finally:
+            with self._lock:
+                self._refresher = None
 
     def verify(self, token: str) -> Caller | None:
         """The caller a token stands for, or None (unknown, wrong secret, revoked or expired).
@@ -177,10 +203,10 @@ class TokenVerifier:
                        if e.used_at > now - ACTIVE_S and e.checked_until <= now + RECHECK_S / 2}
             if not due:
                 return  # another thread's re-read, which this one waited for, covered them
+            until = self._clock() + RECHECK_S  # what the database says now holds a second from now
             with self._reader.connect() as conn:
                 rows = {row.id: row for row in conn.execute(
                     self._validity, {"ids": sorted({e.caller.token_id for e in due.values()})})}
-            until = self._clock() + RECHECK_S
             with self._lock:
                 for digest, e in due.items():
                     row = rows.get(e.caller.token_id)

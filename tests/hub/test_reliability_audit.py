@@ -257,6 +257,31 @@ def test_the_tokens_in_use_are_re_read_in_one_statement_a_second_not_one_each(hu
         event.remove(engine, "before_cursor_execute", count)
 
 
+def test_the_re_read_starts_ahead_of_the_deadline_so_no_request_waits_for_it(hub):
+    from kiosk.hub import auth
+
+    with hub.state.sessions() as s, s.begin():
+        toks = [create_token(s, "kiosk", f"K02{i:02d}") for i in range(4)]
+    clock = [1000.0]
+    verifier = TokenVerifier(hub.state.sessions, clock=lambda: clock[0])
+    for tok in toks:
+        assert verifier.verify(tok) is not None
+    with hub.state.sessions() as s, s.begin():
+        s.execute(update(ApiToken).where(ApiToken.name == "K0201").values(revoked=True))
+    clock[0] += auth.RECHECK_S * 0.6  # in the second half of the last read's second: still answered from memory
+    assert all(verifier.cached(tok) is not None for tok in toks)
+    refresher = verifier._refresher  # the re-read it started, on a thread of its own
+    assert refresher is not None
+    refresher.join(10)
+    clock[0] += auth.RECHECK_S * 0.6  # past the first read's second, within the new read's
+    try:
+        assert [verifier.cached(tok) is None for tok in toks] == [False, True, False, False]
+    finally:
+        refresher = verifier._refresher
+        if refresher is not None:
+            refresher.join(10)
+
+
 def test_an_expired_token_is_refused(hub, monkeypatch):
     from kiosk.hub import auth
 
