@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.hub.db import READ_ONLY, read_only
+from kiosk.hub.logs_throttle import Throttle
 from kiosk.hub.models import ApiToken
 
 # kiosk: a self-service terminal; channel: another intake (12345 hotline 专席, the provincial mini-program, …);
@@ -103,6 +104,8 @@ class TokenVerifier:
         self._lock = threading.Lock()
         self._recheck_lock = threading.Lock()  # one re-read at a time; the others wait for its answer
         self._refresher: threading.Thread | None = None  # the re-read started ahead of the deadline, if running
+        self._ahead_after = 0.0  # no re-read ahead of time before this (one just failed)
+        self._throttle = Throttle(log)
         # The validity re-read: a Core statement on a connection of its own, in autocommit on PostgreSQL (one round
         # trip, no BEGIN/ROLLBACK), a deferred read on SQLite (no write lock).
         engine = sessions.kw["bind"]
@@ -135,7 +138,7 @@ class TokenVerifier:
         waits for it: with every token in use sharing one deadline, all their requests in that moment would
         otherwise wait for a request thread and for the one re-read."""
         with self._lock:
-            if self._refresher is not None:
+            if self._refresher is not None or self._clock() < self._ahead_after:
                 return
             self._refresher = refresher = threading.Thread(target=self._refresh, name="token-recheck", daemon=True)
         refresher.start()
@@ -143,8 +146,11 @@ class TokenVerifier:
     def _refresh(self) -> None:
         try:
             self._recheck()
-        except Exception as exc:  # the database is away: requests re-read it themselves once the last read runs out
-            log.warning("re-reading the tokens in use failed: %s", exc)
+        except Exception as exc:
+            # The database is away: not again ahead of time for a second (each request in the window would start
+            # one); requests past the deadline re-read it themselves, and fail as they would have.
+            self._ahead_after = self._clock() + RECHECK_S
+            self._throttle.warning(f"re-reading the tokens in use failed: {exc}", key="token-recheck")
         finally:
             with self._lock:
                 self._refresher = None

@@ -282,6 +282,38 @@ def test_the_re_read_starts_ahead_of_the_deadline_so_no_request_waits_for_it(hub
             refresher.join(10)
 
 
+def test_a_re_read_ahead_of_time_that_fails_is_not_started_again_by_every_request(hub, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    from kiosk.hub import auth
+
+    with hub.state.sessions() as s, s.begin():
+        tok = create_token(s, "kiosk", "K0301")
+    clock = [1000.0]
+    verifier = TokenVerifier(hub.state.sessions, clock=lambda: clock[0])
+    assert verifier.verify(tok) is not None
+    attempts = []
+
+    class Away:  # the database, gone
+        def connect(self):
+            attempts.append(clock[0])
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    verifier._reader = Away()
+    clock[0] += auth.RECHECK_S * 0.6
+    for _ in range(20):  # twenty requests within the last read's second: answered from memory
+        assert verifier.cached(tok) is not None
+        refresher = verifier._refresher
+        if refresher is not None:
+            refresher.join(10)
+    assert len(attempts) == 1
+    assert sum("re-reading the tokens in use failed" in m for m in caplog.messages) == 1
+    clock[0] += auth.RECHECK_S * 0.6  # past the deadline: the request reads for itself, and meets the failure
+    assert verifier.cached(tok) is None
+    with pytest.raises(OperationalError):
+        verifier.verify(tok)
+
+
 def test_an_expired_token_is_refused(hub, monkeypatch):
     from kiosk.hub import auth
 
