@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from kiosk.hub import callbacks, catalog, cases, proxy_api, receipts, tus
-from kiosk.hub import diag_reports
+from kiosk.hub import db_errors, diag_reports
 from kiosk.hub import console
 from kiosk.hub.auth import TokenVerifier
 from kiosk.hub.case_fields import seal_plaintext_cases
@@ -113,6 +113,7 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     app = FastAPI(title="govkiosk hub", version="1.0", lifespan=lifespan)
     app.state.hub = hub
     app.state.tokens = TokenVerifier(hub.sessions)
+    db_errors.install(app)  # the database away or saturated: 503 in words with Retry-After, one log line a minute
 
     @app.get("/healthz", tags=["health"])
     def healthz():

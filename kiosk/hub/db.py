@@ -40,6 +40,7 @@ def check_url(db_url: str) -> str:
 
 
 SQLITE_POOL_SIZE = 40
+CONNECT_TIMEOUT_S = 5
 
 
 def make_engine(db_url: str) -> Engine:
@@ -95,7 +96,10 @@ def make_engine(db_url: str) -> Engine:
     # replaced when it fails, and pooled connections are recycled before any idle timeout cuts them.
     # pool_size covers the requests one hub process serves at once (a few dozen clients): connections beyond it
     # are closed when returned, and opening a PostgreSQL connection costs a process and an authentication.
-    return create_engine(db_url, pool_size=20, max_overflow=10, pool_recycle=1800)
+    # A server that went silent (a cable, a firewall) fails a new connection after 5 s, not the kernel's two
+    # minutes of retries, so requests answer 503 promptly (kiosk/hub/db_errors.py) instead of piling up.
+    connect = {} if "connect_timeout" in db_url else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(db_url, pool_size=20, max_overflow=10, pool_recycle=1800, connect_args=connect)
 
 
 class _SqliteConnection(sqlite3.Connection):
