@@ -41,7 +41,9 @@ class NetworkProbe:
         if self._health is None:
             try:
                 resp = self.session.get(self.cfg.hub.url.rstrip("/") + "/healthz", timeout=self.timeout)
-                doc = resp.json() if resp.status_code == 200 else None
+                # 503 carries the same document: the hub answers, but its database or disk does not
+                doc = resp.json() if resp.status_code in (200, 503) else None
+                doc = doc if isinstance(doc, dict) else None
                 self._health = (doc, None if doc is not None else f"HTTP {resp.status_code}")
             except requests.exceptions.SSLError as exc:
                 self._health = (None, f"TLS: {type(exc).__name__}")
@@ -135,9 +137,13 @@ def check_hub(probe: NetworkProbe, level: HealthLevel, lang: str) -> CheckResult
                         _("check the network cable and hub.url; is the hub running? Cases wait in the outbox meanwhile"),
                         Status.OFFLINE)
     res.details["database"] = doc.get("database")
-    if not doc.get("ok", False):
+    if doc.get("database_ok") is False or (not doc.get("ok", False) and doc.get("disk_ok") is not False):
         res.fail("hub_database_down", _("the hub answers but its database does not"),
                  _("tell the hub operator: the hub's database is down"), Status.OFFLINE)
+    elif not doc.get("ok", False):
+        res.fail("hub_disk_full", _("the hub's disk is full: it refuses uploads"),
+                 _("tell the hub operator to free space on the hub's upload volume; cases wait in the outbox meanwhile"),
+                 Status.OFFLINE)
     return res
 
 
@@ -156,6 +162,9 @@ def check_token(probe: NetworkProbe, level: HealthLevel, lang: str) -> CheckResu
         return res.fail("token_rejected", _("the hub refused the device token: every case would stay 待上传"),
                         _("the token is wrong, revoked or expired: ask the hub operator for a new one (kiosk hub token create --role kiosk --name {device}) and set hub.token",
                           device=cfg.kiosk.device_id), Status.USER_ERROR, "error")
+    if status == 503:
+        return res.fail("token_unchecked", _("the token could not be checked: the hub's database does not answer"),
+                        _("tell the hub operator: the hub's database is down"), Status.OFFLINE)
     if status >= 400:
         return res.fail("token_refused", _("the hub answered HTTP {status} to the token check", status=status),
                         _("tell the hub operator; the hub may be misconfigured"), Status.OFFLINE)

@@ -21,7 +21,7 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "idcard": ("unplugged", "wrong_baud", "no_answer"),
     "printer": ("unplugged", "near_end", "empty", "cover_open", "silent", "wrong_endpoints"),
     "camera": ("unplugged", "stalled", "low_res", "blurred", "dark"),
-    "hub": ("down", "token_rejected"),
+    "hub": ("down", "token_rejected", "database_down"),
     "platform": ("down",),
     "clock": ("wrong",),
 }
@@ -38,6 +38,19 @@ def parse_faults(specs) -> dict[str, str]:
             raise ValueError(f"unknown simulated fault {spec!r}; known: {known}")
         out[device] = fault
     return out
+
+
+def _lose_database(engine) -> None:
+    """The hub's database file gone from under a running hub: every new connection fails as SQLite fails it."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    engine.dispose()
+
+    @event.listens_for(engine, "do_connect")
+    def _refuse(*_args):
+        raise sqlite3.OperationalError("unable to open database file")
 
 
 def _demo_page(size: tuple[int, int] = (2592, 1944)):
@@ -104,6 +117,8 @@ class SimulatedSite:
         if self.faults.get("hub") == "token_rejected":
             key_id = self.token.split("_")[1]
             self.token = f"gk_{key_id}_this-is-not-the-token"
+        if self.faults.get("hub") == "database_down":
+            _lose_database(app.state.hub.engine)
         self.hub_app = app
         self.hub_srv = ServerThread(app).start()
         self.hub_url = self.hub_srv.url

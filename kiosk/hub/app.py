@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -124,8 +125,10 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
         except Exception:
             db_ok = False
         disk_ok = not hub.volume.low()  # below the reserve: uploads are refused until space is freed
-        return {"ok": db_ok and disk_ok, "service": "hub", "database": engine.dialect.name, "database_ok": db_ok,
-                "disk_ok": disk_ok}
+        doc = {"ok": db_ok and disk_ok, "service": "hub", "database": engine.dialect.name, "database_ok": db_ok,
+               "disk_ok": disk_ok}
+        # 503 when not ok, so a health check that reads only the status (Docker's HEALTHCHECK) sees it too
+        return doc if doc["ok"] else JSONResponse(doc, status_code=503)
 
     app.include_router(tus.open_router)
     app.include_router(tus.router)

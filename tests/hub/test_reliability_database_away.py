@@ -126,6 +126,8 @@ def test_requests_answer_503_in_words_while_the_database_is_away(gated_hub, capl
         assert resp.status_code == 503, (resp.status_code, resp.text)
         assert resp.headers["Retry-After"] == str(db_errors.RETRY_AFTER_S)
         assert "database" in resp.json()["detail"] and resp.json()["reason"] == "database_unreachable"
+    health = requests.get(f"{server.url}/healthz", timeout=20)  # Docker's HEALTHCHECK reads only the status
+    assert health.status_code == 503 and health.json()["database_ok"] is False
     said = [r for r in caplog.records if "answered 503" in r.getMessage()]
     assert len(said) == 1, [r.getMessage() for r in said]
     assert not [r for r in caplog.records if r.name.startswith("uvicorn") and r.levelno >= logging.ERROR]
@@ -171,5 +173,5 @@ def test_the_console_says_it_in_the_viewers_language():
     client = _app(_operational("connection refused"))
     page = client.get("/console/board")
     assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
-    assert "暂时连不上中心数据库" in page.text and "没有丢失任何数据" in page.text
+    assert "暂时连不上中台数据库" in page.text and "没有丢失任何数据" in page.text
     assert "cannot be reached" in client.get("/console/board?lang=en").text
