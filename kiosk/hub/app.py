@@ -20,9 +20,12 @@ from kiosk.hub.crypto import hub_cipher, load_hub_key
 from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, owns_audit_log, session_factory
 from kiosk.hub.storage import DEFAULT_RESERVE_BYTES, Volume, check_shared_volume
 from kiosk.hub.relay import Relay
+from kiosk.hub.threads import PLATFORM_THREADS
 from kiosk.platform.adapter import PlatformAdapter
 
 log = logging.getLogger("kiosk.hub")
+
+HUB_WORKERS = 6
 
 
 @dataclass
@@ -61,7 +64,10 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     db_url = check_url(db_url)
     if migrate:
         run_migrations(db_url)
-    engine = make_engine(db_url)
+    # Threads that may hold a connection at once: request handlers, handlers waiting on the platform (each may
+    # keep its session across the call), and the hub's own workers (relay and 代收 passes, leases, the SLA sweep,
+    # the tokens' re-read, the event loop's reads). The relay's deliveries hold one only between platform calls.
+    engine = make_engine(db_url, connections=request_threads + PLATFORM_THREADS + HUB_WORKERS)
     up_dir = Path(upload_dir) if upload_dir else default_upload_dir(db_url, data_dir)
     up_dir.mkdir(parents=True, exist_ok=True)
     hub = HubState(engine=engine, sessions=session_factory(engine), upload_dir=up_dir, platform=platform,

@@ -40,10 +40,15 @@ def check_url(db_url: str) -> str:
 
 
 SQLITE_POOL_SIZE = 40
+PG_POOL_SIZE = 20
+POOL_OVERFLOW = 10  # connections beyond the pool, closed when returned
 CONNECT_TIMEOUT_S = 5
 
 
-def make_engine(db_url: str) -> Engine:
+def make_engine(db_url: str, connections: int = 0) -> Engine:
+    """The hub's engine. `connections`: how many threads of the hub may hold a connection at once (the app passes
+    its request and platform-call threads and its workers); the pool keeps that many (on PostgreSQL, with its
+    overflow), and never fewer than the defaults below."""
     db_url = check_url(db_url)
     if db_url.startswith("sqlite"):
         path = db_url[len("sqlite:///"):]
@@ -53,7 +58,7 @@ def make_engine(db_url: str) -> Engine:
         # The pool keeps as many connections as the hub uses at once (request threads, the relay's deliveries,
         # the event loop's reads): a connection beyond the pool is closed when it is returned and the next one
         # opened again with its PRAGMAs, which at 16 kiosks happened on most requests.
-        pooled = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10} if on_disk else {}
+        pooled = {"pool_size": max(SQLITE_POOL_SIZE, connections), "max_overflow": POOL_OVERFLOW} if on_disk else {}
         engine = create_engine(db_url, connect_args={"check_same_thread": False, "timeout": 30,
                                                      "factory": _SqliteConnection}, **pooled)
 
@@ -99,7 +104,8 @@ def make_engine(db_url: str) -> Engine:
     # A server that went silent (a cable, a firewall) fails a new connection after 5 s, not the kernel's two
     # minutes of retries, so requests answer 503 promptly (kiosk/hub/db_errors.py) instead of piling up.
     connect = {} if "connect_timeout" in db_url else {"connect_timeout": CONNECT_TIMEOUT_S}
-    return create_engine(db_url, pool_size=20, max_overflow=10, pool_recycle=1800, connect_args=connect)
+    return create_engine(db_url, pool_size=max(PG_POOL_SIZE, connections - POOL_OVERFLOW), max_overflow=POOL_OVERFLOW,
+                         pool_recycle=1800, connect_args=connect)
 
 
 class _SqliteConnection(sqlite3.Connection):

@@ -50,3 +50,20 @@ def test_the_hub_works_on_request_threads_as_configured(tmp_path):
         tokens = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
         assert tokens == 3
         assert client.get("/healthz").status_code == 200
+
+
+def test_the_connection_pool_grows_with_the_threads_that_may_hold_a_connection(db_url, tmp_path):
+    """More request threads than the default pool holds: each still gets a connection instead of waiting for the
+    pool's timeout (then a 503)."""
+    from kiosk.hub.app import HUB_WORKERS, create_app
+    from kiosk.hub.db import PG_POOL_SIZE, POOL_OVERFLOW, SQLITE_POOL_SIZE
+    from kiosk.hub.threads import PLATFORM_THREADS
+
+    sqlite = db_url.startswith("sqlite")
+    default = create_app(db_url, None, relay=False, upload_dir=tmp_path / "a").state.hub.engine
+    assert default.pool.size() == (SQLITE_POOL_SIZE if sqlite else PG_POOL_SIZE)  # the defaults as measured
+    default.dispose()
+    engine = create_app(db_url, None, relay=False, upload_dir=tmp_path / "b", request_threads=64).state.hub.engine
+    wanted = 64 + PLATFORM_THREADS + HUB_WORKERS
+    assert engine.pool.size() + (0 if sqlite else POOL_OVERFLOW) == wanted
+    engine.dispose()
