@@ -42,7 +42,8 @@ def kind_of(exc: BaseException) -> str | None:
         if "database is locked" in text or "database table is locked" in text:  # SQLite past its busy timeout
             return "busy"
         if any(word in text for word in ("deadlock detected", "could not serialize", "lock timeout",
-                                         "canceling statement")):
+                                         "canceling statement", "too many clients", "too many connections",
+                                         "remaining connection slots")):
             return "busy"
         return "unreachable"
     if exc.connection_invalidated:  # the server closed the connection under a statement

@@ -155,8 +155,9 @@ def _operational(message: str) -> OperationalError:
     return OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))
 
 
-def test_a_locked_sqlite_database_or_an_exhausted_pool_is_busy_not_unreachable():
-    for exc in (_operational("database is locked"), PoolTimeout("QueuePool limit of size 20 overflow 10 reached")):
+def test_a_locked_sqlite_database_a_full_server_or_an_exhausted_pool_is_busy_not_unreachable():
+    for exc in (_operational("database is locked"), _operational("FATAL:  sorry, too many clients already"),
+                PoolTimeout("QueuePool limit of size 20 overflow 10 reached")):
         resp = _app(exc).get("/api/v1/thing")
         assert resp.status_code == 503 and resp.json()["reason"] == "database_busy", resp.text
         assert resp.headers["Retry-After"]
