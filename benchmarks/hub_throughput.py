@@ -148,12 +148,32 @@ def _wait_http(url: str, proc, timeout: float = 60.0) -> None:
 
 def _cpu_s(proc) -> float:
     """User + system CPU seconds of a child process so far (Linux /proc), threads included."""
+    user, system = _cpu_split_s(proc)
+    return user + system
+
+
+def _cpu_split_s(proc) -> tuple[float, float]:
+    """(user, system) CPU seconds of a child process so far (Linux /proc), threads included."""
     try:
         with open(f"/proc/{proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return float("nan"), float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def _switches(proc) -> int:
+    """Context switches (voluntary and not) of all the threads of a child process so far (Linux /proc)."""
+    total = 0
+    for status in Path(f"/proc/{proc.pid}/task").glob("*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[-1])
+        except (OSError, ValueError):
+            pass  # a thread that ended meanwhile
+    return total
 
 
 def _stop(proc) -> None:
@@ -210,6 +230,12 @@ class Bench:
     def hubs_cpu_s(self) -> float:
         return sum(_cpu_s(h) for h in self.hubs)
 
+    def hubs_sys_s(self) -> float:
+        return sum(_cpu_split_s(h)[1] for h in self.hubs)
+
+    def hubs_switches(self) -> int:
+        return sum(_switches(h) for h in self.hubs)
+
     def hub_down(self) -> None:
         for hub in self.hubs:
             _stop(hub)
@@ -240,10 +266,11 @@ class Bench:
         self.next_no += max(per) + 1
         for _ in procs:
             ready.get(timeout=300)
-        hub0 = self.hubs_cpu_s()
+        hub0, sys0, sw0 = self.hubs_cpu_s(), self.hubs_sys_s(), self.hubs_switches()
         start.set()
         done = [results.get(timeout=600) for _ in procs]
         hub_cpu = self.hubs_cpu_s() - hub0
+        hub_sys, switches = self.hubs_sys_s() - sys0, self.hubs_switches() - sw0
         for p in procs:
             p.join(30)
         sent = sum(d["sent"] for d in done)
@@ -251,6 +278,8 @@ class Bench:
         span = max(d["t1"] for d in done) - min(d["t0"] for d in done)
         return {"kiosks": kiosks, "cases": cases, "sent": sent, "seconds": round(span, 3),
                 "cases_per_s": round(sent / span, 2), "hub_cpu_ms_per_case": round(hub_cpu * 1000 / max(1, sent), 2),
+                "hub_sys_ms_per_case": round(hub_sys * 1000 / max(1, sent), 2),
+                "hub_switches_per_case": round(switches / max(1, sent), 1),
                 "kiosks_cpu_ms_per_case": round(sum(d["cpu_s"] for d in done) * 1000 / max(1, sent), 2),
                 "errors": errors[:3]}
 
@@ -518,6 +547,10 @@ def main() -> None:
     out["rounds"] = [{"intake_few": r["intake_few"]["cases_per_s"], "intake_many": r["intake_many"]["cases_per_s"],
                       "hub_cpu_ms_per_case_few": r["intake_few"]["hub_cpu_ms_per_case"],
                       "hub_cpu_ms_per_case_many": r["intake_many"]["hub_cpu_ms_per_case"],
+                      "hub_sys_ms_per_case_few": r["intake_few"]["hub_sys_ms_per_case"],
+                      "hub_sys_ms_per_case_many": r["intake_many"]["hub_sys_ms_per_case"],
+                      "hub_switches_per_case_few": r["intake_few"]["hub_switches_per_case"],
+                      "hub_switches_per_case_many": r["intake_many"]["hub_switches_per_case"],
                       "relay": r["relay"]["cases_per_s"], "relay_cases": r["relay"]["cases"]} for r in rounds]
     out.update({
         f"intake_cases_per_s_{few}": intake_few,
@@ -526,6 +559,10 @@ def main() -> None:
         "intake_ratios": intake_ratios,
         f"hub_cpu_ms_per_case_{few}": median(per_round(lambda r: r["intake_few"]["hub_cpu_ms_per_case"])),
         f"hub_cpu_ms_per_case_{many}": median(per_round(lambda r: r["intake_many"]["hub_cpu_ms_per_case"])),
+        f"hub_sys_ms_per_case_{few}": median(per_round(lambda r: r["intake_few"]["hub_sys_ms_per_case"])),
+        f"hub_sys_ms_per_case_{many}": median(per_round(lambda r: r["intake_many"]["hub_sys_ms_per_case"])),
+        f"hub_switches_per_case_{few}": median(per_round(lambda r: r["intake_few"]["hub_switches_per_case"])),
+        f"hub_switches_per_case_{many}": median(per_round(lambda r: r["intake_many"]["hub_switches_per_case"])),
         "hub_cpu_ratio": median(cpu_ratios),
         "hub_cpu_ratios": cpu_ratios,
         "relay_cases_per_s": relay_rate,

@@ -129,3 +129,9 @@ def test_throughput_benchmark_smoke():
     cpu = [r["hub_cpu_ms_per_case_many"] / r["hub_cpu_ms_per_case_few"] for r in doc["rounds"]]
     assert doc["hub_cpu_ratios"] == [round(c, 3) for c in cpu]
     assert doc["hub_cpu_ratio"] == round(sum(doc["hub_cpu_ratios"]) / 2, 2)
+    # the system part of it and the hubs' context switches (every thread's), per case
+    for r in doc["rounds"]:
+        assert 0 <= r["hub_sys_ms_per_case_few"] <= r["hub_cpu_ms_per_case_few"]
+        assert r["hub_switches_per_case_many"] > 0
+    many = [r["hub_switches_per_case_many"] for r in doc["rounds"]]
+    assert doc["hub_switches_per_case_4"] == round(sum(many) / 2, 2)
