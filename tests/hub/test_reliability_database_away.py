@@ -40,6 +40,10 @@ class Gate:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
+    @property
+    def closed(self) -> bool:
+        return self._listener is None
+
     def close(self) -> None:
         with self._lock:
             listener, self._listener = self._listener, None
@@ -104,7 +108,8 @@ def gated_hub(db_url, sim, tmp_path):
     with app.state.hub.sessions() as s, s.begin():
         token = create_token(s, "kiosk", "K0001")
     yield server, token, gate
-    gate.open() if gate._listener is None else None
+    if gate.closed:  # the hub's shutdown disposes its connections: let it reach the server
+        gate.open()
     server.stop()
     gate.close()
 
