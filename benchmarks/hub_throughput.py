@@ -148,8 +148,7 @@ def _wait_http(url: str, proc, timeout: float = 60.0) -> None:
 
 def _cpu_s(proc) -> float:
     """User + system CPU seconds of a child process so far (Linux /proc), threads included."""
-    user, system = _cpu_split_s(proc)
-    return user + system
+    return sum(_cpu_split_s(proc))
 
 
 def _cpu_split_s(proc) -> tuple[float, float]:
@@ -230,11 +229,10 @@ class Bench:
     def hubs_cpu_s(self) -> float:
         return sum(_cpu_s(h) for h in self.hubs)
 
-    def hubs_sys_s(self) -> float:
-        return sum(_cpu_split_s(h)[1] for h in self.hubs)
-
-    def hubs_switches(self) -> int:
-        return sum(_switches(h) for h in self.hubs)
+    def hubs_usage(self) -> tuple[float, float, int]:
+        """The hubs' (CPU seconds, of which system, context switches) so far: one read of each /proc file."""
+        split = [_cpu_split_s(h) for h in self.hubs]
+        return (sum(u + s for u, s in split), sum(s for _, s in split), sum(_switches(h) for h in self.hubs))
 
     def hub_down(self) -> None:
         for hub in self.hubs:
@@ -266,11 +264,10 @@ class Bench:
         self.next_no += max(per) + 1
         for _ in procs:
             ready.get(timeout=300)
-        hub0, sys0, sw0 = self.hubs_cpu_s(), self.hubs_sys_s(), self.hubs_switches()
+        before = self.hubs_usage()
         start.set()
         done = [results.get(timeout=600) for _ in procs]
-        hub_cpu = self.hubs_cpu_s() - hub0
-        hub_sys, switches = self.hubs_sys_s() - sys0, self.hubs_switches() - sw0
+        hub_cpu, hub_sys, switches = (b - a for a, b in zip(before, self.hubs_usage()))
         for p in procs:
             p.join(30)
         sent = sum(d["sent"] for d in done)

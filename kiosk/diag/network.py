@@ -137,10 +137,12 @@ def check_hub(probe: NetworkProbe, level: HealthLevel, lang: str) -> CheckResult
                         _("check the network cable and hub.url; is the hub running? Cases wait in the outbox meanwhile"),
                         Status.OFFLINE)
     res.details["database"] = doc.get("database")
-    if doc.get("database_ok") is False or (not doc.get("ok", False) and doc.get("disk_ok") is not False):
+    if doc.get("ok", False):
+        return res
+    if doc.get("disk_ok") is not False or doc.get("database_ok") is False:
         res.fail("hub_database_down", _("the hub answers but its database does not"),
                  _("tell the hub operator: the hub's database is down"), Status.OFFLINE)
-    elif not doc.get("ok", False):
+    else:
         res.fail("hub_disk_full", _("the hub's disk is full: it refuses uploads"),
                  _("tell the hub operator to free space on the hub's upload volume; cases wait in the outbox meanwhile"),
                  Status.OFFLINE)

@@ -31,6 +31,11 @@ _PAGE = {  # the supervisors' console: a page in the viewer's language
 }
 
 
+_BUSY = ("database is locked", "database table is locked",  # SQLite past its busy timeout
+         "deadlock detected", "could not serialize", "lock timeout", "canceling statement",  # PostgreSQL
+         "too many clients", "too many connections", "remaining connection slots")
+
+
 def kind_of(exc: BaseException) -> str | None:
     """`"unreachable"`, `"busy"` or None (an error of another kind: a bug, answered 500 as before)."""
     if isinstance(exc, sa_exc.TimeoutError):  # every pooled connection in use for longer than the pool's timeout
@@ -39,13 +44,7 @@ def kind_of(exc: BaseException) -> str | None:
         return None
     text = str(exc.orig).lower()
     if isinstance(exc, sa_exc.OperationalError):
-        if "database is locked" in text or "database table is locked" in text:  # SQLite past its busy timeout
-            return "busy"
-        if any(word in text for word in ("deadlock detected", "could not serialize", "lock timeout",
-                                         "canceling statement", "too many clients", "too many connections",
-                                         "remaining connection slots")):
-            return "busy"
-        return "unreachable"
+        return "busy" if any(word in text for word in _BUSY) else "unreachable"
     if exc.connection_invalidated:  # the server closed the connection under a statement
         return "unreachable"
     return None
@@ -57,7 +56,7 @@ def answer(request: Request, exc: Exception) -> Response:
     kind = kind_of(exc)
     if kind is None:
         raise exc  # not the database's state: the server's error middleware answers 500 and logs it
-    _throttle(request).exception(f"the hub's database is {kind}; requests are answered 503 until it is back", exc,
+    request.app.state.db_error_log.exception(f"the hub's database is {kind}; requests are answered 503 until it is back", exc,
                                  key=kind)
     headers = {"Retry-After": str(RETRY_AFTER_S)}
     if request.url.path.startswith("/console"):
@@ -72,14 +71,8 @@ def answer(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": _DETAIL[kind], "reason": f"database_{kind}"}, status_code=503, headers=headers)
 
 
-def _throttle(request: Request) -> Throttle:
-    state = request.app.state
-    if getattr(state, "db_error_log", None) is None:
-        state.db_error_log = Throttle(log, every_s=60.0)
-    return state.db_error_log
-
-
 def install(app: FastAPI) -> None:
+    app.state.db_error_log = Throttle(log, every_s=60.0)
     # Starlette picks the handler of the nearest class in the exception's MRO; DBAPIError covers
     # OperationalError, InterfaceError (a dropped connection) and the rest, which `answer` re-raises.
     app.add_exception_handler(sa_exc.DBAPIError, answer)
