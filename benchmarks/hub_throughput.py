@@ -67,14 +67,18 @@ ITEM_CODE, ITEM_NAME = "11610113MB2951836X4000105044000", "高龄津贴申请"
 
 
 # -- child processes ----------------------------------------------------------------------------------------
-def _serve(app, port: int, role: str = "") -> None:
+def _serve(app, port: int, role: str = "", hub: bool = False) -> None:
     import uvicorn
+
+    from kiosk.hub.serving import serve_hub
 
     if os.environ.get("HUB_BENCH_PIDS"):  # for attaching a profiler (py-spy) to one phase's process
         with open(os.environ["HUB_BENCH_PIDS"], "a") as f:
             f.write(f"{role} {os.getpid()}\n")
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, log_config=None)
+    if hub:  # as `kiosk hub serve` runs it
+        serve_hub(app, "127.0.0.1", port, log_level="warning")
+    else:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, log_config=None)
 
 
 def run_simulator(db_path: str, port: int, latency_ms: int = 0) -> None:
@@ -92,7 +96,7 @@ def run_hub(db_url: str, upload_dir: str, sim_url: str, port: int, relay: bool, 
 
     app = create_app(db_url, ReferenceHttpAdapter(sim_url, APP_ID, SECRET), upload_dir=upload_dir, migrate=False,
                      relay=relay, relay_concurrency=concurrency, request_threads=request_threads)
-    _serve(app, port, f"hub relay={relay} concurrency={concurrency}")
+    _serve(app, port, f"hub relay={relay} concurrency={concurrency}", hub=True)
 
 
 def run_kiosk(device: str, token: str, hub_url: str, data_dir: str, first: int, count: int, material_bytes: int,

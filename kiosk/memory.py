@@ -16,6 +16,7 @@ after the screens are built and after the pinyin data is loaded are moved out of
 What a citizen's session makes is not frozen (it would never be collected); its full collections (20-140 ms, one
 or two per journey) are held off while a screen change is drawn (`pause_collections` until the frame is on the
 screen) and one is run when the citizen has gone (`collect`), so they fall between changes, not inside them.
+A hub process freezes what it holds once started, for the same reason (`kiosk.hub.serving.serve_hub`).
 """
 from __future__ import annotations
 

@@ -71,8 +71,6 @@ def register(cli: click.Group) -> None:
     @config_option
     def serve(db, host, port, config_path):
         """Run the hub on uvicorn until Ctrl-C."""
-        import uvicorn
-
         from kiosk.hub.app import create_app
         from kiosk.platform.http_adapter import ReferenceHttpAdapter
 
@@ -98,11 +96,9 @@ def register(cli: click.Group) -> None:
             raise InvalidInput(f"cannot prepare the hub's upload directory: {exc}",
                                "check that the data directory (kiosk.data_dir) is writable") from None
         click.echo(f"hub listening on http://{host}:{port} (database {_redact(url)})", err=True)
-        # Open live feeds (server-sent events) would hold a graceful shutdown forever: give them 5 s.
-        from kiosk.hub.http_protocol import HubHttpProtocol
+        from kiosk.hub.serving import serve_hub
 
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5,
-                    http=HubHttpProtocol)
+        serve_hub(app, host, port)
 
     @hub.command("migrate")
     @click.option("--db", "db", default=None, help="SQLAlchemy URL (default: hub.db_url, else SQLite in the data dir).")

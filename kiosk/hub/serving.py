@@ -1,4 +1,5 @@
-"""Run an ASGI app on uvicorn in a background thread: used by tests, benchmarks and `kiosk demo`.
+"""Serve the hub: in this process as `kiosk hub serve` does (`serve_hub`), or an ASGI app on uvicorn in a
+background thread (`ServerThread`: tests, benchmarks and `kiosk demo`).
 
 uvicorn is imported only when a server is made: `kiosk demo` and the benchmarks wait for processes with
 `wait_healthy` inside the kiosk app's own process, which serves nothing.
@@ -33,6 +34,25 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def serve_hub(app, host: str, port: int, log_level: str | None = None) -> None:
+    """Serve the hub `app` in this process until SIGTERM or Ctrl-C: how `kiosk hub serve` and the benchmarks'
+    hub processes run it.
+
+    Everything alive now (the modules, the app with its routes, models and schemas: about 160,000 objects) stays
+    for the process's life, so it is frozen out of the cyclic collector's reach: without that, each full
+    collection walked all of it (about 90 ms with the event loop stopped, eleven times in a run of 3,000 代办
+    requests) and the collector took about 8 % of the hub's CPU (docs/performance.md)."""
+    import uvicorn
+
+    from kiosk import memory
+    from kiosk.hub.http_protocol import HubHttpProtocol
+
+    memory.freeze()
+    # Open live feeds (server-sent events) would hold a graceful shutdown forever: give them 5 s.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5,
+                http=HubHttpProtocol, **({"log_level": log_level} if log_level else {}))
 
 
 class ServerThread:
