@@ -56,8 +56,8 @@ def answer(request: Request, exc: Exception) -> Response:
     kind = kind_of(exc)
     if kind is None:
         raise exc  # not the database's state: the server's error middleware answers 500 and logs it
-    request.app.state.db_error_log.exception(f"the hub's database is {kind}; requests are answered 503 until it is back", exc,
-                                 key=kind)
+    request.app.state.db_error_log.exception(
+        f"the hub's database is {kind}; requests are answered 503 until it is back", exc, key=kind)
     headers = {"Retry-After": str(RETRY_AFTER_S)}
     if request.url.path.startswith("/console"):
         from kiosk.hub.console.web import render, request_lang

@@ -40,7 +40,7 @@ def serve_hub(app, host: str, port: int, log_level: str | None = None) -> None:
     """Serve the hub `app` in this process until SIGTERM or Ctrl-C: how `kiosk hub serve` and the benchmarks'
     hub processes run it.
 
-    Everything alive now (the modules, the app with its routes, models and schemas: about 160,000 objects) stays
+    Everything alive now (the modules, the app with its routes, models and schemas: about 170,000 objects) stays
     for the process's life, so it is frozen out of the cyclic collector's reach: without that, each full
     collection walked all of it (about 90 ms with the event loop stopped, eleven times in a run of 3,000 代办
     requests) and the collector took about 8 % of the hub's CPU (docs/performance.md)."""
