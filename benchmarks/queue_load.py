@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.cpu_budget import CpuMeter, cpu_seconds  # noqa: E402
 from kiosk.hub.serving import wait_healthy  # noqa: E402
 
 PENSION = "11610113MB2951836X4000127003000"
@@ -48,15 +49,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) a process has used so far, from /proc (None where there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -453,6 +445,7 @@ def run_floor(total: int, channels: int, clerks: int) -> dict:
                                                       "mode": "remote_guidance"}, {"Idempotency-Key": "floor"})
 
             cpu_before = cpu_seconds(server.pid)
+            meter = CpuMeter([server.pid])
             start = time.monotonic()
             threads = [threading.Thread(target=clerk, daemon=True) for _ in range(clerks)]
             threads += [threading.Thread(target=channel, daemon=True) for _ in range(channels)]
@@ -461,6 +454,7 @@ def run_floor(total: int, channels: int, clerks: int) -> dict:
             for t in threads:
                 t.join(600)
             elapsed = time.monotonic() - start
+            meter.stop()
             cpu_after = cpu_seconds(server.pid)
         finally:
             procs.stop()
@@ -470,6 +464,10 @@ def run_floor(total: int, channels: int, clerks: int) -> dict:
            "claim_p50_ms": pct(claim_ms, 0.50), "claim_p95_ms": pct(claim_ms, 0.95)}
     if cpu_before is not None and cpu_after is not None and times:
         out["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / len(times), 3)
+    budget = meter.ms_per(len(times))
+    if budget:  # the routes' server, the clients (this process) and the machine, per request
+        out["cpu_ms_per_request"] = {"server": budget["servers"], "clients": budget["this_process"],
+                                     "machine": budget["machine"]}
     return out
 
 
@@ -492,17 +490,20 @@ def run_pgqueuer(db_url: str, total: int, producers: int, consumers: int) -> dic
         lat: list[float] = []
         times: list[float] = []
         producing = asyncio.Event()
+        kept: list = []  # connections, closed after the CPU meter's last reading (their server processes' CPU
+        # time is read while they live)
 
         async def producer(i: int) -> None:
             conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            kept.append(conn)
             q = Queries.from_psycopg_connection(conn)
             for n in range(per[i]):
                 await q.enqueue("bench", f"{i}-{n}".encode(), priority=1 if n % 10 == 0 else 0)
-            await conn.close()
 
         async def consumer() -> None:
             nonlocal done
             conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            kept.append(conn)
             q = Queries.from_psycopg_connection(conn)
             qm = uuid.uuid4()
             params = {"bench": EntrypointExecutionParameter(concurrency_limit=0)}
@@ -521,23 +522,33 @@ def run_pgqueuer(db_url: str, total: int, producers: int, consumers: int) -> dic
                     claimed[job.id] += 1
                 await q.log_jobs([(job, "successful", None) for job in jobs])
                 done += len(jobs)
-            await conn.close()
 
+        meter = CpuMeter()
         start = time.monotonic()
         workers = [asyncio.create_task(consumer()) for _ in range(consumers)]
         await asyncio.gather(*(producer(i) for i in range(producers)))
         producing.set()
         await asyncio.wait_for(asyncio.gather(*workers), timeout=max(120.0, total * 0.05))
         elapsed = time.monotonic() - start
+        meter.stop()
+        for conn in kept:
+            await conn.close()
         await Queries.from_psycopg_connection(admin).uninstall()
         await admin.close()
         window = (max(times) - min(times)) if len(times) > 1 else elapsed
         return {"library": "pgqueuer", "version": _version("pgqueuer"), "completed": done, "seconds": round(elapsed, 2),
                 "requests_per_s": round(done / elapsed, 1), "claims_per_s": round(len(times) / window, 1),
                 "claim_p50_ms": pct(lat, 0.5), "claim_p95_ms": pct(lat, 0.95),
-                "double_claims": sum(1 for n in claimed.values() if n > 1), "lost": total - done}
+                "double_claims": sum(1 for n in claimed.values() if n > 1), "lost": total - done,
+                **_budget(meter.ms_per(done))}
 
     return asyncio.run(main())
+
+
+def _budget(ms: dict) -> dict:
+    """pgqueuer's side of the CPU budget: its process (producers and consumers), the database, the machine."""
+    return {"cpu_ms_per_request": {"pgqueuer_process": ms["this_process"], "database": ms["database"],
+                                   "machine": ms["machine"]}} if ms else {}
 
 
 def main_floor(args) -> None:
@@ -616,13 +627,20 @@ def main() -> None:
             wait_healthy(url, 60)
         prove_tokens(hub_urls, channel_tokens + clerk_tokens)
         cpu_before = [cpu_seconds(p.pid) for p in hubs]
+        meter = CpuMeter([p.pid for p in hubs])
         load = run_hub_load(hub_urls, channel_tokens, clerk_tokens, args.requests)
+        meter.stop()
         cpu_after = [cpu_seconds(p.pid) for p in hubs]
         if None not in cpu_before + cpu_after and load["completed"]:
             # the hub processes' own CPU per completed request (create, claim, start, complete, and the long
             # polls and feed between them): steadier than the latencies on a shared machine
             used = sum(cpu_after) - sum(cpu_before)
             load["hub_cpu_ms_per_request"] = round(used * 1000 / load["completed"], 2)
+        budget = meter.ms_per(load["completed"])
+        if budget:  # the hubs, the database server, the clients (this process) and the machine, per request
+            load["cpu_ms_per_request"] = {"hubs": budget["servers"],
+                                          "database": budget["database"] if engine_name == "postgresql" else None,
+                                          "clients": budget["this_process"], "machine": budget["machine"]}
         ids = load.pop("_created_ids")
         db = audit_database(db_url, ids)
         load["lost"] = max(load.pop("lost_in_run"), db["not_done"] + db["missing_rows"])

@@ -35,11 +35,18 @@ def test_queue_load_smoke(engine, tmp_path):
     assert doc["database"] == {"rows": 40, "not_done": 0, "claimed_twice_in_log": 0, "missing_rows": 0}
     assert doc["requests_per_s"] > 0 and doc["claim_p50_ms"] is not None and doc["feed_seen"] == 40
     assert doc["create_p95_ms"] is not None and doc["feed_after_answer_p95_ms"] is not None
+    budget = doc["cpu_ms_per_request"]  # where the machine's CPU went, per request (Linux: /proc)
+    assert set(budget) == {"hubs", "database", "clients", "machine"}
+    assert budget["hubs"] > 0 and budget["clients"] > 0 and budget["machine"] >= budget["hubs"]
+    assert (budget["database"] is None) == (engine == "sqlite")
     if engine == "postgres":  # pgqueuer comes with the test extra: the comparison runs in the suite too
         pytest.importorskip("pgqueuer", reason="pgqueuer is not installed (pip install -e '.[test]')")
         assert doc["reference"]["library"] == "pgqueuer" and doc["reference"]["completed"] == 40
         assert doc["reference"]["lost"] == 0 and doc["reference"]["double_claims"] == 0
         assert doc["claim_throughput_ratio"] > 0 and set(doc["comparison"]) == {"same", "ours", "reference"}
+        ref = doc["reference"]["cpu_ms_per_request"]
+        assert ref["pgqueuer_process"] > 0 and ref["database"] > 0 and ref["machine"] >= ref["pgqueuer_process"]
+        assert budget["database"] > 0
 
 
 @pytest.mark.slow
@@ -51,6 +58,8 @@ def test_queue_load_floor_smoke():
     doc = json.loads(out.stdout)
     assert doc["floor"] is True and doc["completed"] == doc["requests"] == 40
     assert doc["claims_per_s"] > 0 and doc["claim_p95_ms"] is not None and doc["server_cpu_ms_per_request"] > 0
+    assert set(doc["cpu_ms_per_request"]) == {"server", "clients", "machine"}
+    assert doc["cpu_ms_per_request"]["clients"] > 0
 
 
 def _children(pid: int) -> dict[int, str]:
