@@ -43,6 +43,16 @@ def _svc(request: Request) -> ProxyService:
     return request.app.state.proxy
 
 
+def _headers_doc(*names: str) -> dict:
+    """OpenAPI for optional headers a route reads itself (`openapi_extra`): as FastAPI documents
+    `Header(default=None)`. The create, the claim and the transitions, a clerk's every call, read theirs from
+    `request.headers`: FastAPI's header parameters walk every header the request carries and look at each
+    declared one's type twice, on every call."""
+    return {"parameters": [{"name": name.lower(), "in": "header", "required": False,
+                            "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": name}}
+                           for name in names]}
+
+
 def _device(raw: str | None) -> str | None:
     if raw is None:
         return None
@@ -71,12 +81,13 @@ def _answer_status(fn: Callable, *args, **kwargs):
 
 @router.post("", status_code=201, response_model=ProxyRequestOut,
              responses={200: {"description": "replay of an earlier request with the same key",
-                              "model": ProxyRequestOut}, 503: {"description": "catalog unavailable"}})
-async def create_request(body: ProxyRequestIn, request: Request, caller: Caller = Depends(authenticated),
-                         idempotency_key: str | None = Header(default=None),
-                         x_device_id: str | None = Header(default=None)):
+                              "model": ProxyRequestOut}, 503: {"description": "catalog unavailable"}},
+             openapi_extra=_headers_doc("Idempotency-Key", "X-Device-Id"))
+async def create_request(body: ProxyRequestIn, request: Request, caller: Caller = Depends(authenticated)):
     """Create a 代办 request or 办不成事 report (idempotent by `Idempotency-Key`)."""
-    svc, key, device = _svc(request), _clean_key(idempotency_key), _device(x_device_id)
+    headers = request.headers
+    svc, key = _svc(request), _clean_key(headers.get("idempotency-key"))
+    device = _device(headers.get("x-device-id"))
     try:
         done = await svc.create_on_loop(caller, key, body, device)  # PostgreSQL, every check from memory
     except ProxyError as exc:
@@ -86,12 +97,12 @@ async def create_request(body: ProxyRequestIn, request: Request, caller: Caller 
     return await run_in_threadpool(_answer_status, svc.create, caller, key, body, device)
 
 
-@router.post("/claim", response_model=ProxyRequestOut, responses={204: {"description": "nothing waits"}})
-async def claim(body: ClaimIn, request: Request, caller: Caller = Depends(authenticated),
-                x_device_id: str | None = Header(default=None)):
+@router.post("/claim", response_model=ProxyRequestOut, responses={204: {"description": "nothing waits"}},
+             openapi_extra=_headers_doc("X-Device-Id"))
+async def claim(body: ClaimIn, request: Request, caller: Caller = Depends(authenticated)):
     """Claim the best request of the caller's outlet subtree (green first, then oldest), or `204`."""
     svc = _svc(request)
-    device = _device(x_device_id)
+    device = _device(request.headers.get("x-device-id"))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + body.wait_s
     wakes = None
@@ -184,11 +195,11 @@ async def feed(request: Request, caller: Caller = Depends(authenticated)):
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.post("/{request_id}/transitions", response_model=ProxyRequestOut)
+@router.post("/{request_id}/transitions", response_model=ProxyRequestOut, openapi_extra=_headers_doc("X-Device-Id"))
 async def transition(body: TransitionIn, request: Request, request_id: int = Path(ge=1, le=MAX_ID),
-                     caller: Caller = Depends(authenticated), x_device_id: str | None = Header(default=None)):
+                     caller: Caller = Depends(authenticated)):
     """Move a request through the state machine (docs/proxy-api.md); `409` with the current state if not allowed."""
-    svc, device = _svc(request), _device(x_device_id)
+    svc, device = _svc(request), _device(request.headers.get("x-device-id"))
     try:
         doc = await svc.transition_on_loop(caller, request_id, body, device)  # a holder's start/complete
     except ProxyError as exc:

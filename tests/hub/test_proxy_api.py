@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from kiosk.hub.models import ProxyRequest
 from test_proxy_support import (APPLICANT_ID, BUSINESS, CLERK_ID, PENSION, RESIDENCE, USCC_OK, proxy_hub,  # noqa: F401
-                                signature_b64)
+                                body, signature_b64)
 
 
 def test_create_is_idempotent_and_masks_personal_data(proxy_hub):
@@ -487,3 +487,33 @@ def test_a_requests_scans_are_kept_while_it_is_open_shown_to_its_holder_and_dele
         assert not upload_path(state.upload_dir, scans[code]).exists()
     after = hub.get("clerk", path)
     assert after.status_code == 404 and after.json()["code"] == "material_gone"
+
+
+def test_the_device_header_names_the_device_in_every_event_of_a_clerks_calls(proxy_hub):
+    """`X-Device-Id` (a counter PC names itself) is recorded on the create, the claim, `start` and `complete`, on
+    whichever path answers them (on PostgreSQL the second create and the holder's steps run on the event loop);
+    without it the kiosk's own id stands, and a header that is not printable text is ignored."""
+    pc = {"X-Device-Id": "PC-07"}
+    ids = []
+    for _ in range(2):  # the first create loads the caches (a thread's path), the second may answer from memory
+        r = proxy_hub.post("kiosk", "/api/v1/proxy-requests", body(),
+                           headers={"Idempotency-Key": str(uuid.uuid4()), **pc})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    plain = proxy_hub.created()
+    odd = proxy_hub.post("kiosk", "/api/v1/proxy-requests", body(),
+                         headers={"Idempotency-Key": str(uuid.uuid4()), "X-Device-Id": "PC\t07"})
+    assert odd.status_code == 201, odd.text
+    for rid in ids:
+        claimed = proxy_hub.post("clerk", "/api/v1/proxy-requests/claim", {"id": rid}, headers=pc)
+        assert claimed.status_code == 200 and claimed.json()["id"] == rid, claimed.text
+        for action in ("start", "complete"):
+            r = proxy_hub.post("clerk", f"/api/v1/proxy-requests/{rid}/transitions", {"action": action}, headers=pc)
+            assert r.status_code == 200, r.text
+        devices = {e["action"]: e["device"] for e in proxy_hub.events("supervisor", rid)}
+        assert devices["created"] == devices["claimed"] == devices["started"] == devices["done"] == "PC-07", devices
+    nxt = proxy_hub.post("clerk", "/api/v1/proxy-requests/claim", {}, headers=pc)  # the pool's pick (not by id)
+    assert nxt.status_code == 200, nxt.text
+    assert {e["action"]: e["device"] for e in proxy_hub.events("supervisor", nxt.json()["id"])}["claimed"] == "PC-07"
+    assert proxy_hub.events("supervisor", plain["id"])[0]["device"] == "K0001"
+    assert proxy_hub.events("supervisor", odd.json()["id"])[0]["device"] == "K0001"
