@@ -55,13 +55,13 @@ class CpuMeter:
     def stop(self) -> None:
         self.end = self._snapshot()
 
-    def ms_per(self, n: int) -> dict:
+    def ms_per(self, n: int, ndigits: int = 2) -> dict:
         b, e = self.begin, self.end
         if not n or e is None:
             return {}
 
         def ms(seconds: float | None) -> float | None:
-            return None if seconds is None else round(seconds * 1000 / n, 2)
+            return None if seconds is None else round(seconds * 1000 / n, ndigits)
 
         # a database process that started in the window counts from zero; one that ended in it is not seen
         db = sum(cpu - b["database"].get(pid, 0.0) for pid, cpu in e["database"].items()) if e["database"] else None
