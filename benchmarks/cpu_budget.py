@@ -7,13 +7,21 @@ import os
 from pathlib import Path
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) a process has used so far, from /proc (None where there is no /proc)."""
+def cpu_split_seconds(pid: int) -> tuple[float, float] | None:
+    """(user, system) CPU time a process has used so far, threads included, from /proc (None where there is no
+    /proc or the process is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, from /proc (None where there is no /proc)."""
+    split = cpu_split_seconds(pid)
+    return None if split is None else sum(split)
 
 
 class CpuMeter:

@@ -62,6 +62,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.cpu_budget import cpu_split_seconds  # noqa: E402
+
 APP_ID, SECRET = "govkiosk-demo", "demo-secret-change-me"
 ITEM_CODE, ITEM_NAME = "11610113MB2951836X4000105044000", "高龄津贴申请"
 
@@ -156,14 +158,8 @@ def _cpu_s(proc) -> float:
 
 
 def _cpu_split_s(proc) -> tuple[float, float]:
-    """(user, system) CPU seconds of a child process so far (Linux /proc), threads included."""
-    try:
-        with open(f"/proc/{proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan"), float("nan")
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
+    """(user, system) CPU seconds of a child process so far (Linux /proc), threads included; NaN if unreadable."""
+    return cpu_split_seconds(proc.pid) or (float("nan"), float("nan"))
 
 
 def _switches(proc) -> int:

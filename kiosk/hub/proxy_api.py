@@ -60,6 +60,11 @@ def _device(raw: str | None) -> str | None:
     return raw[:64] if raw and raw.isprintable() else None
 
 
+def _device_of(headers) -> str | None:
+    """`X-Device-Id` read from the request's headers (the routes that do not declare it as a parameter)."""
+    return _device(headers.get("x-device-id"))
+
+
 def _refusal(exc: ProxyError) -> JSONResponse:
     """A refusal in words with its status (and `Retry-After` when the caller should simply try again)."""
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
@@ -87,7 +92,7 @@ async def create_request(body: ProxyRequestIn, request: Request, caller: Caller 
     """Create a 代办 request or 办不成事 report (idempotent by `Idempotency-Key`)."""
     headers = request.headers
     svc, key = _svc(request), _clean_key(headers.get("idempotency-key"))
-    device = _device(headers.get("x-device-id"))
+    device = _device_of(headers)
     try:
         done = await svc.create_on_loop(caller, key, body, device)  # PostgreSQL, every check from memory
     except ProxyError as exc:
@@ -102,7 +107,7 @@ async def create_request(body: ProxyRequestIn, request: Request, caller: Caller 
 async def claim(body: ClaimIn, request: Request, caller: Caller = Depends(authenticated)):
     """Claim the best request of the caller's outlet subtree (green first, then oldest), or `204`."""
     svc = _svc(request)
-    device = _device(request.headers.get("x-device-id"))
+    device = _device_of(request.headers)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + body.wait_s
     wakes = None
@@ -199,7 +204,7 @@ async def feed(request: Request, caller: Caller = Depends(authenticated)):
 async def transition(body: TransitionIn, request: Request, request_id: int = Path(ge=1, le=MAX_ID),
                      caller: Caller = Depends(authenticated)):
     """Move a request through the state machine (docs/proxy-api.md); `409` with the current state if not allowed."""
-    svc, device = _svc(request), _device(request.headers.get("x-device-id"))
+    svc, device = _svc(request), _device_of(request.headers)
     try:
         doc = await svc.transition_on_loop(caller, request_id, body, device)  # a holder's start/complete
     except ProxyError as exc:
