@@ -18,7 +18,10 @@ Phases, in one run:
    `relay_intake_ratio` are the medians of each round's own ratio (`intake_ratios`, `relay_intake_ratios`), and
    `hub_cpu_ratio` that of the hub's CPU per case at 16 kiosks to that at 4 (`hub_cpu_ratios`: it varies less
    with the machine's load than the rates). The blocks `intake_4`, `intake_16` and `relay` are the first
-   round's details (`details_from_round`).
+   round's details (`details_from_round`). Each intake phase also prints its steady rate
+   (`steady_cases_per_s`): the cases the hub accepted (its own timestamps) while every kiosk was still sending,
+   from the last kiosk's start to the first kiosk's end, without the phase's start and tail;
+   `intake_steady_ratio` is the median of each round's steady 16 / 4.
 5. burst: 16 kiosks send while the relay runs; p95 of (hub accepted the case → the relay recorded the
    platform's acceptance).
 6. catalog: a synthetic catalog of `--catalog-items` items in the hub's cache; GET with full body and with
@@ -262,6 +265,7 @@ class Bench:
             p.start()
             procs.append(p)
         self.next_no += max(per) + 1
+        mark = self.max_case_id()
         for _ in procs:
             ready.get(timeout=300)
         before = self.hubs_usage()
@@ -273,8 +277,16 @@ class Bench:
         sent = sum(d["sent"] for d in done)
         errors = [d["error"] for d in done if d["error"]] + [f"{d['failed']} failed" for d in done if d["failed"]]
         span = max(d["t1"] for d in done) - min(d["t0"] for d in done)
+        # steady: while every kiosk was still sending (from the last kiosk's start to the first kiosk's end), the
+        # cases the hub accepted in that window by its own timestamps; the whole-span rate above also holds the
+        # start and the tail, when fewer kiosks send than the phase has
+        lo, hi = max(d["t0"] for d in done), min(d["t1"] for d in done)
+        steady = sum(1 for t in self.accepted_times(mark) if lo <= t <= hi)
         return {"kiosks": kiosks, "cases": cases, "sent": sent, "seconds": round(span, 3),
-                "cases_per_s": round(sent / span, 2), "hub_cpu_ms_per_case": round(hub_cpu * 1000 / max(1, sent), 2),
+                "cases_per_s": round(sent / span, 2),
+                "steady_cases": steady, "steady_seconds": round(max(hi - lo, 0.0), 3),
+                "steady_cases_per_s": round(steady / (hi - lo), 2) if hi - lo > 0 and steady else None,
+                "hub_cpu_ms_per_case": round(hub_cpu * 1000 / max(1, sent), 2),
                 "hub_sys_ms_per_case": round(hub_sys * 1000 / max(1, sent), 2),
                 "hub_switches_per_case": round(switches / max(1, sent), 1),
                 "kiosks_cpu_ms_per_case": round(sum(d["cpu_s"] for d in done) * 1000 / max(1, sent), 2),
@@ -304,6 +316,21 @@ class Bench:
         finally:
             engine.dispose()
         return [(_aware(a).timestamp(), _aware(b).timestamp()) for a, b in rows]
+
+    def accepted_times(self, since_id: int) -> list[float]:
+        """When the hub accepted each case with id > since_id (its `created_at`, wall clock)."""
+        from sqlalchemy import select
+
+        from kiosk.hub.db import make_engine, session_factory
+        from kiosk.hub.models import Case
+        from kiosk.hub.tus import _aware
+
+        engine = make_engine(self.db_url)
+        try:
+            with session_factory(engine)() as s:
+                return [_aware(a).timestamp() for a in s.scalars(select(Case.created_at).where(Case.id > since_id))]
+        finally:
+            engine.dispose()
 
     def max_case_id(self) -> int:
         from sqlalchemy import func, select
@@ -537,11 +564,16 @@ def main() -> None:
     intake_many = median(per_round(lambda r: r["intake_many"]["cases_per_s"]))
     relay_rate, relay_c1 = median(per_round(lambda r: r["relay"]["cases_per_s"])), out["relay_c1"]["cases_per_s"]
     intake_ratios = per_round(lambda r: r["intake_many"]["cases_per_s"] / max(r["intake_few"]["cases_per_s"], 1e-9))
+    steady_few = [r["intake_few"]["steady_cases_per_s"] for r in rounds]
+    steady_many = [r["intake_many"]["steady_cases_per_s"] for r in rounds]
+    steady_ratios = [round(m / f, 3) for f, m in zip(steady_few, steady_many) if f and m]
     # the hub's CPU per case varies far less with the machine's load than the rates do
     cpu_ratios = per_round(lambda r: r["intake_many"]["hub_cpu_ms_per_case"]
                            / max(r["intake_few"]["hub_cpu_ms_per_case"], 1e-9))
     relay_intake = per_round(lambda r: r["relay"]["cases_per_s"] / max(r["intake_many"]["cases_per_s"], 1e-9))
     out["rounds"] = [{"intake_few": r["intake_few"]["cases_per_s"], "intake_many": r["intake_many"]["cases_per_s"],
+                      "steady_few": r["intake_few"]["steady_cases_per_s"],
+                      "steady_many": r["intake_many"]["steady_cases_per_s"],
                       "hub_cpu_ms_per_case_few": r["intake_few"]["hub_cpu_ms_per_case"],
                       "hub_cpu_ms_per_case_many": r["intake_many"]["hub_cpu_ms_per_case"],
                       "hub_sys_ms_per_case_few": r["intake_few"]["hub_sys_ms_per_case"],
@@ -554,6 +586,10 @@ def main() -> None:
         f"intake_cases_per_s_{many}": intake_many,
         "intake_ratio": median(intake_ratios),
         "intake_ratios": intake_ratios,
+        f"intake_steady_cases_per_s_{few}": median([x for x in steady_few if x]) if any(steady_few) else None,
+        f"intake_steady_cases_per_s_{many}": median([x for x in steady_many if x]) if any(steady_many) else None,
+        "intake_steady_ratio": median(steady_ratios) if steady_ratios else None,
+        "intake_steady_ratios": steady_ratios,
         f"hub_cpu_ms_per_case_{few}": median(per_round(lambda r: r["intake_few"]["hub_cpu_ms_per_case"])),
         f"hub_cpu_ms_per_case_{many}": median(per_round(lambda r: r["intake_many"]["hub_cpu_ms_per_case"])),
         f"hub_sys_ms_per_case_{few}": median(per_round(lambda r: r["intake_few"]["hub_sys_ms_per_case"])),

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from hub_support import APP_ID, SECRET, wait_for
@@ -133,5 +134,12 @@ def test_throughput_benchmark_smoke():
     for r in doc["rounds"]:
         assert 0 <= r["hub_sys_ms_per_case_few"] <= r["hub_cpu_ms_per_case_few"]
         assert r["hub_switches_per_case_many"] > 0
+    # the steady rate: the cases the hub accepted while every kiosk was still sending, a part of the phase
+    for phase in (doc["intake_2"], doc["intake_4"]):
+        assert 0 < phase["steady_cases"] <= phase["sent"] and 0 < phase["steady_seconds"] <= phase["seconds"]
+        # (the seconds printed are rounded to the millisecond)
+        assert phase["steady_cases_per_s"] == pytest.approx(phase["steady_cases"] / phase["steady_seconds"], rel=0.03)
+    steady = [round(r["steady_many"] / r["steady_few"], 3) for r in doc["rounds"]]
+    assert doc["intake_steady_ratios"] == steady and doc["intake_steady_ratio"] == round(sum(steady) / 2, 2)
     many = [r["hub_switches_per_case_many"] for r in doc["rounds"]]
     assert doc["hub_switches_per_case_4"] == round(sum(many) / 2, 2)
