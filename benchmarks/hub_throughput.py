@@ -251,7 +251,7 @@ class Bench:
 
         return requests.get(self.sim_url + "/sim/count", timeout=10).json()["submitted"]
 
-    def intake(self, kiosks: int, cases: int) -> dict:
+    def intake(self, kiosks: int, cases: int, since_id: int) -> dict:
         """`cases` spread over `kiosks` kiosk processes, all draining at once. Returns the rate and receipts."""
         ready, results, start = self.ctx.Queue(), self.ctx.Queue(), self.ctx.Event()
         procs = []
@@ -265,7 +265,6 @@ class Bench:
             p.start()
             procs.append(p)
         self.next_no += max(per) + 1
-        mark = self.max_case_id()
         for _ in procs:
             ready.get(timeout=300)
         before = self.hubs_usage()
@@ -281,7 +280,7 @@ class Bench:
         # cases the hub accepted in that window by its own timestamps; the whole-span rate above also holds the
         # start and the tail, when fewer kiosks send than the phase has
         lo, hi = max(d["t0"] for d in done), min(d["t1"] for d in done)
-        steady = sum(1 for t in self.accepted_times(mark) if lo <= t <= hi)
+        steady = sum(1 for t in self.accepted_times(since_id) if lo <= t <= hi)
         return {"kiosks": kiosks, "cases": cases, "sent": sent, "seconds": round(span, 3),
                 "cases_per_s": round(sent / span, 2),
                 "steady_cases": steady, "steady_seconds": round(max(hi - lo, 0.0), 3),
@@ -300,50 +299,42 @@ class Bench:
             time.sleep(0.5)
         return False
 
-    def relay_times(self, since_id: int) -> list[tuple[float, float]]:
-        """(accepted by the hub, delivered to the platform) of the cases delivered with id > since_id."""
-        from sqlalchemy import select
-
+    def _read(self, statement) -> list:
+        """The rows of one read of the hub's database, on an engine of its own (the hubs own theirs)."""
         from kiosk.hub.db import make_engine, session_factory
-        from kiosk.hub.models import Case
-        from kiosk.hub.tus import _aware
 
         engine = make_engine(self.db_url)
         try:
             with session_factory(engine)() as s:
-                rows = s.execute(select(Case.created_at, Case.updated_at)
-                                 .where(Case.id > since_id, Case.status == "submitted")).all()
+                return s.execute(statement).all()
         finally:
             engine.dispose()
+
+    def relay_times(self, since_id: int) -> list[tuple[float, float]]:
+        """(accepted by the hub, delivered to the platform) of the cases delivered with id > since_id."""
+        from sqlalchemy import select
+
+        from kiosk.hub.models import Case
+        from kiosk.hub.tus import _aware
+
+        rows = self._read(select(Case.created_at, Case.updated_at).where(Case.id > since_id, Case.status == "submitted"))
         return [(_aware(a).timestamp(), _aware(b).timestamp()) for a, b in rows]
 
     def accepted_times(self, since_id: int) -> list[float]:
         """When the hub accepted each case with id > since_id (its `created_at`, wall clock)."""
         from sqlalchemy import select
 
-        from kiosk.hub.db import make_engine, session_factory
         from kiosk.hub.models import Case
         from kiosk.hub.tus import _aware
 
-        engine = make_engine(self.db_url)
-        try:
-            with session_factory(engine)() as s:
-                return [_aware(a).timestamp() for a in s.scalars(select(Case.created_at).where(Case.id > since_id))]
-        finally:
-            engine.dispose()
+        return [_aware(a).timestamp() for (a,) in self._read(select(Case.created_at).where(Case.id > since_id))]
 
     def max_case_id(self) -> int:
         from sqlalchemy import func, select
 
-        from kiosk.hub.db import make_engine, session_factory
         from kiosk.hub.models import Case
 
-        engine = make_engine(self.db_url)
-        try:
-            with session_factory(engine)() as s:
-                return s.scalar(select(func.coalesce(func.max(Case.id), 0)))
-        finally:
-            engine.dispose()
+        return self._read(select(func.coalesce(func.max(Case.id), 0)))[0][0]
 
     def relay(self, concurrency: int, since_id: int, total: int, processes: int | None = None) -> dict:
         """Start the hubs, whose relays drain the backlog; the rate from the hub's delivery timestamps, and the CPU
@@ -520,7 +511,7 @@ def main() -> None:
                 for kiosks in ([few, many] if r % 2 == 0 else [many, few]):
                     bench.hub_up(relay=False)
                     mark = bench.max_case_id()
-                    this[kiosks] = bench.intake(kiosks, args.cases)
+                    this[kiosks] = bench.intake(kiosks, args.cases, mark)
                     relayed += this[kiosks]["sent"]
                     if r == 0 and kiosks == few:
                         out["relay_c1"] = bench.relay(1, mark, relayed, processes=1)  # the reference: one at a time
@@ -534,7 +525,7 @@ def main() -> None:
             # 5: burst with the relay running
             bench.hub_up(relay=True, concurrency=args.relay_concurrency)
             mark = bench.max_case_id()
-            burst = bench.intake(many, args.cases)
+            burst = bench.intake(many, args.cases, mark)
             relayed += burst["sent"]
             ok = bench.wait_relayed(relayed, timeout=max(120.0, args.cases * 2.0))
             times = bench.relay_times(mark)
