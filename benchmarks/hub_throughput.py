@@ -66,6 +66,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.cpu_budget import cpu_split_seconds  # noqa: E402
+from benchmarks.pg_schema import Schema  # noqa: E402
 
 APP_ID, SECRET = "govkiosk-demo", "demo-secret-change-me"
 ITEM_CODE, ITEM_NAME = "11610113MB2951836X4000105044000", "高龄津贴申请"
@@ -411,27 +412,6 @@ class Bench:
                 "not_modified_ms": round(statistics.median(not_modified), 2), "requests": requests_n}
 
 
-def _pg_schema(url: str) -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    sep = "&" if "?" in url else "?"
-    return schema, f"{url}{sep}options=-csearch_path%3D{schema}"
-
-
-def _drop_schema(url: str, schema: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", default=None, help="hub database URL: sqlite:///PATH or postgresql+psycopg://…"
@@ -486,7 +466,8 @@ def main() -> None:
         tmp_path = Path(tmp)
         schema = None
         if args.db and args.db.startswith("postgresql"):
-            schema, db_url = _pg_schema(args.db)
+            schema = Schema(args.db)
+            db_url = schema.url
             engine_name = "postgresql"
         else:
             db_url = args.db or f"sqlite:///{tmp_path}/hub.db"
@@ -543,7 +524,7 @@ def main() -> None:
         finally:
             bench.stop()
             if schema:
-                _drop_schema(args.db, schema)
+                schema.drop()
 
     def median(values: list[float]) -> float:
         return round(statistics.median(values), 2)

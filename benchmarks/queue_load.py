@@ -12,8 +12,9 @@ extras) on the same database, with our claim throughput as a ratio to it and wha
     python benchmarks/queue_load.py --floor [--db postgresql+psycopg://…]
 
 `--floor` runs the same clients against FastAPI routes of the same shape that do nothing
-(`benchmarks/queue_floor_app.py`, one uvicorn process): what the HTTP stack alone allows on this machine, beside
-pgqueuer on PostgreSQL.
+(`benchmarks/queue_floor_app.py`, one uvicorn process): what the HTTP stack alone allows on this machine; on
+PostgreSQL also with one `SELECT 1` per call through the hub's statement path ("with_statement": one HTTP call and
+one round trip per step, none of the hub's work), beside pgqueuer.
 
 On PostgreSQL the run works in a schema of its own (created and dropped), so it may share a database.
 """
@@ -39,6 +40,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.cpu_budget import CpuMeter  # noqa: E402
+from benchmarks.pg_schema import Schema  # noqa: E402
 from kiosk.hub.serving import wait_healthy  # noqa: E402
 
 PENSION = "11610113MB2951836X4000127003000"
@@ -93,30 +95,6 @@ class Client:
             doc = json.loads(raw) if raw and resp.getheader("content-type", "").startswith("application/json") else None
             return resp.status, doc, raw[:100].decode("utf-8", "replace")
         raise AssertionError("unreachable")
-
-
-class Schema:
-    """On PostgreSQL: a schema of our own for this run (search_path in the URL), dropped afterwards."""
-
-    def __init__(self, base_url: str) -> None:
-        from sqlalchemy import create_engine, text
-
-        from kiosk.hub.db import check_url
-
-        self.base = check_url(base_url)
-        self.name = f"qbench_{uuid.uuid4().hex[:10]}"
-        self.engine = create_engine(self.base)
-        with self.engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{self.name}"'))
-        sep = "&" if "?" in self.base else "?"
-        self.url = f"{self.base}{sep}options=-csearch_path%3D{self.name}"
-
-    def drop(self) -> None:
-        from sqlalchemy import text
-
-        with self.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{self.name}" CASCADE'))
-        self.engine.dispose()
 
 
 def setup_database(db_url: str, channels: int, clerks: int) -> tuple[list[str], list[str]]:
@@ -403,21 +381,24 @@ def _version(dist: str) -> str:
         return "?"
 
 
-def run_floor(total: int, channels: int, clerks: int) -> dict:
+def run_floor(total: int, channels: int, clerks: int, statement_db: str | None = None) -> dict:
     """The same clients (creates; claim + start + complete) against `queue_floor_app` on uvicorn: the HTTP stack's
-    own cost, with no work behind the routes."""
+    own cost, with no work behind the routes; with `statement_db`, one `SELECT 1` per call on that PostgreSQL
+    database through the hub's statement path."""
     port = free_port()
     procs = Processes()
+    env = dict(os.environ, QUEUE_FLOOR_DB=statement_db) if statement_db else dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="queue-floor-") as tmp:
         try:
             server = procs.start(["queue_floor_app:app", "--app-dir", str(Path(__file__).resolve().parent),
                                   "--port", str(port), "--host", "127.0.0.1", "--loop", "uvloop", "--http",
-                                  "httptools", "--log-level", "warning", "--no-access-log"], dict(os.environ),
+                                  "httptools", "--log-level", "warning", "--no-access-log"], env,
                                  Path(tmp) / "floor.log", command=[sys.executable, "-m", "uvicorn"])
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, 30)
+            statement_per_call = Client(url, "floor").call("GET", "/healthz")[1]["statement_per_call"]
             lock = threading.Lock()
-            counts = {"claimed": 0, "created": 0}
+            counts = {"claimed": 0, "created": 0, "errors": 0}
             claim_ms: list[float] = []
             times: list[float] = []
 
@@ -426,14 +407,20 @@ def run_floor(total: int, channels: int, clerks: int) -> dict:
                     counts[what] += 1
                     return counts[what] <= total
 
+            def failed(*statuses: int) -> None:  # an answer other than 2xx (the floor's statement failed)
+                bad = sum(1 for st in statuses if not 200 <= st < 300)
+                if bad:
+                    with lock:
+                        counts["errors"] += bad
+
             def clerk() -> None:
                 c = Client(url, "floor")
                 while take("claimed"):
                     t0 = time.perf_counter()
-                    c.post("/api/v1/proxy-requests/claim", {})
+                    claimed = c.post("/api/v1/proxy-requests/claim", {})[0]
                     elapsed = (time.perf_counter() - t0) * 1000
-                    c.post("/api/v1/proxy-requests/1/transitions", {"action": "start"})
-                    c.post("/api/v1/proxy-requests/1/transitions", {"action": "complete"})
+                    failed(claimed, c.post("/api/v1/proxy-requests/1/transitions", {"action": "start"})[0],
+                           c.post("/api/v1/proxy-requests/1/transitions", {"action": "complete"})[0])
                     with lock:
                         claim_ms.append(elapsed)
                         times.append(time.monotonic())
@@ -441,8 +428,8 @@ def run_floor(total: int, channels: int, clerks: int) -> dict:
             def channel() -> None:
                 c = Client(url, "floor")
                 while take("created"):
-                    c.post("/api/v1/proxy-requests", {"outlet": "BENCH-T", "item_code": PENSION,
-                                                      "mode": "remote_guidance"}, {"Idempotency-Key": "floor"})
+                    body = {"outlet": "BENCH-T", "item_code": PENSION, "mode": "remote_guidance"}
+                    failed(c.post("/api/v1/proxy-requests", body, {"Idempotency-Key": "floor"})[0])
 
             meter = CpuMeter([server.pid])
             start = time.monotonic()
@@ -459,14 +446,15 @@ def run_floor(total: int, channels: int, clerks: int) -> dict:
     window = (max(times) - min(times)) if len(times) > 1 else elapsed
     out = {"completed": len(times), "seconds": round(elapsed, 2), "requests_per_s": round(len(times) / elapsed, 1),
            "claims_per_s": round(len(times) / max(window, 1e-6), 1),
-           "claim_p50_ms": pct(claim_ms, 0.50), "claim_p95_ms": pct(claim_ms, 0.95)}
+           "claim_p50_ms": pct(claim_ms, 0.50), "claim_p95_ms": pct(claim_ms, 0.95), "errors": counts["errors"],
+           "statement_per_call": statement_per_call}
     server_ms = meter.ms_per(len(times), 3).get("servers")  # to the microsecond: the floor's figure is small
     if server_ms is not None:
         out["server_cpu_ms_per_request"] = server_ms
     budget = meter.ms_per(len(times))
-    if budget:  # the routes' server, the clients (this process) and the machine, per request
+    if budget:  # the routes' server, the clients (this process), the database and the machine, per request
         out["cpu_ms_per_request"] = {"server": budget["servers"], "clients": budget["this_process"],
-                                     "machine": budget["machine"]}
+                                     "database": budget["database"], "machine": budget["machine"]}
     return out
 
 
@@ -556,14 +544,18 @@ def main_floor(args) -> None:
                     "channels": args.channels, "clerks": args.clerks}
     result.update(run_floor(total, args.channels, args.clerks))
     if args.db and args.db.startswith("postgresql") and not args.no_compare:
-        schema = Schema(args.db)
+        schema = Schema(args.db, prefix="qbench")
         try:
+            # one HTTP call and one database round trip per step, and nothing else: the least our design can cost
+            result["with_statement"] = run_floor(total, args.channels, args.clerks, statement_db=schema.url)
             ref = run_pgqueuer(schema.url, total, args.channels, args.clerks)
         except ImportError:
             result["reference"] = {"skipped": "pgqueuer is not installed (pip install -e '.[bench]')"}
         else:
             result["reference"] = ref
             result["claim_throughput_ratio"] = round(result["claims_per_s"] / max(ref["claims_per_s"], 1e-9), 3)
+            result["with_statement"]["claim_throughput_ratio"] = round(
+                result["with_statement"]["claims_per_s"] / max(ref["claims_per_s"], 1e-9), 3)
         finally:
             schema.drop()
     print(json.dumps(result, ensure_ascii=False))
@@ -601,7 +593,7 @@ def main() -> None:
         db_url = args.db or f"sqlite:///{tmp_path}/hub.db"
         args.hubs = 1  # one outlet, one hub (DESIGN §2)
     else:
-        schema = Schema(args.db)
+        schema = Schema(args.db, prefix="qbench")
         db_url = schema.url
     procs = Processes()
     result: dict = {"benchmark": "queue_load", "engine": engine_name, "smoke": args.smoke,

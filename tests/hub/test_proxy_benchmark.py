@@ -50,16 +50,32 @@ def test_queue_load_smoke(engine, tmp_path):
 
 
 @pytest.mark.slow
-def test_queue_load_floor_smoke():
-    """`--floor`: the same clients against routes of the same shape that do nothing (the HTTP stack's own cost)."""
-    out = subprocess.run([sys.executable, str(BENCH), "--floor", "--smoke"], capture_output=True, text=True,
-                         timeout=120)
+@pytest.mark.parametrize("engine", [None, pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_queue_load_floor_smoke(engine):
+    """`--floor`: the same clients against routes of the same shape that do nothing (the HTTP stack's own cost); on
+    PostgreSQL also with one statement per call through the hub's statement path, and pgqueuer beside them."""
+    args = [sys.executable, str(BENCH), "--floor", "--smoke"]
+    if engine == "postgres":
+        url = os.environ.get("KIOSK_TEST_PG_URL")
+        if not url:
+            pytest.skip("KIOSK_TEST_PG_URL is not set (deploy/test.sh sets it)")
+        pytest.importorskip("pgqueuer", reason="pgqueuer is not installed (pip install -e '.[test]')")
+        args += ["--db", url]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     doc = json.loads(out.stdout)
-    assert doc["floor"] is True and doc["completed"] == doc["requests"] == 40
+    assert doc["floor"] is True and doc["completed"] == doc["requests"] == 40 and doc["errors"] == 0
     assert doc["claims_per_s"] > 0 and doc["claim_p95_ms"] is not None and doc["server_cpu_ms_per_request"] > 0
-    assert set(doc["cpu_ms_per_request"]) == {"server", "clients", "machine"}
+    assert set(doc["cpu_ms_per_request"]) == {"server", "clients", "database", "machine"}
     assert doc["cpu_ms_per_request"]["clients"] > 0
+    assert doc["statement_per_call"] is False
+    if engine is None:
+        assert "with_statement" not in doc and "reference" not in doc
+        return
+    stmt = doc["with_statement"]  # each call ran its statement (a failed one answers 500: an error)
+    assert stmt["statement_per_call"] is True and stmt["completed"] == 40 and stmt["errors"] == 0
+    assert stmt["claims_per_s"] > 0 and stmt["claim_throughput_ratio"] > 0
+    assert doc["reference"]["library"] == "pgqueuer" and doc["reference"]["completed"] == 40
 
 
 def _children(pid: int) -> dict[int, str]:
