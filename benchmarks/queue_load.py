@@ -72,6 +72,7 @@ class Client:
         self.host, self.port = parts.hostname, parts.port
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.conn: http.client.HTTPConnection | None = None
+        self.calls = 0  # requests sent, retries included
 
     def post(self, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict | None, str]:
         """(status, JSON answer or None, the answer's first 100 characters); OSError/HTTPException on failure."""
@@ -83,6 +84,7 @@ class Client:
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
             try:
+                self.calls += 1
                 self.conn.request(method, path, body=data, headers=self.headers | (headers or {}))
                 resp = self.conn.getresponse()
                 raw = resp.read()
@@ -236,9 +238,12 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
     per_channel = [total // len(channel_tokens) + (1 if i < total % len(channel_tokens) else 0)
                    for i in range(len(channel_tokens))]
     feed = FeedWatch(hub_urls[0], clerk_tokens[0])
+    clients: list[Client] = []
+    empty_claims = [0]  # claims answered 204 (nothing waiting), at once or after the long poll
 
     def channel(i: int) -> None:
         c = Client(hub_urls[i % len(hub_urls)], channel_tokens[i])
+        clients.append(c)
         rnd = random.Random(i)
         for n in range(per_channel[i]):
             body = {"outlet": "BENCH-T", "item_code": PENSION, "item_name": "城乡居民养老保险参保登记",
@@ -268,6 +273,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
 
     def clerk(i: int) -> None:
         c = Client(hub_urls[i % len(hub_urls)], clerk_tokens[i])
+        clients.append(c)
         while True:
             t0 = time.perf_counter()
             try:
@@ -280,6 +286,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
             waited = False
             if status == 204:
                 with lock:
+                    empty_claims[0] += 1
                     finished = creating_done.is_set() and len(completed) >= len(created)
                 if finished:
                     return
@@ -291,6 +298,8 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
                     continue
                 waited = True
                 if status == 204:
+                    with lock:
+                        empty_claims[0] += 1
                     continue
             if status != 200:
                 with lock:
@@ -347,6 +356,10 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
         "feed_created_p50_ms": pct(feed_ms, 0.50), "feed_created_p95_ms": pct(feed_ms, 0.95),
         "feed_after_answer_p95_ms": pct(feed_after_ms, 0.95),
         "feed_seen": len(feed_ms), "errors": len(errors), "first_errors": errors[:3] + create_errors[:3],
+        # the floor's clients make exactly four calls a request; ours also claim when nothing waits
+        "http_calls": sum(c.calls for c in clients), "empty_claims": empty_claims[0],
+        "http_calls_per_request": round(sum(c.calls for c in clients) / max(len(completed), 1), 2),
+        "empty_claims_per_request": round(empty_claims[0] / max(len(completed), 1), 2),
         "_created_ids": set(created),
     }
 

@@ -35,6 +35,8 @@ def test_queue_load_smoke(engine, tmp_path):
     assert doc["database"] == {"rows": 40, "not_done": 0, "claimed_twice_in_log": 0, "missing_rows": 0}
     assert doc["requests_per_s"] > 0 and doc["claim_p50_ms"] is not None and doc["feed_seen"] == 40
     assert doc["create_p95_ms"] is not None and doc["feed_after_answer_p95_ms"] is not None
+    # create, claim, start and complete for each request, plus the claims that found the pool empty
+    assert doc["http_calls"] >= 4 * doc["completed"] + doc["empty_claims"] and doc["http_calls_per_request"] >= 4
     budget = doc["cpu_ms_per_request"]  # where the machine's CPU went, per request (Linux: /proc)
     assert set(budget) == {"hubs", "database", "clients", "machine"}
     assert budget["hubs"] > 0 and budget["clients"] > 0 and budget["machine"] >= budget["hubs"]
