@@ -96,6 +96,7 @@ class Terminal:
         self._printer_lock = threading.Lock()
         self.hub_token_refused = False  # the hub answered 401 to this kiosk's token: an alarm for staff
         self.device_status = DeviceStatus()
+        self._status_lock = threading.Lock()  # a status is read and published by one refresh at a time
         self._monitor_stop = threading.Event()
         self._monitor: threading.Thread | None = None
         self.status_listeners: list[Callable[[DeviceStatus], None]] = []  # called from the monitor thread
@@ -489,17 +490,30 @@ class Terminal:
             self._monitor_stop.wait(STATUS_INTERVAL_S)
 
     def refresh_device_status(self, probe_hub: bool = True) -> DeviceStatus:
-        """Look at every device (and the hub's answer to our token) now; listeners get the result."""
-        st = DeviceStatus(reader=self.card_reader_status, camera=self._camera_presence(), printer=self._printer_status())
+        """Look at every device (and the hub's answer to our token) now; listeners get the result.
+
+        The hub is asked first, which can take its whole timeout; the devices are read after it, and read and
+        published under one lock, so a refresh that waited on the hub never publishes what the devices were before
+        a later refresh saw them change (a camera unplugged meanwhile must not come back as present). Without
+        `probe_hub` the hub keeps its last known state."""
+        hub = self.device_status.hub
         if probe_hub:
             try:
                 self.catalog_from_hub_only()
-                st.hub = "ok"
+                hub = "ok"
             except (KioskError, OSError) as exc:
                 self._note_hub_error(exc)
-                st.hub = "unreachable"
+                hub = "unreachable"
+        with self._status_lock:
+            return self._publish_status(hub)
+
+    def _publish_status(self, hub: str) -> DeviceStatus:
+        st = DeviceStatus(reader=self.card_reader_status, camera=self._camera_presence(), printer=self._printer_status(),
+                          hub=hub)
         if self.hub_token_refused:
             st.hub = "token_refused"
+        elif st.hub == "token_refused":
+            st.hub = "ok"  # the token was fixed since (a call to the hub succeeded)
         problems = []
         if st.reader == "no_device":
             problems.append("reader_missing")
