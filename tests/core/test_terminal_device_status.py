@@ -30,14 +30,20 @@ def _hub_that_never_answers():
     return server, connected, held
 
 
-def test_a_refresh_waiting_on_the_hub_does_not_undo_a_camera_unplugged_meanwhile(tmp_path):
-    server, connected, held = _hub_that_never_answers()
+def _config(tmp_path, hub_port: int, timeout_s: float) -> Config:
+    """A kiosk with the simulated camera, no printer, and the hub at `hub_port`."""
     cfg = Config()
     cfg.kiosk.data_dir = str(tmp_path / "data")
     cfg.devices.camera.source = f"sim:{tmp_path / 'pages'}"
     cfg.devices.printer.uri = ""
-    cfg.hub.url = f"http://127.0.0.1:{server.getsockname()[1]}"
-    cfg.hub.timeout_s = 1.5
+    cfg.hub.url = f"http://127.0.0.1:{hub_port}"
+    cfg.hub.timeout_s = timeout_s
+    return cfg
+
+
+def test_a_refresh_waiting_on_the_hub_does_not_undo_a_camera_unplugged_meanwhile(tmp_path):
+    server, connected, held = _hub_that_never_answers()
+    cfg = _config(tmp_path, server.getsockname()[1], 1.5)
     camera = sim_device(cfg.devices.camera.source)
     camera.replug()
     terminal = Terminal(cfg)
@@ -66,13 +72,7 @@ def test_a_refresh_waiting_on_the_hub_does_not_undo_a_camera_unplugged_meanwhile
 
 def test_a_refresh_without_the_hub_keeps_the_hubs_last_known_state(tmp_path):
     server, connected, held = _hub_that_never_answers()
-    cfg = Config()
-    cfg.kiosk.data_dir = str(tmp_path / "data")
-    cfg.devices.camera.source = f"sim:{tmp_path / 'pages'}"
-    cfg.devices.printer.uri = ""
-    cfg.hub.url = f"http://127.0.0.1:{server.getsockname()[1]}"
-    cfg.hub.timeout_s = 0.5
-    terminal = Terminal(cfg)
+    terminal = Terminal(_config(tmp_path, server.getsockname()[1], 0.5))
     try:
         assert terminal.refresh_device_status().hub == "unreachable"
         assert terminal.refresh_device_status(probe_hub=False).hub == "unreachable"
