@@ -29,6 +29,8 @@ async def step() -> None:
     """One call's database round trip, when asked for."""
     if STATEMENTS is not None:
         await STATEMENTS.one("SELECT 1 AS one", {})
+
+
 DOC = {"id": 1, "request_no": "HUB-20261202-000001", "kind": "proxy", "status": "claimed", "level": 0,
        "outlet": "BENCH-T", "item_code": "11610113MB2951836X4000127003000", "item_name": "城乡居民养老保险参保登记",
        "mode": "remote_guidance", "priority": "normal", "channel": "hotline", "holder": "clerk:bench",
