@@ -344,6 +344,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
     feed_after_ms = [max(0.0, (feed.arrivals[rid] - t1) * 1000) for rid, t1 in answered.items()
                      if rid in feed.arrivals]
     claim_window = (max(claim_times) - min(claim_times)) if len(claim_times) > 1 else elapsed
+    calls = sum(c.calls for c in clients)
     return {
         "created": len(created), "create_errors": len(create_errors), "completed": len(completed),
         "seconds": round(elapsed, 2), "requests_per_s": round(len(completed) / elapsed, 1),
@@ -357,8 +358,8 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
         "feed_after_answer_p95_ms": pct(feed_after_ms, 0.95),
         "feed_seen": len(feed_ms), "errors": len(errors), "first_errors": errors[:3] + create_errors[:3],
         # the floor's clients make exactly four calls a request; ours also claim when nothing waits
-        "http_calls": sum(c.calls for c in clients), "empty_claims": empty_claims[0],
-        "http_calls_per_request": round(sum(c.calls for c in clients) / max(len(completed), 1), 2),
+        "http_calls": calls, "empty_claims": empty_claims[0],
+        "http_calls_per_request": round(calls / max(len(completed), 1), 2),
         "empty_claims_per_request": round(empty_claims[0] / max(len(completed), 1), 2),
         "_created_ids": set(created),
     }
