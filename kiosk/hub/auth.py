@@ -261,7 +261,8 @@ async def authenticated(request: Request) -> Caller:
 
 
 def require_roles(*roles: str):
-    def check(caller: Caller = Depends(authenticated)) -> Caller:
+    # async: FastAPI runs a plain `def` dependency on a worker thread, a hand-off per request for a comparison
+    async def check(caller: Caller = Depends(authenticated)) -> Caller:
         if caller.role not in roles:
             raise HTTPException(status_code=403, detail=f"role {caller.role!r} may not do this; needs one of {list(roles)}")
         return caller

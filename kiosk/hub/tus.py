@@ -128,7 +128,7 @@ def _check_version(request: Request) -> JSONResponse | None:
     return None
 
 
-def uploader(caller: Caller = Depends(authenticated)) -> Caller:
+async def uploader(caller: Caller = Depends(authenticated)) -> Caller:  # async: no worker thread for a comparison
     if caller.role in READ_ONLY_ROLES:
         raise HTTPException(403, f"role {caller.role!r} is read-only and may not upload files")
     return caller

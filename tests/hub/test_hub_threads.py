@@ -67,3 +67,26 @@ def test_the_connection_pool_grows_with_the_threads_that_may_hold_a_connection(d
     wanted = 64 + PLATFORM_THREADS + HUB_WORKERS
     assert engine.pool.size() + (0 if sqlite else POOL_OVERFLOW) == wanted
     engine.dispose()
+
+
+def test_a_kiosk_case_hands_work_to_a_request_thread_only_for_its_storage(hub, tmp_path, monkeypatch):
+    """A kiosk's page (sent with its upload's creation) and its case: two hand-offs to a request thread, the
+    page's store and the case's intake. The role checks on the way are a comparison each and stay on the event
+    loop — as plain `def` dependencies FastAPI ran each on a worker thread, two more hand-offs per case."""
+    from hub_support import case_payload, upload_material
+
+    client = hub.client()
+    assert client.catalog()  # the token is proved (on a thread) before the count starts
+    handed = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        if threading.current_thread() is hub.server.thread:  # what the server's event loop hands off
+            target = getattr(func, "func", func)
+            handed.append(getattr(target, "__qualname__", repr(target)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    material = upload_material(client, tmp_path, b"%PDF-1.4 page\n" * 500)
+    client.submit_case(case_payload("K0001-20261205-0001", [material]), "key-threads-1")
+    assert sorted(handed) == ["_create_whole.<locals>.store", "_intake"], handed
