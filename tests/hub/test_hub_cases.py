@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from hub_support import case_payload, set_faults, upload_material, wait_for
+from kiosk.hub.auth import create_token
 from kiosk.hub.models import AuditEvent, Case, Upload
 from kiosk.hub.tus import upload_id_from_url, upload_path
 
@@ -292,3 +293,13 @@ def test_platform_status_callbacks_are_signed_and_recorded(hub):
     with hub.state.sessions() as s:
         actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.entity_id == "K0001-20261122-0070"))]
     assert actions == ["received", "submitted", "platform_status"]
+
+
+def test_a_role_that_may_not_submit_is_refused_in_words_and_nothing_is_stored(hub):
+    with hub.state.sessions() as s, s.begin():
+        installer = create_token(s, "installer", "inst01")
+    r = _post(hub, case_payload("K0001-20261205-0009"), "k-installer", token=installer)
+    assert r.status_code == 403
+    assert r.json()["detail"] == "role 'installer' may not do this; needs one of ['kiosk', 'clerk', 'supervisor']"
+    with hub.state.sessions() as s:
+        assert s.scalars(select(Case)).all() == []
