@@ -223,7 +223,8 @@ def prove_tokens(hub_urls: list[str], tokens: list[str]) -> None:
         t.join()
 
 
-def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: list[str], total: int) -> dict:
+def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: list[str], total: int,
+                 separate_start: bool = False) -> dict:
     created: dict[int, float] = {}  # request id -> monotonic time before its create call
     create_errors: list[str] = []
     create_ms: list[float] = []
@@ -240,6 +241,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
     feed = FeedWatch(hub_urls[0], clerk_tokens[0])
     clients: list[Client] = []
     empty_claims = [0]  # claims answered 204 (nothing waiting), at once or after the long poll
+    claim_body = {} if separate_start else {"start": True}  # a clerk takes the next request and starts it
 
     def channel(i: int) -> None:
         c = Client(hub_urls[i % len(hub_urls)], channel_tokens[i])
@@ -277,7 +279,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
         while True:
             t0 = time.perf_counter()
             try:
-                status, doc, text = c.post("/api/v1/proxy-requests/claim", {})
+                status, doc, text = c.post("/api/v1/proxy-requests/claim", claim_body)
             except (OSError, http.client.HTTPException) as exc:
                 with lock:
                     errors.append(type(exc).__name__)
@@ -291,7 +293,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
                 if finished:
                     return
                 try:
-                    status, doc, text = c.post("/api/v1/proxy-requests/claim", {"wait_s": 1})  # long poll
+                    status, doc, text = c.post("/api/v1/proxy-requests/claim", {**claim_body, "wait_s": 1})  # long poll
                 except (OSError, http.client.HTTPException) as exc:
                     with lock:
                         errors.append(type(exc).__name__)
@@ -312,7 +314,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
                 claim_times.append(time.monotonic())
                 if not waited:
                     claim_ms.append(elapsed)
-            for action in ("start", "complete"):
+            for action in ("complete",) if doc["status"] == "in_progress" else ("start", "complete"):
                 try:
                     status, doc, text = c.post(f"/api/v1/proxy-requests/{rid}/transitions", {"action": action})
                 except (OSError, http.client.HTTPException) as exc:
@@ -357,7 +359,8 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
         "feed_created_p50_ms": pct(feed_ms, 0.50), "feed_created_p95_ms": pct(feed_ms, 0.95),
         "feed_after_answer_p95_ms": pct(feed_after_ms, 0.95),
         "feed_seen": len(feed_ms), "errors": len(errors), "first_errors": errors[:3] + create_errors[:3],
-        # the floor's clients make exactly four calls a request; ours also claim when nothing waits
+        # the floor's clients make exactly three calls a request (four with --separate-start); ours also claim
+        # when nothing waits
         "http_calls": calls, "empty_claims": empty_claims[0],
         "http_calls_per_request": round(calls / max(len(completed), 1), 2),
         "empty_claims_per_request": round(empty_claims[0] / max(len(completed), 1), 2),
@@ -395,8 +398,10 @@ def _version(dist: str) -> str:
         return "?"
 
 
-def run_floor(total: int, channels: int, clerks: int, statement_db: str | None = None) -> dict:
-    """The same clients (creates; claim + start + complete) against `queue_floor_app` on uvicorn: the HTTP stack's
+def run_floor(total: int, channels: int, clerks: int, statement_db: str | None = None,
+              separate_start: bool = False) -> dict:
+    """The same clients (creates; claim and start in one call + complete, or claim + start + complete with
+    `separate_start`) against `queue_floor_app` on uvicorn: the HTTP stack's
     own cost, with no work behind the routes; with `statement_db`, one `SELECT 1` per call on that PostgreSQL
     database through the hub's statement path."""
     port = free_port()
@@ -431,10 +436,11 @@ def run_floor(total: int, channels: int, clerks: int, statement_db: str | None =
                 c = Client(url, "floor")
                 while take("claimed"):
                     t0 = time.perf_counter()
-                    claimed = c.post("/api/v1/proxy-requests/claim", {})[0]
+                    claimed = c.post("/api/v1/proxy-requests/claim", {} if separate_start else {"start": True})[0]
                     elapsed = (time.perf_counter() - t0) * 1000
-                    failed(claimed, c.post("/api/v1/proxy-requests/1/transitions", {"action": "start"})[0],
-                           c.post("/api/v1/proxy-requests/1/transitions", {"action": "complete"})[0])
+                    if separate_start:
+                        failed(c.post("/api/v1/proxy-requests/1/transitions", {"action": "start"})[0])
+                    failed(claimed, c.post("/api/v1/proxy-requests/1/transitions", {"action": "complete"})[0])
                     with lock:
                         claim_ms.append(elapsed)
                         times.append(time.monotonic())
@@ -555,13 +561,14 @@ def _budget(ms: dict) -> dict:
 def main_floor(args) -> None:
     total = args.requests or 3000
     result: dict = {"benchmark": "queue_load", "floor": True, "smoke": args.smoke, "requests": total,
-                    "channels": args.channels, "clerks": args.clerks}
-    result.update(run_floor(total, args.channels, args.clerks))
+                    "channels": args.channels, "clerks": args.clerks, "separate_start": args.separate_start}
+    result.update(run_floor(total, args.channels, args.clerks, separate_start=args.separate_start))
     if args.db and args.db.startswith("postgresql") and not args.no_compare:
         schema = Schema(args.db, prefix="qbench")
         try:
             # one HTTP call and one database round trip per step, and nothing else: the least our design can cost
-            result["with_statement"] = run_floor(total, args.channels, args.clerks, statement_db=schema.url)
+            result["with_statement"] = run_floor(total, args.channels, args.clerks, statement_db=schema.url,
+                                                 separate_start=args.separate_start)
             ref = run_pgqueuer(schema.url, total, args.channels, args.clerks)
         except ImportError:
             result["reference"] = {"skipped": "pgqueuer is not installed (pip install -e '.[bench]')"}
@@ -584,6 +591,9 @@ def main() -> None:
     ap.add_argument("--clerks", type=int, default=50, help="concurrent claiming clerks (M)")
     ap.add_argument("--hubs", type=int, default=1, help="hub processes (PostgreSQL only; clients spread over them)")
     ap.add_argument("--no-compare", action="store_true", help="skip the pgqueuer run on PostgreSQL")
+    ap.add_argument("--separate-start", action="store_true",
+                    help="clerks claim, then start in a call of its own (4 calls a request, as before the claim"
+                         " could start); default: the claim starts it (`\"start\": true`, 3 calls)")
     ap.add_argument("--floor", action="store_true",
                     help="the same clients against routes that do nothing (the HTTP stack's own cost), no hub")
     args = ap.parse_args()
@@ -611,7 +621,8 @@ def main() -> None:
         db_url = schema.url
     procs = Processes()
     result: dict = {"benchmark": "queue_load", "engine": engine_name, "smoke": args.smoke,
-                    "requests": args.requests, "channels": args.channels, "clerks": args.clerks, "hubs": args.hubs}
+                    "requests": args.requests, "channels": args.channels, "clerks": args.clerks, "hubs": args.hubs,
+                    "separate_start": args.separate_start}
     try:
         channel_tokens, clerk_tokens = setup_database(db_url, args.channels, args.clerks)
         sim_port = free_port()
@@ -632,7 +643,7 @@ def main() -> None:
             wait_healthy(url, 60)
         prove_tokens(hub_urls, channel_tokens + clerk_tokens)
         meter = CpuMeter([p.pid for p in hubs])
-        load = run_hub_load(hub_urls, channel_tokens, clerk_tokens, args.requests)
+        load = run_hub_load(hub_urls, channel_tokens, clerk_tokens, args.requests, args.separate_start)
         meter.stop()
         budget = meter.ms_per(load["completed"])
         if budget and budget["servers"] is not None:
@@ -666,7 +677,9 @@ def main() -> None:
                             " (http.client):"
                             f" {args.channels} channel and {args.clerks} clerk threads; every request carries a bearer"
                             " token (proved with argon2 once per token before the window); a request is create +"
-                            " claim + start + complete (4 HTTP calls, each with its events, notification and NOTIFY)",
+                            + (" claim + start + complete (4 HTTP calls" if args.separate_start else
+                               " claim-and-start + complete (3 HTTP calls")
+                            + ", each with its events, notification and NOTIFY)",
                     "reference": f"pgqueuer {ref.get('version', '')} in one process (asyncio): {args.channels}"
                                  f" producer and {args.clerks} consumer connections, SQL straight to the database, no"
                                  " HTTP and no authentication; a job is enqueue + dequeue + log_jobs",

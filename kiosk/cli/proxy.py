@@ -203,13 +203,17 @@ def register(cli: click.Group) -> None:
     @click.option("--kind", type=click.Choice(["proxy", "complaint"]), default=None)
     @click.option("--id", "request_id", type=click.IntRange(1, 2 ** 31 - 1), default=None, help="Claim this one.")
     @click.option("--wait", type=click.FloatRange(0, 30), default=0, help="Seconds to wait for a request.")
+    @click.option("--start", is_flag=True,
+                  help="Start it too, in the same call (a 全程代办 stays claimed: its 委托书 comes first).")
     @click.option("--json", "as_json", is_flag=True, help="Print the request, or null when nothing waits.")
     @click.pass_obj
-    def claim(obj, outlet, mode, kind, request_id, wait, as_json):
+    def claim(obj, outlet, mode, kind, request_id, wait, start, as_json):
         """Claim the next request (green first, then oldest); nothing waiting is not an error."""
         body = {k: v for k, v in dict(outlet=outlet, mode=mode, kind=kind, id=request_id).items() if v is not None}
         if wait:
             body["wait_s"] = wait
+        if start:
+            body["start"] = True
         client = _client(obj)
         doc = client.call("POST", "/api/v1/proxy-requests/claim", json=body, timeout=client.timeout + wait)
         if doc is None:

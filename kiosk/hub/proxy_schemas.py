@@ -181,6 +181,9 @@ class ClaimIn(_In):
     kind: Literal["proxy", "complaint"] | None = None
     wait_s: float = Field(default=0, ge=0, le=30)  # long poll: wait this long for a request before 204
     lease_s: int | None = Field(default=None, ge=60, le=86400)  # default: the hub's lease (1800 s)
+    start: bool = Field(default=False, description=(
+        "start it too, in the same call: answered in_progress, its events `claimed` then `started`; a 全程代办"
+        " (full_proxy) is answered claimed, since its 委托书 is checked by its own `start` transition"))
 
 
 class TransitionIn(_In):

@@ -126,7 +126,8 @@ FROM ins JOIN logged ON logged.action = 'created'
            values=", ".join("CAST(:materials AS json)" if c == "materials" else f":{c}" for c in CREATE_COLUMNS))
 # The claim on PostgreSQL, one statement in autocommit (its own transaction, one round trip): what _claim_next and
 # _take do on SQLite. `pick` locks the best row of the pool and skips rows other claimers hold, so two clerks never
-# get the same request; the events keep their order (claimed, then notified) and the NOTIFY is sent on commit.
+# get the same request; the events keep their order (claimed, notified, and started when the claim starts it too:
+# `start`, never a 全程代办, whose 委托书 its own start checks) and the NOTIFY is sent on commit.
 # When the pool is empty the single row answered has id NULL and says whether a held request's lease lapsed.
 # The pick walks the pool index (POOL_RANK) in order and stops at the first free row of the clerk's outlets;
 # `outlet_code || ''` keeps the planner off the outlet index, which holds every request the outlets ever had:
@@ -141,7 +142,9 @@ WITH pick AS (
     FOR UPDATE SKIP LOCKED
 ), taken AS (
     UPDATE proxy_requests AS r
-    SET status = 'claimed', holder = :holder, holder_token_id = :token_id, holder_person_id = :person_id,
+    SET status = CASE WHEN CAST(:start AS boolean) AND NOT (r.mode = 'full_proxy' AND r.kind = 'proxy')
+                      THEN 'in_progress' ELSE 'claimed' END,
+        holder = :holder, holder_token_id = :token_id, holder_person_id = :person_id,
         lease_until = :lease_until, claims = COALESCE(r.claims, 0) + 1, updated_at = :now
     FROM pick WHERE r.id = pick.id
     RETURNING r.*
@@ -152,23 +155,28 @@ WITH pick AS (
         (1, CAST(:actor AS varchar), CAST(:device AS varchar), 'claimed', pick.prev, 'claimed',
          CAST(:claimed_detail AS json)),
         (2, CAST(:system AS varchar), CAST(NULL AS varchar), 'notified', NULL, NULL,
-         json_build_object('template', 'claimed', 'phone', taken.phone_masked, 'gateway', CAST(:gateway AS text)))
+         json_build_object('template', 'claimed', 'phone', taken.phone_masked, 'gateway', CAST(:gateway AS text))),
+        (3, CAST(:actor AS varchar), CAST(:device AS varchar), 'started', 'claimed', 'in_progress',
+         CAST('{{{{}}}}' AS json))
     ) AS e (n, actor, device, action, from_status, to_status, detail)
+    WHERE e.n < 3 OR taken.status = 'in_progress'
     ORDER BY e.n
     RETURNING id, action
 )
-SELECT taken.*, logged.id AS event_id,
+SELECT taken.*, logged.id AS event_id, (SELECT s.id FROM logged AS s WHERE s.action = 'started') AS started_event_id,
        (SELECT max(m.id) FROM proxy_mandates AS m WHERE m.request_id = taken.id) AS mandate_id,
        CASE WHEN taken.id IS NULL THEN EXISTS (
            SELECT 1 FROM proxy_requests AS h
            WHERE h.status IN ('claimed', 'in_progress', 'waiting_citizen') AND h.lease_until < :now
              AND h.outlet_code = ANY(:codes)) END AS lapsed,
        CASE WHEN taken.id IS NOT NULL AND CAST(:channel AS text) <> '' THEN pg_notify(CAST(:channel AS text),
-           json_build_array(json_build_object(
-               'event_id', logged.id, 'request_id', taken.id, 'request_no', taken.request_no, 'action', 'claimed',
-               'status', taken.status, 'level', taken.level, 'outlet', taken.outlet_code, 'kind', taken.kind,
-               'mode', taken.mode, 'priority', taken.priority, 'at', CAST(:at AS text),
-               '_created_by', taken.created_by, '_holder', taken.holder, '_origin', CAST(:origin AS text)))::text)
+           (SELECT json_agg(json_build_object(
+               'event_id', m.id, 'request_id', taken.id, 'request_no', taken.request_no, 'action', m.action,
+               'status', CASE WHEN m.action = 'claimed' THEN 'claimed' ELSE taken.status END, 'level', taken.level,
+               'outlet', taken.outlet_code, 'kind', taken.kind, 'mode', taken.mode, 'priority', taken.priority,
+               'at', CAST(:at AS text), '_created_by', taken.created_by, '_holder', taken.holder,
+               '_origin', CAST(:origin AS text)) ORDER BY m.id)
+            FROM logged AS m WHERE m.action <> 'notified')::text)
        END AS notified
 FROM (SELECT 1) AS one
 LEFT JOIN taken ON true
@@ -768,7 +776,7 @@ class ProxyService:
             codes = self.tree.subtree(body.outlet)
         lease_s = body.lease_s or self.settings.lease_s
         if body.id is not None:
-            return self._claim_one(caller, body.id, codes, lease_s, device)
+            return self._claim_one(caller, body.id, codes, lease_s, device, body.start)
         claim_next = self._claim_next_pg if self.is_pg else self._claim_next
         for attempt in range(2):
             doc, lapsed = claim_next(caller, body, codes, lease_s, device)
@@ -797,7 +805,7 @@ class ProxyService:
             "lease_until": lease_until, "now": now, "actor": caller.actor, "device": device,
             "claimed_detail": json.dumps({"lease_until": iso(lease_until)}), "system": ACTOR,
             "gateway": getattr(self.gateway, "name", type(self.gateway).__name__), "channel": self.channel or "",
-            "at": iso(now), "origin": self.feed.origin}
+            "at": iso(now), "origin": self.feed.origin, "start": body.start}
         if body.mode is not None:
             filters += " AND mode = :mode"
             params["mode"] = body.mode
@@ -809,7 +817,9 @@ class ProxyService:
     def _claimed(self, row: dict, now: dt.datetime) -> dict:
         """After CLAIM_PG took a request: the feed, the citizen's SMS, the answer."""
         req = RequestRow(**row)
-        self.feed.publish(self.feed_message(req, "claimed", now, row["event_id"]))
+        self.feed.publish({**self.feed_message(req, "claimed", now, row["event_id"]), "status": "claimed"})
+        if row["started_event_id"] is not None:
+            self.feed.publish(self.feed_message(req, "started", now, row["started_event_id"]))
         phone = self.cipher.decrypt_text(req.phone_enc, "proxy_requests.phone_enc")
         deliver(self.gateway, phone, "claimed", {"request_no": req.request_no,
                                                  "outlet_name": self._outlet_name(None, req.outlet_code)})
@@ -864,7 +874,7 @@ class ProxyService:
             req = t.s.scalars(q).first()
             if req is None:
                 return None, True
-            self._take(t, caller, req, lease_s, device)
+            self._take(t, caller, req, lease_s, device, body.start)
             return self.out(t.s, req), False
 
     @staticmethod
@@ -883,7 +893,7 @@ class ProxyService:
             q = q.where(ProxyRequest.kind == body.kind)
         return q
 
-    def _claim_one(self, caller, request_id: int, codes, lease_s, device) -> dict:
+    def _claim_one(self, caller, request_id: int, codes, lease_s, device, start: bool = False) -> dict:
         with self.tx() as t:
             req = t.s.scalars(select(ProxyRequest).where(ProxyRequest.id == request_id).with_for_update()).first()
             if req is None:
@@ -897,10 +907,16 @@ class ProxyService:
                                level=req.level, code="taken")
             if lapsed:
                 self._lapse(t, req, now)
-            self._take(t, caller, req, lease_s, device)
+            self._take(t, caller, req, lease_s, device, start)
             return self.out(t.s, req)
 
-    def _take(self, t: _Tx, caller: Caller, req: ProxyRequest, lease_s: int, device) -> None:
+    @staticmethod
+    def starts_on_claim(req) -> bool:
+        """A claim with `start` starts the request too, unless it is a 全程代办: its 委托书 is checked by its own
+        start (as CLAIM_PG decides in SQL)."""
+        return not (req.mode == "full_proxy" and req.kind == "proxy")
+
+    def _take(self, t: _Tx, caller: Caller, req: ProxyRequest, lease_s: int, device, start: bool = False) -> None:
         now = utcnow()
         prev = req.status
         req.status = "claimed"
@@ -913,6 +929,10 @@ class ProxyService:
         self.event(t, req, caller.actor, "claimed", from_status=prev, to_status="claimed", device=device,
                    lease_until=iso(req.lease_until))
         self.notify(t, req, "claimed", outlet_name=self._outlet_name(t.s, req.outlet_code))
+        if start and self.starts_on_claim(req):
+            req.status = "in_progress"
+            self.event(t, req, caller.actor, EVENT_NAMES["start"], from_status="claimed", to_status="in_progress",
+                       device=device)
 
     def _lapse(self, t: _Tx, req: ProxyRequest, now: dt.datetime) -> None:
         """A held request whose lease ended goes back to the pool (its clock resumes if it was paused)."""

@@ -254,6 +254,68 @@ def test_start_and_complete_by_the_holder_events_feed_and_fallbacks(proxy_hub, m
     assert svc.transition(clerk(3), third["id"], TransitionIn(action="complete"), None)["status"] == "done"
 
 
+def test_a_claim_that_starts_leaves_the_record_of_a_claim_then_a_start(proxy_hub, monkeypatch):
+    """`start` on a claim: the request is answered in_progress with its events `claimed`, `notified`, `started` in
+    that order, on the feed as a claim then a start (and, on PostgreSQL, in one NOTIFY); a 全程代办 is answered
+    claimed, its 委托书 still to be checked by its own start. Over HTTP (the event loop's statement on PostgreSQL),
+    in the service (a thread's), and by id."""
+    svc = proxy_hub.service
+    published: list[dict] = []
+    real_publish = svc.feed.publish
+    monkeypatch.setattr(svc.feed, "publish", lambda e: (published.append(e), real_publish(e)))
+    full = proxy_hub.created(mode="full_proxy")  # the oldest: taken first
+    plain = proxy_hub.created()
+    by_id = proxy_hub.created()
+    listener = None
+    if svc.is_pg:
+        import psycopg
+
+        url = svc.hub.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = psycopg.connect(url, autocommit=True)
+        listener.execute(f'LISTEN "{svc.channel}"')
+    try:
+        r = proxy_hub.claim("clerk", start=True)
+        assert r.status_code == 200, r.text
+        assert r.json()["id"] == full["id"] and r.json()["status"] == "claimed"  # the 委托书 comes first
+        r = proxy_hub.post("clerk", "/api/v1/proxy-requests/claim", {"start": True},
+                           headers={"X-Device-Id": "CTR-01"})
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        payloads = ([json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=2)]
+                    if listener is not None else [])
+    finally:
+        if listener is not None:
+            listener.close()
+    assert doc["id"] == plain["id"] and doc["status"] == "in_progress" and doc["holder"] == "clerk:zhang"
+    assert doc["lease_until"] and doc["claims"] == 1 and doc["contact_phone"] == "137****9050"
+    evs = events_of(proxy_hub, plain["id"])
+    assert [e.action for e in evs][-3:] == ["claimed", "notified", "started"]
+    claimed, _, started = evs[-3:]
+    assert (claimed.from_status, claimed.to_status) == ("new", "claimed")
+    assert (started.from_status, started.to_status, started.actor, started.device) == (
+        "claimed", "in_progress", "clerk:zhang", "CTR-01")
+    full_actions = [e.action for e in events_of(proxy_hub, full["id"])]
+    assert full_actions[-2:] == ["claimed", "notified"] and "started" not in full_actions
+    msgs = [(m["action"], m["status"], m["event_id"]) for m in published if m["request_id"] == plain["id"]]
+    assert msgs[-2:] == [("claimed", "claimed", claimed.id), ("started", "in_progress", started.id)]
+    if svc.is_pg:  # the claim of `plain` is the second NOTIFY: both of its messages in one payload
+        assert [(m["action"], m["status"], m["event_id"]) for m in payloads[1]] == msgs[-2:]
+    # the holder completes it at once; the start was not left to do
+    done = proxy_hub.act("clerk", plain["id"], "complete")
+    assert done.status_code == 200 and done.json()["status"] == "done"
+
+    # the service on a thread (SQLite's path, PostgreSQL's threaded statement), and a claim by id
+    threaded = svc.claim(clerk(5), ClaimIn(start=True), "DEV-5")
+    assert threaded["id"] == by_id["id"] and threaded["status"] == "in_progress"
+    again = proxy_hub.created()
+    one = svc.claim(clerk(6), ClaimIn(id=again["id"], start=True), None)
+    assert one["status"] == "in_progress" and one["holder"] == "clerk:bench6"
+    assert [e.action for e in events_of(proxy_hub, again["id"])][-3:] == ["claimed", "notified", "started"]
+    plain_claim = proxy_hub.created()
+    assert svc.claim(clerk(7), ClaimIn(), None)["status"] == "claimed"  # without `start`, as before
+    assert "started" not in [e.action for e in events_of(proxy_hub, plain_claim["id"])]
+
+
 def test_a_new_outlet_joins_the_subtrees_above_it_when_the_tree_reloads(proxy_hub):
     """Subtrees are worked out once per load of the outlet tree: an outlet registered later is inside its county's
     and town's subtrees (and their clerks' claims) after the next reload, not only in a fresh process."""

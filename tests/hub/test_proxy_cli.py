@@ -101,3 +101,7 @@ def test_proxy_commands_against_a_running_hub(proxy_hub, tmp_path):
     assert no_token.returncode == 5 and "没有中心服务令牌" in no_token.stderr
     no_token = _run(["proxy", "--hub", proxy_hub.url, "--lang", "en", "list"], tmp_path)
     assert no_token.returncode == 5 and "no hub token" in no_token.stderr
+    second = proxy_hub.created()
+    taken = run("claim", "--start", "--json")  # taken and started in one call
+    assert taken.returncode == 0 and json.loads(taken.stdout)["id"] == second["id"]
+    assert json.loads(taken.stdout)["status"] == "in_progress"
