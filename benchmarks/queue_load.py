@@ -369,7 +369,7 @@ def run_hub_load(hub_urls: list[str], channel_tokens: list[str], clerk_tokens: l
 
 
 def audit_database(db_url: str, ids: set[int]) -> dict:
-    """What the database says: every request done, each claimed exactly once (from the event log)."""
+    """What the database says: every request done, each claimed and started exactly once (from the event log)."""
     from sqlalchemy import func, select
 
     from kiosk.hub.db import make_engine
@@ -384,9 +384,14 @@ def audit_database(db_url: str, ids: set[int]) -> dict:
             twice = conn.execute(select(func.count()).select_from(
                 select(ProxyEvent.request_id).where(ProxyEvent.action == "claimed")
                 .group_by(ProxyEvent.request_id).having(func.count() > 1).subquery())).scalar()
+            started_once = conn.execute(select(func.count()).select_from(
+                select(ProxyEvent.request_id).where(ProxyEvent.action == "started")
+                .group_by(ProxyEvent.request_id).having(func.count() == 1).subquery())).scalar()
     finally:
         engine.dispose()
-    return {"rows": rows, "not_done": not_done, "claimed_twice_in_log": twice, "missing_rows": len(ids) - rows}
+    # every request started exactly once, whether its claim started it or a `start` of its own did
+    return {"rows": rows, "not_done": not_done, "claimed_twice_in_log": twice, "missing_rows": len(ids) - rows,
+            "not_started_once_in_log": rows - started_once}
 
 
 def _version(dist: str) -> str:

@@ -16,9 +16,11 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "queue_load.py"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_queue_load_smoke(engine, tmp_path):
-    args = [sys.executable, str(BENCH), "--smoke"]
+@pytest.mark.parametrize("engine,separate", [("sqlite", False), ("sqlite", True),
+                                             pytest.param("postgres", False, marks=pytest.mark.postgres)])
+def test_queue_load_smoke(engine, separate, tmp_path):
+    """Clerks claim and start in one call (`"start": true`), or, with --separate-start, claim then start."""
+    args = [sys.executable, str(BENCH), "--smoke"] + (["--separate-start"] if separate else [])
     if engine == "postgres":
         url = os.environ.get("KIOSK_TEST_PG_URL")
         if not url:
@@ -32,11 +34,15 @@ def test_queue_load_smoke(engine, tmp_path):
     assert doc["benchmark"] == "queue_load" and doc["engine"] == ("postgresql" if engine == "postgres" else "sqlite")
     assert doc["created"] == doc["completed"] == doc["requests"] == 40
     assert doc["double_claims"] == 0 and doc["lost"] == 0 and doc["errors"] == 0
-    assert doc["database"] == {"rows": 40, "not_done": 0, "claimed_twice_in_log": 0, "missing_rows": 0}
+    assert doc["database"] == {"rows": 40, "not_done": 0, "claimed_twice_in_log": 0, "missing_rows": 0,
+                               "not_started_once_in_log": 0}  # each started once, by its claim or on its own
+    assert doc["separate_start"] is separate
     assert doc["requests_per_s"] > 0 and doc["claim_p50_ms"] is not None and doc["feed_seen"] == 40
     assert doc["create_p95_ms"] is not None and doc["feed_after_answer_p95_ms"] is not None
-    # create, claim, start and complete for each request, plus the claims that found the pool empty
-    assert doc["http_calls"] >= 4 * doc["completed"] + doc["empty_claims"] and doc["http_calls_per_request"] >= 4
+    # create, claim-and-start (or claim, start) and complete for each request, plus claims that found nothing
+    calls = 4 if separate else 3
+    assert doc["http_calls"] >= calls * doc["completed"] + doc["empty_claims"]
+    assert doc["http_calls_per_request"] >= calls
     budget = doc["cpu_ms_per_request"]  # where the machine's CPU went, per request (Linux: /proc)
     assert set(budget) == {"hubs", "database", "clients", "machine"}
     assert budget["hubs"] > 0 and budget["clients"] > 0 and budget["machine"] >= budget["hubs"]
