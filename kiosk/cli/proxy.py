@@ -218,6 +218,9 @@ def register(cli: click.Group) -> None:
         doc = client.call("POST", "/api/v1/proxy-requests/claim", json=body, timeout=client.timeout + wait)
         if doc is None:
             click.echo(obj._("Nothing is waiting in the queue."), err=True)
+        elif start and doc.get("status") == "claimed":  # a 全程代办: the claim does not start it
+            click.echo(obj._("Claimed but not started: a full proxy needs its power of attorney checked first;"
+                             " then start it with `kiosk proxy transition {id} start`.").format(id=doc["id"]), err=True)
         if as_json:
             echo_json(doc)
         elif doc is not None:

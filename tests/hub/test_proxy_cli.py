@@ -105,3 +105,7 @@ def test_proxy_commands_against_a_running_hub(proxy_hub, tmp_path):
     taken = run("claim", "--start", "--json")  # taken and started in one call
     assert taken.returncode == 0 and json.loads(taken.stdout)["id"] == second["id"]
     assert json.loads(taken.stdout)["status"] == "in_progress"
+    full = proxy_hub.created(mode="full_proxy")
+    held = run("claim", "--start")  # a 全程代办 is claimed, not started: the operator is told why and what next
+    assert held.returncode == 0 and full["request_no"] in held.stdout and "已领取" in held.stdout
+    assert f"全程代办须先核验委托书，再用 `kiosk proxy transition {full['id']} start`" in held.stderr
