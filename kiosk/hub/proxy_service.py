@@ -911,10 +911,10 @@ class ProxyService:
             return self.out(t.s, req)
 
     @staticmethod
-    def starts_on_claim(req) -> bool:
-        """A claim with `start` starts the request too, unless it is a 全程代办: its 委托书 is checked by its own
-        start (as CLAIM_PG decides in SQL)."""
-        return not (req.mode == "full_proxy" and req.kind == "proxy")
+    def needs_mandate(req) -> bool:
+        """A 全程代办: its start, filing and completion check its 委托书, so a claim with `start` leaves it claimed
+        (CLAIM_PG and TRANSITION_PG say the same in SQL: `NOT (mode = 'full_proxy' AND kind = 'proxy')`)."""
+        return req.mode == "full_proxy" and req.kind == "proxy"
 
     def _take(self, t: _Tx, caller: Caller, req: ProxyRequest, lease_s: int, device, start: bool = False) -> None:
         now = utcnow()
@@ -929,7 +929,7 @@ class ProxyService:
         self.event(t, req, caller.actor, "claimed", from_status=prev, to_status="claimed", device=device,
                    lease_until=iso(req.lease_until))
         self.notify(t, req, "claimed", outlet_name=self._outlet_name(t.s, req.outlet_code))
-        if start and self.starts_on_claim(req):
+        if start and not self.needs_mandate(req):
             req.status = "in_progress"
             self.event(t, req, caller.actor, EVENT_NAMES["start"], from_status="claimed", to_status="in_progress",
                        device=device)
@@ -982,7 +982,7 @@ class ProxyService:
                 raise Conflict(f"cannot {body.action} a request that is {req.status}", status=req.status,
                                level=req.level, code="invalid_state")
             self._authorise(caller, req, body.action, now)
-            if req.mode == "full_proxy" and req.kind == "proxy" and body.action in ("start", "file", "complete"):
+            if self.needs_mandate(req) and body.action in ("start", "file", "complete"):
                 self._need_mandate(t, req, now)
             prev = req.status
             if body.action == "renew":
