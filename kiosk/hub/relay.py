@@ -17,15 +17,16 @@ import random
 import threading
 import time
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, literal, select, update
 
 from kiosk.hub import audit, case_fields
-from kiosk.hub.db import READ_ONLY, read_only
+from kiosk.hub.db import read_only
+from kiosk.hub.group_commit import GroupCommit
 from kiosk.hub.limits import is_disk_full
 from kiosk.hub.lease_worker import LeaseWorker
 from kiosk.hub.models import Case, Upload, utcnow
 from kiosk.hub.tus import safe_filename, upload_id_from_url, upload_path
-from kiosk.hub.upload_purge import delete_files, mark_bound_purged
+from kiosk.hub.upload_purge import delete_files, purge_bound
 from kiosk.platform.adapter import (Applicant, CaseSubmission, MaterialFile, PlatformRejected,
                                     PlatformUnavailable)
 
@@ -39,19 +40,20 @@ SWEEP_EVERY_S = 60.0
 
 
 def _claim_statement():
-    """The claim, built once: the queued case due first whose lease (if any) has run out, taken with one UPDATE.
-    It walks `ix_cases_queue` in its order (migration 0014)."""
+    """The claim, built once: the `k` queued cases due first whose leases (if any) have run out, taken with one
+    UPDATE that answers their whole rows (a delivery needs no read of its own). It walks `ix_cases_queue` in its
+    order (migration 0014)."""
     now = bindparam("now", type_=Case.__table__.c.next_attempt_at.type)
     candidate = (select(Case.id)
                  .where(Case.status == "queued", Case.next_attempt_at <= now,
                         (Case.lease_until.is_(None)) | (Case.lease_until < now))
                  .order_by(Case.next_attempt_at, Case.id)
-                 .limit(1)
+                 .limit(bindparam("k"))
                  .with_for_update(skip_locked=True))
-    return (update(Case).where(Case.id == candidate.scalar_subquery())
+    return (update(Case).where(Case.id.in_(candidate))
             .values(locked_by=bindparam("worker"), lease_until=bindparam("lease_until"),
                     attempts=Case.attempts + 1, updated_at=now)
-            .returning(Case.id))
+            .returning(*Case.__table__.c))
 
 
 _CLAIM = _claim_statement()
@@ -59,6 +61,16 @@ _CLAIM = _claim_statement()
 
 class MaterialLost(Exception):
     pass
+
+
+class _Finish:
+    """A delivery's end, written by `Relay._finish_batch` (with others', see kiosk/hub/group_commit.py)."""
+    __slots__ = ("case_id", "status", "values", "detail", "receipt_no", "purge")
+
+    def __init__(self, case_id: int, status: str, values: dict, detail: dict) -> None:
+        self.case_id, self.status, self.values, self.detail = case_id, status, values, detail
+        self.receipt_no: str | None = None  # None: another worker had delivered the case already
+        self.purge: list[str] = []
 
 
 class Relay(LeaseWorker):
@@ -79,6 +91,8 @@ class Relay(LeaseWorker):
         self.probes = 0             # probes sent (the only calls a down platform gets)
         self.reserve_releases = 0   # times a full disk made the relay delete the reserve
         self._last_sweep = 0.0
+        self._finisher = GroupCommit(self._finish_batch)  # deliveries that end together commit together
+        self._claimer = GroupCommit(self._claim_batch)  # and threads that claim together claim in one statement
 
     @property
     def platform_down(self) -> bool:
@@ -172,11 +186,31 @@ class Relay(LeaseWorker):
 
     # -- the queue ---------------------------------------------------------------------------
     def claim_next(self) -> int | None:
+        claimed = self._claim()
+        return claimed[0].id if claimed else None
+
+    def _claim(self):
+        """Claim the case due first: its row and its uploads' metadata (by upload id), or None. Threads that claim
+        while another thread's claim is under way claim together, in one transaction, after it."""
+        return self._claimer(None)
+
+    def _claim_batch(self, wanted: list) -> list:
+        """One claim of len(wanted) cases: each taken row with its uploads' metadata, earliest due first, then
+        None for each claim the queue had no case for."""
         now = utcnow()
         # A Core transaction: the claim writes no audit row, and the ORM session's bookkeeping was a fifth of it.
         with self.hub.engine.begin() as conn:
-            return conn.execute(_CLAIM, {"now": now, "worker": self.worker_id,
-                                         "lease_until": now + dt.timedelta(seconds=self.lease_s)}).scalar()
+            rows = conn.execute(_CLAIM, {"now": now, "worker": self.worker_id, "k": len(wanted),
+                                         "lease_until": now + dt.timedelta(seconds=self.lease_s)}).all()
+            ids = {row.id: [i for i in (upload_id_from_url(m["upload_url"]) for m in row.materials) if i]
+                   for row in rows}
+            every = [i for found in ids.values() for i in found]
+            uploads = Upload.__table__
+            metadata = dict(conn.execute(select(uploads.c.id, uploads.c.metadata_json)
+                                         .where(uploads.c.id.in_(every))).all()) if every else {}
+        rows.sort(key=lambda row: (row.next_attempt_at, row.id))
+        taken = [(row, {i: metadata[i] for i in ids[row.id] if i in metadata}) for row in rows]
+        return taken + [None] * (len(wanted) - len(taken))
 
     def renew_lease(self, case_id: int) -> bool:
         """Push the lease of a case this worker holds; False if it is no longer ours."""
@@ -222,21 +256,18 @@ class Relay(LeaseWorker):
 
     def run_once(self) -> bool:
         """Claim and relay one case; False when nothing was due."""
-        case_id = self.claim_next()
-        if case_id is None:
+        claimed = self._claim()
+        if claimed is None:
             return False
-        # Read with Core rows, not ORM objects: loading the case and its uploads' metadata through the session
-        # was a sixth of a delivery on PostgreSQL. READ_ONLY: on SQLite this does not take the write lock.
-        with self.hub.engine.connect() as conn:
-            conn.execution_options(**{READ_ONLY: True})
-            case = conn.execute(select(Case.__table__).where(Case.__table__.c.id == case_id)).one()
-            receipt_no = case.receipt_no
-            try:
-                submission = self._submission(conn, case)
-            except MaterialLost as exc:
-                conn.rollback()
-                self._finish(case_id, "failed", error=str(exc))
-                return True
+        # The claim answered the row and its uploads' metadata: read as Core rows, not ORM objects (loading them
+        # through the session was a sixth of a delivery on PostgreSQL), in the claim's own transaction.
+        case, metadata = claimed
+        case_id, receipt_no = case.id, case.receipt_no
+        try:
+            submission = self._submission(case, metadata)
+        except MaterialLost as exc:
+            self._finish(case_id, "failed", error=str(exc))
+            return True
         platform = self.hub.platform
         if platform is None:
             self._retry(case_id, "no platform adapter configured")
@@ -266,12 +297,9 @@ class Relay(LeaseWorker):
             read_only(s)
             return s.get(Case, case_id).attempts
 
-    def _submission(self, conn, case) -> CaseSubmission:
+    def _submission(self, case, metadata: dict) -> CaseSubmission:
         """The platform's view of a case (a `cases` row): its materials read from the upload store."""
         ids = [upload_id_from_url(m["upload_url"]) for m in case.materials]
-        uploads = Upload.__table__
-        metadata = dict(conn.execute(select(uploads.c.id, uploads.c.metadata_json)
-                                     .where(uploads.c.id.in_([i for i in ids if i]))).all()) if any(ids) else {}
         files = []
         for m, upload_id in zip(case.materials, ids):
             path = upload_path(self.hub.upload_dir, upload_id or "-")
@@ -310,26 +338,52 @@ class Relay(LeaseWorker):
 
     def _finish(self, case_id: int, status: str, *, error: str | None = None, case_no: str | None = None,
                 promised_by: str | None = None, platform_status: str | None = None) -> None:
-        purge: list[str] = []
-        values: dict = {"status": status, "locked_by": None, "lease_until": None, "last_error": error,
-                        "updated_at": utcnow()}
+        values: dict = {"status": status, "locked_by": None, "lease_until": None, "last_error": error}
         if case_no:
             values.update(case_no=case_no, promised_by=promised_by, platform_status=platform_status)
-        with self.hub.sessions() as s, s.begin():
-            # One statement; a case another worker delivered already (after our lease ran out) is left as it is.
-            t = Case.__table__  # a Core statement: the ORM's bulk-update path was a quarter of this method
-            case = s.connection().execute(update(t).where(t.c.id == case_id, t.c.status != "submitted")
-                                          .values(**values).returning(t.c.receipt_no, t.c.attempts)).first()
-            if case is None:
-                return
-            audit.record(s, ACTOR, "case", case.receipt_no, status, case_no=case_no, promised_by=promised_by,
-                         error=error, attempt=case.attempts)
-            if status == "submitted":
-                # The platform has the materials: the hub's copies go (PIPL Art. 21, DESIGN §6).
-                purge = mark_bound_purged(s, case.receipt_no, ACTOR, "relayed")
-        self._unlink(purge)
+        done = self._finisher(_Finish(case_id, status, values,
+                                      {"case_no": case_no, "promised_by": promised_by, "error": error}))
+        if done.receipt_no is None:
+            return
+        self._unlink(done.purge)
         log.info("case relayed" if status == "submitted" else "case failed",
-                 extra={"receipt_no": case.receipt_no, "case_no": case_no, "error": error})
+                 extra={"receipt_no": done.receipt_no, "case_no": case_no, "error": error})
+
+    def _finish_batch(self, batch: list[_Finish]) -> list[_Finish]:
+        """Write deliveries' ends in one transaction: the cases' rows (one statement; a case another worker
+        delivered already, after our lease ran out, is left as it is), the purge of the relayed cases' uploads
+        (one statement: the platform has the materials, the hub's copies go — PIPL Art. 21, DESIGN §6) and the
+        audit rows, each case's own followed by its uploads'."""
+        t = Case.__table__  # Core statements: the ORM's bulk-update path was a quarter of a finish
+        values: dict = {"updated_at": utcnow()}
+        for key in dict.fromkeys(k for f in batch for k in f.values):
+            given = {f.case_id: f.values[key] for f in batch if key in f.values}
+            if len(given) == len(batch) and len(set(map(repr, given.values()))) == 1:
+                values[key] = batch[0].values[key]  # the same for every case (one case alone: all of them)
+            else:
+                values[key] = case({i: literal(v, t.c[key].type) for i, v in given.items()}, value=t.c.id,
+                                   else_=t.c[key])
+        with self.hub.sessions() as s, s.begin():
+            rows = {row.id: row for row in s.connection().execute(
+                update(t).where(t.c.id.in_([f.case_id for f in batch]), t.c.status != "submitted")
+                .values(**values).returning(t.c.id, t.c.receipt_no, t.c.attempts))}
+            attempts = {}
+            for f in batch:
+                row = rows.get(f.case_id)
+                f.receipt_no, f.purge = (row.receipt_no if row else None), []
+                if row is not None:
+                    attempts[f.case_id] = row.attempts
+            relayed = [f.receipt_no for f in batch if f.receipt_no and f.status == "submitted"]
+            purged = purge_bound(s, relayed) if relayed else {}
+            for f in batch:
+                if f.receipt_no is None:
+                    continue
+                audit.record(s, ACTOR, "case", f.receipt_no, f.status, attempt=attempts[f.case_id], **f.detail)
+                if f.status == "submitted":
+                    f.purge = purged.get(f.receipt_no, [])
+                    for upload_id in f.purge:
+                        audit.record(s, ACTOR, "upload", upload_id, "purged", reason="relayed")
+        return batch
 
     def purge_expired_uploads(self) -> int:
         now = utcnow()

@@ -19,17 +19,28 @@ from kiosk.hub.tus import upload_path
 
 def mark_bound_purged(s, bound: str, actor: str, reason: str) -> list[str]:
     """Mark the uploads still kept for `bound` purged (one audit row each); the ids whose files are to go."""
-    t = Upload.__table__
-    # One Core UPDATE (the ORM's bulk-update path cost three times as much); rows this session has loaded are
-    # told, so a later read in the same transaction does not see them kept.
-    purged = sorted(s.connection().execute(update(t).where(t.c.bound_to == bound, t.c.purged.is_(False))
-                                           .values(purged=True).returning(t.c.id)).scalars())
-    for obj in list(s.identity_map.values()):
-        if isinstance(obj, Upload) and obj.id in purged:
-            set_committed_value(obj, "purged", True)
+    purged = purge_bound(s, [bound]).get(bound, [])
     for upload_id in purged:
         audit.record(s, actor, "upload", upload_id, "purged", reason=reason)
     return purged
+
+
+def purge_bound(s, bounds: list[str]) -> dict[str, list[str]]:
+    """Mark the uploads still kept for any of `bounds` purged, in one statement; their ids by what they were
+    bound to (the caller writes the audit rows)."""
+    t = Upload.__table__
+    # One Core UPDATE (the ORM's bulk-update path cost three times as much); rows this session has loaded are
+    # told, so a later read in the same transaction does not see them kept.
+    rows = s.connection().execute(update(t).where(t.c.bound_to.in_(bounds), t.c.purged.is_(False))
+                                  .values(purged=True).returning(t.c.id, t.c.bound_to)).all()
+    by_bound: dict[str, list[str]] = {}
+    for upload_id, bound in sorted(rows):
+        by_bound.setdefault(bound, []).append(upload_id)
+    ids = {upload_id for upload_id, _ in rows}
+    for obj in list(s.identity_map.values()):
+        if isinstance(obj, Upload) and obj.id in ids:
+            set_committed_value(obj, "purged", True)
+    return by_bound
 
 
 def delete_files(upload_dir: Path, upload_ids: list[str]) -> list[tuple[str, OSError]]:

@@ -219,7 +219,7 @@ def test_relay_releases_the_reserve_when_the_database_cannot_write(hub):
     reserve = hub.state.volume.reserve
     assert reserve.exists()
     assert _post(hub.url, hub.headers(), case_payload("K0001-20261122-0001")).status_code == 201
-    real = relay.claim_next
+    real = relay._claim
     calls = {"n": 0}
 
     def full_once():
@@ -228,7 +228,7 @@ def test_relay_releases_the_reserve_when_the_database_cannot_write(hub):
             raise OperationalError("UPDATE cases", {}, Exception("database or disk is full"))
         return real()
 
-    relay.claim_next = full_once
+    relay._claim = full_once
     relay.start()
     wait_for(lambda: _status(hub, "K0001-20261122-0001") == "submitted", timeout=20)
     assert calls["n"] >= 2 and relay.reserve_releases == 1

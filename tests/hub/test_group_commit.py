@@ -1,0 +1,92 @@
+"""Group commit: writes that arrive while one is under way are made together, each caller gets its own result."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from hub_support import wait_for
+from kiosk.hub.group_commit import GroupCommit
+
+
+def _callers(group, items, results):
+    def call(item):
+        try:
+            results[item] = group(item)
+        except Exception as exc:
+            results[item] = exc
+
+    threads = [threading.Thread(target=call, args=(item,)) for item in items]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def test_a_lone_write_is_made_at_once_and_answers_its_result():
+    group = GroupCommit(lambda items: [item * 10 for item in items])
+    assert group(4) == 40 and group(5) == 50
+    assert (group.batches, group.items) == (2, 2)
+
+
+def test_writes_that_arrive_during_a_write_are_made_together_each_with_its_own_result():
+    first_in = threading.Event()
+    release = threading.Event()
+    batches = []
+
+    def write(items):
+        batches.append(sorted(items))
+        if len(batches) == 1:
+            first_in.set()
+            release.wait(20)
+        return [item * 10 for item in items]
+
+    group = GroupCommit(write)
+    results = {}
+    threads = _callers(group, [1], results)
+    assert first_in.wait(20)
+    threads += _callers(group, [2, 3, 4], results)
+    wait_for(lambda: len(group._queue) == 3)
+    release.set()
+    for t in threads:
+        t.join(20)
+    assert batches == [[1], [2, 3, 4]]
+    assert results == {1: 10, 2: 20, 3: 30, 4: 40}
+
+
+def test_a_bad_item_fails_its_own_caller_and_nobody_elses():
+    first_in = threading.Event()
+    release = threading.Event()
+    batches = []
+
+    def write(items):
+        batches.append(sorted(items))
+        if len(batches) == 1:
+            first_in.set()
+            release.wait(20)
+        if 13 in items:
+            raise ValueError("item 13 cannot be written")
+        return [item * 10 for item in items]
+
+    group = GroupCommit(write)
+    results = {}
+    threads = _callers(group, [1], results)
+    assert first_in.wait(20)
+    threads += _callers(group, [12, 13, 14], results)
+    wait_for(lambda: len(group._queue) == 3)
+    release.set()
+    for t in threads:
+        t.join(20)
+    assert results[1] == 10 and results[12] == 120 and results[14] == 140
+    assert isinstance(results[13], ValueError)
+    assert batches[1] == [12, 13, 14] and sorted(batches[2:]) == [[12], [13], [14]]  # the batch, then each alone
+    assert group(15) == 150  # and the group goes on
+
+
+def test_a_lone_failure_is_raised_to_its_caller():
+    def write(items):
+        raise RuntimeError("database gone")
+
+    group = GroupCommit(write)
+    with pytest.raises(RuntimeError, match="database gone"):
+        group(1)
+    assert group._busy is False
