@@ -9,6 +9,37 @@ from hub_support import wait_for
 from kiosk.hub.group_commit import GroupCommit
 
 
+def _first_holds(bad: int | None = None):
+    """A write that records its batches and holds the first one until released; it refuses `bad`."""
+    first_in, release, batches = threading.Event(), threading.Event(), []
+
+    def write(items):
+        batches.append(sorted(items))
+        if len(batches) == 1:
+            first_in.set()
+            release.wait(20)
+        if bad in items:
+            raise ValueError(f"item {bad} cannot be written")
+        return [item * 10 for item in items]
+
+    return write, first_in, release, batches
+
+
+def _run_while_the_first_writes(first: int, others: list[int], bad: int | None = None):
+    """`first` writes alone; `others` call while it writes. Returns each caller's result and the batches."""
+    write, first_in, release, batches = _first_holds(bad)
+    group = GroupCommit(write)
+    results = {}
+    threads = _callers(group, [first], results)
+    assert first_in.wait(20)
+    threads += _callers(group, others, results)
+    wait_for(lambda: len(group._queue) == len(others))
+    release.set()
+    for t in threads:
+        t.join(20)
+    return group, results, batches
+
+
 def _callers(group, items, results):
     def call(item):
         try:
@@ -29,53 +60,13 @@ def test_a_lone_write_is_made_at_once_and_answers_its_result():
 
 
 def test_writes_that_arrive_during_a_write_are_made_together_each_with_its_own_result():
-    first_in = threading.Event()
-    release = threading.Event()
-    batches = []
-
-    def write(items):
-        batches.append(sorted(items))
-        if len(batches) == 1:
-            first_in.set()
-            release.wait(20)
-        return [item * 10 for item in items]
-
-    group = GroupCommit(write)
-    results = {}
-    threads = _callers(group, [1], results)
-    assert first_in.wait(20)
-    threads += _callers(group, [2, 3, 4], results)
-    wait_for(lambda: len(group._queue) == 3)
-    release.set()
-    for t in threads:
-        t.join(20)
-    assert batches == [[1], [2, 3, 4]]
+    group, results, batches = _run_while_the_first_writes(1, [2, 3, 4])
+    assert batches == [[1], [2, 3, 4]] and (group.batches, group.items) == (2, 4)
     assert results == {1: 10, 2: 20, 3: 30, 4: 40}
 
 
 def test_a_bad_item_fails_its_own_caller_and_nobody_elses():
-    first_in = threading.Event()
-    release = threading.Event()
-    batches = []
-
-    def write(items):
-        batches.append(sorted(items))
-        if len(batches) == 1:
-            first_in.set()
-            release.wait(20)
-        if 13 in items:
-            raise ValueError("item 13 cannot be written")
-        return [item * 10 for item in items]
-
-    group = GroupCommit(write)
-    results = {}
-    threads = _callers(group, [1], results)
-    assert first_in.wait(20)
-    threads += _callers(group, [12, 13, 14], results)
-    wait_for(lambda: len(group._queue) == 3)
-    release.set()
-    for t in threads:
-        t.join(20)
+    group, results, batches = _run_while_the_first_writes(1, [12, 13, 14], bad=13)
     assert results[1] == 10 and results[12] == 120 and results[14] == 140
     assert isinstance(results[13], ValueError)
     assert batches[1] == [12, 13, 14] and sorted(batches[2:]) == [[12], [13], [14]]  # the batch, then each alone
