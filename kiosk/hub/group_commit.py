@@ -7,8 +7,9 @@ and writes it in one transaction: under load one BEGIN, one lock of the audit ch
 the database's log) serve many items instead of one each. Every caller returns only once its own item has
 committed, with its own result, so a caller sees what it would have seen writing alone.
 
-If a batch of several fails as a whole, each of its items is written again alone: an item that cannot be
-written fails its own caller and nobody else's.
+If a batch of several fails as a whole, each of its items is written again alone, so an item that cannot be
+written fails its own caller and nobody else's — unless `alone(error)` says the error is not an item's (the
+database is away, say): then every caller gets it at once, instead of each waiting for its turn to fail again.
 """
 from __future__ import annotations
 
@@ -30,9 +31,12 @@ class _Slot:
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, write: Callable[[list[T]], list[R]]) -> None:
-        # write(items) makes every item in one transaction and returns their results in the same order
+    def __init__(self, write: Callable[[list[T]], list[R]],
+                 alone: Callable[[Exception], bool] = lambda error: True) -> None:
+        # write(items) makes every item in one transaction and returns their results in the same order;
+        # alone(error): whether a batch that failed with `error` is worth writing again item by item
         self._write = write
+        self._alone = alone
         self._cond = threading.Condition()
         self._queue: list[_Slot] = []
         self._busy = False
@@ -77,8 +81,8 @@ class GroupCommit(Generic[T, R]):
             results = self._write([slot.item for slot in batch])
             return [(r, None) for r in results]
         except Exception as exc:
-            if len(batch) == 1:
-                return [(None, exc)]
+            if len(batch) == 1 or not self._alone(exc):
+                return [(None, exc)] * len(batch)
         outcomes: list[tuple[object, BaseException | None]] = []
         for slot in batch:  # the batch failed as a whole: each item alone, so one bad item fails only itself
             try:

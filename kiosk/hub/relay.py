@@ -18,6 +18,7 @@ import threading
 import time
 
 from sqlalchemy import bindparam, case, literal, select, update
+from sqlalchemy.exc import OperationalError
 
 from kiosk.hub import audit, case_fields
 from kiosk.hub.db import read_only
@@ -91,8 +92,10 @@ class Relay(LeaseWorker):
         self.probes = 0             # probes sent (the only calls a down platform gets)
         self.reserve_releases = 0   # times a full disk made the relay delete the reserve
         self._last_sweep = 0.0
-        self._finisher = GroupCommit(self._finish_batch)  # deliveries that end together commit together
-        self._claimer = GroupCommit(self._claim_batch)  # and threads that claim together claim in one statement
+        # Deliveries that end together commit together; a shared end that fails is written case by case, unless
+        # the database itself failed. Threads that claim together claim in one statement (no claim is a case's own).
+        self._finisher = GroupCommit(self._finish_batch, alone=lambda exc: not isinstance(exc, OperationalError))
+        self._claimer = GroupCommit(self._claim_batch, alone=lambda exc: False)
 
     @property
     def platform_down(self) -> bool:

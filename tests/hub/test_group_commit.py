@@ -9,7 +9,7 @@ from hub_support import wait_for
 from kiosk.hub.group_commit import GroupCommit
 
 
-def _first_holds(bad: int | None = None):
+def _first_holds(bad: int | None = None, error=ValueError):
     """A write that records its batches and holds the first one until released; it refuses `bad`."""
     first_in, release, batches = threading.Event(), threading.Event(), []
 
@@ -19,16 +19,16 @@ def _first_holds(bad: int | None = None):
             first_in.set()
             release.wait(20)
         if bad in items:
-            raise ValueError(f"item {bad} cannot be written")
+            raise error(f"item {bad} cannot be written")
         return [item * 10 for item in items]
 
     return write, first_in, release, batches
 
 
-def _run_while_the_first_writes(first: int, others: list[int], bad: int | None = None):
+def _run_while_the_first_writes(first: int, others: list[int], bad: int | None = None, error=ValueError, **options):
     """`first` writes alone; `others` call while it writes. Returns each caller's result and the batches."""
-    write, first_in, release, batches = _first_holds(bad)
-    group = GroupCommit(write)
+    write, first_in, release, batches = _first_holds(bad, error)
+    group = GroupCommit(write, **options)
     results = {}
     threads = _callers(group, [first], results)
     assert first_in.wait(20)
@@ -71,6 +71,14 @@ def test_a_bad_item_fails_its_own_caller_and_nobody_elses():
     assert isinstance(results[13], ValueError)
     assert batches[1] == [12, 13, 14] and sorted(batches[2:]) == [[12], [13], [14]]  # the batch, then each alone
     assert group(15) == 150  # and the group goes on
+
+
+def test_an_error_that_is_not_an_items_fails_the_whole_batch_at_once():
+    """The database away: every caller of the batch gets the error, nobody is written again alone."""
+    group, results, batches = _run_while_the_first_writes(1, [12, 13, 14], bad=13, error=ConnectionError,
+                                                           alone=lambda exc: not isinstance(exc, ConnectionError))
+    assert results[1] == 10 and all(isinstance(results[i], ConnectionError) for i in (12, 13, 14))
+    assert batches == [[1], [12, 13, 14]]
 
 
 def test_a_lone_failure_is_raised_to_its_caller():
