@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 import time
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, case, literal, select, update
 from sqlalchemy.exc import OperationalError
@@ -64,14 +65,23 @@ class MaterialLost(Exception):
     pass
 
 
+@dataclass(slots=True)
 class _Finish:
     """A delivery's end, written by `Relay._finish_batch` (with others', see kiosk/hub/group_commit.py)."""
-    __slots__ = ("case_id", "status", "values", "detail", "receipt_no", "purge")
+    case_id: int
+    status: str  # submitted | failed
+    error: str | None = None
+    case_no: str | None = None
+    promised_by: str | None = None
+    platform_status: str | None = None
+    receipt_no: str | None = None  # set by the write; None: another worker had delivered the case already
+    purge: list[str] = field(default_factory=list)  # set by the write: the relayed case's uploads to delete
 
-    def __init__(self, case_id: int, status: str, values: dict, detail: dict) -> None:
-        self.case_id, self.status, self.values, self.detail = case_id, status, values, detail
-        self.receipt_no: str | None = None  # None: another worker had delivered the case already
-        self.purge: list[str] = []
+    def columns(self) -> dict:
+        out = {"status": self.status, "locked_by": None, "lease_until": None, "last_error": self.error}
+        if self.case_no:
+            out.update(case_no=self.case_no, promised_by=self.promised_by, platform_status=self.platform_status)
+        return out
 
 
 class Relay(LeaseWorker):
@@ -341,11 +351,7 @@ class Relay(LeaseWorker):
 
     def _finish(self, case_id: int, status: str, *, error: str | None = None, case_no: str | None = None,
                 promised_by: str | None = None, platform_status: str | None = None) -> None:
-        values: dict = {"status": status, "locked_by": None, "lease_until": None, "last_error": error}
-        if case_no:
-            values.update(case_no=case_no, promised_by=promised_by, platform_status=platform_status)
-        done = self._finisher(_Finish(case_id, status, values,
-                                      {"case_no": case_no, "promised_by": promised_by, "error": error}))
+        done = self._finisher(_Finish(case_id, status, error, case_no, promised_by, platform_status))
         if done.receipt_no is None:
             return
         self._unlink(done.purge)
@@ -358,11 +364,13 @@ class Relay(LeaseWorker):
         (one statement: the platform has the materials, the hub's copies go — PIPL Art. 21, DESIGN §6) and the
         audit rows, each case's own followed by its uploads'."""
         t = Case.__table__  # Core statements: the ORM's bulk-update path was a quarter of a finish
+        columns = {f.case_id: f.columns() for f in batch}
         values: dict = {"updated_at": utcnow()}
-        for key in dict.fromkeys(k for f in batch for k in f.values):
-            given = {f.case_id: f.values[key] for f in batch if key in f.values}
-            if len(given) == len(batch) and len(set(map(repr, given.values()))) == 1:
-                values[key] = batch[0].values[key]  # the same for every case (one case alone: all of them)
+        for key in dict.fromkeys(k for c in columns.values() for k in c):
+            given = {case_id: c[key] for case_id, c in columns.items() if key in c}
+            first = next(iter(given.values()))
+            if len(given) == len(batch) and all(v == first for v in given.values()):
+                values[key] = first  # the same for every case (one case alone: all of them)
             else:
                 values[key] = case({i: literal(v, t.c[key].type) for i, v in given.items()}, value=t.c.id,
                                    else_=t.c[key])
@@ -370,18 +378,16 @@ class Relay(LeaseWorker):
             rows = {row.id: row for row in s.connection().execute(
                 update(t).where(t.c.id.in_([f.case_id for f in batch]), t.c.status != "submitted")
                 .values(**values).returning(t.c.id, t.c.receipt_no, t.c.attempts))}
-            attempts = {}
             for f in batch:
                 row = rows.get(f.case_id)
                 f.receipt_no, f.purge = (row.receipt_no if row else None), []
-                if row is not None:
-                    attempts[f.case_id] = row.attempts
             relayed = [f.receipt_no for f in batch if f.receipt_no and f.status == "submitted"]
             purged = purge_bound(s, relayed) if relayed else {}
             for f in batch:
                 if f.receipt_no is None:
                     continue
-                audit.record(s, ACTOR, "case", f.receipt_no, f.status, attempt=attempts[f.case_id], **f.detail)
+                audit.record(s, ACTOR, "case", f.receipt_no, f.status, case_no=f.case_no, promised_by=f.promised_by,
+                             error=f.error, attempt=rows[f.case_id].attempts)
                 if f.status == "submitted":
                     f.purge = purged.get(f.receipt_no, [])
                     for upload_id in f.purge:

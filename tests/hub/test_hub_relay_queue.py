@@ -185,21 +185,16 @@ def test_ends_written_together_keep_each_cases_own_values(quiet_hub):
 
     relay = Relay(quiet_hub, lease_s=60)
     (a, _), (b, _) = relay._claim_batch([None, None])
-    relayed = _Finish(a.id, "submitted", {"status": "submitted", "locked_by": None, "lease_until": None,
-                                          "last_error": None, "case_no": "610113000000000000A1",
-                                          "promised_by": "2026-12-10", "platform_status": "accepted"},
-                      {"case_no": "610113000000000000A1", "promised_by": "2026-12-10", "error": None})
-    refused = _Finish(b.id, "failed", {"status": "failed", "locked_by": None, "lease_until": None,
-                                       "last_error": "platform refused: 材料不全"},
-                      {"case_no": None, "promised_by": None, "error": "platform refused: 材料不全"})
+    relayed = _Finish(a.id, "submitted", case_no="610113000000000000A1", promised_by="2026-12-10",
+                      platform_status="accepted")
+    refused = _Finish(b.id, "failed", error="platform refused: 材料不全")
     relay._finish_batch([relayed, refused])
     assert (relayed.receipt_no, refused.receipt_no) == (a.receipt_no, b.receipt_no)
     with quiet_hub.sessions() as s:
         got = {c.id: (c.status, c.case_no, c.platform_status, c.last_error, c.locked_by) for c in s.query(Case)}
     assert got == {a.id: ("submitted", "610113000000000000A1", "accepted", None, None),
                    b.id: ("failed", None, None, "platform refused: 材料不全", None)}
-    late = _Finish(a.id, "failed", {"status": "failed", "locked_by": None, "lease_until": None, "last_error": "x"},
-                   {"case_no": None, "promised_by": None, "error": "x"})
+    late = _Finish(a.id, "failed", error="x")
     relay._finish_batch([late])
     assert late.receipt_no is None
     with quiet_hub.sessions() as s:
