@@ -28,7 +28,7 @@ from kiosk.hub.limits import is_disk_full
 from kiosk.hub.lease_worker import LeaseWorker
 from kiosk.hub.models import Case, Upload, utcnow
 from kiosk.hub.tus import safe_filename, upload_id_from_url, upload_path
-from kiosk.hub.upload_purge import delete_files, purge_bound
+from kiosk.hub.upload_purge import delete_files, purge_bound, record_purged
 from kiosk.platform.adapter import (Applicant, CaseSubmission, MaterialFile, PlatformRejected,
                                     PlatformUnavailable)
 
@@ -390,8 +390,7 @@ class Relay(LeaseWorker):
                              error=f.error, attempt=rows[f.case_id].attempts)
                 if f.status == "submitted":
                     f.purge = purged.get(f.receipt_no, [])
-                    for upload_id in f.purge:
-                        audit.record(s, ACTOR, "upload", upload_id, "purged", reason="relayed")
+                    record_purged(s, f.purge, ACTOR, "relayed")
         return batch
 
     def purge_expired_uploads(self) -> int:

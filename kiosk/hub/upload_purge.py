@@ -20,9 +20,14 @@ from kiosk.hub.tus import upload_path
 def mark_bound_purged(s, bound: str, actor: str, reason: str) -> list[str]:
     """Mark the uploads still kept for `bound` purged (one audit row each); the ids whose files are to go."""
     purged = purge_bound(s, [bound]).get(bound, [])
-    for upload_id in purged:
-        audit.record(s, actor, "upload", upload_id, "purged", reason=reason)
+    record_purged(s, purged, actor, reason)
     return purged
+
+
+def record_purged(s, upload_ids: list[str], actor: str, reason: str) -> None:
+    """The audit rows of uploads just purged, one each."""
+    for upload_id in upload_ids:
+        audit.record(s, actor, "upload", upload_id, "purged", reason=reason)
 
 
 def purge_bound(s, bounds: list[str]) -> dict[str, list[str]]:
