@@ -144,10 +144,12 @@ def test_receipt_qr_payloads_and_bad_reviews_at_the_kiosk():
     assert "Promised by: 2026-12-08" in words["lines"] and any("2026-12-01 10:00" in line for line in words["lines"])
 
 
-def test_hub_catalog_is_compressed_for_clients_that_accept_gzip(hub):
+def test_hub_catalog_is_compressed_for_clients_that_accept_it(hub):
     import gzip
     import json
     import urllib.request
+
+    from backports import zstd
 
     def get(encoding: str | None, etag: str | None = None):
         headers = {**hub.headers(), **({"Accept-Encoding": encoding} if encoding else {}),
@@ -167,3 +169,21 @@ def test_hub_catalog_is_compressed_for_clients_that_accept_gzip(hub):
     assert gz_h["etag"] != plain_h["etag"]  # two representations, two tags
     assert get("gzip", gz_h["etag"])[0] == 304 and get(None, plain_h["etag"])[0] == 304
     assert get("identity", gz_h["etag"])[0] == 304  # the same catalog either way: nothing to send again
+
+    status, zst_h, zpacked = get("gzip, deflate, zstd")  # zstd first when both are accepted: faster to unpack
+    assert status == 200 and zst_h["content-encoding"] == "zstd" and zstd.decompress(zpacked) == plain
+    assert len(zpacked) < len(plain) / 3 and zst_h["etag"] not in (plain_h["etag"], gz_h["etag"])
+    assert get("zstd", zst_h["etag"])[0] == 304 and get("gzip", zst_h["etag"])[0] == 304
+    status, h, packed = get("zstd;q=0, gzip;q=0.5")  # a coding refused with q=0 is not sent
+    assert status == 200 and h["content-encoding"] == "gzip" and gzip.decompress(packed) == plain
+    status, h, body = get("zstd;q=0, gzip;q=0")
+    assert status == 200 and "content-encoding" not in h and body == plain
+
+
+def test_the_kiosks_client_receives_the_catalog_as_zstd(hub):
+    """The kiosk's own client (requests on urllib3 with backports.zstd) asks for zstd and unpacks it."""
+    session = requests.Session()
+    assert "zstd" in session.headers["Accept-Encoding"]
+    r = session.get(f"{hub.url}/api/v1/catalog", headers=hub.headers(), timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Encoding"] == "zstd"
+    assert [i["item_code"] for i in r.json()] == [s["item_code"] for s in SERVICES]
