@@ -10,9 +10,12 @@ committed, with its own result, so a caller sees what it would have seen writing
 If a batch of several fails as a whole, each of its items is written again alone, so an item that cannot be
 written fails its own caller and nobody else's — unless `alone(error)` says the error is not an item's (the
 database is away, say): then every caller gets it at once, instead of each waiting for its turn to fail again.
+Each caller raises an exception object of its own (one object raised in several threads would mix their
+tracebacks): a copy whose cause is the write's own error.
 """
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Callable, Generic, TypeVar
 
@@ -28,6 +31,19 @@ class _Slot:
         self.done = False
         self.result = None
         self.error: BaseException | None = None
+
+
+def _twin(error: Exception) -> Exception:
+    """`error` again for another thread to raise: a copy of the same type and message whose cause is `error` (its
+    traceback is the write's), or `error` itself if it cannot be copied."""
+    try:
+        twin = copy.copy(error)
+    except Exception:
+        return error
+    if type(twin) is not type(error) or twin is error:
+        return error
+    twin.__cause__ = error
+    return twin
 
 
 class GroupCommit(Generic[T, R]):
@@ -82,7 +98,7 @@ class GroupCommit(Generic[T, R]):
             return [(r, None) for r in results]
         except Exception as exc:
             if len(batch) == 1 or not self._alone(exc):
-                return [(None, exc)] * len(batch)
+                return [(None, exc)] + [(None, _twin(exc)) for _ in batch[1:]]
         outcomes: list[tuple[object, BaseException | None]] = []
         for slot in batch:  # the batch failed as a whole: each item alone, so one bad item fails only itself
             try:

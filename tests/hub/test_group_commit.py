@@ -79,6 +79,25 @@ def test_an_error_that_is_not_an_items_fails_the_whole_batch_at_once():
                                                            alone=lambda exc: not isinstance(exc, ConnectionError))
     assert results[1] == 10 and all(isinstance(results[i], ConnectionError) for i in (12, 13, 14))
     assert batches == [[1], [12, 13, 14]]
+    # each caller raised an object of its own (one object raised in three threads mixes their tracebacks), each
+    # saying what the write's own error says
+    errors = [results[i] for i in (12, 13, 14)]
+    assert len({id(e) for e in errors}) == 3 and {str(e) for e in errors} == {"item 13 cannot be written"}
+    original = next(e for e in errors if e.__cause__ is None)
+    assert all(e.__cause__ is original for e in errors if e is not original)
+
+
+def test_a_shared_database_error_is_copied_with_its_details():
+    """The relay's errors are SQLAlchemy's: each caller's copy keeps the statement and the driver's error."""
+    from sqlalchemy.exc import OperationalError
+
+    from kiosk.hub.group_commit import _twin
+
+    driver = ConnectionRefusedError("connection refused")
+    error = OperationalError("UPDATE cases SET status=?", {"id": 1}, driver)
+    twin = _twin(error)
+    assert twin is not error and type(twin) is OperationalError and twin.orig is driver
+    assert twin.statement == "UPDATE cases SET status=?" and str(twin) == str(error) and twin.__cause__ is error
 
 
 def test_a_lone_failure_is_raised_to_its_caller():
