@@ -378,8 +378,8 @@ class Bench:
         auth = {"Authorization": f"Bearer {self.tokens['K0001']}"}
         url = urllib.parse.urlsplit(self.hub_urls[0] + "/api/v1/catalog")
         # The hub's time: a plain HTTP client (as queue_load.py's), the body read to its last byte, then
-        # unpacked. `requests` adds ~10 ms of its own per 9 MB body (urllib3 unpacks it in pieces as it
-        # reads): printed beside it as `full_requests_ms`, the kiosk's client.
+        # unpacked. `requests` adds time of its own per 9 MB body (urllib3 unpacks it in pieces as it reads:
+        # about 10 ms as gzip, 3–8 as zstd): printed beside it as `full_requests_ms`, the kiosk's client.
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
 
         def full_get(accept: str) -> tuple[list[float], list[float], str, int, int, str]:
