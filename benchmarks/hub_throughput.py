@@ -382,7 +382,9 @@ class Bench:
         # about 10 ms as gzip, 3–8 as zstd): printed beside it as `full_requests_ms`, the kiosk's client.
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
 
-        def full_get(accept: str) -> tuple[list[float], list[float], str, int, int, str]:
+        def full_get(accept: str) -> dict:
+            """`requests_n` full GETs: their times (ms) to the body unpacked and to its last byte, and the last
+            answer's tag, size unpacked, bytes sent and coding."""
             full, last_byte = [], []
             for _ in range(requests_n):
                 t = time.perf_counter()
@@ -396,15 +398,16 @@ class Bench:
                         zlib.decompress(data, 16 + zlib.MAX_WBITS) if coding == "gzip" else data)
                 full.append((time.perf_counter() - t) * 1000)
             assert len(json.loads(body)) == items
-            return full, last_byte, r.getheader("ETag"), len(body), len(data), coding
+            return {"full": full, "last_byte": last_byte, "etag": r.getheader("ETag"), "size": len(body),
+                    "sent": len(data), "coding": coding}
 
         # the kiosk's client accepts zstd and gzip (it is sent zstd); a client that accepts only gzip, beside it
-        full, last_byte, etag, size, sent, coding = full_get("zstd, gzip")
-        gz_full, _, _, _, gz_sent, _ = full_get("gzip")
+        kiosk, gzip_only = full_get("zstd, gzip"), full_get("gzip")
         not_modified = []
         for _ in range(requests_n):
             t = time.perf_counter()
-            conn.request("GET", url.path, headers={**auth, "Accept-Encoding": "zstd, gzip", "If-None-Match": etag})
+            conn.request("GET", url.path, headers={**auth, "Accept-Encoding": "zstd, gzip",
+                                                     "If-None-Match": kiosk["etag"]})
             r = conn.getresponse()
             r.read()
             not_modified.append((time.perf_counter() - t) * 1000)
@@ -417,10 +420,10 @@ class Bench:
                 t = time.perf_counter()
                 session.get(url.geturl(), timeout=30).raise_for_status()
                 with_requests.append((time.perf_counter() - t) * 1000)
-        return {"items": items, "bytes": size, "coding": coding, "bytes_sent": sent,
-                "full_ms": round(statistics.median(full), 2), "gzip_bytes_sent": gz_sent,
-                "full_gzip_ms": round(statistics.median(gz_full), 2),
-                "last_byte_ms": round(statistics.median(last_byte), 2),
+        return {"items": items, "bytes": kiosk["size"], "coding": kiosk["coding"], "bytes_sent": kiosk["sent"],
+                "full_ms": round(statistics.median(kiosk["full"]), 2), "gzip_bytes_sent": gzip_only["sent"],
+                "full_gzip_ms": round(statistics.median(gzip_only["full"]), 2),
+                "last_byte_ms": round(statistics.median(kiosk["last_byte"]), 2),
                 "full_requests_ms": round(statistics.median(with_requests), 2),
                 "not_modified_ms": round(statistics.median(not_modified), 2), "requests": requests_n}
 

@@ -9,8 +9,9 @@ from hub_support import wait_for
 from kiosk.hub.group_commit import GroupCommit
 
 
-def _first_holds(bad: int | None = None, error=ValueError):
-    """A write that records its batches and holds the first one until released; it refuses `bad`."""
+def _run_while_the_first_writes(first: int, others: list[int], bad: int | None = None, error=ValueError, **options):
+    """`first` writes alone, held until `others` have called and queued; the write refuses `bad`. Returns the
+    group, each caller's result and the batches written."""
     first_in, release, batches = threading.Event(), threading.Event(), []
 
     def write(items):
@@ -22,12 +23,6 @@ def _first_holds(bad: int | None = None, error=ValueError):
             raise error(f"item {bad} cannot be written")
         return [item * 10 for item in items]
 
-    return write, first_in, release, batches
-
-
-def _run_while_the_first_writes(first: int, others: list[int], bad: int | None = None, error=ValueError, **options):
-    """`first` writes alone; `others` call while it writes. Returns each caller's result and the batches."""
-    write, first_in, release, batches = _first_holds(bad, error)
     group = GroupCommit(write, **options)
     results = {}
     threads = _callers(group, [first], results)
