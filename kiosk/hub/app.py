@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 
 from kiosk.hub import callbacks, catalog, cases, proxy_api, receipts, tus
@@ -17,6 +18,7 @@ from kiosk.hub import console
 from kiosk.hub.auth import TokenVerifier
 from kiosk.hub.case_fields import seal_plaintext_cases
 from kiosk.hub.crypto import hub_cipher, load_hub_key
+from kiosk.hub.group_commit import GroupCommit
 from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, owns_audit_log, session_factory
 from kiosk.hub.storage import DEFAULT_RESERVE_BYTES, Volume, check_shared_volume
 from kiosk.hub.relay import Relay
@@ -41,6 +43,9 @@ class HubState:
     volume: Volume | None = field(default=None)  # free space, reserve and stray files of upload_dir
     supplements: object | None = field(default=None)  # 代收 collections to the platform (supplements_relay.py)
     cipher: object | None = field(default=None)  # the FieldCipher of this database (kiosk.hub.crypto.hub_cipher)
+    # Kiosks' whole uploads and cases that arrive together are written together (kiosk/hub/group_commit.py)
+    upload_intake: GroupCommit | None = field(default=None)
+    case_intake: GroupCommit | None = field(default=None)
 
 
 def default_upload_dir(db_url: str, data_dir: str | Path | None) -> Path:
@@ -74,6 +79,12 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
                    catalog_ttl_s=catalog_ttl_s, upload_ttl_s=upload_ttl_s, max_upload_bytes=max_upload_bytes)
     # The hub key, with the HMAC key a rotation carried over: one cipher for cases, 代办, counter and evaluations.
     hub.cipher = hub_cipher(load_hub_key(up_dir.parent), hub.sessions)
+    # A shared write that fails is written again item by item (a lost insert race fails only its own item),
+    # unless the database itself failed.
+    hub.upload_intake = GroupCommit(lambda items: tus.write_uploads(hub, items),
+                                    alone=lambda exc: not isinstance(exc, OperationalError))
+    hub.case_intake = GroupCommit(lambda items: cases.write_cases(hub, items),
+                                  alone=lambda exc: not isinstance(exc, OperationalError))
     hub.volume = Volume(up_dir, reserve_bytes)
     check_shared_volume(hub.sessions, up_dir)  # refuses a private upload dir beside other hubs (issue 13)
     hub.volume.ensure_reserve()

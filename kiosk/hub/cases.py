@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
@@ -54,55 +55,82 @@ def _clean_key(raw: str | None) -> str:
     return key
 
 
-class _Replay(Exception):
-    def __init__(self, doc: dict) -> None:
-        self.doc = doc
+@dataclass(frozen=True)
+class Submission:
+    """One case post, as `write_cases` takes it: who sent it, under which key, and its fingerprint."""
+    caller: Caller
+    key: str
+    body: CaseIn
+    fp: str
 
 
 def _intake(hub, caller: Caller, key: str, body: CaseIn) -> tuple[int, dict]:
-    fp = fingerprint(body)
+    """The case written with the others posted at the same moment (hub.case_intake, kiosk/hub/group_commit.py):
+    under load one transaction, one turn of the audit chain and one commit serve several kiosks' cases."""
+    item = Submission(caller, key, body, fingerprint(body))
 
     def attempt() -> tuple[int, dict]:  # a concurrent retry may win the insert race: then we answer as a replay
-        with hub.sessions() as s, s.begin():
-            rec, taken = earlier_or_taken(
-                lambda: s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client == caller.actor,
-                                                                 IdempotencyRecord.key == key)),
-                lambda: s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None)
-            if rec is not None:
-                if rec.fingerprint != fp:
-                    raise HTTPException(422, "this Idempotency-Key was used with a different request body;"
-                                             " use a new key for a new case")
-                case = s.scalar(select(Case).where(Case.receipt_no == rec.receipt_no))
-                return 200, case_out(case)
-            if taken:
-                raise HTTPException(409, f"receipt number {body.receipt_no} was already submitted under another"
-                                         " Idempotency-Key")
-            uploads = _check_materials(hub, s, caller, body)
-            case = Case(
-                receipt_no=body.receipt_no, device_id=body.device_id, channel=body.channel,
-                item_code=body.item_code, item_name=body.item_name,
-                materials=[m.model_dump() for m in body.materials], delivery=body.delivery,
-                submitted_at=body.submitted_at, status="queued", attempts=0, next_attempt_at=utcnow(),
-                created_by=caller.actor)
-            a = body.applicant
-            case_fields.seal(case_fields.field_cipher(hub), case, case_fields.Personal(
-                a.name, a.id_number, a.card_type, a.phone, a.address, body.form))
-            s.add(case)
-            if body.pickup_code:  # the 取件码 on the citizen's receipt: kept as an HMAC (kiosk/hub/counter.py)
-                from kiosk.hub.counter import bind_pickup_code
-
-                bind_pickup_code(hub, s, body.receipt_no, body.pickup_code)
-            s.add(IdempotencyRecord(client=caller.actor, key=key, fingerprint=fp, receipt_no=body.receipt_no))
-            for up in uploads:
-                up.bound_to = body.receipt_no
-            audit.record(s, caller.actor, "case", body.receipt_no, "received", item_code=body.item_code,
-                         channel=body.channel, materials=len(body.materials), applicant_name=body.applicant.name,
-                         id_number=body.applicant.id_number)
-            s.flush()
-            return 201, case_out(case)
+        outcome = hub.case_intake(item)
+        if isinstance(outcome, HTTPException):
+            raise outcome
+        return outcome
 
     return first_insert_wins(attempt, lambda: retry_shortly(
         "a request with this Idempotency-Key is being processed; retry shortly"))
+
+
+def write_cases(hub, items: list[Submission]) -> list[tuple[int, dict] | HTTPException]:
+    """Each case's answer — (status, document), or the HTTPException that refuses it — from one transaction.
+    A refused case has written nothing (its checks come before its writes), so it does not disturb the others; an
+    error of the database (a lost insert race) fails the whole transaction, and GroupCommit writes each alone."""
+    with hub.sessions() as s, s.begin():
+        outcomes: list[tuple[int, dict] | HTTPException] = []
+        for item in items:
+            try:
+                outcomes.append(_write_case(hub, s, item))
+            except HTTPException as exc:
+                outcomes.append(exc)
+        return outcomes
+
+
+def _write_case(hub, s, item: Submission) -> tuple[int, dict]:
+    caller, key, body = item.caller, item.key, item.body
+    rec, taken = earlier_or_taken(
+        lambda: s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client == caller.actor,
+                                                         IdempotencyRecord.key == key)),
+        lambda: s.scalar(select(Case.id).where(Case.receipt_no == body.receipt_no)) is not None)
+    if rec is not None:
+        if rec.fingerprint != item.fp:
+            raise HTTPException(422, "this Idempotency-Key was used with a different request body;"
+                                     " use a new key for a new case")
+        case = s.scalar(select(Case).where(Case.receipt_no == rec.receipt_no))
+        return 200, case_out(case)
+    if taken:
+        raise HTTPException(409, f"receipt number {body.receipt_no} was already submitted under another"
+                                 " Idempotency-Key")
+    uploads = _check_materials(hub, s, caller, body)
+    # nothing is written for this case before here: a refusal above leaves the shared transaction as it was
+    case = Case(
+        receipt_no=body.receipt_no, device_id=body.device_id, channel=body.channel,
+        item_code=body.item_code, item_name=body.item_name,
+        materials=[m.model_dump() for m in body.materials], delivery=body.delivery,
+        submitted_at=body.submitted_at, status="queued", attempts=0, next_attempt_at=utcnow(),
+        created_by=caller.actor)
+    a = body.applicant
+    case_fields.seal(case_fields.field_cipher(hub), case, case_fields.Personal(
+        a.name, a.id_number, a.card_type, a.phone, a.address, body.form))
+    s.add(case)
+    if body.pickup_code:  # the 取件码 on the citizen's receipt: kept as an HMAC (kiosk/hub/counter.py)
+        from kiosk.hub.counter import bind_pickup_code
+
+        bind_pickup_code(hub, s, body.receipt_no, body.pickup_code)
+    s.add(IdempotencyRecord(client=caller.actor, key=key, fingerprint=item.fp, receipt_no=body.receipt_no))
+    for up in uploads:
+        up.bound_to = body.receipt_no
+    audit.record(s, caller.actor, "case", body.receipt_no, "received", item_code=body.item_code,
+                 channel=body.channel, materials=len(body.materials), applicant_name=body.applicant.name,
+                 id_number=body.applicant.id_number)
+    return 201, case_out(case)
 
 
 def _check_materials(hub, s, caller: Caller, body: CaseIn) -> list[Upload]:

@@ -394,14 +394,9 @@ async def _create_whole(request: Request, caller: Caller, upload_id: str, length
                 os.fsync(f.fileno())
             os.replace(part, path)
             whole_sha256 = sha256 or _file_sha256(path)
-            try:
-                with hub.sessions() as s, s.begin():
-                    s.add(Upload(id=upload_id, length=length, offset=length, metadata_json=metadata,
-                                 owner=caller.actor, expires_at=expires, sha256=whole_sha256))
-                    audit.record(s, caller.actor, "upload", upload_id, "created", bytes=length,
-                                 filename=metadata.get("filename", ""))
-                    audit.record(s, caller.actor, "upload", upload_id, "completed", bytes=length,
-                                 sha256=whole_sha256)
+            try:  # written with the other uploads completed at the same moment (hub.upload_intake)
+                hub.upload_intake(dict(id=upload_id, length=length, offset=length, metadata_json=metadata,
+                                       owner=caller.actor, expires_at=expires, sha256=whole_sha256))
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
@@ -413,6 +408,19 @@ async def _create_whole(request: Request, caller: Caller, upload_id: str, length
         part.unlink(missing_ok=True)
     return Response(status_code=201, headers=_tus_headers(Location=_location(request, upload_id), **{
         "Upload-Expires": _http_date(expires), "Upload-Offset": str(length)}))
+
+
+def write_uploads(hub, uploads: list[dict]) -> list[None]:
+    """Whole uploads' rows (each given as Upload's columns) and their `created` and `completed` audit rows, in one
+    transaction (GroupCommit; rows made here, so a batch written again item by item starts from new objects)."""
+    with hub.sessions() as s, s.begin():
+        for columns in uploads:
+            up = Upload(**columns)
+            s.add(up)
+            audit.record(s, up.owner, "upload", up.id, "created", bytes=up.length,
+                         filename=up.metadata_json.get("filename", ""))
+            audit.record(s, up.owner, "upload", up.id, "completed", bytes=up.length, sha256=up.sha256)
+    return [None] * len(uploads)
 
 
 def _discard(hub, upload_id: str, caller: Caller, reason: str) -> None:
