@@ -56,6 +56,9 @@ CLOCK_RUNS = ("new", "released", "claimed", "in_progress")
 # walks it in order whether or not the table has statistics yet (a partial index on `status IN (…)` was sorted
 # whole when it had none).
 POOL_RANK = "CASE WHEN status IN ('new', 'released') THEN priority_rank END"
+# The held requests' index key (migration 0015): the lease's end of a held request, NULL otherwise. `HELD_LEASE <
+# now` finds the lapsed leases from that index alone (the outlet kept out of it, as in the pick).
+HELD_LEASE = "CASE WHEN status IN ('claimed', 'in_progress', 'waiting_citizen') THEN lease_until END"
 CREATOR_ROLES = ("kiosk", "channel")
 CHANNELS_FOR = {
     "kiosk": ("kiosk",),
@@ -166,9 +169,8 @@ WITH pick AS (
 SELECT taken.*, logged.id AS event_id, (SELECT s.id FROM logged AS s WHERE s.action = 'started') AS started_event_id,
        (SELECT max(m.id) FROM proxy_mandates AS m WHERE m.request_id = taken.id) AS mandate_id,
        CASE WHEN taken.id IS NULL THEN EXISTS (
-           SELECT 1 FROM proxy_requests AS h
-           WHERE h.status IN ('claimed', 'in_progress', 'waiting_citizen') AND h.lease_until < :now
-             AND h.outlet_code = ANY(:codes)) END AS lapsed,
+           SELECT 1 FROM proxy_requests
+           WHERE ({held_lease}) < :now AND outlet_code || '' = ANY(:codes)) END AS lapsed,
        CASE WHEN taken.id IS NOT NULL AND CAST(:channel AS text) <> '' THEN pg_notify(CAST(:channel AS text),
            (SELECT json_agg(json_build_object(
                'event_id', m.id, 'request_id', taken.id, 'request_no', taken.request_no, 'action', m.action,
@@ -181,7 +183,7 @@ SELECT taken.*, logged.id AS event_id, (SELECT s.id FROM logged AS s WHERE s.act
 FROM (SELECT 1) AS one
 LEFT JOIN taken ON true
 LEFT JOIN logged ON logged.action = 'claimed'
-""".format(pool_rank=POOL_RANK)
+""".format(pool_rank=POOL_RANK, held_lease=HELD_LEASE)
 
 # The holder's everyday steps on PostgreSQL (start, complete), one statement in autocommit like the claim: the
 # row changes only if this caller holds it with a live lease, it is in a state the action starts from, it needs
@@ -944,13 +946,19 @@ class ProxyService:
         req.updated_at = now
         self.event(t, req, ACTOR, "lease_expired", from_status=prev, to_status="released", previous_holder=holder)
 
+    @staticmethod
+    def lapsed_pick(codes: list[str] | None, now: dt.datetime, limit: int):
+        """Held requests whose lease ended before `now`, earliest first, from the held requests' index in its order
+        (migration 0015); `outlet_code || ''` keeps the planner off the outlet index, as in the pick."""
+        held_lease = literal_column(f"({HELD_LEASE})")
+        q = select(ProxyRequest).where(held_lease < now).order_by(held_lease).limit(limit)
+        if codes is not None:
+            q = q.where(literal_column("proxy_requests.outlet_code || ''").in_(codes))
+        return q.with_for_update(skip_locked=True)
+
     def expire_leases(self, codes: list[str] | None = None, limit: int = 200) -> int:
         now = utcnow()
-        q = (select(ProxyRequest)
-             .where(ProxyRequest.status.in_(HELD), ProxyRequest.lease_until < now)
-             .order_by(ProxyRequest.lease_until).limit(limit).with_for_update(skip_locked=True))
-        if codes is not None:
-            q = q.where(ProxyRequest.outlet_code.in_(codes))
+        q = self.lapsed_pick(codes, now, limit)
         with self.tx() as t:
             rows = list(t.s.scalars(q))
             for req in rows:
