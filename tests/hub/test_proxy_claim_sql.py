@@ -25,6 +25,17 @@ def clerk(i: int, outlet: str = "TOWN1") -> Caller:
     return Caller(token_id=9000 + i, role="clerk", name=f"bench{i}", outlet_code=outlet)
 
 
+def copies(hub, source: int, n: int, **columns: str) -> None:
+    """`n` copies of request `source` in one statement, each column as it is unless given as SQL in `columns`."""
+    cols = [c.name for c in ProxyRequest.__table__.columns if c.name != "id"]
+    made = {"request_no": "request_no || '-' || g.n", "idem_key": "idem_key || '-' || g.n", **columns}
+    with hub.engine.begin() as conn:
+        conn.execute(text(f"WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {n}) "
+                          f"INSERT INTO proxy_requests ({', '.join(cols)}) "
+                          f"SELECT {', '.join(made.get(c, c) for c in cols)} FROM proxy_requests, g WHERE id = :src"),
+                     {"src": source})
+
+
 def events_of(hub, rid: int) -> list[ProxyEvent]:
     with hub.app.state.hub.sessions() as s:
         return list(s.scalars(select(ProxyEvent).where(ProxyEvent.request_id == rid).order_by(ProxyEvent.id)))
@@ -343,14 +354,7 @@ def test_the_claim_walks_the_pool_index_in_order_with_or_without_statistics(prox
     ids = [proxy_hub.created(outlet="TOWN1" if n % 2 else "VIL1", **(green if n % 5 == 0 else {}))["id"]
            for n in range(12)]
     codes = svc.subtree(clerk(1))
-    # 3,000 more waiting, after those in claim order: copies of the last one
-    cols = [c.name for c in ProxyRequest.__table__.columns if c.name != "id"]
-    made = {"request_no": "request_no || '-' || g.n", "idem_key": "idem_key || '-' || g.n"}
-    with hub.engine.begin() as conn:
-        conn.execute(text(f"WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 3000) "
-                          f"INSERT INTO proxy_requests ({', '.join(cols)}) "
-                          f"SELECT {', '.join(made.get(c, c) for c in cols)} FROM proxy_requests, g WHERE id = :src"),
-                     {"src": ids[-1]})
+    copies(hub, ids[-1], 3000)  # 3,000 more waiting, after those in claim order
     with hub.engine.connect() as conn:
         if svc.is_pg:
             sql, params, _ = svc._claim_statement(clerk(1), ClaimIn(), codes, 600, None)
@@ -386,15 +390,7 @@ def test_lapsed_leases_are_found_from_the_held_requests_index(proxy_hub):
     for i in range(3):
         svc.claim(clerk(i), ClaimIn(), None)
     codes = svc.subtree(clerk(1))
-    # 3,000 closed requests of the same outlet: copies of a held one, done
-    cols = [c.name for c in ProxyRequest.__table__.columns if c.name != "id"]
-    made = {"request_no": "request_no || '-' || g.n", "idem_key": "idem_key || '-' || g.n", "status": "'done'",
-            "holder": "NULL", "lease_until": "NULL"}
-    with hub.engine.begin() as conn:
-        conn.execute(text(f"WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 3000) "
-                          f"INSERT INTO proxy_requests ({', '.join(cols)}) "
-                          f"SELECT {', '.join(made.get(c, c) for c in cols)} FROM proxy_requests, g WHERE id = :src"),
-                     {"src": held[0]})
+    copies(hub, held[0], 3000, status="'done'", holder="NULL", lease_until="NULL")  # closed, in the same outlet
     with hub.engine.connect() as conn:
         if svc.is_pg:
             sql, params, _ = svc._claim_statement(clerk(1), ClaimIn(), codes, 600, None)
