@@ -9,8 +9,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from kiosk.hub import callbacks, catalog, cases, proxy_api, receipts, tus
 from kiosk.hub import db_errors, diag_reports
@@ -18,8 +18,8 @@ from kiosk.hub import console
 from kiosk.hub.auth import TokenVerifier
 from kiosk.hub.case_fields import seal_plaintext_cases
 from kiosk.hub.crypto import hub_cipher, load_hub_key
-from kiosk.hub.group_commit import GroupCommit
 from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, owns_audit_log, session_factory
+from kiosk.hub.group_commit import GroupCommit
 from kiosk.hub.storage import DEFAULT_RESERVE_BYTES, Volume, check_shared_volume
 from kiosk.hub.relay import Relay
 from kiosk.hub.threads import PLATFORM_THREADS

@@ -950,7 +950,7 @@ class ProxyService:
     def lapsed_pick(codes: list[str] | None, now: dt.datetime, limit: int):
         """Held requests whose lease ended before `now`, earliest first, from the held requests' index in its order
         (migration 0015); `outlet_code || ''` keeps the planner off the outlet index, as in the pick."""
-        held_lease = literal_column(f"({HELD_LEASE})")
+        held_lease = literal_column(f"({HELD_LEASE})", type_=ProxyRequest.lease_until.type)
         q = select(ProxyRequest).where(held_lease < now).order_by(held_lease).limit(limit)
         if codes is not None:
             q = q.where(literal_column("proxy_requests.outlet_code || ''").in_(codes))
