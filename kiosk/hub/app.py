@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from kiosk.hub import callbacks, catalog, cases, proxy_api, receipts, tus
 from kiosk.hub import db_errors, diag_reports
@@ -18,7 +17,8 @@ from kiosk.hub import console
 from kiosk.hub.auth import TokenVerifier
 from kiosk.hub.case_fields import seal_plaintext_cases
 from kiosk.hub.crypto import hub_cipher, load_hub_key
-from kiosk.hub.db import check_url, make_engine, migrate as run_migrations, owns_audit_log, session_factory
+from kiosk.hub.db import (check_url, make_engine, migrate as run_migrations, not_the_database, owns_audit_log,
+                         session_factory)
 from kiosk.hub.group_commit import GroupCommit
 from kiosk.hub.storage import DEFAULT_RESERVE_BYTES, Volume, check_shared_volume
 from kiosk.hub.relay import Relay
@@ -81,10 +81,8 @@ def create_app(db_url: str, platform: PlatformAdapter | None = None, *, upload_d
     hub.cipher = hub_cipher(load_hub_key(up_dir.parent), hub.sessions)
     # A shared write that fails is written again item by item (a lost insert race fails only its own item),
     # unless the database itself failed.
-    hub.upload_intake = GroupCommit(lambda items: tus.write_uploads(hub, items),
-                                    alone=lambda exc: not isinstance(exc, OperationalError))
-    hub.case_intake = GroupCommit(lambda items: cases.write_cases(hub, items),
-                                  alone=lambda exc: not isinstance(exc, OperationalError))
+    hub.upload_intake = GroupCommit(lambda items: tus.write_uploads(hub, items), alone=not_the_database)
+    hub.case_intake = GroupCommit(lambda items: cases.write_cases(hub, items), alone=not_the_database)
     hub.volume = Volume(up_dir, reserve_bytes)
     check_shared_volume(hub.sessions, up_dir)  # refuses a private upload dir beside other hubs (issue 13)
     hub.volume.ensure_reserve()

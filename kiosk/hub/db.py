@@ -11,7 +11,7 @@ from typing import Callable, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import InvalidInput
@@ -140,6 +140,13 @@ class _SqliteConnection(sqlite3.Connection):
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def not_the_database(error: Exception) -> bool:
+    """GroupCommit's `alone` for the hub's shared writes: a shared write that failed is worth writing again item by
+    item (a lost insert race, one bad row), unless the database itself failed (OperationalError: away or
+    saturated): then every caller gets the error at once."""
+    return not isinstance(error, OperationalError)
 
 
 def first_insert_wins(attempt: Callable[[], T], busy: Callable[[], Exception], tries: int = 3) -> T:

@@ -19,10 +19,9 @@ import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, case, literal, select, update
-from sqlalchemy.exc import OperationalError
 
 from kiosk.hub import audit, case_fields
-from kiosk.hub.db import read_only
+from kiosk.hub.db import not_the_database, read_only
 from kiosk.hub.group_commit import GroupCommit
 from kiosk.hub.limits import is_disk_full
 from kiosk.hub.lease_worker import LeaseWorker
@@ -104,7 +103,7 @@ class Relay(LeaseWorker):
         self._last_sweep = 0.0
         # Deliveries that end together commit together; a shared end that fails is written case by case, unless
         # the database itself failed. Threads that claim together claim in one statement (no claim is a case's own).
-        self._finisher = GroupCommit(self._finish_batch, alone=lambda exc: not isinstance(exc, OperationalError))
+        self._finisher = GroupCommit(self._finish_batch, alone=not_the_database)
         self._claimer = GroupCommit(self._claim_batch, alone=lambda exc: False)
 
     @property

@@ -86,3 +86,22 @@ def upload_material(client: HubClient, tmp_path: Path, content: bytes, code: str
     url = client.upload_material(str(path), {"filename": path.name, "filetype": "application/pdf"})
     return {"code": code, "name": name, "pages": 1, "sha256": hashlib.sha256(content).hexdigest(),
             "bytes": len(content), "upload_url": url}
+
+
+def hold_the_first_write(owner, name: str, others: int) -> list[int]:
+    """Replace `owner.<name>` (a GroupCommit) by one that writes the same way but holds its first write until
+    `others` more items have queued behind it. Returns the sizes of the batches written, as they are written."""
+    from kiosk.hub.group_commit import GroupCommit
+
+    original = getattr(owner, name)
+    batches: list[int] = []
+
+    def held(items):
+        batches.append(len(items))
+        if len(batches) == 1:
+            wait_for(lambda: len(group._queue) == others, timeout=20)
+        return original._write(items)
+
+    group = GroupCommit(held, alone=original._alone)
+    setattr(owner, name, group)
+    return batches

@@ -129,9 +129,8 @@ def test_deliveries_that_end_together_commit_in_one_transaction(db_url, sim, tmp
 
     from sqlalchemy import select
 
-    from hub_support import upload_material, wait_for
+    from hub_support import hold_the_first_write, upload_material
     from kiosk.hub import audit
-    from kiosk.hub.group_commit import GroupCommit
     from kiosk.hub.models import AuditEvent, Upload
     from kiosk.hub.tus import upload_id_from_url, upload_path
     from kiosk.sync.client import HubClient
@@ -149,16 +148,7 @@ def test_deliveries_that_end_together_commit_in_one_transaction(db_url, sim, tmp
             uploads[receipt] = upload_id_from_url(material["upload_url"])
             client.submit_case(case_payload(receipt, [material]), f"k{n}")
         relay = Relay(hub)
-        written: list[int] = []
-        write = relay._finish_batch
-
-        def first_waits_for_the_others(batch):
-            written.append(len(batch))
-            if len(written) == 1:  # the others end while this one writes
-                wait_for(lambda: len(relay._finisher._queue) == 2, timeout=20)
-            return write(batch)
-
-        relay._finisher = GroupCommit(first_waits_for_the_others)
+        written = hold_the_first_write(relay, "_finisher", others=2)  # the others end while it writes
         threads = [threading.Thread(target=relay.run_once) for _ in range(3)]
         for t in threads:
             t.start()

@@ -9,28 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from sqlalchemy import func, select
 
-from hub_support import case_payload, upload_material, wait_for
+from hub_support import case_payload, hold_the_first_write, upload_material, wait_for
 from kiosk.hub import audit
-from kiosk.hub.group_commit import GroupCommit
 from kiosk.hub.models import AuditEvent, Case, IdempotencyRecord, Upload
 from kiosk.hub.tus import upload_id_from_url
-
-
-def _hold_the_first_write(state, name: str, others: int) -> list[int]:
-    """Replace `state.<name>` by a group that writes the same way but holds its first write until `others` more
-    items have queued behind it. Returns the sizes of the batches written, as they are written."""
-    write, batches = getattr(state, name)._write, []
-    group: GroupCommit
-
-    def held(items):
-        batches.append(len(items))
-        if len(batches) == 1:
-            wait_for(lambda: len(group._queue) == others, timeout=20)
-        return write(items)
-
-    group = GroupCommit(held, alone=getattr(state, name)._alone)
-    setattr(state, name, group)
-    return batches
 
 
 def _post(hub, body: dict, key: str) -> requests.Response:
@@ -46,7 +28,7 @@ def test_cases_posted_together_are_written_together_each_with_its_own_answer(hub
     b = case_payload("K0001-20261206-0002", [page])
     refused = case_payload("K0001-20261206-0004", [dict(other, sha256="0" * 64)])  # not the uploaded file
     taken = case_payload("K0001-20261206-0001", delivery="邮寄")  # the first's receipt number, another key
-    batches = _hold_the_first_write(hub.state, "case_intake", others=4)
+    batches = hold_the_first_write(hub.state, "case_intake", others=4)
     answers: dict[str, requests.Response] = {}
 
     def post(label, body, key):
@@ -83,7 +65,7 @@ def test_cases_posted_together_are_written_together_each_with_its_own_answer(hub
 
 def test_whole_uploads_sent_together_are_written_together(hub, tmp_path):
     client = hub.client()
-    batches = _hold_the_first_write(hub.state, "upload_intake", others=3)
+    batches = hold_the_first_write(hub.state, "upload_intake", others=3)
     contents = [f"%PDF-1.4 page {n}".encode() * 50 for n in range(4)]
     with ThreadPoolExecutor(4) as pool:
         first = pool.submit(upload_material, client, tmp_path, contents[0], "M00")
